@@ -1,0 +1,239 @@
+//! Identifiers. Miro's org and member ids are 19-digit numbers that exceed 2^53, so they stay strings; parsing
+//! once at the edge means no later code has to wonder whether an id is a real one.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+
+macro_rules! numeric_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self, DomainError> {
+                let t = s.trim();
+                if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(DomainError::NotAnId { what: $what, value: s.to_owned() });
+                }
+                Ok(Self(t.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        // Numeric order without converting: a shorter digit string is a smaller number (Miro ids carry no
+        // leading zeros), so listings come out in the order people expect.
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> Ordering {
+                self.0.len().cmp(&other.0.len()).then_with(|| self.0.cmp(&other.0))
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+numeric_id!(
+    /// A Miro organization id.
+    OrgId,
+    "org id"
+);
+numeric_id!(
+    /// A Miro member (user) id, unique across Miro.
+    MemberId,
+    "member id"
+);
+
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            #[allow(clippy::new_without_default)]
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+
+            pub fn from_uuid(u: Uuid) -> Self {
+                Self(u)
+            }
+
+            pub fn parse(s: &str) -> Result<Self, DomainError> {
+                Uuid::parse_str(s.trim())
+                    .map(Self)
+                    .map_err(|_| DomainError::NotAPlanId { value: s.to_owned() })
+            }
+
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// One reclaim plan.
+    PlanId
+);
+uuid_id!(
+    /// One download run; ties checkpoints and the "last complete download" together.
+    RunId
+);
+
+/// The key of an audit entry. Jobs derive it from what the entry is about (e.g. `reclaim/{plan}/{member}`), so a
+/// retried job that already wrote its entry finds it instead of writing a second one.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AuditEntryId(String);
+
+impl AuditEntryId {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if s.trim().is_empty() || s.len() > 512 || s.chars().any(char::is_control) {
+            return Err(DomainError::Invalid {
+                what: "audit entry id",
+                detail: format!("{s:?}: expected 1-512 printable characters"),
+            });
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The one entry recording how the reclaim of `member` under `plan` ended.
+    pub fn for_reclaim(plan: PlanId, member: &MemberId) -> Self {
+        Self(format!("reclaim/{plan}/{member}"))
+    }
+
+    /// The entry recording that `plan` was created.
+    pub fn for_plan(plan: PlanId) -> Self {
+        Self(format!("plan/{plan}"))
+    }
+
+    /// A fresh id for an event that has no natural key (every undo is its own event).
+    pub fn unique(prefix: &str) -> Self {
+        Self(format!("{prefix}/{}", Uuid::new_v4().hyphenated()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AuditEntryId {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<AuditEntryId> for String {
+    fn from(id: AuditEntryId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for AuditEntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for AuditEntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AuditEntryId({})", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_ids_parse_and_reject() {
+        assert_eq!(OrgId::parse(" 3074457345821141000 ").unwrap().as_str(), "3074457345821141000");
+        for bad in ["", "  ", "12a", "-1", "1.5", "３"] {
+            assert!(OrgId::parse(bad).is_err(), "{bad:?} must be rejected");
+            assert!(MemberId::parse(bad).is_err(), "{bad:?} must be rejected");
+        }
+    }
+
+    #[test]
+    fn member_ids_order_numerically() {
+        let mut ids: Vec<MemberId> = ["100", "9", "30"].iter().map(|s| MemberId::parse(s).unwrap()).collect();
+        ids.sort();
+        let got: Vec<&str> = ids.iter().map(MemberId::as_str).collect();
+        assert_eq!(got, ["9", "30", "100"]);
+    }
+
+    #[test]
+    fn ids_refuse_bad_json() {
+        assert!(serde_json::from_str::<MemberId>("\"abc\"").is_err());
+        assert_eq!(serde_json::from_str::<MemberId>("\"42\"").unwrap().as_str(), "42");
+        assert!(serde_json::from_str::<AuditEntryId>("\"\"").is_err());
+        assert!(PlanId::parse("not-a-uuid").is_err());
+    }
+}

@@ -1,0 +1,322 @@
+//! The one place requests are sent: pacing, retries with capped jittered backoff, honouring 429s, and turning
+//! HTTP failures into [`MiroError`]s. Every API module builds a [`Call`] and hands it here.
+
+use rand::Rng;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+use crate::MiroClient;
+use crate::error::{Api, MiroError, code_suffix, excerpt};
+use crate::pacer::Pacer;
+
+/// Whether a failed attempt may be sent again. A refresh token or an authorization code works once, so a
+/// request that may have reached Miro must not be repeated blindly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Reads and state-setting writes (PATCH active=false twice is the same as once).
+    Idempotent,
+    /// Only when Miro surely did not process it: 429 or a connection that never opened.
+    OnlyUnprocessed,
+}
+
+pub(crate) enum Body {
+    None,
+    Json(serde_json::Value),
+    Form(Vec<(&'static str, String)>),
+}
+
+pub(crate) struct Call<'a> {
+    pub api: Api,
+    /// A label without ids or secrets, e.g. `GET /v2/orgs/{org}/members`.
+    pub endpoint: &'static str,
+    pub method: Method,
+    pub url: url::Url,
+    pub bearer: Option<&'a SecretString>,
+    pub body: Body,
+    pub pacer: Option<Arc<Pacer>>,
+    pub retry: Retry,
+    /// Whether error texts may quote the response body (never for the token endpoint).
+    pub quote_body: bool,
+}
+
+/// A response that passed the status checks.
+pub(crate) struct Answer {
+    endpoint: &'static str,
+    quote_body: bool,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, MiroError> {
+        serde_json::from_slice(&self.body).map_err(|e| MiroError::Decode {
+            endpoint: self.endpoint.to_owned(),
+            detail: e.to_string(),
+            excerpt: if self.quote_body {
+                excerpt(&String::from_utf8_lossy(&self.body))
+            } else {
+                "(not shown: this endpoint returns secrets)".to_owned()
+            },
+        })
+    }
+}
+
+enum Attempt {
+    Done(Answer),
+    /// Try again after the given wait; the error is what we report if no attempts are left.
+    Again(Duration, MiroError),
+    Fail(MiroError),
+}
+
+impl MiroClient {
+    pub(crate) async fn execute(&self, call: Call<'_>) -> Result<Answer, MiroError> {
+        let policy = self.inner.config.retry;
+        let mut attempt = 1;
+        loop {
+            if let Some(p) = &call.pacer {
+                p.acquire().await;
+            }
+            match self.attempt(&call, attempt).await {
+                Attempt::Done(a) => return Ok(a),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Again(wait, e) => {
+                    if attempt >= policy.max_attempts {
+                        return Err(e);
+                    }
+                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(endpoint = call.endpoint, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying Miro call");
+                    if let Some(p) = &call.pacer {
+                        // Later callers wait too, so one 429 does not turn into many.
+                        p.block_until(Instant::now() + wait);
+                    } else {
+                        tokio::time::sleep(wait).await;
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, call: &Call<'_>, attempt: u32) -> Attempt {
+        let policy = self.inner.config.retry;
+        let backoff = backoff(policy.base_delay, policy.max_delay, attempt);
+        let mut req = self
+            .inner
+            .http
+            .request(call.method.clone(), call.url.clone());
+        if let Some(token) = call.bearer {
+            req = req.bearer_auth(token.expose_secret());
+        }
+        req = match &call.body {
+            Body::None => req,
+            Body::Json(v) => req.json(v),
+            Body::Form(f) => req.form(f),
+        };
+        if call.api == Api::Scim {
+            req = req.header(reqwest::header::ACCEPT, "application/scim+json, application/json");
+        }
+        self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return self.transport_failure(call, e, attempt, backoff),
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = match resp.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => return self.transport_failure(call, e, attempt, backoff),
+        };
+        tracing::debug!(endpoint = call.endpoint, status = status.as_u16(), attempt, "Miro call");
+
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            let wait = rate_limit_wait(&headers).unwrap_or(backoff);
+            let wait = wait.min(policy.max_delay.max(Duration::from_secs(1)) * 4);
+            return Attempt::Again(
+                wait,
+                MiroError::RateLimited {
+                    endpoint: call.endpoint.to_owned(),
+                    attempts: attempt,
+                    retry_after: Some(wait),
+                },
+            );
+        }
+        if let (Some(p), Some(until)) = (&call.pacer, budget_exhausted_until(&headers, self)) {
+            p.block_until(until);
+        }
+        if status.is_server_error() {
+            let err = MiroError::Server {
+                endpoint: call.endpoint.to_owned(),
+                status: status.as_u16(),
+                message: error_fields(&body).1,
+                attempts: attempt,
+            };
+            return match call.retry {
+                Retry::Idempotent => Attempt::Again(backoff, err),
+                Retry::OnlyUnprocessed => Attempt::Fail(err),
+            };
+        }
+        if status.is_success() || status.is_redirection() {
+            return Attempt::Done(Answer {
+                endpoint: call.endpoint,
+                quote_body: call.quote_body,
+                body,
+            });
+        }
+        Attempt::Fail(status_error(call, status, &body))
+    }
+
+    fn transport_failure(&self, call: &Call<'_>, e: reqwest::Error, attempt: u32, backoff: Duration) -> Attempt {
+        // reqwest errors print the URL; ours carry no secrets, but drop it anyway so no query string leaks.
+        let e = e.without_url();
+        let never_sent = e.is_connect();
+        let err = if e.is_timeout() {
+            MiroError::Timeout {
+                endpoint: call.endpoint.to_owned(),
+                attempts: attempt,
+            }
+        } else {
+            MiroError::Network {
+                endpoint: call.endpoint.to_owned(),
+                detail: error_chain(&e),
+                attempts: attempt,
+            }
+        };
+        if call.retry == Retry::Idempotent || never_sent {
+            Attempt::Again(backoff, err)
+        } else {
+            Attempt::Fail(err)
+        }
+    }
+}
+
+/// Full-jitter exponential backoff: a random wait in [base, min(max, base·2^(n-1))].
+fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let ceiling = exp.min(max).max(base);
+    let ms = rand::rng().random_range(base.as_millis() as u64..=ceiling.as_millis() as u64);
+    Duration::from_millis(ms)
+}
+
+/// How long Miro asked us to wait: `Retry-After` (seconds) if present, else until `X-RateLimit-Reset` (epoch seconds).
+fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(secs) = header_u64(headers, RETRY_AFTER.as_str()) {
+        return Some(Duration::from_secs(secs));
+    }
+    header_u64(headers, "x-ratelimit-reset").map(until_epoch)
+}
+
+/// When `X-RateLimit-Remaining` says not even one more Level-3 call fits, the instant the window resets.
+fn budget_exhausted_until(headers: &HeaderMap, client: &MiroClient) -> Option<Instant> {
+    let remaining = header_u64(headers, "x-ratelimit-remaining")?;
+    if remaining >= client.inner.config.rest_limits.level3_cost {
+        return None;
+    }
+    let reset = header_u64(headers, "x-ratelimit-reset")?;
+    let window = client.inner.config.rest_limits.window;
+    Some(Instant::now() + until_epoch(reset).min(window))
+}
+
+fn until_epoch(epoch_secs: u64) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Duration::from_secs(epoch_secs).saturating_sub(now)
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `(code, message)` from any of Miro's error shapes: REST `{status, code, message}`, SCIM `{status, scimType,
+/// detail}`, OAuth `{error, error_description}`.
+pub(crate) fn error_fields(body: &[u8]) -> (Option<String>, String) {
+    let v: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => return (None, "no readable error body".to_owned()),
+    };
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    let code = text("code").or_else(|| text("scimType")).or_else(|| text("error"));
+    let message = text("message")
+        .or_else(|| text("detail"))
+        .or_else(|| text("error_description"))
+        .unwrap_or_else(|| "no message".to_owned());
+    (code, excerpt(&message))
+}
+
+fn status_error(call: &Call<'_>, status: StatusCode, body: &[u8]) -> MiroError {
+    let endpoint = call.endpoint.to_owned();
+    let (code, message) = error_fields(body);
+    let code_s = code_suffix(code.as_deref());
+    match (call.api, status.as_u16()) {
+        (Api::Scim, 401) => MiroError::ScimUnauthorized { endpoint },
+        (Api::Scim, 403) => MiroError::ScimDisabled {
+            endpoint,
+            detail: message,
+        },
+        (_, 401) => MiroError::Unauthorized {
+            endpoint,
+            code: code_s,
+        },
+        (Api::Rest, 403) => MiroError::OrgForbidden {
+            endpoint,
+            code: code_s,
+            message,
+        },
+        (_, 404) => MiroError::NotFound { endpoint, message },
+        (_, 409) => MiroError::Conflict { endpoint, message },
+        (_, s @ 400..=499) => MiroError::BadRequest {
+            endpoint,
+            status: s,
+            code: code_s,
+            message,
+        },
+        (_, s) => MiroError::Unexpected {
+            endpoint,
+            status: s,
+            message,
+        },
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_within_its_bounds() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_secs(2);
+        for attempt in 1..20 {
+            let d = backoff(base, max, attempt);
+            assert!(d >= base && d <= max, "attempt {attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn error_fields_read_every_shape() {
+        let rest = br#"{"status":403,"code":"insufficientPermissions","message":"no scope","type":"error"}"#;
+        assert_eq!(error_fields(rest), (Some("insufficientPermissions".into()), "no scope".into()));
+        let scim = br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"403","detail":"SCIM integration is disabled."}"#;
+        assert_eq!(error_fields(scim).1, "SCIM integration is disabled.");
+        let oauth = br#"{"error":"invalid_grant","error_description":"used"}"#;
+        assert_eq!(error_fields(oauth), (Some("invalid_grant".into()), "used".into()));
+        assert_eq!(error_fields(b"<html>").0, None);
+    }
+}

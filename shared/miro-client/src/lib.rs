@@ -1,0 +1,107 @@
+//! The one client for Miro: OAuth 2.0, REST v2 organization endpoints and SCIM 2.0.
+//!
+//! Facts about Miro's API come from `../shared/miro-api.md`. The client paces itself to Miro's rate limits
+//! ([`RestLimits`], [`ScimLimits`]), retries what is safe to retry, and reports failures as [`MiroError`]s that
+//! tell the operator what to do. Tokens are [`secrecy::SecretString`]s and never appear in errors or logs.
+
+mod config;
+mod error;
+mod http;
+mod model;
+mod oauth;
+mod pacer;
+mod rest;
+mod scim;
+mod wire;
+
+pub use config::{MiroConfig, OAuthApp, RestLimits, RetryPolicy, ScimLimits};
+pub use error::{Api, MiroError};
+pub use model::{
+    AdminRole, Entity, License, Member, MemberFilter, MembersPage, Organization, Role, ScimRole,
+    ScimServiceInfo, ScimUser, ScimUsersPage, TokenInfo,
+};
+pub use oauth::TokenGrant;
+pub use secrecy::{ExposeSecret, SecretString};
+pub use wire::parse_datetime;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pacer::PacerMap;
+
+/// Cheap to clone: clones share the connection pool, the pacers and the counters.
+#[derive(Clone)]
+pub struct MiroClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: MiroConfig,
+    rest_pacers: PacerMap,
+    scim_pacers: PacerMap,
+    stats: Stats,
+}
+
+#[derive(Default)]
+struct Stats {
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// Counters for metrics and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+    /// 429 answers received.
+    pub rate_limited: u64,
+    pub retries: u64,
+}
+
+impl std::fmt::Debug for MiroClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MiroClient")
+            .field("api_base_url", &self.inner.config.api_base_url.as_str())
+            .field("scim_base_url", &self.inner.config.scim_base_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MiroClient {
+    pub fn new(config: MiroConfig) -> Result<Self, MiroError> {
+        // One TLS stack for the whole product: rustls with ring. Installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // The authorize redirect is for browsers; API calls must not follow redirects with a bearer token.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("miro-sam/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| MiroError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                rest_pacers: PacerMap::default(),
+                scim_pacers: PacerMap::default(),
+                stats: Stats::default(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &MiroConfig {
+        &self.inner.config
+    }
+
+    pub fn stats(&self) -> ClientStats {
+        let s = &self.inner.stats;
+        ClientStats {
+            requests: s.requests.load(Ordering::Relaxed),
+            rate_limited: s.rate_limited.load(Ordering::Relaxed),
+            retries: s.retries.load(Ordering::Relaxed),
+        }
+    }
+}

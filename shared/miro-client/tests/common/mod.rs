@@ -1,0 +1,71 @@
+//! Shared set-up for the client's tests against the Miro sandbox over real HTTP.
+#![allow(dead_code)]
+
+pub mod browser;
+
+use futures::TryStreamExt;
+use miro_client::{Member, MemberFilter, MiroClient, MiroConfig, RestLimits, RetryPolicy, ScimLimits, SecretString};
+use miro_sandbox::{Sandbox, SandboxConfig};
+use std::time::Duration;
+
+/// Miro's budgets with the window scaled down so a test of many pages takes a fraction of a second.
+pub const WINDOW: Duration = Duration::from_millis(500);
+pub const CREDITS: u64 = 100_000;
+
+pub fn sandbox_config(members: usize) -> SandboxConfig {
+    let mut c = SandboxConfig::with_members(members);
+    c.rest_limits.window = WINDOW;
+    c.rest_limits.credits_per_window = CREDITS;
+    c.scim_limits.window = WINDOW;
+    c
+}
+
+/// A client whose limits match the sandbox's, with fast retries.
+pub fn client(sandbox: &Sandbox, cfg: &SandboxConfig) -> MiroClient {
+    let mut config = MiroConfig::for_base_url(&sandbox.base_url()).unwrap();
+    config.rest_limits = RestLimits {
+        credits_per_window: cfg.rest_limits.credits_per_window,
+        window: cfg.rest_limits.window,
+        ..RestLimits::default()
+    };
+    config.scim_limits = ScimLimits {
+        window: cfg.scim_limits.window,
+        list_users: cfg.scim_limits.list_users,
+        get_user: cfg.scim_limits.get_user,
+        patch_user: cfg.scim_limits.patch_user,
+        other: cfg.scim_limits.other,
+        ..ScimLimits::default()
+    };
+    config.retry = RetryPolicy {
+        max_attempts: 8,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(200),
+    };
+    config.request_timeout = Duration::from_secs(5);
+    MiroClient::new(config).unwrap()
+}
+
+pub async fn start(cfg: SandboxConfig) -> Sandbox {
+    Sandbox::start(cfg).await.expect("sandbox starts")
+}
+
+pub fn first_org(sandbox: &Sandbox) -> String {
+    sandbox.control().org_ids().into_iter().next().expect("one org")
+}
+
+pub fn access_token(sandbox: &Sandbox, org: &str) -> SecretString {
+    SecretString::from(sandbox.control().issue_access_token(org))
+}
+
+pub fn scim_token(sandbox: &Sandbox, org: &str) -> SecretString {
+    SecretString::from(sandbox.control().scim_token(org))
+}
+
+/// Every member, page by page, through the client's stream.
+pub async fn download(client: &MiroClient, token: &SecretString, org: &str) -> Result<Vec<Member>, miro_client::MiroError> {
+    let pages: Vec<_> = client
+        .members(token, org, MemberFilter::default(), None)
+        .try_collect()
+        .await?;
+    Ok(pages.into_iter().flat_map(|p| p.members).collect())
+}

@@ -1,0 +1,190 @@
+//! Knobs of the sandbox. Defaults mirror Miro's documented limits and behaviour
+//! (see /work/shared/miro-api.md), so a default sandbox is "Miro as documented".
+
+use std::time::Duration;
+
+/// The first org's id unless the caller picks another one.
+pub const DEFAULT_ORG_ID: &str = "3074457345821141000";
+/// Numeric-looking like real Miro client ids, so clients cannot assume a format.
+pub const DEFAULT_CLIENT_ID: &str = "3074457363680401096";
+pub const DEFAULT_CLIENT_SECRET: &str = "sbx_secret_Vq3yN8rT2kLw9XpZ4cHd7FjB6mGs1Ea";
+
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    pub seed: u64,
+    pub orgs: Vec<OrgSpec>,
+    pub oauth: OAuthAppConfig,
+    pub rest_limits: RestLimits,
+    pub scim_limits: ScimLimits,
+    /// Added before every API request (not the control plane or the browser authorize page).
+    pub latency: Duration,
+    pub faults: FaultConfig,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            seed: 42,
+            orgs: vec![OrgSpec::default()],
+            oauth: OAuthAppConfig::default(),
+            rest_limits: RestLimits::default(),
+            scim_limits: ScimLimits::default(),
+            latency: Duration::ZERO,
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// One org with `n` members (member #1 is the Company Admin who installed the app).
+    pub fn with_members(n: usize) -> Self {
+        let mut config = SandboxConfig::default();
+        config.orgs[0].members = n;
+        config
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OrgSpec {
+    /// 19-digit numeric string, like Miro's.
+    pub id: String,
+    pub name: String,
+    pub plan: String,
+    /// Includes the installing Company Admin. With 0 the admin still exists as the
+    /// token's user but is not listed as a member.
+    pub members: usize,
+    /// `None`: active full licenses at start-up plus ~10% slack.
+    pub full_licenses_purchased: Option<i64>,
+    /// Org endpoints answer 403, like an app installed in a developer team.
+    pub developer_team: bool,
+    /// A few members carry license/role strings outside the documented enums.
+    pub unknown_enum_values: bool,
+}
+
+impl Default for OrgSpec {
+    fn default() -> Self {
+        OrgSpec {
+            id: DEFAULT_ORG_ID.to_string(),
+            name: "Acme Corp".to_string(),
+            plan: "company".to_string(),
+            members: 50,
+            full_licenses_purchased: None,
+            developer_team: false,
+            unknown_enum_values: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OAuthAppConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Empty accepts any redirect URI.
+    pub redirect_uris: Vec<String>,
+    /// true: access tokens expire and come with a rotating refresh token.
+    /// false: Miro's non-expiring mode (no `refresh_token`/`expires_in`).
+    pub expiring_tokens: bool,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub scopes: Vec<String>,
+    /// Token endpoint prints `team_id`/`user_id` as bare JSON numbers > 2^53, as Miro's docs show.
+    pub numeric_ids: bool,
+    pub consent: Consent,
+}
+
+impl Default for OAuthAppConfig {
+    fn default() -> Self {
+        OAuthAppConfig {
+            client_id: DEFAULT_CLIENT_ID.to_string(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_string(),
+            redirect_uris: Vec::new(),
+            expiring_tokens: true,
+            access_ttl: Duration::from_secs(3600),
+            refresh_ttl: Duration::from_secs(60 * 24 * 3600),
+            scopes: vec![
+                "organizations:read".to_string(),
+                "organizations:teams:read".to_string(),
+                "boards:read".to_string(),
+            ],
+            numeric_ids: true,
+            consent: Consent::Approve,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Consent {
+    #[default]
+    Approve,
+    Deny,
+}
+
+/// Miro's REST credit model: a budget per (user, app) per window; Level 3 costs 500.
+#[derive(Clone, Debug)]
+pub struct RestLimits {
+    pub credits_per_window: u64,
+    pub window: Duration,
+}
+
+impl Default for RestLimits {
+    fn default() -> Self {
+        RestLimits {
+            credits_per_window: 100_000,
+            window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Requests per SCIM token per endpoint per window (Miro: 30 s windows).
+#[derive(Clone, Debug)]
+pub struct ScimLimits {
+    pub window: Duration,
+    pub list_users: u32,
+    pub get_user: u32,
+    pub patch_user: u32,
+    pub delete_user: u32,
+    pub other: u32,
+}
+
+impl Default for ScimLimits {
+    fn default() -> Self {
+        ScimLimits {
+            window: Duration::from_secs(30),
+            list_users: 200,
+            get_user: 200,
+            patch_user: 100,
+            delete_user: 20,
+            other: 200,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FaultConfig {
+    /// Fraction of API requests answered 500/502/503.
+    pub error_rate: f64,
+    /// Fraction of API requests answered only after `timeout_delay`.
+    pub timeout_rate: f64,
+    pub timeout_delay: Duration,
+    /// The next N API requests get 429 regardless of budget.
+    pub rate_limit_burst: u32,
+    /// The next members page is cut short (invalid JSON), once.
+    pub malformed_members_page_once: bool,
+    /// Members pages echo the request's own cursor, making a cursor loop.
+    pub repeat_cursor: bool,
+    pub fault_seed: u64,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            error_rate: 0.0,
+            timeout_rate: 0.0,
+            timeout_delay: Duration::from_secs(30),
+            rate_limit_burst: 0,
+            malformed_members_page_once: false,
+            repeat_cursor: false,
+            fault_seed: 0,
+        }
+    }
+}

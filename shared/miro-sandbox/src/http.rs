@@ -1,0 +1,107 @@
+//! Wire helpers shared by the handlers: error bodies in Miro's three dialects, query parsing,
+//! bearer extraction. Handlers parse input by hand so bad input gets Miro's error body,
+//! never axum's plain-text rejection.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+pub(crate) const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+pub(crate) const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+pub(crate) fn scim_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = json_response(status, body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
+    response
+}
+
+/// REST v2 error: `status` is a JSON number.
+pub(crate) fn rest_error(status: StatusCode, code: &str, message: &str, context: Value) -> Response {
+    json_response(
+        status,
+        &json!({
+            "status": status.as_u16(),
+            "code": code,
+            "message": message,
+            "context": context,
+            "type": "error",
+        }),
+    )
+}
+
+/// 400 `invalidParameters` naming the offending query parameter.
+pub(crate) fn invalid_parameter(field: &str, message: &str) -> Response {
+    rest_error(
+        StatusCode::BAD_REQUEST,
+        "invalidParameters",
+        "Method parameters are not valid",
+        json!({ "fields": [ { "field": field, "reason": "invalidValue", "message": message } ] }),
+    )
+}
+
+/// OAuth endpoint error (token, revoke): like REST but without `context`.
+pub(crate) fn oauth_error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        &json!({ "status": status.as_u16(), "code": code, "message": message, "type": "error" }),
+    )
+}
+
+/// SCIM error: `status` is a JSON string; `scimType` only when there is one.
+pub(crate) fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
+    let mut body = json!({
+        "schemas": [SCIM_ERROR_SCHEMA],
+        "status": status.as_u16().to_string(),
+        "detail": detail,
+    });
+    if let Some(t) = scim_type {
+        body["scimType"] = json!(t);
+    }
+    scim_response(status, &body)
+}
+
+/// Decoded query pairs in order; malformed escapes decode lossily rather than failing.
+pub(crate) fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.map(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+pub(crate) fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+pub(crate) enum Bearer {
+    Missing,
+    Token(String),
+}
+
+/// `Authorization: Bearer <token>`; the scheme is case-insensitive per RFC 6750.
+pub(crate) fn bearer(headers: &HeaderMap) -> Bearer {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Bearer::Missing;
+    };
+    let value = value.trim();
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Bearer::Token(token.trim().to_string())
+        }
+        _ => Bearer::Missing,
+    }
+}

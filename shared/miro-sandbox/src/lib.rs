@@ -1,0 +1,152 @@
+//! Miro, played locally: one HTTP server on 127.0.0.1 that serves Miro's OAuth endpoints,
+//! the REST v2 organization endpoints and the SCIM 2.0 Users API under one base URL,
+//! faithful to /work/shared/miro-api.md, plus a `/_sandbox/` control plane.
+//!
+//! Where Miro's behaviour is unconfirmed the sandbox picks the stricter plausible option,
+//! so a client that works here also works against Miro.
+
+// Handlers return `Result<_, Response>` to short-circuit with a ready error body; the
+// responses are built once per request, so boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
+mod config;
+mod control;
+mod data;
+mod faults;
+mod http;
+mod limits;
+mod model;
+mod oauth;
+mod rest;
+mod scim;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    Consent, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, FaultConfig,
+    OAuthAppConfig, OrgSpec, RestLimits, SandboxConfig, ScimLimits,
+};
+pub use control::SandboxControl;
+pub use model::{Counters, ENDPOINT_KEYS, LICENSES, ROLES, SandboxMember, ScimOp, ScimWrite};
+
+use state::Shared;
+
+/// A running sandbox. Dropping it stops the server too; `shutdown` waits for that.
+pub struct Sandbox {
+    base_url: String,
+    control: SandboxControl,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds 127.0.0.1 on a free port.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        Sandbox::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    pub async fn start_on(addr: SocketAddr, config: SandboxConfig) -> std::io::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let base_url = format!("http://{local}");
+        let shared = Arc::new(Shared::new(config, base_url.clone()));
+        let app = router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(e) = server.await {
+                eprintln!("miro-sandbox: server error: {e}");
+            }
+        });
+        Ok(Sandbox {
+            base_url,
+            control: SandboxControl { shared },
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: OAuth authorize, token and REST all live here.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    pub fn scim_base_url(&self) -> String {
+        self.control.shared.scim_base_url()
+    }
+
+    pub fn control(&self) -> SandboxControl {
+        self.control.clone()
+    }
+
+    /// Stops accepting requests. In-flight requests get a short grace period; a request held
+    /// by an injected timeout is cut off rather than waited for.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(1), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/oauth/authorize", get(oauth::authorize))
+        .route("/v1/oauth/token", post(oauth::token))
+        .route("/v1/oauth-token", get(oauth::token_info))
+        .route("/v2/oauth/revoke", post(oauth::revoke))
+        .route("/v2/orgs/{org_id}", get(rest::org))
+        .route("/v2/orgs/{org_id}/members", get(rest::members))
+        .route("/v2/orgs/{org_id}/members/{member_id}", get(rest::member))
+        .route("/api/v1/scim/Users", get(scim::list_users))
+        .route(
+            "/api/v1/scim/Users/{id}",
+            get(scim::get_user)
+                .patch(scim::patch_user)
+                .delete(scim::delete_user),
+        )
+        .route(
+            "/api/v1/scim/ServiceProviderConfig",
+            get(scim::service_provider_config),
+        )
+        .nest("/_sandbox", control::router())
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/v1/scim") {
+        http::scim_error(StatusCode::NOT_FOUND, None, "Resource not found")
+    } else {
+        http::rest_error(StatusCode::NOT_FOUND, "notFound", "Resource not found", Value::Null)
+    }
+}
