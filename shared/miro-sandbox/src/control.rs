@@ -26,7 +26,12 @@ pub struct SandboxControl {
 
 impl SandboxControl {
     pub fn org_ids(&self) -> Vec<String> {
-        self.shared.lock().orgs.iter().map(|o| o.id.clone()).collect()
+        self.shared
+            .lock()
+            .orgs
+            .iter()
+            .map(|o| o.id.clone())
+            .collect()
     }
 
     /// A valid token for the org's installing admin, as if OAuth had run; scopes from config.
@@ -222,7 +227,10 @@ async fn tokens(State(shared): State<Arc<Shared>>) -> Response {
     let control = control(shared);
     let (client_id, client_secret) = {
         let state = control.shared.lock();
-        (state.oauth.client_id.clone(), state.oauth.client_secret.clone())
+        (
+            state.oauth.client_id.clone(),
+            state.oauth.client_secret.clone(),
+        )
     };
     let orgs: Vec<_> = control
         .org_ids()
@@ -259,8 +267,7 @@ async fn advance_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
         Err(e) => return bad_request(&format!("invalid advance-clock body: {e}")),
     };
     let control = control(shared);
-    control.advance_clock(
-        Duration::from_secs(parsed.seconds) + Duration::from_millis(parsed.millis),
-    );
+    control
+        .advance_clock(Duration::from_secs(parsed.seconds) + Duration::from_millis(parsed.millis));
     axum::Json(json!({ "now": control.now() })).into_response()
 }

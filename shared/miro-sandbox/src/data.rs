@@ -20,9 +20,30 @@ const FIRST_NAMES: &[&str] = &[
     "wei", "ximena", "yusuf", "zoe", "anna", "bruno", "carla", "diego", "emma", "felix",
 ];
 const LAST_NAMES: &[&str] = &[
-    "smith", "garcia", "muller", "rossi", "kowalski", "nguyen", "okafor", "tanaka", "silva",
-    "johansson", "dubois", "petrov", "kim", "novak", "haddad", "fischer", "moreau", "ivanova",
-    "costa", "lindqvist", "brennan", "schmidt", "patel", "yamamoto",
+    "smith",
+    "garcia",
+    "muller",
+    "rossi",
+    "kowalski",
+    "nguyen",
+    "okafor",
+    "tanaka",
+    "silva",
+    "johansson",
+    "dubois",
+    "petrov",
+    "kim",
+    "novak",
+    "haddad",
+    "fischer",
+    "moreau",
+    "ivanova",
+    "costa",
+    "lindqvist",
+    "brennan",
+    "schmidt",
+    "patel",
+    "yamamoto",
 ];
 
 const INTERNAL_DOMAIN: &str = "acme-corp.example";
@@ -244,7 +265,10 @@ mod tests {
         let full = share(&|m| m.license == "full");
         assert!((0.45..0.62).contains(&full), "full share {full}");
         let internal = share(&|m| m.role == ROLE_USER);
-        assert!((0.80..0.90).contains(&internal), "internal share {internal}");
+        assert!(
+            (0.80..0.90).contains(&internal),
+            "internal share {internal}"
+        );
         let active = share(&|m| m.active);
         assert!((0.92..0.98).contains(&active), "active share {active}");
         let never = share(&|m| m.last_activity_at.is_none());

@@ -92,7 +92,9 @@ pub(crate) async fn gate(shared: &Shared, dialect: Dialect) -> Option<Response> 
 fn error_response(dialect: Dialect, status: StatusCode) -> Response {
     let (code, message) = match status {
         StatusCode::BAD_GATEWAY => ("badGateway", "Bad gateway"),
-        StatusCode::SERVICE_UNAVAILABLE => ("serviceUnavailable", "Service temporarily unavailable"),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            ("serviceUnavailable", "Service temporarily unavailable")
+        }
         _ => ("internalError", "Unexpected error occurred"),
     };
     match dialect {

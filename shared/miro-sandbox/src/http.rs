@@ -23,7 +23,12 @@ pub(crate) fn scim_response(status: StatusCode, body: &Value) -> Response {
 }
 
 /// REST v2 error: `status` is a JSON number.
-pub(crate) fn rest_error(status: StatusCode, code: &str, message: &str, context: Value) -> Response {
+pub(crate) fn rest_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    context: Value,
+) -> Response {
     json_response(
         status,
         &json!({
@@ -33,6 +38,15 @@ pub(crate) fn rest_error(status: StatusCode, code: &str, message: &str, context:
             "context": context,
             "type": "error",
         }),
+    )
+}
+
+pub(crate) fn token_not_provided() -> Response {
+    rest_error(
+        StatusCode::UNAUTHORIZED,
+        "tokenNotProvided",
+        "No access token was provided",
+        Value::Null,
     )
 }
 
@@ -84,6 +98,22 @@ pub(crate) fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a
         .map(|(_, v)| v.as_str())
 }
 
+/// `application/json` or `application/scim+json` (any parameters). Miro documents JSON
+/// bodies and a 415 for other media types, so a missing Content-Type is refused too.
+pub(crate) fn has_json_body(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|ct| ct == "application/json" || ct == SCIM_CONTENT_TYPE)
+}
+
 pub(crate) enum Bearer {
     Missing,
     Token(String),
@@ -99,7 +129,9 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Bearer {
     };
     let value = value.trim();
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Bearer::Token(token.trim().to_string())
         }
         _ => Bearer::Missing,

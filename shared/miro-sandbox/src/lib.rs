@@ -4,6 +4,27 @@
 //!
 //! Where Miro's behaviour is unconfirmed the sandbox picks the stricter plausible option,
 //! so a client that works here also works against Miro.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use miro_sandbox::{Sandbox, SandboxConfig};
+//!
+//! let sandbox = Sandbox::start(SandboxConfig::with_members(250)).await?;
+//! let control = sandbox.control();
+//! let org_id = control.org_ids()[0].clone();
+//! let token = control.issue_access_token(&org_id);
+//! // GET {base_url}/v2/orgs/{org_id}/members with `Authorization: Bearer {token}`,
+//! // SCIM under {scim_base_url} with `control.scim_token(&org_id)`.
+//! assert!(control.scim_log().is_empty());
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Control plane (JSON, never faulted, not counted): `GET /_sandbox/counters`,
+//! `POST /_sandbox/reset-counters`, `GET /_sandbox/scim-log`, `POST /_sandbox/faults`
+//! (FaultConfig fields, `timeout_delay_ms`), `GET /_sandbox/tokens`,
+//! `POST /_sandbox/advance-clock` (`{"seconds": N, "millis": N}`).
 
 // Handlers return `Result<_, Response>` to short-circuit with a ready error body; the
 // responses are built once per request, so boxing them buys nothing.
@@ -34,8 +55,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    Consent, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, FaultConfig,
-    OAuthAppConfig, OrgSpec, RestLimits, SandboxConfig, ScimLimits,
+    Consent, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, FaultConfig, OAuthAppConfig,
+    OrgSpec, RestLimits, SandboxConfig, ScimLimits,
 };
 pub use control::SandboxControl;
 pub use model::{Counters, ENDPOINT_KEYS, LICENSES, ROLES, SandboxMember, ScimOp, ScimWrite};
@@ -140,6 +161,7 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .nest("/_sandbox", control::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
 }
 
@@ -147,6 +169,25 @@ async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/v1/scim") {
         http::scim_error(StatusCode::NOT_FOUND, None, "Resource not found")
     } else {
-        http::rest_error(StatusCode::NOT_FOUND, "notFound", "Resource not found", Value::Null)
+        http::rest_error(
+            StatusCode::NOT_FOUND,
+            "notFound",
+            "Resource not found",
+            Value::Null,
+        )
+    }
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    let status = StatusCode::METHOD_NOT_ALLOWED;
+    if uri.path().starts_with("/api/v1/scim") {
+        http::scim_error(status, None, "Method not allowed")
+    } else {
+        http::rest_error(
+            status,
+            "methodNotAllowed",
+            "Method not allowed",
+            Value::Null,
+        )
     }
 }

@@ -21,7 +21,10 @@ struct Window {
 
 impl Window {
     fn fresh(now: Instant) -> Window {
-        Window { start: now, used: 0 }
+        Window {
+            start: now,
+            used: 0,
+        }
     }
 
     fn roll(&mut self, length: Duration, now: Instant) {
@@ -46,6 +49,11 @@ impl RateSnapshot {
         headers.insert("X-RateLimit-Limit", HeaderValue::from(self.limit));
         headers.insert("X-RateLimit-Remaining", HeaderValue::from(self.remaining));
         headers.insert("X-RateLimit-Reset", HeaderValue::from(self.reset_epoch));
+    }
+
+    pub fn on(self, mut response: Response) -> Response {
+        self.apply(&mut response);
+        response
     }
 }
 

@@ -8,7 +8,10 @@ use clap::Parser;
 use miro_sandbox::{Sandbox, SandboxConfig};
 
 #[derive(Parser, Debug)]
-#[command(name = "miro-sandbox", about = "Miro (OAuth, REST v2 orgs, SCIM 2.0), played locally")]
+#[command(
+    name = "miro-sandbox",
+    about = "Miro (OAuth, REST v2 orgs, SCIM 2.0), played locally"
+)]
 struct Args {
     /// Port on 127.0.0.1; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
@@ -46,7 +49,10 @@ async fn main() -> std::io::Result<()> {
     config.rest_limits.window = Duration::from_millis(args.rest_window_ms);
     config.scim_limits.window = Duration::from_millis(args.scim_window_ms);
     config.oauth.expiring_tokens = !args.non_expiring;
-    let (client_id, client_secret) = (config.oauth.client_id.clone(), config.oauth.client_secret.clone());
+    let (client_id, client_secret) = (
+        config.oauth.client_id.clone(),
+        config.oauth.client_secret.clone(),
+    );
 
     let sandbox = Sandbox::start_on(SocketAddr::from(([127, 0, 0, 1], args.port)), config).await?;
     let control = sandbox.control();
@@ -58,7 +64,11 @@ async fn main() -> std::io::Result<()> {
     writeln!(out, "MIRO_ORG_ID={org_id}")?;
     writeln!(out, "MIRO_CLIENT_ID={client_id}")?;
     writeln!(out, "MIRO_CLIENT_SECRET={client_secret}")?;
-    writeln!(out, "MIRO_ACCESS_TOKEN={}", control.issue_access_token(&org_id))?;
+    writeln!(
+        out,
+        "MIRO_ACCESS_TOKEN={}",
+        control.issue_access_token(&org_id)
+    )?;
     writeln!(out, "MIRO_SCIM_TOKEN={}", control.scim_token(&org_id))?;
     out.flush()?;
     drop(out);

@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 use crate::config::Consent;
 use crate::faults::{Dialect, gate, too_many_requests};
 use crate::http::{
-    Bearer, bearer, json_response, oauth_error, param, parse_query, rest_error,
+    Bearer, bearer, has_json_body, json_response, oauth_error, param, parse_query, rest_error,
+    token_not_provided,
 };
 use crate::limits::LEVEL1_CREDITS;
 use crate::state::{AuthCode, Shared, State as SandboxState, random_token, to_chrono};
@@ -95,7 +96,10 @@ pub(crate) async fn authorize(
             }
             Consent::Deny => {
                 pairs.append_pair("error", "access_denied");
-                pairs.append_pair("error_description", "The user denied the authorization request");
+                pairs.append_pair(
+                    "error_description",
+                    "The user denied the authorization request",
+                );
                 if let Some(s) = csrf_state {
                     pairs.append_pair("state", s);
                 }
@@ -136,8 +140,7 @@ fn token_params(
             ));
         }
         params.extend(
-            url::form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned())),
+            url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())),
         );
     }
     params.extend(parse_query(raw));
@@ -181,13 +184,19 @@ fn code_grant(state: &mut SandboxState, params: &[(String, String)]) -> Response
     };
     // Consumed on any attempt: a code is never good twice.
     let Some(grant) = state.codes.remove(code) else {
-        return bad_request("invalid_grant", "Authorization code is invalid or already used");
+        return bad_request(
+            "invalid_grant",
+            "Authorization code is invalid or already used",
+        );
     };
     if state.now() >= grant.expires_at {
         return bad_request("invalid_grant", "Authorization code has expired");
     }
     if grant.redirect_uri != redirect_uri {
-        return bad_request("invalid_grant", "redirect_uri does not match the authorization request");
+        return bad_request(
+            "invalid_grant",
+            "redirect_uri does not match the authorization request",
+        );
     }
     let scopes = state.oauth.scopes.clone();
     let (access, refresh) = state.mint_tokens(&grant.org_id, &grant.user_id, scopes, true);
@@ -200,7 +209,10 @@ fn refresh_grant(state: &mut SandboxState, params: &[(String, String)]) -> Respo
         return bad_request("invalid_request", "refresh_token is required");
     };
     let Some(old) = state.refresh_tokens.remove(presented) else {
-        return bad_request("invalid_grant", "Refresh token is invalid, expired or revoked");
+        return bad_request(
+            "invalid_grant",
+            "Refresh token is invalid, expired or revoked",
+        );
     };
     if state.now() >= old.expires_at {
         return bad_request("invalid_grant", "Refresh token has expired");
@@ -219,7 +231,10 @@ fn token_response(
     refresh: Option<String>,
 ) -> Response {
     let numeric = state.oauth.numeric_ids;
-    let team_id = state.org(org_id).map(|o| o.team_id.clone()).unwrap_or_default();
+    let team_id = state
+        .org(org_id)
+        .map(|o| o.team_id.clone())
+        .unwrap_or_default();
     let mut body = Map::new();
     if let Some(u) = user_id {
         body.insert("user_id".into(), id_value(u, numeric));
@@ -229,7 +244,10 @@ fn token_response(
     if let Some(r) = refresh {
         body.insert("refresh_token".into(), json!(r));
         // One second short of the real lifetime, like Miro's 3599 for one hour.
-        let expires_in = to_chrono(state.oauth.access_ttl).num_seconds().saturating_sub(1).max(0);
+        let expires_in = to_chrono(state.oauth.access_ttl)
+            .num_seconds()
+            .saturating_sub(1)
+            .max(0);
         body.insert("expires_in".into(), json!(expires_in));
     }
     body.insert("scope".into(), json!(state.oauth.scopes.join(" ")));
@@ -253,32 +271,20 @@ pub(crate) async fn token_info(
     };
     let mut state = shared.lock();
     let unattributed = state.rest_budgets.unattributed();
-    let with = |mut r: Response, snapshot: crate::limits::RateSnapshot| {
-        snapshot.apply(&mut r);
-        r
+    // The spec's only documented failure here is 400 "Invalid token provided".
+    let invalid = || {
+        rest_error(
+            StatusCode::BAD_REQUEST,
+            "invalidToken",
+            "Invalid token provided",
+            Value::Null,
+        )
     };
     let Some(token) = token else {
-        return with(
-            rest_error(
-                StatusCode::UNAUTHORIZED,
-                "tokenNotProvided",
-                "No access token was provided",
-                Value::Null,
-            ),
-            unattributed,
-        );
+        return unattributed.on(token_not_provided());
     };
     let Some(access) = state.access_token(&token) else {
-        // The spec's only documented failure here is 400 "Invalid token provided".
-        return with(
-            rest_error(
-                StatusCode::BAD_REQUEST,
-                "invalidToken",
-                "Invalid token provided",
-                Value::Null,
-            ),
-            unattributed,
-        );
+        return unattributed.on(invalid());
     };
     let (org_id, user_id, scopes) = (
         access.org_id.clone(),
@@ -289,14 +295,11 @@ pub(crate) async fn token_info(
         Ok(s) => s,
         Err(s) => {
             state.counters.rate_limited += 1;
-            return with(too_many_requests(Dialect::Rest), s);
+            return s.on(too_many_requests(Dialect::Rest));
         }
     };
     let Some(org) = state.org(&org_id) else {
-        return with(
-            rest_error(StatusCode::BAD_REQUEST, "invalidToken", "Invalid token provided", Value::Null),
-            snapshot,
-        );
+        return snapshot.on(invalid());
     };
     let user = json!({ "type": "user", "name": org.admin.display_name, "id": user_id });
     let body = json!({
@@ -307,14 +310,25 @@ pub(crate) async fn token_info(
         "user": user,
         "scopes": scopes,
     });
-    with(json_response(StatusCode::OK, &body), snapshot)
+    snapshot.on(json_response(StatusCode::OK, &body))
 }
 
 /// Revoke v2: JSON body; 204 on success, 404 on any failure as the spec documents.
-pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn revoke(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     shared.count("revoke");
     if let Some(r) = gate(&shared, Dialect::OAuth).await {
         return r;
+    }
+    if !has_json_body(&headers) {
+        return oauth_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupportedMediaType",
+            "Content-Type must be application/json",
+        );
     }
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let field = |name: &str| {
@@ -324,9 +338,11 @@ pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let (Some(token), Some(client_id), Some(client_secret)) =
-        (field("accessToken"), field("clientId"), field("clientSecret"))
-    else {
+    let (Some(token), Some(client_id), Some(client_secret)) = (
+        field("accessToken"),
+        field("clientId"),
+        field("clientSecret"),
+    ) else {
         return bad_request(
             "invalidParameters",
             "Body must be JSON with accessToken, clientId and clientSecret",

@@ -12,7 +12,10 @@ use serde_json::{Map, Value, json};
 
 use crate::data::id_key;
 use crate::faults::{Dialect, gate, too_many_requests};
-use crate::http::{Bearer, bearer, invalid_parameter, json_response, param, parse_query, rest_error};
+use crate::http::{
+    Bearer, bearer, invalid_parameter, json_response, param, parse_query, rest_error,
+    token_not_provided,
+};
 use crate::limits::{LEVEL3_CREDITS, RateSnapshot};
 use crate::model::{LICENSES, ROLES, SandboxMember};
 use crate::state::{Org, Shared, State as SandboxState};
@@ -63,16 +66,9 @@ pub(crate) fn member_json(m: &SandboxMember) -> Value {
 
 /// Stable per member, spread over 0..3.
 fn empty_form(id: &str) -> u64 {
-    id.bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
-        % 3
-}
-
-fn with_rate(mut response: Response, snapshot: RateSnapshot) -> Response {
-    snapshot.apply(&mut response);
-    response
+    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    }) % 3
 }
 
 /// Bearer, budget, scope and org checks shared by the org endpoints, in the order a
@@ -85,28 +81,17 @@ fn authorize<'s>(
     let unattributed = state.rest_budgets.unattributed();
     let token = match bearer(headers) {
         Bearer::Missing => {
-            return Err(with_rate(
-                rest_error(
-                    StatusCode::UNAUTHORIZED,
-                    "tokenNotProvided",
-                    "No access token was provided",
-                    Value::Null,
-                ),
-                unattributed,
-            ));
+            return Err(unattributed.on(token_not_provided()));
         }
         Bearer::Token(t) => t,
     };
     let Some(access) = state.access_token(&token) else {
-        return Err(with_rate(
-            rest_error(
-                StatusCode::UNAUTHORIZED,
-                "tokenNotFound",
-                "Access token is invalid, expired or revoked",
-                Value::Null,
-            ),
-            unattributed,
-        ));
+        return Err(unattributed.on(rest_error(
+            StatusCode::UNAUTHORIZED,
+            "tokenNotFound",
+            "Access token is invalid, expired or revoked",
+            Value::Null,
+        )));
     };
     let (user_id, token_org, has_scope) = (
         access.user_id.clone(),
@@ -117,14 +102,11 @@ fn authorize<'s>(
         Ok(s) => s,
         Err(s) => {
             state.counters.rate_limited += 1;
-            return Err(with_rate(too_many_requests(Dialect::Rest), s));
+            return Err(s.on(too_many_requests(Dialect::Rest)));
         }
     };
     let refuse = |status, code, message: &str| {
-        Err(with_rate(
-            rest_error(status, code, message, Value::Null),
-            snapshot,
-        ))
+        Err(snapshot.on(rest_error(status, code, message, Value::Null)))
     };
     if !has_scope {
         return refuse(
@@ -154,7 +136,12 @@ fn authorize<'s>(
 }
 
 fn bad_path() -> Response {
-    rest_error(StatusCode::NOT_FOUND, "notFound", "Resource not found", Value::Null)
+    rest_error(
+        StatusCode::NOT_FOUND,
+        "notFound",
+        "Resource not found",
+        Value::Null,
+    )
 }
 
 pub(crate) async fn org(
@@ -181,7 +168,7 @@ pub(crate) async fn org(
         "fullLicensesPurchased": org.full_licenses_purchased,
         "type": "organization",
     });
-    with_rate(json_response(StatusCode::OK, &body), snapshot)
+    snapshot.on(json_response(StatusCode::OK, &body))
 }
 
 pub(crate) async fn member(
@@ -210,7 +197,7 @@ pub(crate) async fn member(
             Value::Null,
         ),
     };
-    with_rate(response, snapshot)
+    snapshot.on(response)
 }
 
 /// Query of a members page, validated like Miro's spec describes.
@@ -238,7 +225,12 @@ fn parse_members_query(params: &[(String, String)]) -> Result<MembersQuery, Resp
     let cursor = match param(params, "cursor") {
         None | Some("") => None,
         Some(c) if c.bytes().all(|b| b.is_ascii_digit()) => Some(c.to_string()),
-        Some(_) => return Err(invalid_parameter("cursor", "cursor is not a valid member id")),
+        Some(_) => {
+            return Err(invalid_parameter(
+                "cursor",
+                "cursor is not a valid member id",
+            ));
+        }
     };
     let enum_param = |key: &str, allowed: &[&str]| match param(params, key) {
         None => Ok(None),
@@ -295,11 +287,11 @@ pub(crate) async fn members(
         Err(r) => return r,
     };
     if let Some(emails) = param(&params, "emails") {
-        return with_rate(by_emails(org, emails), snapshot);
+        return snapshot.on(by_emails(org, emails));
     }
     let query = match parse_members_query(&params) {
         Ok(q) => q,
-        Err(r) => return with_rate(r, snapshot),
+        Err(r) => return snapshot.on(r),
     };
     let lower = match &query.cursor {
         Some(c) => Bound::Excluded(id_key(c)),
@@ -338,9 +330,9 @@ pub(crate) async fn members(
     }
     state.counters.faults_injected += injected;
     if malformed {
-        return with_rate(truncated_json(&body), snapshot);
+        return snapshot.on(truncated_json(&body));
     }
-    with_rate(json_response(StatusCode::OK, &body), snapshot)
+    snapshot.on(json_response(StatusCode::OK, &body))
 }
 
 /// `emails=` answers a bare array and ignores every other parameter, as documented.

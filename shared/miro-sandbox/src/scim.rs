@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::faults::{Dialect, gate, too_many_requests};
-use crate::http::{Bearer, bearer, param, parse_query, scim_error, scim_response};
+use crate::http::{Bearer, bearer, has_json_body, param, parse_query, scim_error, scim_response};
 use crate::limits::ScimEndpoint;
 use crate::model::{ROLE_ADMIN, SandboxMember, ScimOp, ScimWrite};
 use crate::state::{Shared, State as SandboxState};
@@ -55,10 +55,7 @@ fn user_not_found() -> Response {
 
 /// Guests and external users are invisible to SCIM, exactly like unknown ids.
 fn scim_user<'s>(state: &'s SandboxState, org_id: &str, id: &str) -> Option<&'s SandboxMember> {
-    state
-        .org(org_id)?
-        .member(id)
-        .filter(|m| m.is_scim_user())
+    state.org(org_id)?.member(id).filter(|m| m.is_scim_user())
 }
 
 fn user_type(license: &str) -> String {
@@ -96,9 +93,9 @@ pub(crate) fn user_json(m: &SandboxMember, scim_base: &str) -> Value {
         "display": role_display,
         "primary": true,
     })];
-    roles.extend(m.admin_roles.iter().map(|(_, name)| {
-        json!({ "type": "organization_admin_role", "value": name, "primary": false })
-    }));
+    roles.extend(m.admin_roles.iter().map(
+        |(_, name)| json!({ "type": "organization_admin_role", "value": name, "primary": false }),
+    ));
     json!({
         "schemas": [USER_SCHEMA],
         "id": m.id,
@@ -286,7 +283,9 @@ fn desired_active(body: &[u8]) -> Result<bool, Response> {
             .as_str()
             .is_some_and(|p| p.eq_ignore_ascii_case("active"));
         if !is_replace || !on_active {
-            return syntax("Only {\"op\":\"Replace\",\"path\":\"active\"} operations are supported");
+            return syntax(
+                "Only {\"op\":\"Replace\",\"path\":\"active\"} operations are supported",
+            );
         }
         desired = Some(match &op["value"] {
             Value::Bool(b) => *b,
@@ -320,6 +319,13 @@ pub(crate) async fn patch_user(
         Ok(o) => o,
         Err(r) => return r,
     };
+    if !has_json_body(&headers) {
+        return scim_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            "Content-Type must be application/scim+json or application/json",
+        );
+    }
     let desired = match desired_active(&body) {
         Ok(d) => d,
         Err(r) => return r,

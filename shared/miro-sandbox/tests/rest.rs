@@ -12,7 +12,9 @@ use serde_json::Value;
 async fn paging_visits_every_member_once() {
     let c = client();
     for n in [0usize, 1, 100, 101, 250] {
-        let sb = Sandbox::start(SandboxConfig::with_members(n)).await.unwrap();
+        let sb = Sandbox::start(SandboxConfig::with_members(n))
+            .await
+            .unwrap();
         let ctl = sb.control();
         let org = ctl.org_ids()[0].clone();
         let token = ctl.issue_access_token(&org);
@@ -32,11 +34,18 @@ async fn paging_visits_every_member_once() {
 #[tokio::test]
 async fn default_limit_is_100_and_member_objects_match_the_spec() {
     let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(250)).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::with_members(250))
+        .await
+        .unwrap();
     let ctl = sb.control();
     let org = ctl.org_ids()[0].clone();
     let token = ctl.issue_access_token(&org);
-    let r = get(&c, &format!("{}/v2/orgs/{org}/members", sb.base_url()), Some(&token)).await;
+    let r = get(
+        &c,
+        &format!("{}/v2/orgs/{org}/members", sb.base_url()),
+        Some(&token),
+    )
+    .await;
     assert_eq!(r.status, 200);
     let page = r.json();
     assert_eq!(page["limit"], 100);
@@ -82,14 +91,19 @@ async fn default_limit_is_100_and_member_objects_match_the_spec() {
         }
     }
     assert_eq!(objects.len(), 250);
-    assert!(absent > 0 && null > 0 && empty > 0, "{absent} {null} {empty}");
+    assert!(
+        absent > 0 && null > 0 && empty > 0,
+        "{absent} {null} {empty}"
+    );
     sb.shutdown().await;
 }
 
 #[tokio::test]
 async fn emails_filter_returns_a_bare_array_and_ignores_other_filters() {
     let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(120)).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::with_members(120))
+        .await
+        .unwrap();
     let ctl = sb.control();
     let org = ctl.org_ids()[0].clone();
     let token = ctl.issue_access_token(&org);
@@ -109,7 +123,11 @@ async fn emails_filter_returns_a_bare_array_and_ignores_other_filters() {
     assert_eq!(ids, vec![a.id.as_str(), b.id.as_str()]);
 
     let eleven: Vec<String> = (0..11).map(|i| format!("u{i}@x.example")).collect();
-    let url = format!("{}/v2/orgs/{org}/members?emails={}", sb.base_url(), eleven.join(","));
+    let url = format!(
+        "{}/v2/orgs/{org}/members?emails={}",
+        sb.base_url(),
+        eleven.join(",")
+    );
     let r = get(&c, &url, Some(&token)).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["context"]["fields"][0]["field"], "emails");
@@ -119,7 +137,9 @@ async fn emails_filter_returns_a_bare_array_and_ignores_other_filters() {
 #[tokio::test]
 async fn filters_combine_with_and() {
     let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(300)).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::with_members(300))
+        .await
+        .unwrap();
     let ctl = sb.control();
     let org = ctl.org_ids()[0].clone();
     let token = ctl.issue_access_token(&org);
@@ -158,7 +178,11 @@ async fn filters_combine_with_and() {
                 break;
             }
         }
-        let want: Vec<String> = truth.iter().filter(|m| pred(m)).map(|m| m.id.clone()).collect();
+        let want: Vec<String> = truth
+            .iter()
+            .filter(|m| pred(m))
+            .map(|m| m.id.clone())
+            .collect();
         assert!(!want.is_empty(), "{query}");
         assert_eq!(got, want, "{query}");
     }
@@ -168,7 +192,9 @@ async fn filters_combine_with_and() {
 #[tokio::test]
 async fn invalid_parameters_answer_400_with_fields() {
     let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(10)).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::with_members(10))
+        .await
+        .unwrap();
     let ctl = sb.control();
     let org = ctl.org_ids()[0].clone();
     let token = ctl.issue_access_token(&org);
@@ -195,7 +221,12 @@ async fn invalid_parameters_answer_400_with_fields() {
         assert_eq!(v["context"]["fields"][0]["field"], field);
     }
     // Garbage must not crash anything.
-    let r = get(&c, &format!("{}/v2/orgs/%FF%FE/members", sb.base_url()), Some(&token)).await;
+    let r = get(
+        &c,
+        &format!("{}/v2/orgs/%FF%FE/members", sb.base_url()),
+        Some(&token),
+    )
+    .await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["type"], "error");
     sb.shutdown().await;
@@ -204,7 +235,9 @@ async fn invalid_parameters_answer_400_with_fields() {
 #[tokio::test]
 async fn auth_errors_have_rest_shapes_and_rate_headers() {
     let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(3)).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::with_members(3))
+        .await
+        .unwrap();
     let ctl = sb.control();
     let org = ctl.org_ids()[0].clone();
     let url = format!("{}/v2/orgs/{org}/members", sb.base_url());
@@ -227,7 +260,10 @@ async fn auth_errors_have_rest_shapes_and_rate_headers() {
 
     let token = ctl.issue_access_token(&org);
     ctl.revoke_all_tokens(&org);
-    assert_eq!(get(&c, &url, Some(&token)).await.json()["code"], "tokenNotFound");
+    assert_eq!(
+        get(&c, &url, Some(&token)).await.json()["code"],
+        "tokenNotFound"
+    );
 
     let no_scope = ctl.issue_access_token_with_scopes(&org, &["boards:read"]);
     let r = get(&c, &url, Some(&no_scope)).await;
@@ -257,7 +293,13 @@ async fn org_info_and_org_boundaries() {
     let token_a = ctl.issue_access_token(a);
     let token_dev = ctl.issue_access_token(dev);
 
-    let v = get(&c, &format!("{}/v2/orgs/{a}", sb.base_url()), Some(&token_a)).await.json();
+    let v = get(
+        &c,
+        &format!("{}/v2/orgs/{a}", sb.base_url()),
+        Some(&token_a),
+    )
+    .await
+    .json();
     assert_eq!(v["id"], a.as_str());
     assert_eq!(v["plan"], "company");
     assert_eq!(v["type"], "organization");
@@ -269,14 +311,34 @@ async fn org_info_and_org_boundaries() {
     let purchased = v["fullLicensesPurchased"].as_i64().unwrap();
     assert!(purchased > full_active && purchased <= full_active * 12 / 10 + 1);
 
-    let r = get(&c, &format!("{}/v2/orgs/{dev}", sb.base_url()), Some(&token_a)).await;
+    let r = get(
+        &c,
+        &format!("{}/v2/orgs/{dev}", sb.base_url()),
+        Some(&token_a),
+    )
+    .await;
     assert_eq!(r.status, 403, "token of another org");
-    let r = get(&c, &format!("{}/v2/orgs/3074457345000000001", sb.base_url()), Some(&token_a)).await;
+    let r = get(
+        &c,
+        &format!("{}/v2/orgs/3074457345000000001", sb.base_url()),
+        Some(&token_a),
+    )
+    .await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["code"], "notFound");
-    let r = get(&c, &format!("{}/v2/orgs/{dev}/members", sb.base_url()), Some(&token_dev)).await;
+    let r = get(
+        &c,
+        &format!("{}/v2/orgs/{dev}/members", sb.base_url()),
+        Some(&token_dev),
+    )
+    .await;
     assert_eq!(r.status, 403);
-    assert!(r.json()["message"].as_str().unwrap().contains("developer team"));
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("developer team")
+    );
 
     let member = &ctl.members(a)[3];
     let r = get(
@@ -286,7 +348,12 @@ async fn org_info_and_org_boundaries() {
     )
     .await;
     assert_eq!(r.json()["email"], member.email.as_str());
-    let r = get(&c, &format!("{}/v2/orgs/{a}/members/1", sb.base_url()), Some(&token_a)).await;
+    let r = get(
+        &c,
+        &format!("{}/v2/orgs/{a}/members/1", sb.base_url()),
+        Some(&token_a),
+    )
+    .await;
     assert_eq!(r.status, 404);
     let counters = ctl.counters();
     assert_eq!(counters.get("org"), 3);
@@ -322,8 +389,12 @@ async fn unknown_enum_values_are_served_and_filterable() {
 
 #[tokio::test]
 async fn same_seed_same_members() {
-    let one = Sandbox::start(SandboxConfig::with_members(200)).await.unwrap();
-    let two = Sandbox::start(SandboxConfig::with_members(200)).await.unwrap();
+    let one = Sandbox::start(SandboxConfig::with_members(200))
+        .await
+        .unwrap();
+    let two = Sandbox::start(SandboxConfig::with_members(200))
+        .await
+        .unwrap();
     let mut other = SandboxConfig::with_members(200);
     other.seed = 7;
     let three = Sandbox::start(other).await.unwrap();

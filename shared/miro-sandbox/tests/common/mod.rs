@@ -20,8 +20,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
@@ -80,7 +79,10 @@ pub async fn all_member_ids(
         let data = page["data"].as_array().expect("data");
         assert_eq!(page["size"].as_u64(), Some(data.len() as u64));
         ids.extend(data.iter().map(|m| m["id"].as_str().unwrap().to_string()));
-        cursor = page["cursor"].as_str().expect("cursor is a string").to_string();
+        cursor = page["cursor"]
+            .as_str()
+            .expect("cursor is a string")
+            .to_string();
         if cursor.is_empty() {
             return (ids, pages);
         }
