@@ -7,12 +7,17 @@ pub enum DomainError {
     NotAnId { what: &'static str, value: String },
 
     #[error("{value:?} is not an email address: {problem}")]
-    NotAnEmail { value: String, problem: &'static str },
+    NotAnEmail {
+        value: String,
+        problem: &'static str,
+    },
 
     #[error("{value:?} is not an email domain: expected something like \"example.com\"")]
     NotADomain { value: String },
 
-    #[error("{value:?} is not a plan id: expected a UUID such as 6f1c2b9e-0d5e-4c1a-9a7e-2f4b8c3d1e0f")]
+    #[error(
+        "{value:?} is not a plan id: expected a UUID such as 6f1c2b9e-0d5e-4c1a-9a7e-2f4b8c3d1e0f"
+    )]
     NotAPlanId { value: String },
 
     #[error("invalid reclaim policy: {0}")]

@@ -1,1 +1,32 @@
-//! placeholder
+//! miro-sam's product logic, free of any cloud SDK and of any database.
+//!
+//! - [`domain`]: parsed values (ids, emails, [`Subscription`]).
+//! - [`snapshot`]: one org's seat numbers for one day.
+//! - [`policy`]: the org's reclaim rules (data) and the hard guardrails (code).
+//! - [`plan`]: who a policy would reclaim, who it protects and why, and the cap check.
+//! - [`reclaim`]: the life of one reclaim and the re-check made just before acting.
+//! - [`audit`]: the append-only record of what was done.
+//! - [`report`]: seats, activity, candidates, savings.
+//! - [`ports`]: the storage, token, queue and clock traits adapters implement.
+//! - [`jobs`]: download, plan, enqueue, reclaim, reactivate, report.
+//! - `contract` (feature `contract-tests`): the conformance suite every store adapter runs.
+
+pub mod audit;
+pub mod domain;
+pub mod error;
+pub mod jobs;
+pub mod plan;
+pub mod policy;
+pub mod ports;
+pub mod reclaim;
+pub mod report;
+pub mod snapshot;
+
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+
+pub use domain::{Email, License, MemberId, OrgId, PlanId, Role, Subscription};
+pub use error::{DomainError, StoreError};
+pub use plan::{ReclaimPlan, build_plan};
+pub use policy::{Policy, VersionedPolicy};
+pub use snapshot::OrgSnapshot;

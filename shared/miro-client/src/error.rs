@@ -79,7 +79,9 @@ pub enum MiroError {
         retry_after: Option<Duration>,
     },
 
-    #[error("Miro failed on {endpoint} (HTTP {status}: {message}) after {attempts} attempts; try again later")]
+    #[error(
+        "Miro failed on {endpoint} (HTTP {status}: {message}) after {attempts} attempts; try again later"
+    )]
     Server {
         endpoint: String,
         status: u16,
@@ -87,7 +89,9 @@ pub enum MiroError {
         attempts: u32,
     },
 
-    #[error("Miro did not answer {endpoint} within the timeout after {attempts} attempts; try again later")]
+    #[error(
+        "Miro did not answer {endpoint} within the timeout after {attempts} attempts; try again later"
+    )]
     Timeout { endpoint: String, attempts: u32 },
 
     #[error("could not reach Miro for {endpoint} after {attempts} attempts: {detail}")]
@@ -97,7 +101,9 @@ pub enum MiroError {
         attempts: u32,
     },
 
-    #[error("Miro's answer from {endpoint} could not be read: {detail}; start of the body: {excerpt:?}")]
+    #[error(
+        "Miro's answer from {endpoint} could not be read: {detail}; start of the body: {excerpt:?}"
+    )]
     Decode {
         endpoint: String,
         detail: String,

@@ -118,7 +118,10 @@ impl MiroClient {
             Body::Form(f) => req.form(f),
         };
         if call.api == Api::Scim {
-            req = req.header(reqwest::header::ACCEPT, "application/scim+json, application/json");
+            req = req.header(
+                reqwest::header::ACCEPT,
+                "application/scim+json, application/json",
+            );
         }
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let resp = match req.send().await {
@@ -131,10 +134,18 @@ impl MiroClient {
             Ok(b) => b.to_vec(),
             Err(e) => return self.transport_failure(call, e, attempt, backoff),
         };
-        tracing::debug!(endpoint = call.endpoint, status = status.as_u16(), attempt, "Miro call");
+        tracing::debug!(
+            endpoint = call.endpoint,
+            status = status.as_u16(),
+            attempt,
+            "Miro call"
+        );
 
         if status == StatusCode::TOO_MANY_REQUESTS {
-            self.inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            self.inner
+                .stats
+                .rate_limited
+                .fetch_add(1, Ordering::Relaxed);
             let wait = rate_limit_wait(&headers).unwrap_or(backoff);
             let wait = wait.min(policy.max_delay.max(Duration::from_secs(1)) * 4);
             return Attempt::Again(
@@ -171,7 +182,13 @@ impl MiroClient {
         Attempt::Fail(status_error(call, status, &body))
     }
 
-    fn transport_failure(&self, call: &Call<'_>, e: reqwest::Error, attempt: u32, backoff: Duration) -> Attempt {
+    fn transport_failure(
+        &self,
+        call: &Call<'_>,
+        e: reqwest::Error,
+        attempt: u32,
+        backoff: Duration,
+    ) -> Attempt {
         // reqwest errors print the URL; ours carry no secrets, but drop it anyway so no query string leaks.
         let e = e.without_url();
         let never_sent = e.is_connect();
@@ -241,7 +258,9 @@ pub(crate) fn error_fields(body: &[u8]) -> (Option<String>, String) {
         Err(_) => return (None, "no readable error body".to_owned()),
     };
     let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
-    let code = text("code").or_else(|| text("scimType")).or_else(|| text("error"));
+    let code = text("code")
+        .or_else(|| text("scimType"))
+        .or_else(|| text("error"));
     let message = text("message")
         .or_else(|| text("detail"))
         .or_else(|| text("error_description"))
@@ -312,11 +331,17 @@ mod tests {
     #[test]
     fn error_fields_read_every_shape() {
         let rest = br#"{"status":403,"code":"insufficientPermissions","message":"no scope","type":"error"}"#;
-        assert_eq!(error_fields(rest), (Some("insufficientPermissions".into()), "no scope".into()));
+        assert_eq!(
+            error_fields(rest),
+            (Some("insufficientPermissions".into()), "no scope".into())
+        );
         let scim = br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"403","detail":"SCIM integration is disabled."}"#;
         assert_eq!(error_fields(scim).1, "SCIM integration is disabled.");
         let oauth = br#"{"error":"invalid_grant","error_description":"used"}"#;
-        assert_eq!(error_fields(oauth), (Some("invalid_grant".into()), "used".into()));
+        assert_eq!(
+            error_fields(oauth),
+            (Some("invalid_grant".into()), "used".into())
+        );
         assert_eq!(error_fields(b"<html>").0, None);
     }
 }

@@ -85,7 +85,11 @@ impl License {
     pub fn is_paid(&self) -> bool {
         matches!(
             self,
-            License::Full | License::Advanced | License::Standard | License::Basic | License::Occasional
+            License::Full
+                | License::Advanced
+                | License::Standard
+                | License::Basic
+                | License::Occasional
         )
     }
 }

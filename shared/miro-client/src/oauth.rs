@@ -6,11 +6,11 @@ use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 use url::Url;
 
+use crate::MiroClient;
 use crate::config::OAuthApp;
 use crate::error::{Api, MiroError};
 use crate::http::{Body, Call, Retry};
 use crate::model::{RawTokenResponse, TokenInfo};
-use crate::MiroClient;
 
 /// What the token endpoint granted. Both kinds of Miro token are covered: expiring ones (1 h access token plus a
 /// 60-day refresh token that is replaced on every refresh) and non-expiring ones (no refresh token, no expiry).
@@ -52,13 +52,20 @@ impl MiroClient {
     }
 
     /// Exchanges the one-time code from the redirect for tokens.
-    pub async fn exchange_code(&self, app: &OAuthApp, code: &SecretString) -> Result<TokenGrant, MiroError> {
+    pub async fn exchange_code(
+        &self,
+        app: &OAuthApp,
+        code: &SecretString,
+    ) -> Result<TokenGrant, MiroError> {
         self.token_request(
             "authorization code",
             vec![
                 ("grant_type", "authorization_code".to_owned()),
                 ("client_id", app.client_id.clone()),
-                ("client_secret", app.client_secret.expose_secret().to_owned()),
+                (
+                    "client_secret",
+                    app.client_secret.expose_secret().to_owned(),
+                ),
                 ("code", code.expose_secret().to_owned()),
                 ("redirect_uri", app.redirect_uri.clone()),
             ],
@@ -68,13 +75,20 @@ impl MiroClient {
 
     /// Trades a refresh token for a new access token AND a new refresh token; store both, the old refresh
     /// token must be considered spent.
-    pub async fn refresh(&self, app: &OAuthApp, refresh_token: &SecretString) -> Result<TokenGrant, MiroError> {
+    pub async fn refresh(
+        &self,
+        app: &OAuthApp,
+        refresh_token: &SecretString,
+    ) -> Result<TokenGrant, MiroError> {
         self.token_request(
             "refresh token",
             vec![
                 ("grant_type", "refresh_token".to_owned()),
                 ("client_id", app.client_id.clone()),
-                ("client_secret", app.client_secret.expose_secret().to_owned()),
+                (
+                    "client_secret",
+                    app.client_secret.expose_secret().to_owned(),
+                ),
                 ("refresh_token", refresh_token.expose_secret().to_owned()),
             ],
         )
@@ -99,7 +113,12 @@ impl MiroClient {
             quote_body: false,
         };
         let answer = self.execute(call).await.map_err(|e| match e {
-            MiroError::BadRequest { status, code, message, .. } => MiroError::OAuthRejected {
+            MiroError::BadRequest {
+                status,
+                code,
+                message,
+                ..
+            } => MiroError::OAuthRejected {
                 grant,
                 status,
                 code,
@@ -117,8 +136,13 @@ impl MiroClient {
         let expires_in = raw.expires_in.map(Duration::from_secs);
         Ok(TokenGrant {
             access_token: SecretString::from(raw.access_token),
-            refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(SecretString::from),
-            expires_at: expires_in.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() + d),
+            refresh_token: raw
+                .refresh_token
+                .filter(|t| !t.is_empty())
+                .map(SecretString::from),
+            expires_at: expires_in
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .map(|d| Utc::now() + d),
             expires_in,
             scopes: raw
                 .scope
@@ -132,7 +156,11 @@ impl MiroClient {
     }
 
     /// Revokes an access token (and with it its refresh token). Revoking a token Miro no longer knows is success.
-    pub async fn revoke(&self, app: &OAuthApp, access_token: &SecretString) -> Result<(), MiroError> {
+    pub async fn revoke(
+        &self,
+        app: &OAuthApp,
+        access_token: &SecretString,
+    ) -> Result<(), MiroError> {
         let call = Call {
             api: Api::OAuth,
             endpoint: "POST /v2/oauth/revoke",
@@ -174,7 +202,9 @@ impl MiroClient {
         };
         let answer = self.execute(call).await.map_err(|e| match e {
             // Miro documents 400 "Invalid token provided" here.
-            MiroError::BadRequest { endpoint, code, .. } => MiroError::Unauthorized { endpoint, code },
+            MiroError::BadRequest { endpoint, code, .. } => {
+                MiroError::Unauthorized { endpoint, code }
+            }
             other => other,
         })?;
         answer.json()

@@ -8,11 +8,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use url::Url;
 
+use crate::MiroClient;
 use crate::error::{Api, MiroError};
 use crate::http::{Body, Call, Retry};
 use crate::model::{Member, MemberFilter, MembersPage, Organization};
 use crate::pacer::Pacer;
-use crate::MiroClient;
 
 /// Miro's maximum page size for the members list.
 pub const MEMBERS_PAGE_LIMIT: u32 = 100;
@@ -40,7 +40,11 @@ enum MembersByEmail {
 
 impl MiroClient {
     /// `GET /v2/orgs/{org}`: plan and purchased full licenses.
-    pub async fn organization(&self, token: &SecretString, org_id: &str) -> Result<Organization, MiroError> {
+    pub async fn organization(
+        &self,
+        token: &SecretString,
+        org_id: &str,
+    ) -> Result<Organization, MiroError> {
         let answer = self.rest_get(ORG, token, org_id, &[], &[]).await?;
         answer.json()
     }
@@ -66,7 +70,9 @@ impl MiroClient {
         if let Some(a) = filter.active {
             query.push(("active", a.to_string()));
         }
-        let answer = self.rest_get(MEMBERS, token, org_id, &["members"], &query).await?;
+        let answer = self
+            .rest_get(MEMBERS, token, org_id, &["members"], &query)
+            .await?;
         let env: MembersEnvelope = answer.json()?;
         Ok(MembersPage {
             members: env.data,
@@ -138,7 +144,9 @@ impl MiroClient {
         let mut out = Vec::new();
         for chunk in emails.chunks(EMAILS_PER_QUERY) {
             let query = [("emails", chunk.join(","))];
-            let answer = self.rest_get(MEMBERS, token, org_id, &["members"], &query).await?;
+            let answer = self
+                .rest_get(MEMBERS, token, org_id, &["members"], &query)
+                .await?;
             match answer.json::<MembersByEmail>()? {
                 MembersByEmail::Bare(v) => out.extend(v),
                 MembersByEmail::Envelope(e) => out.extend(e.data),
@@ -148,7 +156,12 @@ impl MiroClient {
     }
 
     /// One member; [`MiroError::NotFound`] when the member left the org.
-    pub async fn member(&self, token: &SecretString, org_id: &str, member_id: &str) -> Result<Member, MiroError> {
+    pub async fn member(
+        &self,
+        token: &SecretString,
+        org_id: &str,
+        member_id: &str,
+    ) -> Result<Member, MiroError> {
         let answer = self
             .rest_get(MEMBER, token, org_id, &["members", member_id], &[])
             .await?;
@@ -163,12 +176,14 @@ impl MiroClient {
         tail: &[&str],
         query: &[(&str, String)],
     ) -> Result<crate::http::Answer, MiroError> {
-        let mut url = self.segments_url(&self.inner.config.api_base_url, &["v2", "orgs", org_id])?;
+        let mut url =
+            self.segments_url(&self.inner.config.api_base_url, &["v2", "orgs", org_id])?;
         url.path_segments_mut()
             .map_err(|_| MiroError::Config("API base URL cannot have a path".into()))?
             .extend(tail);
         if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         self.execute(Call {
             api: Api::Rest,

@@ -7,11 +7,11 @@ use serde::Deserialize;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use crate::MiroClient;
 use crate::error::{Api, MiroError};
 use crate::http::{Body, Call, Retry};
 use crate::model::{ScimServiceInfo, ScimUser, ScimUsersPage};
 use crate::pacer::Pacer;
-use crate::MiroClient;
 
 /// Page size for `GET /Users`. Miro's docs give both 1000 and 200 as the maximum; 200 is safe under both.
 pub const SCIM_PAGE_MAX: u32 = 200;
@@ -60,10 +60,21 @@ impl MiroClient {
             .find(|u| u.user_name.eq_ignore_ascii_case(email)))
     }
 
-    pub async fn scim_get_user(&self, scim_token: &SecretString, user_id: &str) -> Result<ScimUser, MiroError> {
+    pub async fn scim_get_user(
+        &self,
+        scim_token: &SecretString,
+        user_id: &str,
+    ) -> Result<ScimUser, MiroError> {
         let url = self.segments_url(&self.inner.config.scim_base_url, &["Users", user_id])?;
         let answer = self
-            .scim_call(GET, ScimEndpoint::Get, Method::GET, url, scim_token, Body::None)
+            .scim_call(
+                GET,
+                ScimEndpoint::Get,
+                Method::GET,
+                url,
+                scim_token,
+                Body::None,
+            )
             .await?;
         answer.json()
     }
@@ -82,7 +93,14 @@ impl MiroClient {
             "Operations": [{ "op": "Replace", "path": "active", "value": active }],
         });
         let answer = self
-            .scim_call(PATCH, ScimEndpoint::Patch, Method::PATCH, url, scim_token, Body::Json(body))
+            .scim_call(
+                PATCH,
+                ScimEndpoint::Patch,
+                Method::PATCH,
+                url,
+                scim_token,
+                Body::Json(body),
+            )
             .await?;
         answer.json()
     }
@@ -114,7 +132,14 @@ impl MiroClient {
                 .append_pair("count", &count.clamp(1, SCIM_PAGE_MAX).to_string());
         }
         let answer = self
-            .scim_call(LIST, ScimEndpoint::List, Method::GET, url, scim_token, Body::None)
+            .scim_call(
+                LIST,
+                ScimEndpoint::List,
+                Method::GET,
+                url,
+                scim_token,
+                Body::None,
+            )
             .await?;
         let list: ListResponse = answer.json()?;
         Ok(ScimUsersPage {
@@ -125,14 +150,28 @@ impl MiroClient {
     }
 
     /// Checks that the SCIM token works and SCIM is enabled.
-    pub async fn scim_service_provider_config(&self, scim_token: &SecretString) -> Result<ScimServiceInfo, MiroError> {
-        let url = self.segments_url(&self.inner.config.scim_base_url, &["ServiceProviderConfig"])?;
+    pub async fn scim_service_provider_config(
+        &self,
+        scim_token: &SecretString,
+    ) -> Result<ScimServiceInfo, MiroError> {
+        let url =
+            self.segments_url(&self.inner.config.scim_base_url, &["ServiceProviderConfig"])?;
         let answer = self
-            .scim_call(SPC, ScimEndpoint::Other, Method::GET, url, scim_token, Body::None)
+            .scim_call(
+                SPC,
+                ScimEndpoint::Other,
+                Method::GET,
+                url,
+                scim_token,
+                Body::None,
+            )
             .await?;
         let v: serde_json::Value = answer.json()?;
         Ok(ScimServiceInfo {
-            patch_supported: v.pointer("/patch/supported").and_then(|x| x.as_bool()).unwrap_or(false),
+            patch_supported: v
+                .pointer("/patch/supported")
+                .and_then(|x| x.as_bool())
+                .unwrap_or(false),
             filter_max_results: v.pointer("/filter/maxResults").and_then(|x| x.as_u64()),
         })
     }

@@ -1,8 +1,8 @@
 //! Tolerant decoders for the quirks of Miro's JSON.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// Ids arrive as strings or as bare numbers above 2^53. Numbers are taken as integers and never pass through f64,
@@ -39,7 +39,9 @@ impl<'de> Visitor<'de> for IdVisitor {
         Ok(v.to_string())
     }
     fn visit_f64<E: de::Error>(self, _v: f64) -> Result<String, E> {
-        Err(E::custom("id is a floating-point number; its digits cannot be trusted"))
+        Err(E::custom(
+            "id is a floating-point number; its digits cannot be trusted",
+        ))
     }
 }
 
@@ -129,7 +131,9 @@ mod tests {
 
     #[test]
     fn ids_above_2_pow_53_keep_every_digit() {
-        let v: Ids = serde_json::from_str(r#"{"a": 3074457358607431473, "b": "3074457358607431475"}"#).unwrap();
+        let v: Ids =
+            serde_json::from_str(r#"{"a": 3074457358607431473, "b": "3074457358607431475"}"#)
+                .unwrap();
         assert_eq!(v.a, "3074457358607431473");
         assert_eq!(v.b.as_deref(), Some("3074457358607431475"));
         let v: Ids = serde_json::from_str(r#"{"a": "1", "b": null}"#).unwrap();

@@ -12,7 +12,10 @@ async fn a_revoked_token_asks_to_reconnect_the_org() {
     let org = first_org(&sandbox);
     let token = access_token(&sandbox, &org);
     sandbox.control().revoke_all_tokens(&org);
-    let err = client(&sandbox, &cfg).organization(&token, &org).await.unwrap_err();
+    let err = client(&sandbox, &cfg)
+        .organization(&token, &org)
+        .await
+        .unwrap_err();
     assert!(matches!(err, MiroError::Unauthorized { .. }), "{err:?}");
     assert!(err.needs_reconnect());
     assert!(err.to_string().contains("Reconnect the org"), "{err}");
@@ -25,8 +28,16 @@ async fn a_garbage_token_is_unauthorized_on_rest_and_token_info() {
     let org = first_org(&sandbox);
     let client = client(&sandbox, &cfg);
     let bogus = SecretString::from("not-a-token".to_owned());
-    assert!(matches!(client.members_page(&bogus, &org, &Default::default(), None).await, Err(MiroError::Unauthorized { .. })));
-    assert!(matches!(client.token_info(&bogus).await, Err(MiroError::Unauthorized { .. })));
+    assert!(matches!(
+        client
+            .members_page(&bogus, &org, &Default::default(), None)
+            .await,
+        Err(MiroError::Unauthorized { .. })
+    ));
+    assert!(matches!(
+        client.token_info(&bogus).await,
+        Err(MiroError::Unauthorized { .. })
+    ));
 }
 
 #[tokio::test]
@@ -35,10 +46,18 @@ async fn a_developer_team_install_explains_the_known_issue() {
     cfg.orgs[0].developer_team = true;
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    let err = client(&sandbox, &cfg).organization(&access_token(&sandbox, &org), &org).await.unwrap_err();
+    let err = client(&sandbox, &cfg)
+        .organization(&access_token(&sandbox, &org), &org)
+        .await
+        .unwrap_err();
     assert!(matches!(err, MiroError::OrgForbidden { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("developer team") && text.contains("organizations:read") && text.contains("Company Admin"), "{text}");
+    assert!(
+        text.contains("developer team")
+            && text.contains("organizations:read")
+            && text.contains("Company Admin"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -46,8 +65,15 @@ async fn a_token_without_organizations_read_is_forbidden() {
     let cfg = sandbox_config(10);
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    let token = SecretString::from(sandbox.control().issue_access_token_with_scopes(&org, &["boards:read"]));
-    let err = client(&sandbox, &cfg).members_page(&token, &org, &Default::default(), None).await.unwrap_err();
+    let token = SecretString::from(
+        sandbox
+            .control()
+            .issue_access_token_with_scopes(&org, &["boards:read"]),
+    );
+    let err = client(&sandbox, &cfg)
+        .members_page(&token, &org, &Default::default(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, MiroError::OrgForbidden { .. }), "{err:?}");
     assert!(err.needs_reconnect());
 }
@@ -72,13 +98,25 @@ async fn an_unreachable_host_is_a_network_error_after_retries() {
     config.retry.max_attempts = 2;
     config.retry.base_delay = std::time::Duration::from_millis(1);
     let client = miro_client::MiroClient::new(config).unwrap();
-    let err = client.organization(&SecretString::from("t".to_owned()), "1").await.unwrap_err();
-    assert!(matches!(err, MiroError::Network { attempts: 2, .. }), "{err:?}");
+    let err = client
+        .organization(&SecretString::from("t".to_owned()), "1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, MiroError::Network { attempts: 2, .. }),
+        "{err:?}"
+    );
     assert!(err.is_transient());
 }
 
 #[test]
 fn a_bad_base_url_is_a_configuration_error() {
-    assert!(matches!(miro_client::MiroConfig::for_base_url("ftp://x"), Err(MiroError::Config(_))));
-    assert!(matches!(miro_client::MiroConfig::for_base_url("not a url"), Err(MiroError::Config(_))));
+    assert!(matches!(
+        miro_client::MiroConfig::for_base_url("ftp://x"),
+        Err(MiroError::Config(_))
+    ));
+    assert!(matches!(
+        miro_client::MiroConfig::for_base_url("not a url"),
+        Err(MiroError::Config(_))
+    ));
 }

@@ -25,21 +25,40 @@ async fn the_code_flow_yields_an_expiring_token_that_refreshes_and_revokes() {
 
     let url = client.authorize_url(&app, "st-123", Some("42"));
     let pairs: Vec<_> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
-    assert_eq!(pairs, ["response_type", "client_id", "redirect_uri", "state", "team_id"], "no scope parameter");
+    assert_eq!(
+        pairs,
+        [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "state",
+            "team_id"
+        ],
+        "no scope parameter"
+    );
 
     let q = consent(&client, &app, "st-123").await;
     assert_eq!(param(&q, "state"), Some("st-123"));
     let code = SecretString::from(param(&q, "code").expect("a code").to_owned());
 
     let grant = client.exchange_code(&app, &code).await.unwrap();
-    assert!(grant.refresh_token.is_some(), "expiring tokens come with a refresh token");
+    assert!(
+        grant.refresh_token.is_some(),
+        "expiring tokens come with a refresh token"
+    );
     assert_eq!(grant.expires_in, Some(Duration::from_secs(3599)));
     let team_id = grant.team_id.clone().expect("team id");
-    assert!(team_id.len() >= 19 && team_id.parse::<u64>().unwrap() > (1u64 << 53), "all digits kept: {team_id}");
+    assert!(
+        team_id.len() >= 19 && team_id.parse::<u64>().unwrap() > (1u64 << 53),
+        "all digits kept: {team_id}"
+    );
 
     // The code works once.
     let again = client.exchange_code(&app, &code).await.unwrap_err();
-    assert!(matches!(again, MiroError::OAuthRejected { .. }), "{again:?}");
+    assert!(
+        matches!(again, MiroError::OAuthRejected { .. }),
+        "{again:?}"
+    );
     assert!(again.needs_reconnect());
 
     let info = client.token_info(&grant.access_token).await.unwrap();
@@ -49,17 +68,26 @@ async fn the_code_flow_yields_an_expiring_token_that_refreshes_and_revokes() {
 
     let old_refresh = grant.refresh_token.clone().unwrap();
     let refreshed = client.refresh(&app, &old_refresh).await.unwrap();
-    assert_ne!(refreshed.access_token.expose_secret(), grant.access_token.expose_secret());
+    assert_ne!(
+        refreshed.access_token.expose_secret(),
+        grant.access_token.expose_secret()
+    );
     assert_ne!(
         refreshed.refresh_token.as_ref().unwrap().expose_secret(),
         old_refresh.expose_secret(),
         "each refresh returns a new refresh token"
     );
     let reused = client.refresh(&app, &old_refresh).await.unwrap_err();
-    assert!(matches!(reused, MiroError::OAuthRejected { .. }), "{reused:?}");
+    assert!(
+        matches!(reused, MiroError::OAuthRejected { .. }),
+        "{reused:?}"
+    );
 
     client.revoke(&app, &refreshed.access_token).await.unwrap();
-    let after = client.token_info(&refreshed.access_token).await.unwrap_err();
+    let after = client
+        .token_info(&refreshed.access_token)
+        .await
+        .unwrap_err();
     assert!(matches!(after, MiroError::Unauthorized { .. }), "{after:?}");
     // Revoking twice is still success.
     client.revoke(&app, &refreshed.access_token).await.unwrap();
@@ -73,17 +101,32 @@ async fn an_access_token_expires_after_its_hour() {
     let app = app(&cfg);
     let q = consent(&client, &app, "s").await;
     let grant = client
-        .exchange_code(&app, &SecretString::from(param(&q, "code").unwrap().to_owned()))
+        .exchange_code(
+            &app,
+            &SecretString::from(param(&q, "code").unwrap().to_owned()),
+        )
         .await
         .unwrap();
     let org = first_org(&sandbox);
-    client.organization(&grant.access_token, &org).await.unwrap();
+    client
+        .organization(&grant.access_token, &org)
+        .await
+        .unwrap();
     sandbox.control().advance_clock(Duration::from_secs(3601));
-    let err = client.organization(&grant.access_token, &org).await.unwrap_err();
+    let err = client
+        .organization(&grant.access_token, &org)
+        .await
+        .unwrap_err();
     assert!(matches!(err, MiroError::Unauthorized { .. }), "{err:?}");
     // The refresh token still works and gives a usable token.
-    let fresh = client.refresh(&app, grant.refresh_token.as_ref().unwrap()).await.unwrap();
-    client.organization(&fresh.access_token, &org).await.unwrap();
+    let fresh = client
+        .refresh(&app, grant.refresh_token.as_ref().unwrap())
+        .await
+        .unwrap();
+    client
+        .organization(&fresh.access_token, &org)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -95,13 +138,21 @@ async fn non_expiring_tokens_have_no_refresh_token() {
     let app = app(&cfg);
     let q = consent(&client, &app, "s").await;
     let grant = client
-        .exchange_code(&app, &SecretString::from(param(&q, "code").unwrap().to_owned()))
+        .exchange_code(
+            &app,
+            &SecretString::from(param(&q, "code").unwrap().to_owned()),
+        )
         .await
         .unwrap();
     assert!(grant.refresh_token.is_none());
     assert!(grant.expires_at.is_none());
-    sandbox.control().advance_clock(Duration::from_secs(90 * 24 * 3600));
-    client.organization(&grant.access_token, &first_org(&sandbox)).await.unwrap();
+    sandbox
+        .control()
+        .advance_clock(Duration::from_secs(90 * 24 * 3600));
+    client
+        .organization(&grant.access_token, &first_org(&sandbox))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -123,9 +174,15 @@ async fn a_wrong_client_secret_is_rejected() {
     let client = client(&sandbox, &cfg);
     let good = app(&cfg);
     let q = consent(&client, &good, "s").await;
-    let bad = OAuthApp { client_secret: SecretString::from("wrong".to_owned()), ..good };
+    let bad = OAuthApp {
+        client_secret: SecretString::from("wrong".to_owned()),
+        ..good
+    };
     let err = client
-        .exchange_code(&bad, &SecretString::from(param(&q, "code").unwrap().to_owned()))
+        .exchange_code(
+            &bad,
+            &SecretString::from(param(&q, "code").unwrap().to_owned()),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, MiroError::OAuthRejected { .. }), "{err:?}");

@@ -16,16 +16,28 @@ async fn a_paced_download_of_20000_members_receives_no_429() {
     let org = first_org(&sandbox);
     let client = client(&sandbox, &cfg);
     let started = Instant::now();
-    let members = download(&client, &access_token(&sandbox, &org), &org).await.unwrap();
+    let members = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
 
     assert_eq!(members.len(), 20_000);
     let counters = sandbox.control().counters();
-    assert_eq!(counters.rate_limited, 0, "the sandbox sent 429s: {counters:?}");
+    assert_eq!(
+        counters.rate_limited, 0,
+        "the sandbox sent 429s: {counters:?}"
+    );
     assert_eq!(client.stats().rate_limited, 0);
-    assert_eq!(counters.by_endpoint.get("members"), Some(&200), "no retries were needed");
+    assert_eq!(
+        counters.by_endpoint.get("members"),
+        Some(&200),
+        "no retries were needed"
+    );
     // Pacing must actually hold back: 200 pages cannot fit in fewer than 4 full windows.
-    assert!(elapsed >= Duration::from_millis(800), "finished in {elapsed:?}: not paced");
+    assert!(
+        elapsed >= Duration::from_millis(800),
+        "finished in {elapsed:?}: not paced"
+    );
 }
 
 #[tokio::test]
@@ -41,11 +53,17 @@ async fn the_remaining_budget_header_paces_a_client_with_a_wrong_budget() {
     wrong.rest_limits.credits_per_window = 1_000_000;
     let client = client(&sandbox, &wrong);
     let started = Instant::now();
-    let members = download(&client, &access_token(&sandbox, &org), &org).await.unwrap();
+    let members = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
     assert_eq!(members.len(), 6_000);
     assert_eq!(sandbox.control().counters().rate_limited, 0);
     // 60 pages at 20 per window span at least three windows.
-    assert!(started.elapsed() >= Duration::from_millis(600), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -64,10 +82,22 @@ async fn a_concurrent_burst_over_the_limit_gets_429s_which_are_honoured() {
     let filter = miro_client::MemberFilter::default();
     let calls = (0..40).map(|_| client.members_page(&token, &org, &filter, None));
     let pages = futures::future::join_all(calls).await;
-    assert!(pages.iter().all(|p| matches!(p, Ok(p) if p.members.len() == 100)), "every call succeeds in the end");
+    assert!(
+        pages
+            .iter()
+            .all(|p| matches!(p, Ok(p) if p.members.len() == 100)),
+        "every call succeeds in the end"
+    );
     let sent = sandbox.control().counters().rate_limited;
-    assert!(sent > 0, "40 simultaneous calls against 20 per window must meet the limit");
-    assert_eq!(client.stats().rate_limited, sent, "every 429 the sandbox sent was seen and honoured");
+    assert!(
+        sent > 0,
+        "40 simultaneous calls against 20 per window must meet the limit"
+    );
+    assert_eq!(
+        client.stats().rate_limited,
+        sent,
+        "every 429 the sandbox sent was seen and honoured"
+    );
 }
 
 #[tokio::test]
@@ -75,9 +105,14 @@ async fn a_429_burst_is_honoured_and_the_download_completes() {
     let cfg = sandbox_config(500);
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    sandbox.control().set_faults(FaultConfig { rate_limit_burst: 3, ..FaultConfig::default() });
+    sandbox.control().set_faults(FaultConfig {
+        rate_limit_burst: 3,
+        ..FaultConfig::default()
+    });
     let client = client(&sandbox, &cfg);
-    let members = download(&client, &access_token(&sandbox, &org), &org).await.unwrap();
+    let members = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
     assert_eq!(members.len(), 500);
     assert_eq!(client.stats().rate_limited, 3);
     assert_eq!(sandbox.control().counters().rate_limited, 3);
@@ -88,12 +123,26 @@ async fn server_errors_are_retried_until_the_page_arrives() {
     let cfg = sandbox_config(2_000);
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    sandbox.control().set_faults(FaultConfig { error_rate: 0.3, fault_seed: 7, ..FaultConfig::default() });
+    sandbox.control().set_faults(FaultConfig {
+        error_rate: 0.3,
+        fault_seed: 7,
+        ..FaultConfig::default()
+    });
     let client = client(&sandbox, &cfg);
-    let members = download(&client, &access_token(&sandbox, &org), &org).await.unwrap();
-    let truth: Vec<_> = sandbox.control().members(&org).into_iter().map(|m| m.id).collect();
+    let members = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
+    let truth: Vec<_> = sandbox
+        .control()
+        .members(&org)
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     assert_eq!(members.into_iter().map(|m| m.id).collect::<Vec<_>>(), truth);
-    assert!(client.stats().retries > 0, "30% errors over 20 pages must cause retries");
+    assert!(
+        client.stats().retries > 0,
+        "30% errors over 20 pages must cause retries"
+    );
     assert!(sandbox.control().counters().faults_injected > 0);
 }
 
@@ -114,7 +163,9 @@ async fn timeouts_are_retried() {
     client_cfg.retry.max_delay = Duration::from_millis(50);
     client_cfg.retry.max_attempts = 12;
     let client = miro_client::MiroClient::new(client_cfg).unwrap();
-    let members = download(&client, &access_token(&sandbox, &org), &org).await.unwrap();
+    let members = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
     assert_eq!(members.len(), 300);
     assert!(client.stats().retries > 0);
 }
@@ -124,11 +175,19 @@ async fn persistent_server_errors_end_in_a_transient_error_not_a_hang() {
     let cfg = sandbox_config(100);
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    sandbox.control().set_faults(FaultConfig { error_rate: 1.0, ..FaultConfig::default() });
+    sandbox.control().set_faults(FaultConfig {
+        error_rate: 1.0,
+        ..FaultConfig::default()
+    });
     let client = client(&sandbox, &cfg);
-    let err = download(&client, &access_token(&sandbox, &org), &org).await.unwrap_err();
+    let err = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err}");
-    assert!(matches!(err, miro_client::MiroError::Server { attempts: 8, .. }), "{err:?}");
+    assert!(
+        matches!(err, miro_client::MiroError::Server { attempts: 8, .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -136,14 +195,24 @@ async fn a_malformed_page_is_a_decode_error_that_names_the_endpoint() {
     let cfg = sandbox_config(300);
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    sandbox.control().set_faults(FaultConfig { malformed_members_page_once: true, ..FaultConfig::default() });
+    sandbox.control().set_faults(FaultConfig {
+        malformed_members_page_once: true,
+        ..FaultConfig::default()
+    });
     let client = client(&sandbox, &cfg);
-    let err = download(&client, &access_token(&sandbox, &org), &org).await.unwrap_err();
+    let err = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, miro_client::MiroError::Decode { .. }), "{err:?}");
+    assert!(
+        matches!(err, miro_client::MiroError::Decode { .. }),
+        "{err:?}"
+    );
     assert!(text.contains("/v2/orgs/{org}/members"), "{text}");
     // The fault fires once: the next download is whole.
-    let members = download(&client, &access_token(&sandbox, &org), &org).await.unwrap();
+    let members = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
     assert_eq!(members.len(), 300);
 }
 
@@ -152,9 +221,17 @@ async fn a_repeated_cursor_is_an_error_not_an_endless_loop() {
     let cfg = sandbox_config(500);
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    sandbox.control().set_faults(FaultConfig { repeat_cursor: true, ..FaultConfig::default() });
+    sandbox.control().set_faults(FaultConfig {
+        repeat_cursor: true,
+        ..FaultConfig::default()
+    });
     let client = client(&sandbox, &cfg);
-    let err = download(&client, &access_token(&sandbox, &org), &org).await.unwrap_err();
-    assert!(matches!(err, miro_client::MiroError::RepeatedCursor { .. }), "{err:?}");
+    let err = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, miro_client::MiroError::RepeatedCursor { .. }),
+        "{err:?}"
+    );
     assert!(sandbox.control().counters().by_endpoint["members"] <= 3);
 }

@@ -11,16 +11,35 @@ async fn downloads_every_member_once(n: usize) {
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
     let client = client(&sandbox, &cfg);
-    let members = download(&client, &access_token(&sandbox, &org), &org).await.unwrap();
+    let members = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
 
-    let truth: Vec<String> = sandbox.control().members(&org).into_iter().map(|m| m.id).collect();
+    let truth: Vec<String> = sandbox
+        .control()
+        .members(&org)
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     let got: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
     let unique: HashSet<&String> = got.iter().collect();
     assert_eq!(unique.len(), got.len(), "a member came twice for n={n}");
-    assert_eq!(got, truth, "downloaded set differs from the sandbox for n={n}");
+    assert_eq!(
+        got, truth,
+        "downloaded set differs from the sandbox for n={n}"
+    );
     // One request per page of 100, and one more when n is a multiple of 100 only if Miro sends a cursor then.
-    let pages = sandbox.control().counters().by_endpoint.get("members").copied().unwrap_or(0);
-    assert!(pages as usize >= n.div_ceil(100).max(1), "pages {pages} for n={n}");
+    let pages = sandbox
+        .control()
+        .counters()
+        .by_endpoint
+        .get("members")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        pages as usize >= n.div_ceil(100).max(1),
+        "pages {pages} for n={n}"
+    );
     assert!(pages as usize <= n / 100 + 1, "pages {pages} for n={n}");
 }
 
@@ -55,15 +74,30 @@ async fn unknown_license_and_role_values_are_kept_not_fatal() {
     cfg.orgs[0].unknown_enum_values = true;
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    let members = download(&client(&sandbox, &cfg), &access_token(&sandbox, &org), &org).await.unwrap();
+    let members = download(&client(&sandbox, &cfg), &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
     assert_eq!(members.len(), 400);
     let truth = sandbox.control().members(&org);
-    let unknown_licenses: Vec<_> = members.iter().filter(|m| matches!(m.license, License::Other(_))).collect();
-    let unknown_roles: Vec<_> = members.iter().filter(|m| matches!(m.role, Role::Other(_))).collect();
-    assert!(!unknown_licenses.is_empty() || !unknown_roles.is_empty(), "the sandbox sent no unknown values");
+    let unknown_licenses: Vec<_> = members
+        .iter()
+        .filter(|m| matches!(m.license, License::Other(_)))
+        .collect();
+    let unknown_roles: Vec<_> = members
+        .iter()
+        .filter(|m| matches!(m.role, Role::Other(_)))
+        .collect();
+    assert!(
+        !unknown_licenses.is_empty() || !unknown_roles.is_empty(),
+        "the sandbox sent no unknown values"
+    );
     for m in unknown_licenses {
         let t = truth.iter().find(|t| t.id == m.id).unwrap();
-        assert_eq!(m.license.as_str(), t.license, "the unknown text is kept verbatim");
+        assert_eq!(
+            m.license.as_str(),
+            t.license,
+            "the unknown text is kept verbatim"
+        );
     }
 }
 
@@ -72,7 +106,9 @@ async fn fields_match_the_sandbox_including_missing_activity() {
     let cfg = sandbox_config(300);
     let sandbox = start(cfg.clone()).await;
     let org = first_org(&sandbox);
-    let members = download(&client(&sandbox, &cfg), &access_token(&sandbox, &org), &org).await.unwrap();
+    let members = download(&client(&sandbox, &cfg), &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
     let truth = sandbox.control().members(&org);
     let mut never_active = 0;
     for (m, t) in members.iter().zip(&truth) {
@@ -81,10 +117,17 @@ async fn fields_match_the_sandbox_including_missing_activity() {
         assert_eq!(m.role.as_str(), t.role);
         assert_eq!(m.license.as_str(), t.license);
         assert_eq!(m.last_activity_at, t.last_activity_at, "member {}", m.id);
-        assert_eq!(m.license_assigned_at, t.license_assigned_at, "member {}", m.id);
+        assert_eq!(
+            m.license_assigned_at, t.license_assigned_at,
+            "member {}",
+            m.id
+        );
         never_active += usize::from(m.last_activity_at.is_none());
     }
-    assert!(never_active > 0, "the sample should contain never-active members");
+    assert!(
+        never_active > 0,
+        "the sample should contain never-active members"
+    );
 }
 
 #[tokio::test]
@@ -97,8 +140,14 @@ async fn filters_split_the_list_into_exact_parts() {
     let all = download(&client, &token, &org).await.unwrap();
     let mut union = Vec::new();
     for active in [true, false] {
-        let filter = MemberFilter { active: Some(active), ..Default::default() };
-        let pages: Vec<_> = futures::TryStreamExt::try_collect(client.members(&token, &org, filter, None)).await.unwrap();
+        let filter = MemberFilter {
+            active: Some(active),
+            ..Default::default()
+        };
+        let pages: Vec<_> =
+            futures::TryStreamExt::try_collect(client.members(&token, &org, filter, None))
+                .await
+                .unwrap();
         for m in pages.into_iter().flat_map(|p| p.members) {
             assert_eq!(m.active, active);
             union.push(m.id);
@@ -120,7 +169,10 @@ async fn members_by_email_and_by_id() {
     let truth = sandbox.control().members(&org);
     // 12 addresses: more than Miro's 10 per query, so the client must split.
     let emails: Vec<&str> = truth.iter().take(12).map(|m| m.email.as_str()).collect();
-    let found = client.members_by_email(&token, &org, &emails).await.unwrap();
+    let found = client
+        .members_by_email(&token, &org, &emails)
+        .await
+        .unwrap();
     let mut found_emails: Vec<_> = found.iter().map(|m| m.email.as_str()).collect();
     found_emails.sort();
     let mut want = emails.clone();
@@ -129,7 +181,10 @@ async fn members_by_email_and_by_id() {
 
     let one = client.member(&token, &org, &truth[3].id).await.unwrap();
     assert_eq!(one.email, truth[3].email);
-    let missing = client.member(&token, &org, "3074457345999999999").await.unwrap_err();
+    let missing = client
+        .member(&token, &org, "3074457345999999999")
+        .await
+        .unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
 
     let org_info = client.organization(&token, &org).await.unwrap();

@@ -29,19 +29,45 @@ async fn find_deactivate_reactivate_round_trip_is_visible_through_rest() {
     assert_eq!(user.id, target.id);
     assert!(user.active);
 
-    let after = client.scim_set_active(&scim, &user.id, false).await.unwrap();
+    let after = client
+        .scim_set_active(&scim, &user.id, false)
+        .await
+        .unwrap();
     assert!(!after.active);
-    assert!(!client.member(&rest, &org, &target.id).await.unwrap().active, "REST sees the deactivation");
+    assert!(
+        !client.member(&rest, &org, &target.id).await.unwrap().active,
+        "REST sees the deactivation"
+    );
     // Deactivating again is harmless and changes nothing.
-    client.scim_set_active(&scim, &user.id, false).await.unwrap();
+    client
+        .scim_set_active(&scim, &user.id, false)
+        .await
+        .unwrap();
 
     client.scim_set_active(&scim, &user.id, true).await.unwrap();
-    assert!(client.member(&rest, &org, &target.id).await.unwrap().active, "REST sees the reactivation");
+    assert!(
+        client.member(&rest, &org, &target.id).await.unwrap().active,
+        "REST sees the reactivation"
+    );
     assert!(client.scim_get_user(&scim, &user.id).await.unwrap().active);
 
     let log = sandbox.control().scim_log();
-    assert_eq!(log.len(), 2, "one deactivation and one reactivation: {log:?}");
-    assert_eq!(sandbox.control().counters().by_endpoint.get("scim_delete_user").copied().unwrap_or(0), 0, "never a delete");
+    assert_eq!(
+        log.len(),
+        2,
+        "one deactivation and one reactivation: {log:?}"
+    );
+    assert_eq!(
+        sandbox
+            .control()
+            .counters()
+            .by_endpoint
+            .get("scim_delete_user")
+            .copied()
+            .unwrap_or(0),
+        0,
+        "never a delete"
+    );
 }
 
 #[tokio::test]
@@ -51,15 +77,30 @@ async fn an_unknown_email_is_none_and_a_guest_is_not_a_scim_user() {
     let org = first_org(&sandbox);
     let client = client(&sandbox, &cfg);
     let scim = scim_token(&sandbox, &org);
-    assert!(client.scim_find_user_by_email(&scim, "nobody@nowhere.example").await.unwrap().is_none());
+    assert!(
+        client
+            .scim_find_user_by_email(&scim, "nobody@nowhere.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let guest = sandbox
         .control()
         .members(&org)
         .into_iter()
         .find(|m| m.role == "organization_team_guest_user")
         .expect("a guest in 200 members");
-    assert!(client.scim_find_user_by_email(&scim, &guest.email).await.unwrap().is_none());
-    let err = client.scim_set_active(&scim, &guest.id, false).await.unwrap_err();
+    assert!(
+        client
+            .scim_find_user_by_email(&scim, &guest.email)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let err = client
+        .scim_set_active(&scim, &guest.id, false)
+        .await
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
@@ -76,9 +117,16 @@ async fn a_company_admin_cannot_be_deactivated() {
         .into_iter()
         .find(|m| m.role == "organization_internal_admin" && m.active)
         .expect("an admin");
-    let user = client.scim_find_user_by_email(&scim, &admin.email).await.unwrap().unwrap();
+    let user = client
+        .scim_find_user_by_email(&scim, &admin.email)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(user.is_company_admin());
-    let err = client.scim_set_active(&scim, &user.id, false).await.unwrap_err();
+    let err = client
+        .scim_set_active(&scim, &user.id, false)
+        .await
+        .unwrap_err();
     assert!(matches!(err, MiroError::Conflict { .. }), "{err:?}");
     assert!(sandbox.control().scim_log().is_empty());
 }
@@ -96,8 +144,15 @@ async fn listing_pages_through_every_scim_user_and_the_connection_test_works() {
     let mut seen = Vec::new();
     let mut start_index = 1;
     loop {
-        let page = client.scim_list_users(&scim, start_index, 1000).await.unwrap();
-        assert!(page.users.len() <= 200, "asked for 1000, got {} (client caps at 200)", page.users.len());
+        let page = client
+            .scim_list_users(&scim, start_index, 1000)
+            .await
+            .unwrap();
+        assert!(
+            page.users.len() <= 200,
+            "asked for 1000, got {} (client caps at 200)",
+            page.users.len()
+        );
         if page.users.is_empty() {
             break;
         }
@@ -111,7 +166,9 @@ async fn listing_pages_through_every_scim_user_and_the_connection_test_works() {
         .control()
         .members(&org)
         .into_iter()
-        .filter(|m| m.role == "organization_internal_user" || m.role == "organization_internal_admin")
+        .filter(|m| {
+            m.role == "organization_internal_user" || m.role == "organization_internal_admin"
+        })
         .map(|m| m.id)
         .collect();
     seen.sort();

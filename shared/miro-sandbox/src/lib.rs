@@ -30,6 +30,7 @@
 // responses are built once per request, so boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod cli;
 mod config;
 mod control;
 mod data;

@@ -14,7 +14,10 @@ pub struct Email(String);
 impl Email {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let t = s.trim().to_lowercase();
-        let err = |problem| DomainError::NotAnEmail { value: s.to_owned(), problem };
+        let err = |problem| DomainError::NotAnEmail {
+            value: s.to_owned(),
+            problem,
+        };
         if t.chars().any(char::is_whitespace) {
             return Err(err("it contains whitespace"));
         }
@@ -28,7 +31,9 @@ impl Email {
             return Err(err("the part before '@' is empty"));
         }
         if !is_dotted_domain(domain) {
-            return Err(err("the part after '@' is not a domain such as example.com"));
+            return Err(err(
+                "the part after '@' is not a domain such as example.com",
+            ));
         }
         Ok(Self(t))
     }
@@ -52,7 +57,9 @@ impl EmailDomain {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let t = s.trim().trim_start_matches('@').to_lowercase();
         if !is_dotted_domain(&t) || t.chars().any(char::is_whitespace) {
-            return Err(DomainError::NotADomain { value: s.to_owned() });
+            return Err(DomainError::NotADomain {
+                value: s.to_owned(),
+            });
         }
         Ok(Self(t))
     }
@@ -67,7 +74,10 @@ impl EmailDomain {
 }
 
 fn is_dotted_domain(d: &str) -> bool {
-    !d.is_empty() && d.contains('.') && d.split('.').all(|label| !label.is_empty()) && !d.contains('@')
+    !d.is_empty()
+        && d.contains('.')
+        && d.split('.').all(|label| !label.is_empty())
+        && !d.contains('@')
 }
 
 macro_rules! string_serde {

@@ -214,7 +214,10 @@ mod tests {
 
     #[test]
     fn numeric_ids_parse_and_reject() {
-        assert_eq!(OrgId::parse(" 3074457345821141000 ").unwrap().as_str(), "3074457345821141000");
+        assert_eq!(
+            OrgId::parse(" 3074457345821141000 ").unwrap().as_str(),
+            "3074457345821141000"
+        );
         for bad in ["", "  ", "12a", "-1", "1.5", "３"] {
             assert!(OrgId::parse(bad).is_err(), "{bad:?} must be rejected");
             assert!(MemberId::parse(bad).is_err(), "{bad:?} must be rejected");
@@ -223,7 +226,10 @@ mod tests {
 
     #[test]
     fn member_ids_order_numerically() {
-        let mut ids: Vec<MemberId> = ["100", "9", "30"].iter().map(|s| MemberId::parse(s).unwrap()).collect();
+        let mut ids: Vec<MemberId> = ["100", "9", "30"]
+            .iter()
+            .map(|s| MemberId::parse(s).unwrap())
+            .collect();
         ids.sort();
         let got: Vec<&str> = ids.iter().map(MemberId::as_str).collect();
         assert_eq!(got, ["9", "30", "100"]);
@@ -232,7 +238,10 @@ mod tests {
     #[test]
     fn ids_refuse_bad_json() {
         assert!(serde_json::from_str::<MemberId>("\"abc\"").is_err());
-        assert_eq!(serde_json::from_str::<MemberId>("\"42\"").unwrap().as_str(), "42");
+        assert_eq!(
+            serde_json::from_str::<MemberId>("\"42\"").unwrap().as_str(),
+            "42"
+        );
         assert!(serde_json::from_str::<AuditEntryId>("\"\"").is_err());
         assert!(PlanId::parse("not-a-uuid").is_err());
     }

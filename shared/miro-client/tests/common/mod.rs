@@ -4,7 +4,9 @@
 pub mod browser;
 
 use futures::TryStreamExt;
-use miro_client::{Member, MemberFilter, MiroClient, MiroConfig, RestLimits, RetryPolicy, ScimLimits, SecretString};
+use miro_client::{
+    Member, MemberFilter, MiroClient, MiroConfig, RestLimits, RetryPolicy, ScimLimits, SecretString,
+};
 use miro_sandbox::{Sandbox, SandboxConfig};
 use std::time::Duration;
 
@@ -50,7 +52,12 @@ pub async fn start(cfg: SandboxConfig) -> Sandbox {
 }
 
 pub fn first_org(sandbox: &Sandbox) -> String {
-    sandbox.control().org_ids().into_iter().next().expect("one org")
+    sandbox
+        .control()
+        .org_ids()
+        .into_iter()
+        .next()
+        .expect("one org")
 }
 
 pub fn access_token(sandbox: &Sandbox, org: &str) -> SecretString {
@@ -62,7 +69,11 @@ pub fn scim_token(sandbox: &Sandbox, org: &str) -> SecretString {
 }
 
 /// Every member, page by page, through the client's stream.
-pub async fn download(client: &MiroClient, token: &SecretString, org: &str) -> Result<Vec<Member>, miro_client::MiroError> {
+pub async fn download(
+    client: &MiroClient,
+    token: &SecretString,
+    org: &str,
+) -> Result<Vec<Member>, miro_client::MiroError> {
     let pages: Vec<_> = client
         .members(token, org, MemberFilter::default(), None)
         .try_collect()

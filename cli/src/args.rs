@@ -1,0 +1,169 @@
+//! The command line. Every option that names a place (data directory, Miro URLs) or a credential can also come
+//! from the environment, so scripts and CI need no flags.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "miro-sam",
+    version,
+    about = "Know who holds which Miro license and who uses it, reclaim the unused seats, never lock out the wrong person.",
+    after_help = crate::exit::HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Where the embedded store lives (default: the per-user data directory, e.g. ~/.local/share/miro-sam).
+    #[arg(long, env = "MIRO_SAM_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Miro's browser host for the OAuth consent page.
+    #[arg(
+        long,
+        env = "MIRO_OAUTH_BASE_URL",
+        default_value = "https://miro.com",
+        global = true
+    )]
+    pub oauth_base_url: String,
+    /// Miro's API host (token endpoints and REST v2).
+    #[arg(
+        long,
+        env = "MIRO_API_BASE_URL",
+        default_value = "https://api.miro.com",
+        global = true
+    )]
+    pub api_base_url: String,
+    /// Miro's SCIM 2.0 base URL.
+    #[arg(
+        long,
+        env = "MIRO_SCIM_BASE_URL",
+        default_value = "https://miro.com/api/v1/scim",
+        global = true
+    )]
+    pub scim_base_url: String,
+    /// The org to work on; may be omitted when exactly one org is connected.
+    #[arg(long, env = "MIRO_SAM_ORG", global = true)]
+    pub org: Option<String>,
+    /// Log filter (e.g. info, debug, miro_client=debug). Logs go to stderr.
+    #[arg(long, env = "MIRO_SAM_LOG", default_value = "warn", global = true)]
+    pub log: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The whole job against a synthetic org in a local Miro sandbox: connect, download, plan, reclaim, report.
+    Demo(DemoArgs),
+    /// Connect a Miro org: runs the OAuth flow with a loopback redirect and stores the tokens.
+    Connect(ConnectArgs),
+    /// Store the org's SCIM token (read from stdin or MIRO_SCIM_TOKEN) and test it.
+    ScimToken(ScimTokenArgs),
+    /// Download every member of the org, keep the history, and write today's snapshot.
+    Sync,
+    /// Build a reclaim plan from the stored members and the org's policy.
+    Plan,
+    /// Execute a stored plan: re-check each candidate and deactivate through SCIM.
+    Apply(ApplyArgs),
+    /// Undo a reclaim: reactivate a member through SCIM.
+    Reactivate(ReactivateArgs),
+    /// Seats purchased, assigned and used; activity; candidates; reclaimed; money saved.
+    Report(ReportArgs),
+    /// Show or set the org's reclaim policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Run the Miro sandbox server (a local Miro for trying things out).
+    Sandbox(miro_sandbox::cli::ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Members of the synthetic org.
+    #[arg(long, default_value_t = 3000)]
+    pub members: usize,
+    /// Seed of the synthetic org (same seed, same org).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where to write report.html and the CSV exports.
+    #[arg(long, default_value = "miro-sam-demo")]
+    pub out: PathBuf,
+    /// Price of one seat per month, for the money saved.
+    #[arg(long, env = "MIRO_SAM_SEAT_PRICE", default_value_t = 16.0)]
+    pub seat_price: f64,
+    /// Plan only; reclaim nothing (the demo executes by default because the org is synthetic).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectArgs {
+    /// The Miro app's client id (app settings page).
+    #[arg(long, env = "MIRO_CLIENT_ID")]
+    pub client_id: String,
+    /// The Miro app's client secret. Prefer the environment variable over the flag.
+    #[arg(long, env = "MIRO_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: String,
+    /// Loopback port of the redirect URI; it must match the app settings: http://127.0.0.1:PORT/oauth/callback.
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+    /// Give up waiting for the browser after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout_secs: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ScimTokenArgs {
+    /// The SCIM token; read from stdin when absent.
+    #[arg(long, env = "MIRO_SCIM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The plan to execute (from `miro-sam plan`).
+    pub plan_id: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReactivateArgs {
+    /// The member's email address.
+    pub email: String,
+    /// Why, for the audit log.
+    #[arg(long, default_value = "reactivated by an operator")]
+    pub reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file instead of stdout (html always needs a file or goes to stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Price of one seat per month, for the money saved.
+    #[arg(long, env = "MIRO_SAM_SEAT_PRICE", default_value_t = 16.0)]
+    pub seat_price: f64,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Html,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Print the current policy as JSON.
+    Show,
+    /// Replace the policy with the JSON in FILE (`-` for stdin); it becomes a new version.
+    Set { file: PathBuf },
+}

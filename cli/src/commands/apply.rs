@@ -1,0 +1,141 @@
+//! `miro-sam apply PLAN_ID`: execute exactly the stored plan, one candidate at a time, each re-checked first.
+
+use miro_sam_core::domain::PlanId;
+use miro_sam_core::jobs::{ReclaimOptions, reclaim_member};
+use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::reclaim::ReclaimOutcome;
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::args::{ApplyArgs, Global};
+use crate::context::Ctx;
+use crate::exit;
+use crate::failure::{CmdResult, Failure};
+use crate::progress;
+
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub reclaimed: u32,
+    pub replayed: u32,
+    pub skipped: BTreeMap<String, u32>,
+    pub failed: Vec<String>,
+    /// Transient errors: running `apply` again continues with these.
+    pub unfinished: Vec<String>,
+}
+
+pub async fn run(ctx: &Ctx, _g: &Global, args: ApplyArgs) -> CmdResult {
+    let plan_id = PlanId::parse(&args.plan_id)?;
+    let plan = ctx.deps.store.get_plan(plan_id).await?.ok_or_else(|| {
+        Failure::usage(format!(
+            "plan {plan_id} does not exist; run `miro-sam plan` first"
+        ))
+    })?;
+    plan.check_executable(false)
+        .map_err(|e| Failure::refused(e.to_string()))?;
+    if !args.yes && !confirm(&plan)? {
+        return Err(Failure::refused("not confirmed; nothing was changed"));
+    }
+    let tally = execute(
+        ctx,
+        &plan,
+        &ReclaimOptions {
+            override_dry_run: false,
+            actor: actor(),
+        },
+    )
+    .await?;
+    print_tally(&tally);
+    if !tally.unfinished.is_empty() {
+        return Err(Failure::new(
+            exit::RETRY_LATER,
+            format!(
+                "{} candidates could not be finished now; run the same command again later",
+                tally.unfinished.len()
+            ),
+        ));
+    }
+    if !tally.failed.is_empty() {
+        return Err(Failure::new(
+            exit::FAILURE,
+            format!("{} candidates failed; see above", tally.failed.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs every candidate of the plan. Stops early only when a person has to act (expired token, SCIM disabled):
+/// every remaining candidate would fail the same way.
+pub async fn execute(ctx: &Ctx, plan: &ReclaimPlan, opts: &ReclaimOptions) -> CmdResult<Tally> {
+    let bar = progress::bar(plan.candidates.len() as u64, "Reclaiming");
+    let mut tally = Tally::default();
+    for c in &plan.candidates {
+        match reclaim_member(&ctx.deps, plan.plan_id, &c.member_id, opts).await {
+            Ok(r) => {
+                if r.replayed {
+                    tally.replayed += 1;
+                }
+                match r.outcome {
+                    ReclaimOutcome::Reclaimed { .. } => tally.reclaimed += 1,
+                    ReclaimOutcome::Skipped { reason } => {
+                        *tally.skipped.entry(reason.to_string()).or_default() += 1
+                    }
+                    ReclaimOutcome::Failed { error } => {
+                        tally.failed.push(format!("{}: {error}", c.email))
+                    }
+                }
+            }
+            Err(e) if e.needs_reconnect() => {
+                bar.abandon();
+                return Err(e.into());
+            }
+            Err(e) if e.is_retryable() => tally.unfinished.push(format!("{}: {e}", c.email)),
+            Err(e) => tally.failed.push(format!("{}: {e}", c.email)),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(tally)
+}
+
+pub fn print_tally(t: &Tally) {
+    let skipped: u32 = t.skipped.values().sum();
+    println!(
+        "Reclaimed {} seats; skipped {skipped} at the re-check; {} failed; {} to retry{}.",
+        t.reclaimed,
+        t.failed.len(),
+        t.unfinished.len(),
+        if t.replayed > 0 {
+            format!(" ({} already done before)", t.replayed)
+        } else {
+            String::new()
+        }
+    );
+    for (reason, n) in &t.skipped {
+        println!("  skipped {n}: {reason}");
+    }
+    for f in t.failed.iter().chain(&t.unfinished) {
+        println!("  ! {f}");
+    }
+}
+
+fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("miro-sam apply (by {user})")
+}
+
+fn confirm(plan: &ReclaimPlan) -> CmdResult<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::refused(
+            "apply needs confirmation: run it in a terminal or pass --yes",
+        ));
+    }
+    print!(
+        "Deactivate up to {} Miro members of org {} through SCIM (reversible with `miro-sam reactivate`)? [y/N] ",
+        plan.candidates.len(),
+        plan.org_id
+    );
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}

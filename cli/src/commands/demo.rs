@@ -1,0 +1,264 @@
+//! `miro-sam demo`: the main job end to end against a synthetic org in an in-process Miro sandbox. It goes through
+//! the same code as a real org: the OAuth flow (with a scripted browser), the download, the plan, the reclaim
+//! through SCIM with its re-checks, and the report. Execution is on because the org is synthetic.
+
+use chrono::Duration as Days;
+use miro_client::{MiroClient, MiroConfig, OAuthApp, RestLimits, ScimLimits, SecretString};
+use miro_sam_core::domain::{Email, OrgId};
+use miro_sam_core::jobs::{
+    ConnectedOrg, DownloadSummary, ReclaimOptions, connect_org, plan_org, set_policy,
+};
+use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::policy::{Exemption, ExemptionMatch, Policy, ReclaimCap};
+use miro_sam_core::report::Report;
+use miro_sam_core::snapshot::OrgSnapshot;
+use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::apply::{self, Tally};
+use super::{connect, report, sync};
+use crate::args::{DemoArgs, Global};
+use crate::context::Ctx;
+use crate::failure::{CmdResult, Failure};
+use crate::loopback::Loopback;
+use crate::{exit, render};
+
+/// Miro's rate-limit windows, scaled so the demo takes seconds: one minute of Miro's REST budget is one second
+/// here, and SCIM's 30-second window is half a second. The client is told the same, so it paces exactly as it
+/// would against Miro, only faster.
+const TIME_SCALE: u32 = 60;
+
+pub struct DemoOutcome {
+    pub connected: ConnectedOrg,
+    pub download: DownloadSummary,
+    pub before: OrgSnapshot,
+    pub plan: ReclaimPlan,
+    pub tally: Option<Tally>,
+    pub after: OrgSnapshot,
+    pub report: Report,
+    pub files: Vec<PathBuf>,
+    /// The sandbox's handle, for tests that compare the outcome with the ground truth.
+    pub control: SandboxControl,
+    sandbox: Sandbox,
+}
+
+impl DemoOutcome {
+    pub async fn shutdown(self) {
+        self.sandbox.shutdown().await;
+    }
+}
+
+pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
+    println!(
+        "miro-sam demo: a synthetic Miro Enterprise org of {} members in a local sandbox (rate limits scaled {TIME_SCALE}x).",
+        args.members
+    );
+    let outcome = run_demo(&args).await?;
+    let b = &outcome.before;
+    let a = &outcome.after;
+    println!();
+    print!("{}", render::table::render(&outcome.report));
+    println!(
+        "\nPaid seats assigned: {} before, {} after; unused purchased seats: {} before, {} after.",
+        b.assigned_paid, a.assigned_paid, b.unused_seats, a.unused_seats
+    );
+    println!("Files:");
+    for f in &outcome.files {
+        println!("  {}", f.display());
+    }
+    outcome.shutdown().await;
+    Ok(())
+}
+
+/// The whole demo; the caller prints. Everything lands in `args.out` (the store in `data/`, wiped first so each
+/// run starts from the same synthetic org).
+pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
+    let data_dir = args.out.join("data");
+    if data_dir.exists() {
+        std::fs::remove_dir_all(&data_dir)?;
+    }
+    let sandbox = Sandbox::start(sandbox_config(args)).await?;
+    let control = sandbox.control();
+    let client = MiroClient::new(client_config(&sandbox)?)?;
+
+    // 1. Connect through the real OAuth code flow; a scripted browser approves the consent screen.
+    let loopback = Loopback::start(0, connect::new_state()).await?;
+    let cfg = sandbox_config(args);
+    let app = OAuthApp {
+        client_id: cfg.oauth.client_id.clone(),
+        client_secret: SecretString::from(cfg.oauth.client_secret.clone()),
+        redirect_uri: loopback.redirect_uri.clone(),
+    };
+    let ctx = Ctx::open_in(&data_dir, client.clone(), Some(app.clone()))?;
+    let url = connect::authorize_url(&client, &app, &loopback);
+    let browser = tokio::spawn(scripted_browser(url));
+    let code = loopback.code(Duration::from_secs(30)).await?;
+    browser
+        .await
+        .map_err(|e| Failure::new(exit::FAILURE, format!("the scripted browser failed: {e}")))??;
+    let connected = connect_org(&ctx.deps, &app, &code, None).await?;
+    println!(
+        "1. Connected org {} ({}) through OAuth.",
+        connected.org_name, connected.org_id
+    );
+    let org = connected.org_id.clone();
+
+    // 2. The admin pastes the org's SCIM token; it is tested before it is stored.
+    let scim = SecretString::from(control.scim_token(org.as_str()));
+    client.scim_service_provider_config(&scim).await?;
+    ctx.deps.tokens.put_scim_token(&org, &scim).await?;
+    println!("2. Stored the org's SCIM token after testing it.");
+
+    // 3. A policy for the demo: the defaults, executed for real, one person exempt.
+    let policy = demo_policy(&control, &org, args.dry_run);
+    let now = ctx.deps.clock.now();
+    set_policy(ctx.deps.store.as_ref(), &org, &policy, "miro-sam demo", now).await?;
+
+    // 4. Download every member.
+    let download = sync::download(&ctx, &org).await?;
+    print!("3. ");
+    sync::print_summary(&download);
+    let before = latest_snapshot(&ctx, &org).await?;
+
+    // 5. Plan.
+    let plan = plan_org(
+        ctx.deps.store.as_ref(),
+        &org,
+        "miro-sam demo",
+        ctx.deps.clock.now(),
+    )
+    .await?;
+    println!(
+        "4. Plan {}: {} candidates (inactive {}+ days, outside the {}-day grace period), {} members excluded.",
+        plan.plan_id,
+        plan.candidates.len(),
+        policy.inactivity_days.get(),
+        policy.grace_days,
+        plan.exclusions.len()
+    );
+
+    // 6. Execute exactly that plan, each candidate re-checked just before deactivation.
+    let tally = if args.dry_run {
+        println!("5. Dry run: nothing reclaimed.");
+        None
+    } else {
+        plan.check_executable(false)
+            .map_err(|e| Failure::refused(e.to_string()))?;
+        let opts = ReclaimOptions {
+            override_dry_run: false,
+            actor: "miro-sam demo".into(),
+        };
+        let t = apply::execute(&ctx, &plan, &opts).await?;
+        print!("5. ");
+        apply::print_tally(&t);
+        Some(t)
+    };
+
+    // 7. Download again to see the seats come free, then report.
+    sync::download(&ctx, &org).await?;
+    let after = latest_snapshot(&ctx, &org).await?;
+    let report = report::build(&ctx, &org, args.seat_price).await?;
+    std::fs::create_dir_all(&args.out)?;
+    let html = args.out.join("report.html");
+    std::fs::write(&html, render::html::render(&report))?;
+    let mut files = vec![html];
+    files.extend(report::write_csv(&ctx, &org, &report, &args.out).await?);
+
+    Ok(DemoOutcome {
+        connected,
+        download,
+        before,
+        plan,
+        tally,
+        after,
+        report,
+        files,
+        control,
+        sandbox,
+    })
+}
+
+fn sandbox_config(args: &DemoArgs) -> SandboxConfig {
+    let mut c = SandboxConfig::with_members(args.members);
+    c.seed = args.seed;
+    c.rest_limits.window /= TIME_SCALE;
+    c.scim_limits.window /= TIME_SCALE;
+    c
+}
+
+fn client_config(sandbox: &Sandbox) -> CmdResult<MiroConfig> {
+    let mut c = MiroConfig::for_base_url(&sandbox.base_url())?;
+    c.rest_limits = RestLimits {
+        window: RestLimits::default().window / TIME_SCALE,
+        ..RestLimits::default()
+    };
+    c.scim_limits = ScimLimits {
+        window: ScimLimits::default().window / TIME_SCALE,
+        ..ScimLimits::default()
+    };
+    Ok(c)
+}
+
+/// Plays the admin's browser: opens the consent URL, lets the sandbox approve, follows the redirect home.
+async fn scripted_browser(url: url::Url) -> CmdResult {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                exit::FAILURE,
+                format!("cannot build the scripted browser: {e}"),
+            )
+        })?;
+    let resp =
+        browser.get(url).send().await.map_err(|e| {
+            Failure::new(exit::FAILURE, format!("the consent page did not load: {e}"))
+        })?;
+    if !resp.status().is_success() {
+        return Err(Failure::new(
+            exit::FAILURE,
+            format!("the OAuth redirect ended with HTTP {}", resp.status()),
+        ));
+    }
+    Ok(())
+}
+
+/// The default policy, executed, with a wider cap (a synthetic org has many idle seats) and one exemption
+/// to show how they appear in the plan.
+fn demo_policy(control: &SandboxControl, org: &OrgId, dry_run: bool) -> Policy {
+    let mut policy = Policy {
+        dry_run,
+        cap: ReclaimCap {
+            max_count: None,
+            max_percent: Some(
+                miro_sam_core::policy::Percent::new(50.0).expect("50 is a percentage"),
+            ),
+        },
+        ..Policy::default()
+    };
+    let cutoff = control.now() - Days::days(120);
+    let on_leave = control.members(org.as_str()).into_iter().find(|m| {
+        m.active
+            && m.role == "organization_internal_user"
+            && m.admin_roles.is_empty()
+            && m.license == "full"
+            && m.last_activity_at.is_some_and(|t| t < cutoff)
+    });
+    if let Some(m) = on_leave.and_then(|m| Email::parse(&m.email).ok()) {
+        policy.exemptions.push(Exemption {
+            matcher: ExemptionMatch::Email(m),
+            reason: "on parental leave; keeps the seat until they return".into(),
+            expires_at: Some(control.now() + Days::days(90)),
+        });
+    }
+    policy
+}
+
+async fn latest_snapshot(ctx: &Ctx, org: &OrgId) -> CmdResult<OrgSnapshot> {
+    ctx.deps
+        .store
+        .latest_snapshot(org)
+        .await?
+        .ok_or_else(|| Failure::new(exit::FAILURE, "the download wrote no snapshot"))
+}

@@ -1,0 +1,47 @@
+//! `miro-sam policy show|set`.
+
+use miro_sam_core::jobs::{current_policy, set_policy};
+use miro_sam_core::policy::Policy;
+use std::io::Read;
+
+use crate::args::{Global, PolicyCommand};
+use crate::context::Ctx;
+use crate::failure::{CmdResult, Failure};
+
+pub async fn run(ctx: &Ctx, g: &Global, cmd: PolicyCommand) -> CmdResult {
+    let org = ctx.org(g).await?;
+    let now = ctx.deps.clock.now();
+    match cmd {
+        PolicyCommand::Show => {
+            let p = current_policy(ctx.deps.store.as_ref(), &org, now).await?;
+            eprintln!("# policy version {} of org {org}", p.version);
+            println!("{}", p.policy.to_json_pretty());
+        }
+        PolicyCommand::Set { file } => {
+            let text = if file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                s
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?
+            };
+            let policy = Policy::from_json(&text)?;
+            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let v = set_policy(
+                ctx.deps.store.as_ref(),
+                &org,
+                &policy,
+                &format!("miro-sam policy set (by {user})"),
+                now,
+            )
+            .await?;
+            println!(
+                "Stored policy version {} for org {org}{}.",
+                v.version,
+                if policy.dry_run { " (dry run)" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! `miro-sam scim-token`: store the org's SCIM token after checking that it works.
+
+use miro_client::SecretString;
+use std::io::Read;
+
+use crate::args::{Global, ScimTokenArgs};
+use crate::context::Ctx;
+use crate::failure::{CmdResult, Failure};
+
+pub async fn run(ctx: &Ctx, g: &Global, args: ScimTokenArgs) -> CmdResult {
+    let org = ctx.org(g).await?;
+    let token = match args.token {
+        Some(t) => t,
+        None => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s
+        }
+    };
+    let token = SecretString::from(token.trim().to_owned());
+    if secrecy::ExposeSecret::expose_secret(&token).is_empty() {
+        return Err(Failure::usage(
+            "the SCIM token is empty; pass it on stdin or in MIRO_SCIM_TOKEN",
+        ));
+    }
+    let info = ctx.deps.client.scim_service_provider_config(&token).await?;
+    if !info.patch_supported {
+        return Err(Failure::needs_action(
+            "Miro's SCIM service says PATCH is not supported for this org; reclaiming needs it",
+        ));
+    }
+    ctx.deps.tokens.put_scim_token(&org, &token).await?;
+    println!("SCIM token for org {org} works and is stored.");
+    Ok(())
+}

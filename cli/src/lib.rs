@@ -1,0 +1,10 @@
+//! The `miro-sam` command as a library, so tests drive the same code as the binary.
+
+pub mod args;
+pub mod commands;
+pub mod context;
+pub mod exit;
+pub mod failure;
+pub mod loopback;
+pub mod progress;
+pub mod render;

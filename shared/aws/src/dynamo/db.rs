@@ -1,0 +1,268 @@
+//! The table handle every DynamoDB adapter shares, with the single-item operations and paged queries they all
+//! use. Base-table reads are strongly consistent: the jobs read what they just wrote (a plan, a record).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use miro_sam_core::StoreError;
+
+use super::item::{Item, key, s};
+use crate::error::{backend, is_conditional_check_failed};
+use crate::retry::Backoff;
+use crate::table::{GSI1_PK, GSI1_SK, PK, SK};
+
+/// Counters of what the store wrote, for tests, logs and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// `BatchWriteItem` calls, retries included.
+    pub batch_calls: u64,
+    /// Items a batch call reported as written (put or deleted).
+    pub batch_items: u64,
+    /// Batch calls repeated because DynamoDB left items unprocessed.
+    pub unprocessed_retries: u64,
+    /// Batch calls repeated after a throttling or transient error.
+    pub transient_retries: u64,
+    /// Single-item writes: PutItem, UpdateItem, DeleteItem.
+    pub item_writes: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub batch_calls: AtomicU64,
+    pub batch_items: AtomicU64,
+    pub unprocessed_retries: AtomicU64,
+    pub transient_retries: AtomicU64,
+    pub item_writes: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> WriteStats {
+        WriteStats {
+            batch_calls: self.batch_calls.load(Ordering::Relaxed),
+            batch_items: self.batch_items.load(Ordering::Relaxed),
+            unprocessed_retries: self.unprocessed_retries.load(Ordering::Relaxed),
+            transient_retries: self.transient_retries.load(Ordering::Relaxed),
+            item_writes: self.item_writes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Db {
+    pub client: Client,
+    pub table: Arc<str>,
+    pub backoff: Backoff,
+    pub counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which sort keys a query reads.
+pub(crate) enum SkRange {
+    All,
+    BeginsWith(String),
+    /// Inclusive on both ends.
+    Between(String, String),
+}
+
+pub(crate) struct KeyQuery {
+    /// `None` for the base table, or the GSI name.
+    pub index: Option<&'static str>,
+    pub pk: String,
+    pub sk: SkRange,
+    pub newest_first: bool,
+    pub limit: Option<usize>,
+    /// Attributes to return (e.g. only the keys, to avoid reading large items); all when `None`.
+    pub projection: Option<&'static str>,
+}
+
+impl KeyQuery {
+    pub(crate) fn base(pk: impl Into<String>, sk: SkRange) -> Self {
+        KeyQuery {
+            index: None,
+            pk: pk.into(),
+            sk,
+            newest_first: false,
+            limit: None,
+            projection: None,
+        }
+    }
+
+    pub(crate) fn index(index: &'static str, pk: impl Into<String>, sk: SkRange) -> Self {
+        KeyQuery {
+            index: Some(index),
+            ..Self::base(pk, sk)
+        }
+    }
+
+    pub(crate) fn last(mut self) -> Self {
+        self.newest_first = true;
+        self.limit = Some(1);
+        self
+    }
+}
+
+impl Db {
+    pub(crate) fn new(client: Client, table: &str) -> Self {
+        Db {
+            client,
+            table: Arc::from(table),
+            backoff: Backoff::default(),
+            counters: Arc::default(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> WriteStats {
+        self.counters.snapshot()
+    }
+
+    pub(crate) fn err<E>(&self, op: &str, e: &SdkError<E, HttpResponse>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        backend("DynamoDB", op, &format!("table {}", self.table), e)
+    }
+
+    pub(crate) fn count_item_write(&self) {
+        Counters::add(&self.counters.item_writes, 1);
+    }
+
+    /// Strongly consistent GetItem.
+    pub(crate) async fn get(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.err("GetItem", &e))?;
+        Ok(out.item)
+    }
+
+    /// Unconditional PutItem (insert or replace).
+    pub(crate) async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.count_item_write();
+        self.client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| self.err("PutItem", &e))?;
+        Ok(())
+    }
+
+    /// PutItem only if no item has this key. `Ok(false)` when one exists (nothing was written).
+    pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
+        self.count_item_write();
+        let res = self
+            .client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_check_failed(&e) => Ok(false),
+            Err(e) => Err(self.err("PutItem", &e)),
+        }
+    }
+
+    pub(crate) async fn delete(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+    ) -> Result<(), StoreError> {
+        self.count_item_write();
+        self.client
+            .delete_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(|e| self.err("DeleteItem", &e))?;
+        Ok(())
+    }
+
+    /// Every item the query matches, following `LastEvaluatedKey` until done or `limit` items are read.
+    pub(crate) async fn query(&self, q: KeyQuery) -> Result<Vec<Item>, StoreError> {
+        let (pk_attr, sk_attr) = match q.index {
+            None => (PK, SK),
+            Some(_) => (GSI1_PK, GSI1_SK),
+        };
+        let (condition, sk_values): (&str, Vec<(&str, String)>) = match q.sk {
+            SkRange::All => ("#pk = :pk", vec![]),
+            SkRange::BeginsWith(p) => ("#pk = :pk AND begins_with(#sk, :p)", vec![(":p", p)]),
+            SkRange::Between(a, b) => (
+                "#pk = :pk AND #sk BETWEEN :a AND :b",
+                vec![(":a", a), (":b", b)],
+            ),
+        };
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .set_index_name(q.index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .expression_attribute_names("#pk", pk_attr)
+                .expression_attribute_values(":pk", s(q.pk.clone()))
+                .scan_index_forward(!q.newest_first)
+                .set_exclusive_start_key(start.take());
+            if !sk_values.is_empty() {
+                req = req.expression_attribute_names("#sk", sk_attr);
+            }
+            for (name, value) in &sk_values {
+                req = req.expression_attribute_values(*name, AttributeValue::S(value.clone()));
+            }
+            if q.index.is_none() {
+                req = req.consistent_read(true);
+            }
+            if let Some(p) = q.projection {
+                req = req.projection_expression(p);
+            }
+            if let Some(limit) = q.limit {
+                let remaining = limit.saturating_sub(items.len()).clamp(1, 1000);
+                req = req.limit(i32::try_from(remaining).unwrap_or(1000));
+            }
+            let out = req.send().await.map_err(|e| self.err("Query", &e))?;
+            items.extend(out.items.unwrap_or_default());
+            if let Some(limit) = q.limit
+                && items.len() >= limit
+            {
+                items.truncate(limit);
+                break;
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+}

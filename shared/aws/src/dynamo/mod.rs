@@ -1,0 +1,239 @@
+//! The DynamoDB adapter of [`SubscriptionStore`]: one table, single-table design (see `TABLE.md`).
+
+mod audit;
+pub(crate) mod batch;
+pub(crate) mod db;
+pub(crate) mod item;
+pub(crate) mod keys;
+mod members;
+mod oauth_state;
+mod orgs;
+mod plans;
+mod policies;
+mod reclaims;
+mod runs;
+mod snapshots;
+pub(crate) mod token_state;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, NaiveDate, Utc};
+use miro_sam_core::StoreError;
+use miro_sam_core::audit::AuditEntry;
+use miro_sam_core::domain::{
+    AuditEntryId, DownloadCheckpoint, DownloadRun, Email, MemberId, OrgId, PlanId, RegisteredOrg,
+    Subscription,
+};
+use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::policy::{Policy, VersionedPolicy};
+use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition};
+use miro_sam_core::snapshot::OrgSnapshot;
+
+pub use db::WriteStats;
+pub use oauth_state::{OAUTH_STATE_TTL, OAuthStateStore, StateTake, TakenState};
+
+use crate::retry::Backoff;
+use db::Db;
+
+/// [`SubscriptionStore`] on one DynamoDB table. Cheap to clone; clones share the client and the counters.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    db: Db,
+}
+
+impl DynamoStore {
+    /// A store on `table`, which must exist with the layout of [`crate::table::create_table`].
+    pub fn new(client: Client, table: &str) -> Self {
+        DynamoStore {
+            db: Db::new(client, table),
+        }
+    }
+
+    /// Replaces the retry schedule of batch writes (unprocessed items, throttling).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.db.backoff = backoff;
+        self
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.db.table
+    }
+
+    /// What this store (and its clones) wrote so far.
+    pub fn write_stats(&self) -> WriteStats {
+        self.db.stats()
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for DynamoStore {
+    async fn put_org(&self, org: &RegisteredOrg) -> Result<(), StoreError> {
+        orgs::put(&self.db, org).await
+    }
+
+    async fn get_org(&self, org: &OrgId) -> Result<Option<RegisteredOrg>, StoreError> {
+        orgs::get(&self.db, org).await
+    }
+
+    async fn list_orgs(&self) -> Result<Vec<RegisteredOrg>, StoreError> {
+        orgs::list(&self.db).await
+    }
+
+    async fn upsert_members(
+        &self,
+        org: &OrgId,
+        members: &[Subscription],
+    ) -> Result<(), StoreError> {
+        members::upsert(&self.db, org, members).await
+    }
+
+    async fn get_member(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> Result<Option<Subscription>, StoreError> {
+        members::get(&self.db, org, member).await
+    }
+
+    async fn find_member_by_email(
+        &self,
+        org: &OrgId,
+        email: &Email,
+    ) -> Result<Option<Subscription>, StoreError> {
+        members::find_by_email(&self.db, org, email).await
+    }
+
+    async fn list_members(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError> {
+        members::list(&self.db, org).await
+    }
+
+    async fn mark_removed(
+        &self,
+        org: &OrgId,
+        members: &[MemberId],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        members::mark_removed(&self.db, org, members, at).await
+    }
+
+    async fn put_download_run(&self, run: &DownloadRun) -> Result<(), StoreError> {
+        runs::put(&self.db, run).await
+    }
+
+    async fn last_download_run(&self, org: &OrgId) -> Result<Option<DownloadRun>, StoreError> {
+        runs::last(&self.db, org).await
+    }
+
+    async fn put_checkpoint(&self, checkpoint: &DownloadCheckpoint) -> Result<(), StoreError> {
+        runs::put_checkpoint(&self.db, checkpoint).await
+    }
+
+    async fn get_checkpoint(&self, org: &OrgId) -> Result<Option<DownloadCheckpoint>, StoreError> {
+        runs::get_checkpoint(&self.db, org).await
+    }
+
+    async fn clear_checkpoint(&self, org: &OrgId) -> Result<(), StoreError> {
+        runs::clear_checkpoint(&self.db, org).await
+    }
+
+    async fn put_snapshot(&self, snapshot: &OrgSnapshot) -> Result<(), StoreError> {
+        snapshots::put(&self.db, snapshot).await
+    }
+
+    async fn get_snapshot(
+        &self,
+        org: &OrgId,
+        date: NaiveDate,
+    ) -> Result<Option<OrgSnapshot>, StoreError> {
+        snapshots::get(&self.db, org, date).await
+    }
+
+    async fn list_snapshots(
+        &self,
+        org: &OrgId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<OrgSnapshot>, StoreError> {
+        snapshots::list(&self.db, org, from, to).await
+    }
+
+    async fn latest_snapshot(&self, org: &OrgId) -> Result<Option<OrgSnapshot>, StoreError> {
+        snapshots::latest(&self.db, org).await
+    }
+
+    async fn put_policy(
+        &self,
+        org: &OrgId,
+        policy: &Policy,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<VersionedPolicy, StoreError> {
+        policies::put(&self.db, org, policy, created_by, at).await
+    }
+
+    async fn latest_policy(&self, org: &OrgId) -> Result<Option<VersionedPolicy>, StoreError> {
+        policies::latest(&self.db, org).await
+    }
+
+    async fn get_policy(
+        &self,
+        org: &OrgId,
+        version: u32,
+    ) -> Result<Option<VersionedPolicy>, StoreError> {
+        policies::get(&self.db, org, version).await
+    }
+
+    async fn put_plan(&self, plan: &ReclaimPlan) -> Result<(), StoreError> {
+        plans::put(&self.db, plan).await
+    }
+
+    async fn get_plan(&self, plan: PlanId) -> Result<Option<ReclaimPlan>, StoreError> {
+        plans::get(&self.db, plan).await
+    }
+
+    async fn latest_plan(&self, org: &OrgId) -> Result<Option<ReclaimPlan>, StoreError> {
+        plans::latest(&self.db, org).await
+    }
+
+    async fn create_reclaim_record(
+        &self,
+        record: &ReclaimRecord,
+    ) -> Result<(ReclaimRecord, bool), StoreError> {
+        reclaims::create(&self.db, record).await
+    }
+
+    async fn get_reclaim_record(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+    ) -> Result<Option<ReclaimRecord>, StoreError> {
+        reclaims::get(&self.db, plan, member).await
+    }
+
+    async fn transition_reclaim(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+        from: ReclaimState,
+        transition: &ReclaimTransition,
+    ) -> Result<ReclaimRecord, StoreError> {
+        reclaims::transition(&self.db, plan, member, from, transition).await
+    }
+
+    async fn list_reclaim_records(&self, org: &OrgId) -> Result<Vec<ReclaimRecord>, StoreError> {
+        reclaims::list(&self.db, org).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        audit::append(&self.db, entry).await
+    }
+
+    async fn get_audit(&self, id: &AuditEntryId) -> Result<Option<AuditEntry>, StoreError> {
+        audit::get(&self.db, id).await
+    }
+
+    async fn list_audit(&self, org: &OrgId) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::list(&self.db, org).await
+    }
+}

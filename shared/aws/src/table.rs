@@ -1,0 +1,135 @@
+//! The one DynamoDB table: its key schema, its index and its TTL attribute. `TABLE.md` lists the items and the
+//! access patterns; the IaC template mirrors [`create_table`].
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::BuildError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+};
+use miro_sam_core::StoreError;
+
+use crate::error::{backend, has_code};
+
+/// Partition key (S) of every item.
+pub const PK: &str = "pk";
+/// Sort key (S) of every item.
+pub const SK: &str = "sk";
+/// The one global secondary index, for the access patterns that do not start from a base-table key: member by
+/// email, an org's reclaim records, an org's audit log in time order.
+pub const GSI1: &str = "gsi1";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+/// Epoch seconds after which DynamoDB's TTL sweeper may delete the item (OAuth `state` items only). The sweeper
+/// runs late, sometimes by days, so readers check expiry themselves.
+pub const TTL: &str = "ttl";
+
+/// Creates the table (on-demand capacity, the GSI, TTL on [`TTL`]) and waits until it is usable. An existing
+/// table of that name is left as it is, so this also serves "make sure it exists" for local use.
+pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
+    let resource = format!("table {name}");
+    let built = |e: BuildError| {
+        StoreError::Backend(format!(
+            "cannot build the CreateTable request for {name}: {e}"
+        ))
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(built)
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(built)
+    };
+
+    let gsi = GlobalSecondaryIndex::builder()
+        .index_name(GSI1)
+        .key_schema(key(GSI1_PK, KeyType::Hash)?)
+        .key_schema(key(GSI1_SK, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(built)?;
+    let created = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(PK)?)
+        .attribute_definitions(attr(SK)?)
+        .attribute_definitions(attr(GSI1_PK)?)
+        .attribute_definitions(attr(GSI1_SK)?)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .global_secondary_indexes(gsi)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if has_code(&e, "ResourceInUseException") => {
+            tracing::info!(table = name, "table already exists; leaving it as it is");
+        }
+        Err(e) => return Err(backend("DynamoDB", "CreateTable", &resource, &e)),
+    }
+
+    wait_until_active(client, name).await?;
+
+    let ttl = TimeToLiveSpecification::builder()
+        .attribute_name(TTL)
+        .enabled(true)
+        .build()
+        .map_err(built)?;
+    match client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Asking twice is refused with "TimeToLive is already enabled"; that is the state we want.
+        Err(e)
+            if has_code(&e, "ValidationException")
+                && format!("{e:?}").contains("already enabled") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(backend("DynamoDB", "UpdateTimeToLive", &resource, &e)),
+    }
+}
+
+/// Real DynamoDB takes seconds to create a table; bounded so a stuck creation surfaces as an error.
+async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError> {
+    for _ in 0..120 {
+        let out = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| backend("DynamoDB", "DescribeTable", &format!("table {name}"), &e))?;
+        let table = out.table();
+        let table_active = table.and_then(|t| t.table_status()) == Some(&TableStatus::Active);
+        let indexes_active = table
+            .map(|t| t.global_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .all(|i| i.index_status().is_none_or(|s| s.as_str() == "ACTIVE"));
+        if table_active && indexes_active {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(StoreError::Backend(format!(
+        "table {name} did not become ACTIVE within 60 s; check it in the DynamoDB console"
+    )))
+}

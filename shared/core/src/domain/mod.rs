@@ -1,0 +1,12 @@
+//! Domain values. They parse on construction, so code holding one never re-checks it.
+
+mod email;
+mod ids;
+mod org;
+mod subscription;
+
+pub use email::{Email, EmailDomain};
+pub use ids::{AuditEntryId, MemberId, OrgId, PlanId, RunId};
+pub use miro_client::{License, Role};
+pub use org::{DownloadCheckpoint, DownloadRun, RegisteredOrg};
+pub use subscription::{ContentHash, Subscription};

@@ -1,0 +1,121 @@
+//! Connect an org: trade the OAuth code for tokens, learn which org they belong to, check they can read it, and
+//! store them.
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::{append_once, current_policy};
+use super::{Deps, JobError};
+use crate::audit::{AuditEntry, AuditEvent};
+use crate::domain::{AuditEntryId, OrgId, RegisteredOrg};
+use crate::ports::TokenBundle;
+use miro_client::{OAuthApp, SecretString};
+
+/// The scope every org endpoint needs.
+pub const REQUIRED_SCOPE: &str = "organizations:read";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectedOrg {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub plan: String,
+    pub full_licenses_purchased: i64,
+    pub team_id: String,
+    /// The Miro user who approved the app.
+    pub user_id: String,
+    pub user_name: String,
+    pub scopes: Vec<String>,
+    /// True when the org was already connected (its tokens were replaced).
+    pub reconnected: bool,
+}
+
+/// Exchanges `code` (from the OAuth redirect) for tokens and stores them for the org they belong to, and registers
+/// the org with the default policy (dry run) if it has none. With `allowed_orgs` (a deployment's allow-list),
+/// tokens for any other org are refused and nothing is stored. The org endpoint is called once
+/// before storing, so a token that cannot read the org (wrong scope, developer team, not an admin) fails here
+/// with Miro's explanation instead of at the first download.
+pub async fn connect_org(
+    deps: &Deps,
+    app: &OAuthApp,
+    code: &SecretString,
+    allowed_orgs: Option<&[OrgId]>,
+) -> Result<ConnectedOrg, JobError> {
+    let grant = deps.client.exchange_code(app, code).await?;
+    let info = deps.client.token_info(&grant.access_token).await?;
+    let org_id = OrgId::parse(&info.organization.id)?;
+    if let Some(allowed) = allowed_orgs
+        && !allowed.contains(&org_id)
+    {
+        return Err(JobError::InvalidRequest(format!(
+            "org {org_id} ({}) is not one this deployment may manage; approve the app from a team of an allowed \
+             org, or ask the operator to add {org_id} to the allowed orgs",
+            info.organization.name
+        )));
+    }
+    let scopes = if info.scopes.is_empty() {
+        grant.scopes.clone()
+    } else {
+        info.scopes.clone()
+    };
+    if !scopes.iter().any(|s| s == REQUIRED_SCOPE) {
+        return Err(JobError::InvalidRequest(format!(
+            "the token lacks the {REQUIRED_SCOPE} scope (it has: {}); add the scope in the Miro app's settings, \
+             reinstall the app and connect again",
+            scopes.join(", ")
+        )));
+    }
+    let org = deps
+        .client
+        .organization(&grant.access_token, org_id.as_str())
+        .await?;
+
+    let now = deps.clock.now();
+    let previous = deps.store.get_org(&org_id).await?;
+    deps.tokens
+        .put_tokens(&TokenBundle {
+            org_id: org_id.clone(),
+            access_token: grant.access_token,
+            refresh_token: grant.refresh_token,
+            expires_at: grant.expires_at,
+            team_id: grant.team_id.or_else(|| Some(info.team.id.clone())),
+            user_id: grant.user_id.or_else(|| Some(info.user.id.clone())),
+            scopes: scopes.clone(),
+            version: 0,
+        })
+        .await?;
+    deps.store
+        .put_org(&RegisteredOrg {
+            id: org_id.clone(),
+            name: org.name.clone(),
+            connected_at: previous.as_ref().map_or(now, |p| p.connected_at),
+        })
+        .await?;
+    // A new org starts with the default policy, which is a dry run: nothing is reclaimed until someone decides.
+    current_policy(deps.store.as_ref(), &org_id, now).await?;
+    append_once(
+        deps.store.as_ref(),
+        AuditEntry {
+            id: AuditEntryId::unique("connect"),
+            org_id: org_id.clone(),
+            at: now,
+            actor: format!("{} ({})", info.user.name, info.user.id),
+            event: AuditEvent::OrgConnected {
+                user_id: info.user.id.clone(),
+                user_name: info.user.name.clone(),
+                scopes: scopes.clone(),
+            },
+        },
+    )
+    .await?;
+    tracing::info!(org = %org_id, name = %org.name, "org connected");
+    Ok(ConnectedOrg {
+        org_id,
+        org_name: org.name,
+        plan: org.plan,
+        full_licenses_purchased: org.full_licenses_purchased,
+        team_id: info.team.id,
+        user_id: info.user.id,
+        user_name: info.user.name,
+        scopes,
+        reconnected: previous.is_some(),
+    })
+}

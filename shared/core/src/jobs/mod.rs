@@ -1,0 +1,114 @@
+//! The jobs: connect an org, download it, plan, enqueue, reclaim one member, undo, report. Each is an async function over the
+//! ports plus a [`MiroClient`], safe to re-run: re-running a finished step changes nothing.
+
+mod connect;
+mod download;
+mod enqueue;
+mod plan;
+mod reactivate;
+mod reclaim;
+mod report;
+mod token;
+
+use std::sync::Arc;
+
+use miro_client::{MiroClient, MiroError, OAuthApp};
+
+use crate::domain::{MemberId, OrgId, PlanId};
+use crate::error::{DomainError, StoreError};
+use crate::plan::PlanRefusal;
+use crate::ports::{Clock, SubscriptionStore, TokenStore};
+
+pub use connect::{ConnectedOrg, REQUIRED_SCOPE, connect_org};
+pub use download::{DownloadSummary, download_org};
+pub use enqueue::enqueue_plan;
+pub use plan::{current_policy, plan_org, set_policy};
+pub use reactivate::{MemberRef, ReactivateResult, reactivate};
+pub use reclaim::{ReclaimOptions, ReclaimResult, reclaim_member};
+pub use report::org_report;
+pub use token::{REFRESH_MARGIN, usable_access_token};
+
+/// What the Miro-facing jobs need. Cheap to clone.
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Arc<dyn SubscriptionStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub client: MiroClient,
+    pub clock: Arc<dyn Clock>,
+    /// The Miro app's credentials, needed to refresh expiring tokens. Without them a token that is about to
+    /// expire is used as long as it lasts, then the org must be reconnected.
+    pub oauth_app: Option<OAuthApp>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    #[error(transparent)]
+    Miro(#[from] MiroError),
+
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+
+    #[error(transparent)]
+    Refused(#[from] PlanRefusal),
+
+    #[error("plan {plan_id} does not exist; list the org's plans or make a new one")]
+    PlanNotFound { plan_id: PlanId },
+
+    #[error(
+        "member {member_id} is not a candidate of plan {plan_id}; only a plan's candidates can be reclaimed"
+    )]
+    NotACandidate {
+        plan_id: PlanId,
+        member_id: MemberId,
+    },
+
+    #[error(
+        "the access token of org {org} has expired and {why}; reconnect the org (`miro-sam connect`, or the \
+         /oauth/start link of your deployment)"
+    )]
+    TokenExpired { org: OrgId, why: &'static str },
+
+    #[error(
+        "another worker is reclaiming member {member_id} of plan {plan_id} right now; retry in a moment"
+    )]
+    Busy {
+        plan_id: PlanId,
+        member_id: MemberId,
+    },
+
+    #[error(
+        "org {org} has no member {what}, neither in miro-sam's data nor in Miro's SCIM directory"
+    )]
+    MemberNotFound { org: OrgId, what: String },
+
+    #[error("{0}")]
+    InvalidRequest(String),
+}
+
+impl JobError {
+    /// Worth running again later unchanged: Miro was busy or unreachable, storage hiccuped, or another worker
+    /// held the item. Everything else needs a person (or is final).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            JobError::Miro(e) => e.is_transient(),
+            JobError::Store(StoreError::Backend(_) | StoreError::Conflict { .. }) => true,
+            JobError::Busy { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// A person must reconnect the org or fix its Miro settings.
+    pub fn needs_reconnect(&self) -> bool {
+        match self {
+            JobError::Miro(e) => e.needs_reconnect(),
+            JobError::TokenExpired { .. } => true,
+            JobError::Store(StoreError::NotConnected { .. } | StoreError::NoScimToken { .. }) => {
+                true
+            }
+            _ => false,
+        }
+    }
+}

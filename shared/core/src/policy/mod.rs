@@ -1,0 +1,356 @@
+//! The reclaim policy: what an org's admins decide (scope, threshold, grace, exemptions, cap, dry-run), stored as
+//! versioned JSON per org. What they cannot decide lives in [`guardrails`]: no policy can turn those off.
+
+mod evaluate;
+mod exemption;
+pub mod guardrails;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use miro_client::License;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::OrgId;
+use crate::error::DomainError;
+
+pub use evaluate::{ExclusionRule, InactivityBasis, Verdict, evaluate};
+pub use exemption::{Exemption, ExemptionMatch};
+pub use guardrails::Guardrail;
+
+/// The policy JSON format this build writes and understands.
+pub const POLICY_SCHEMA_VERSION: u32 = 1;
+
+/// One org's reclaim rules. Parse JSON with [`Policy::from_json`]: every field is checked and a missing field takes
+/// its default, so `{}` is the default policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PolicyDoc")]
+pub struct Policy {
+    pub schema_version: u32,
+    /// Licenses the policy may reclaim. Only paid licenses are accepted: reclaiming a free seat saves nothing and
+    /// still locks someone out.
+    pub licenses: BTreeSet<License>,
+    /// A member becomes a candidate after this many whole days without activity (exactly the threshold counts).
+    pub inactivity_days: InactivityDays,
+    /// Members whose license was assigned fewer than this many whole days ago are left alone: new hires and
+    /// people just given a seat have not had the chance to use it.
+    pub grace_days: u32,
+    pub exemptions: Vec<Exemption>,
+    pub cap: ReclaimCap,
+    /// When true (the default), plans are computed and stored but never executed.
+    pub dry_run: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            schema_version: POLICY_SCHEMA_VERSION,
+            licenses: License::KNOWN
+                .iter()
+                .filter(|l| l.is_paid())
+                .cloned()
+                .collect(),
+            inactivity_days: InactivityDays(90),
+            grace_days: 30,
+            exemptions: Vec::new(),
+            cap: ReclaimCap {
+                max_count: Some(100),
+                max_percent: Some(Percent(10.0)),
+            },
+            dry_run: true,
+        }
+    }
+}
+
+impl Policy {
+    pub fn from_json(s: &str) -> Result<Self, DomainError> {
+        serde_json::from_str(s).map_err(|e| DomainError::InvalidPolicy(e.to_string()))
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a policy always serializes")
+    }
+
+    /// Checks the rules that span fields; field types already guarantee their own ranges.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let bad = |m: String| Err(DomainError::InvalidPolicy(m));
+        if self.schema_version != POLICY_SCHEMA_VERSION {
+            return bad(format!(
+                "schema_version {} is not supported by this build (it understands {POLICY_SCHEMA_VERSION}); \
+                 upgrade miro-sam or rewrite the policy",
+                self.schema_version
+            ));
+        }
+        if self.licenses.is_empty() {
+            return bad(
+                "licenses is empty: list at least one paid license, e.g. [\"full\"]".into(),
+            );
+        }
+        for l in &self.licenses {
+            if !l.is_paid() {
+                return bad(format!(
+                    "license \"{l}\" is not a paid license; reclaiming it frees no seat. Paid licenses: {}",
+                    paid_license_names()
+                ));
+            }
+        }
+        if self.cap.max_count.is_none() && self.cap.max_percent.is_none() {
+            return bad(
+                "cap needs max_count, max_percent or both: a run without a ceiling is refused"
+                    .into(),
+            );
+        }
+        for (i, e) in self.exemptions.iter().enumerate() {
+            if e.reason.trim().is_empty() {
+                return bad(format!(
+                    "exemption #{} ({}) has no reason: say why it exists",
+                    i + 1,
+                    e.matcher
+                ));
+            }
+            if let ExemptionMatch::AdminRole(name) = &e.matcher
+                && name.trim().is_empty()
+            {
+                return bad(format!("exemption #{} has an empty admin role name", i + 1));
+            }
+        }
+        Ok(())
+    }
+
+    /// The exemptions still in force at `now`.
+    pub fn active_exemptions(&self, now: DateTime<Utc>) -> impl Iterator<Item = &Exemption> {
+        self.exemptions.iter().filter(move |e| e.applies_at(now))
+    }
+}
+
+fn paid_license_names() -> String {
+    License::KNOWN
+        .iter()
+        .filter(|l| l.is_paid())
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The inactivity threshold in days: at least 1 (0 would make everyone a candidate) and at most 3650.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct InactivityDays(u32);
+
+impl InactivityDays {
+    pub fn new(days: u32) -> Result<Self, DomainError> {
+        if !(1..=3650).contains(&days) {
+            return Err(DomainError::InvalidPolicy(format!(
+                "inactivity_days is {days}; it must be between 1 and 3650"
+            )));
+        }
+        Ok(Self(days))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for InactivityDays {
+    type Error = DomainError;
+    fn try_from(d: u32) -> Result<Self, Self::Error> {
+        Self::new(d)
+    }
+}
+
+impl From<InactivityDays> for u32 {
+    fn from(d: InactivityDays) -> u32 {
+        d.0
+    }
+}
+
+/// A percentage between 0 and 100 inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Percent(f64);
+
+impl Percent {
+    pub fn new(p: f64) -> Result<Self, DomainError> {
+        if !p.is_finite() || !(0.0..=100.0).contains(&p) {
+            return Err(DomainError::InvalidPolicy(format!(
+                "percentage {p} is out of range; it must be between 0 and 100"
+            )));
+        }
+        Ok(Self(p))
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+
+    /// `self` percent of `n`, rounded down: a cap never allows more than written.
+    pub fn of(self, n: i64) -> u32 {
+        if n <= 0 {
+            return 0;
+        }
+        let v = (n as f64 * self.0 / 100.0).floor();
+        v.clamp(0.0, u32::MAX as f64) as u32
+    }
+}
+
+impl TryFrom<f64> for Percent {
+    type Error = DomainError;
+    fn try_from(p: f64) -> Result<Self, Self::Error> {
+        Self::new(p)
+    }
+}
+
+impl From<Percent> for f64 {
+    fn from(p: Percent) -> f64 {
+        p.0
+    }
+}
+
+/// The most members one run may reclaim. With both set, the smaller applies. A plan over the cap is not
+/// trimmed to fit: it is marked and refused whole, because "which subset" is a decision for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReclaimCap {
+    #[serde(default)]
+    pub max_count: Option<u32>,
+    /// Percent of the org's purchased full licenses.
+    #[serde(default)]
+    pub max_percent: Option<Percent>,
+}
+
+/// A policy paired with the version the store gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionedPolicy {
+    pub org_id: OrgId,
+    /// 1 for the first policy of an org, then +1 per change.
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub policy: Policy,
+}
+
+/// The JSON shape: every field optional, unknown fields refused (a typo must not silently fall back to a default).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyDoc {
+    #[serde(default = "default_schema_version")]
+    schema_version: u32,
+    #[serde(default)]
+    licenses: Option<BTreeSet<License>>,
+    #[serde(default)]
+    inactivity_days: Option<InactivityDays>,
+    #[serde(default)]
+    grace_days: Option<u32>,
+    #[serde(default)]
+    exemptions: Vec<Exemption>,
+    #[serde(default)]
+    cap: Option<ReclaimCap>,
+    #[serde(default)]
+    dry_run: Option<bool>,
+}
+
+fn default_schema_version() -> u32 {
+    POLICY_SCHEMA_VERSION
+}
+
+impl TryFrom<PolicyDoc> for Policy {
+    type Error = DomainError;
+    fn try_from(d: PolicyDoc) -> Result<Self, Self::Error> {
+        let def = Policy::default();
+        let p = Policy {
+            schema_version: d.schema_version,
+            licenses: d.licenses.unwrap_or(def.licenses),
+            inactivity_days: d.inactivity_days.unwrap_or(def.inactivity_days),
+            grace_days: d.grace_days.unwrap_or(def.grace_days),
+            exemptions: d.exemptions,
+            cap: d.cap.unwrap_or(def.cap),
+            dry_run: d.dry_run.unwrap_or(def.dry_run),
+        };
+        if p.grace_days > 3650 {
+            return Err(DomainError::InvalidPolicy(format!(
+                "grace_days is {}; it must be at most 3650",
+                p.grace_days
+            )));
+        }
+        p.validate()?;
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(json: &str) -> String {
+        Policy::from_json(json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn empty_document_is_the_default_policy() {
+        let p = Policy::from_json("{}").unwrap();
+        assert_eq!(p, Policy::default());
+        assert!(p.dry_run, "dry-run is the default");
+        assert_eq!(p.inactivity_days.get(), 90);
+        assert_eq!(p.grace_days, 30);
+        let expected: BTreeSet<License> = [
+            License::Full,
+            License::Advanced,
+            License::Standard,
+            License::Basic,
+            License::Occasional,
+        ]
+        .into();
+        assert_eq!(p.licenses, expected);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let mut p = Policy::default();
+        p.exemptions.push(Exemption {
+            matcher: ExemptionMatch::Domain(
+                crate::domain::EmailDomain::parse("example.com").unwrap(),
+            ),
+            reason: "board members".into(),
+            expires_at: None,
+        });
+        p.dry_run = false;
+        assert_eq!(Policy::from_json(&p.to_json_pretty()).unwrap(), p);
+    }
+
+    #[test]
+    fn validation_errors_are_specific() {
+        assert!(err(r#"{"inactivity_days": 0}"#).contains("between 1 and 3650"));
+        assert!(err(r#"{"inactivity_days": 4000}"#).contains("between 1 and 3650"));
+        assert!(err(r#"{"cap": {"max_percent": 101}}"#).contains("between 0 and 100"));
+        assert!(err(r#"{"cap": {"max_percent": -1}}"#).contains("between 0 and 100"));
+        assert!(err(r#"{"cap": {}}"#).contains("without a ceiling"));
+        assert!(err(r#"{"licenses": []}"#).contains("at least one"));
+        assert!(err(r#"{"licenses": ["free"]}"#).contains("not a paid license"));
+        assert!(err(r#"{"licenses": ["ful"]}"#).contains("not a paid license"));
+        assert!(err(r#"{"dry_rnu": false}"#).contains("unknown field"));
+        assert!(err(r#"{"schema_version": 2}"#).contains("not supported"));
+        assert!(err(r#"{"grace_days": 9999}"#).contains("at most 3650"));
+        assert!(
+            err(r#"{"exemptions": [{"match": {"email": "a@b.com"}, "reason": " "}]}"#)
+                .contains("has no reason")
+        );
+        assert!(
+            err(r#"{"exemptions": [{"match": {"email": "nope"}, "reason": "x"}]}"#)
+                .contains("not an email")
+        );
+        assert!(
+            err(r#"{"exemptions": [{"match": {"admin_role": ""}, "reason": "x"}]}"#)
+                .contains("empty admin role")
+        );
+    }
+
+    #[test]
+    fn percent_rounds_down() {
+        let p = Percent::new(10.0).unwrap();
+        assert_eq!(p.of(105), 10);
+        assert_eq!(p.of(0), 0);
+        assert_eq!(p.of(-5), 0);
+        assert_eq!(Percent::new(100.0).unwrap().of(7), 7);
+    }
+}

@@ -1,0 +1,13 @@
+//! The ports: what the core needs from the outside world, as traits. Adapters (SQLite here, DynamoDB/SQS/Secrets
+//! Manager elsewhere) implement them; the conformance suite in [`crate::contract`] holds every adapter to the
+//! same behaviour.
+
+mod clock;
+mod queue;
+mod store;
+mod tokens;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use queue::{EnqueueReport, RECLAIM_REQUEST_SCHEMA_VERSION, ReclaimQueue, ReclaimRequest};
+pub use store::SubscriptionStore;
+pub use tokens::{TokenBundle, TokenStore};

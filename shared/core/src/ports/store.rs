@@ -1,0 +1,153 @@
+//! Everything miro-sam remembers about orgs, members, plans and what it did.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::audit::AuditEntry;
+use crate::domain::{
+    AuditEntryId, DownloadCheckpoint, DownloadRun, Email, MemberId, OrgId, PlanId, RegisteredOrg,
+    Subscription,
+};
+use crate::error::StoreError;
+use crate::plan::ReclaimPlan;
+use crate::policy::{Policy, VersionedPolicy};
+use crate::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition};
+use crate::snapshot::OrgSnapshot;
+
+/// The product's state. Implementations must be safe to share between tasks and must keep every guarantee
+/// below; `crate::contract` (feature `contract-tests`) checks them.
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    // --- Orgs -------------------------------------------------------------------------------------------------
+
+    /// Inserts or replaces the org.
+    async fn put_org(&self, org: &RegisteredOrg) -> Result<(), StoreError>;
+    async fn get_org(&self, org: &OrgId) -> Result<Option<RegisteredOrg>, StoreError>;
+    /// Ordered by org id.
+    async fn list_orgs(&self) -> Result<Vec<RegisteredOrg>, StoreError>;
+
+    // --- Members ----------------------------------------------------------------------------------------------
+
+    /// Inserts or replaces these members, all or nothing. Callers pass only new and changed members (by content
+    /// hash), so a day on which nothing changed costs no member writes. Every member's `org_id` must be `org`.
+    async fn upsert_members(&self, org: &OrgId, members: &[Subscription])
+    -> Result<(), StoreError>;
+
+    /// A member as stored, with `last_seen_at` reported as the later of the stored value and the org's last
+    /// complete download ([`Self::put_download_run`]) unless the member is marked removed: every member not
+    /// removed was, by definition, in that download's complete listing.
+    async fn get_member(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> Result<Option<Subscription>, StoreError>;
+
+    /// Same `last_seen_at` rule as [`Self::get_member`]. If several members share the address, the lowest id.
+    async fn find_member_by_email(
+        &self,
+        org: &OrgId,
+        email: &Email,
+    ) -> Result<Option<Subscription>, StoreError>;
+
+    /// Every member of the org, removed ones included, ordered by member id (numeric order), with the
+    /// `last_seen_at` rule of [`Self::get_member`].
+    async fn list_members(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError>;
+
+    /// Sets `removed_at = at` on the listed members that are not already removed (an earlier removal time is
+    /// kept). Unknown ids are ignored. Returns how many were newly marked.
+    async fn mark_removed(
+        &self,
+        org: &OrgId,
+        members: &[MemberId],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// Records a complete download of the org, replacing the previous record.
+    async fn put_download_run(&self, run: &DownloadRun) -> Result<(), StoreError>;
+    async fn last_download_run(&self, org: &OrgId) -> Result<Option<DownloadRun>, StoreError>;
+
+    /// One checkpoint per org; a put replaces it.
+    async fn put_checkpoint(&self, checkpoint: &DownloadCheckpoint) -> Result<(), StoreError>;
+    async fn get_checkpoint(&self, org: &OrgId) -> Result<Option<DownloadCheckpoint>, StoreError>;
+    /// Removing an absent checkpoint is not an error.
+    async fn clear_checkpoint(&self, org: &OrgId) -> Result<(), StoreError>;
+
+    // --- Daily snapshots --------------------------------------------------------------------------------------
+
+    /// Keyed by (org, date): a second put for the same day replaces the first.
+    async fn put_snapshot(&self, snapshot: &OrgSnapshot) -> Result<(), StoreError>;
+    async fn get_snapshot(
+        &self,
+        org: &OrgId,
+        date: NaiveDate,
+    ) -> Result<Option<OrgSnapshot>, StoreError>;
+    /// Days `from..=to`, ascending.
+    async fn list_snapshots(
+        &self,
+        org: &OrgId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<OrgSnapshot>, StoreError>;
+    /// The snapshot with the latest date.
+    async fn latest_snapshot(&self, org: &OrgId) -> Result<Option<OrgSnapshot>, StoreError>;
+
+    // --- Policies ---------------------------------------------------------------------------------------------
+
+    /// Stores `policy` as the org's next version (1 for the first) atomically, even under concurrent writers,
+    /// and returns it. Versions are never rewritten.
+    async fn put_policy(
+        &self,
+        org: &OrgId,
+        policy: &Policy,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<VersionedPolicy, StoreError>;
+    async fn latest_policy(&self, org: &OrgId) -> Result<Option<VersionedPolicy>, StoreError>;
+    async fn get_policy(
+        &self,
+        org: &OrgId,
+        version: u32,
+    ) -> Result<Option<VersionedPolicy>, StoreError>;
+
+    // --- Plans ------------------------------------------------------------------------------------------------
+
+    /// Inserts or replaces the plan under its id.
+    async fn put_plan(&self, plan: &ReclaimPlan) -> Result<(), StoreError>;
+    async fn get_plan(&self, plan: PlanId) -> Result<Option<ReclaimPlan>, StoreError>;
+    /// The org's plan with the latest `created_at`.
+    async fn latest_plan(&self, org: &OrgId) -> Result<Option<ReclaimPlan>, StoreError>;
+
+    // --- Reclaim records --------------------------------------------------------------------------------------
+
+    /// Creates the record for (`record.plan_id`, `record.member_id`) unless one exists, atomically. Returns the
+    /// stored record and whether this call created it; an existing record is returned unchanged.
+    async fn create_reclaim_record(
+        &self,
+        record: &ReclaimRecord,
+    ) -> Result<(ReclaimRecord, bool), StoreError>;
+    async fn get_reclaim_record(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+    ) -> Result<Option<ReclaimRecord>, StoreError>;
+    /// Compare-and-set: applies `transition` only if the stored state is `from`, atomically, and returns the
+    /// updated record. [`StoreError::Conflict`] if the state is anything else, [`StoreError::NotFound`] if there
+    /// is no record. Adapters only compare; the core checks that `from → transition.to` is a legal move.
+    async fn transition_reclaim(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+        from: ReclaimState,
+        transition: &ReclaimTransition,
+    ) -> Result<ReclaimRecord, StoreError>;
+    /// Every record of the org, ordered by (created_at, plan id, member id).
+    async fn list_reclaim_records(&self, org: &OrgId) -> Result<Vec<ReclaimRecord>, StoreError>;
+
+    // --- Audit log --------------------------------------------------------------------------------------------
+
+    /// Appends the entry. [`StoreError::AlreadyExists`] if its id was used before; the stored entry is kept.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    async fn get_audit(&self, id: &AuditEntryId) -> Result<Option<AuditEntry>, StoreError>;
+    /// The org's entries ordered by (`at`, id).
+    async fn list_audit(&self, org: &OrgId) -> Result<Vec<AuditEntry>, StoreError>;
+}

@@ -1,0 +1,329 @@
+//! The life of one reclaim (one member of one plan): its stored record, its outcome, and the re-check that runs
+//! against Miro's answer of the moment just before acting.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use miro_client::{License, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Email, MemberId, OrgId, PlanId, Subscription};
+use crate::plan::Candidate;
+use crate::policy::{ExclusionRule, Verdict, VersionedPolicy, evaluate};
+
+/// `Pending` → (`Applying` →) `Done` | `Skipped` | `Failed`.
+///
+/// `Applying` is written just before the SCIM deactivation is sent. It is the evidence that lets a redelivered
+/// attempt that finds the member already deactivated finish the reclaim as done (we sent it, then crashed)
+/// instead of skipping it (someone else deactivated them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReclaimState {
+    Pending,
+    Applying,
+    /// The seat was reclaimed.
+    Done,
+    Skipped,
+    Failed,
+}
+
+impl ReclaimState {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            ReclaimState::Done | ReclaimState::Skipped | ReclaimState::Failed
+        )
+    }
+
+    pub fn can_become(self, next: ReclaimState) -> bool {
+        match self {
+            ReclaimState::Pending => next != ReclaimState::Pending,
+            ReclaimState::Applying => next.is_terminal(),
+            _ => false,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReclaimState::Pending => "pending",
+            ReclaimState::Applying => "applying",
+            ReclaimState::Done => "done",
+            ReclaimState::Skipped => "skipped",
+            ReclaimState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => ReclaimState::Pending,
+            "applying" => ReclaimState::Applying,
+            "done" => ReclaimState::Done,
+            "skipped" => ReclaimState::Skipped,
+            "failed" => ReclaimState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ReclaimState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One per (plan, member).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReclaimRecord {
+    pub plan_id: PlanId,
+    pub org_id: OrgId,
+    pub member_id: MemberId,
+    pub email: Email,
+    pub state: ReclaimState,
+    /// Set when the SCIM user was resolved (from `Applying` on).
+    pub scim_user_id: Option<String>,
+    /// Set with the terminal state.
+    pub outcome: Option<ReclaimOutcome>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ReclaimRecord {
+    pub fn pending(
+        plan_id: PlanId,
+        org_id: OrgId,
+        member_id: MemberId,
+        email: Email,
+        now: DateTime<Utc>,
+    ) -> Self {
+        ReclaimRecord {
+            plan_id,
+            org_id,
+            member_id,
+            email,
+            state: ReclaimState::Pending,
+            scim_user_id: None,
+            outcome: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// The change a compare-and-set transition writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReclaimTransition {
+    pub to: ReclaimState,
+    /// Replaces the stored value when `Some`.
+    pub scim_user_id: Option<String>,
+    /// Replaces the stored value when `Some`.
+    pub outcome: Option<ReclaimOutcome>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReclaimOutcome {
+    /// The SCIM user was deactivated; their seat is free.
+    Reclaimed {
+        scim_user_id: String,
+        at: DateTime<Utc>,
+    },
+    Skipped {
+        reason: SkipReason,
+    },
+    /// Miro refused the deactivation for a reason retrying will not fix.
+    Failed {
+        error: String,
+    },
+}
+
+impl ReclaimOutcome {
+    pub fn state(&self) -> ReclaimState {
+        match self {
+            ReclaimOutcome::Reclaimed { .. } => ReclaimState::Done,
+            ReclaimOutcome::Skipped { .. } => ReclaimState::Skipped,
+            ReclaimOutcome::Failed { .. } => ReclaimState::Failed,
+        }
+    }
+}
+
+impl fmt::Display for ReclaimOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReclaimOutcome::Reclaimed { scim_user_id, at } => {
+                write!(
+                    f,
+                    "reclaimed (SCIM user {scim_user_id} deactivated at {at})"
+                )
+            }
+            ReclaimOutcome::Skipped { reason } => write!(f, "skipped: {reason}"),
+            ReclaimOutcome::Failed { error } => write!(f, "failed: {error}"),
+        }
+    }
+}
+
+/// Why a planned reclaim was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "skip", rename_all = "snake_case")]
+pub enum SkipReason {
+    GoneFromMiro,
+    /// Deactivated by someone else since the plan.
+    AlreadyDeactivated,
+    BecameActive {
+        planned_last_activity_at: Option<DateTime<Utc>>,
+        last_activity_at: Option<DateTime<Utc>>,
+    },
+    LicenseChanged {
+        planned: License,
+        now: License,
+    },
+    RoleChanged {
+        planned: Role,
+        now: Role,
+    },
+    GainedAdminRoles {
+        names: Vec<String>,
+    },
+    /// The org's current policy no longer covers the member's license.
+    OutOfScopeNow {
+        policy_version: u32,
+    },
+    /// The org's current policy protects the member (e.g. a new exemption).
+    ExcludedNow {
+        policy_version: u32,
+        rules: Vec<ExclusionRule>,
+    },
+    /// Under the current policy the member is not inactive long enough.
+    BelowThresholdNow {
+        policy_version: u32,
+        days_inactive: i64,
+        threshold_days: u32,
+    },
+    ScimUserNotFound,
+    /// SCIM says Company Admin even though REST did not: never reclaimed.
+    ScimCompanyAdmin {
+        scim_user_id: String,
+    },
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let date = |t: &Option<DateTime<Utc>>| t.map_or("never".to_owned(), |t| t.to_rfc3339());
+        match self {
+            SkipReason::GoneFromMiro => f.write_str("the member is no longer in Miro"),
+            SkipReason::AlreadyDeactivated => {
+                f.write_str("already deactivated in Miro by someone else")
+            }
+            SkipReason::BecameActive {
+                planned_last_activity_at,
+                last_activity_at,
+            } => write!(
+                f,
+                "became active since the plan (last activity {} at planning, now {})",
+                date(planned_last_activity_at),
+                date(last_activity_at)
+            ),
+            SkipReason::LicenseChanged { planned, now } => {
+                write!(f, "license changed from {planned} to {now} since the plan")
+            }
+            SkipReason::RoleChanged { planned, now } => {
+                write!(f, "role changed from {planned} to {now} since the plan")
+            }
+            SkipReason::GainedAdminRoles { names } => {
+                write!(
+                    f,
+                    "gained admin role(s) {} since the plan",
+                    names.join(", ")
+                )
+            }
+            SkipReason::OutOfScopeNow { policy_version } => {
+                write!(
+                    f,
+                    "the current policy (v{policy_version}) no longer covers this license"
+                )
+            }
+            SkipReason::ExcludedNow {
+                policy_version,
+                rules,
+            } => write!(
+                f,
+                "protected under the current policy (v{policy_version}): {}",
+                rules
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            SkipReason::BelowThresholdNow {
+                policy_version,
+                days_inactive,
+                threshold_days,
+            } => write!(
+                f,
+                "inactive {days_inactive} days, below the current policy's (v{policy_version}) threshold of {threshold_days}"
+            ),
+            SkipReason::ScimUserNotFound => f.write_str("no SCIM user has this email"),
+            SkipReason::ScimCompanyAdmin { scim_user_id } => {
+                write!(
+                    f,
+                    "SCIM user {scim_user_id} is a Company Admin (never reclaimed)"
+                )
+            }
+        }
+    }
+}
+
+/// Compares Miro's answer of the moment (`current`) with what the plan saw, and applies the org's CURRENT policy.
+/// `Ok(())` means the reclaim may go ahead. Deactivation is not judged here: the caller decides between "someone
+/// else did it" and "our earlier attempt did it".
+pub fn recheck(
+    candidate: &Candidate,
+    current: &Subscription,
+    policy: &VersionedPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), SkipReason> {
+    let planned = &candidate.evidence;
+    if current.license != planned.license {
+        return Err(SkipReason::LicenseChanged {
+            planned: planned.license.clone(),
+            now: current.license.clone(),
+        });
+    }
+    if current.role != planned.role {
+        return Err(SkipReason::RoleChanged {
+            planned: planned.role.clone(),
+            now: current.role.clone(),
+        });
+    }
+    if !current.admin_roles.is_empty() {
+        return Err(SkipReason::GainedAdminRoles {
+            names: current.admin_roles.clone(),
+        });
+    }
+    let newer = match (current.last_activity_at, planned.last_activity_at) {
+        (Some(now_at), Some(then)) => now_at > then,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if newer {
+        return Err(SkipReason::BecameActive {
+            planned_last_activity_at: planned.last_activity_at,
+            last_activity_at: current.last_activity_at,
+        });
+    }
+    match evaluate(&policy.policy, current, now) {
+        Verdict::Candidate { .. } => Ok(()),
+        Verdict::OutOfScope => Err(SkipReason::OutOfScopeNow {
+            policy_version: policy.version,
+        }),
+        Verdict::Excluded(rules) => Err(SkipReason::ExcludedNow {
+            policy_version: policy.version,
+            rules,
+        }),
+        Verdict::BelowThreshold { days_inactive, .. } => Err(SkipReason::BelowThresholdNow {
+            policy_version: policy.version,
+            days_inactive,
+            threshold_days: policy.policy.inactivity_days.get(),
+        }),
+    }
+}

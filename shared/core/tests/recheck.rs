@@ -1,0 +1,125 @@
+//! The re-check made just before a reclaim, against Miro's answer of the moment and the CURRENT policy.
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use miro_sam_core::domain::{Email, License, PlanId, Role};
+use miro_sam_core::plan::build_plan;
+use miro_sam_core::policy::{ExclusionRule, Exemption, ExemptionMatch, InactivityDays, Policy};
+use miro_sam_core::reclaim::{ReclaimState, SkipReason, recheck};
+
+#[test]
+fn recheck_skips_every_change_that_matters() {
+    let planned = member(1, 200);
+    let policy = versioned(Policy::default());
+    let plan = build_plan(
+        PlanId::new(),
+        &org(),
+        Some(100),
+        &policy,
+        std::slice::from_ref(&planned),
+        now(),
+    );
+    let cand = &plan.candidates[0];
+    let later = now() + Duration::hours(1);
+
+    assert_eq!(
+        recheck(cand, &planned, &policy, later),
+        Ok(()),
+        "nothing changed"
+    );
+
+    let active = with(planned.clone(), |m| {
+        m.last_activity_at = Some(later - Duration::minutes(5))
+    });
+    assert!(matches!(
+        recheck(cand, &active, &policy, later),
+        Err(SkipReason::BecameActive { .. })
+    ));
+
+    let relicensed = with(planned.clone(), |m| m.license = License::Basic);
+    assert_eq!(
+        recheck(cand, &relicensed, &policy, later),
+        Err(SkipReason::LicenseChanged {
+            planned: License::Full,
+            now: License::Basic
+        })
+    );
+    let promoted = with(planned.clone(), |m| m.role = Role::InternalAdmin);
+    assert_eq!(
+        recheck(cand, &promoted, &policy, later),
+        Err(SkipReason::RoleChanged {
+            planned: Role::InternalUser,
+            now: Role::InternalAdmin
+        })
+    );
+    let admin = with(planned.clone(), |m| {
+        m.admin_roles = vec!["Security Admin".into()]
+    });
+    assert_eq!(
+        recheck(cand, &admin, &policy, later),
+        Err(SkipReason::GainedAdminRoles {
+            names: vec!["Security Admin".into()]
+        })
+    );
+
+    let mut exempting = Policy::default();
+    let e = Exemption {
+        matcher: ExemptionMatch::Email(Email::parse("user1@acme.example").unwrap()),
+        reason: "returns from sabbatical next week".into(),
+        expires_at: None,
+    };
+    exempting.exemptions.push(e.clone());
+    let current = versioned(exempting);
+    match recheck(cand, &planned, &current, later) {
+        Err(SkipReason::ExcludedNow {
+            policy_version: 3,
+            rules,
+        }) => {
+            assert_eq!(
+                rules,
+                vec![ExclusionRule::Exempt {
+                    matched: e.matcher,
+                    reason: e.reason,
+                    expires_at: None
+                }]
+            );
+        }
+        other => panic!("expected the new exemption to protect the member, got {other:?}"),
+    }
+
+    let stricter = Policy {
+        inactivity_days: InactivityDays::new(365).unwrap(),
+        ..Policy::default()
+    };
+    assert!(matches!(
+        recheck(cand, &planned, &versioned(stricter), later),
+        Err(SkipReason::BelowThresholdNow {
+            threshold_days: 365,
+            days_inactive: 200,
+            ..
+        })
+    ));
+    let narrower = Policy::from_json(r#"{"licenses": ["advanced"]}"#).unwrap();
+    assert!(matches!(
+        recheck(cand, &planned, &versioned(narrower), later),
+        Err(SkipReason::OutOfScopeNow { .. })
+    ));
+}
+
+#[test]
+fn record_states_move_forward_only() {
+    use ReclaimState::*;
+    let all = [Pending, Applying, Done, Skipped, Failed];
+    for from in all {
+        for to in all {
+            let expected = matches!(
+                (from, to),
+                (Pending, Applying | Done | Skipped | Failed) | (Applying, Done | Skipped | Failed)
+            );
+            assert_eq!(from.can_become(to), expected, "{from} -> {to}");
+        }
+        assert_eq!(ReclaimState::parse(from.as_str()), Some(from));
+    }
+}

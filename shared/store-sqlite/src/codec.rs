@@ -1,0 +1,61 @@
+//! Conversions between domain values and SQLite columns.
+//!
+//! Times are RFC 3339 UTC text with nanoseconds (`2026-06-01T08:30:00.123456789Z`): exact on round trip, and
+//! fixed width, so text order is time order and `MAX()`/`ORDER BY` work on them directly.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use miro_sam_core::StoreError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+pub(crate) fn opt_ts(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(ts)
+}
+
+pub(crate) fn parse_ts(what: &str, s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt(what, format!("time {s:?}: {e}")))
+}
+
+pub(crate) fn parse_opt_ts(
+    what: &str,
+    s: Option<String>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    s.map(|s| parse_ts(what, &s)).transpose()
+}
+
+pub(crate) fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub(crate) fn to_json<T: Serialize>(what: &str, v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("cannot encode {what}: {e}")))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| corrupt(what, e.to_string()))
+}
+
+pub(crate) fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// Parses a domain value, reporting failure as corrupt data.
+pub(crate) fn parsed<T, E: std::fmt::Display>(
+    what: &str,
+    r: Result<T, E>,
+) -> Result<T, StoreError> {
+    r.map_err(|e| corrupt(what, e.to_string()))
+}

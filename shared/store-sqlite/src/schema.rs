@@ -1,0 +1,169 @@
+//! Forward-only migrations. Migration `n` (1-based) is `MIGRATIONS[n - 1]`; `PRAGMA user_version` holds the
+//! number of the last one applied. Never edit a released migration: append a new one.
+
+use miro_sam_core::StoreError;
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::codec::backend;
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: everything miro-sam 0.1 stores.
+    r#"
+    CREATE TABLE orgs (
+        org_id        TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        connected_at  TEXT NOT NULL
+    );
+
+    CREATE TABLE members (
+        org_id               TEXT NOT NULL,
+        member_id            TEXT NOT NULL,
+        email                TEXT NOT NULL,
+        license              TEXT NOT NULL,
+        role                 TEXT NOT NULL,
+        admin_roles          TEXT NOT NULL,  -- JSON array of names
+        active               INTEGER NOT NULL,
+        license_assigned_at  TEXT,
+        last_activity_at     TEXT,
+        first_seen_at        TEXT NOT NULL,
+        last_seen_at         TEXT NOT NULL,
+        removed_at           TEXT,
+        content_hash         TEXT NOT NULL,
+        PRIMARY KEY (org_id, member_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_by_email ON members (org_id, email);
+
+    -- The last COMPLETE download per org; see SubscriptionStore::get_member for why it matters.
+    CREATE TABLE download_runs (
+        org_id        TEXT PRIMARY KEY,
+        run_id        TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        completed_at  TEXT NOT NULL,
+        members_seen  INTEGER NOT NULL
+    );
+
+    CREATE TABLE download_checkpoints (
+        org_id      TEXT PRIMARY KEY,
+        run_id      TEXT NOT NULL,
+        cursor      TEXT,
+        pages_done  INTEGER NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+
+    CREATE TABLE snapshots (
+        org_id  TEXT NOT NULL,
+        day     TEXT NOT NULL,  -- YYYY-MM-DD
+        body    TEXT NOT NULL,  -- JSON OrgSnapshot
+        PRIMARY KEY (org_id, day)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE policies (
+        org_id      TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        body        TEXT NOT NULL,  -- JSON Policy
+        PRIMARY KEY (org_id, version)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE plans (
+        plan_id     TEXT PRIMARY KEY,
+        org_id      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        body        TEXT NOT NULL   -- JSON ReclaimPlan
+    );
+    CREATE INDEX plans_by_org ON plans (org_id, created_at);
+
+    CREATE TABLE reclaim_records (
+        plan_id       TEXT NOT NULL,
+        member_id     TEXT NOT NULL,
+        org_id        TEXT NOT NULL,
+        email         TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        scim_user_id  TEXT,
+        outcome       TEXT,           -- JSON ReclaimOutcome
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (plan_id, member_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX reclaim_records_by_org ON reclaim_records (org_id, created_at);
+
+    CREATE TABLE audit_log (
+        entry_id  TEXT PRIMARY KEY,
+        org_id    TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        body      TEXT NOT NULL       -- JSON AuditEntry
+    );
+    CREATE INDEX audit_by_org ON audit_log (org_id, at, entry_id);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+    CREATE TABLE oauth_tokens (
+        org_id         TEXT PRIMARY KEY,
+        access_token   TEXT NOT NULL,
+        refresh_token  TEXT,
+        expires_at     TEXT,
+        team_id        TEXT,
+        user_id        TEXT,
+        scopes         TEXT NOT NULL,  -- JSON array
+        version        INTEGER NOT NULL,
+        updated_at     TEXT NOT NULL
+    );
+
+    CREATE TABLE scim_tokens (
+        org_id      TEXT PRIMARY KEY,
+        token       TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+
+    CREATE TABLE reclaim_queue (
+        dedup_key    TEXT PRIMARY KEY,
+        org_id       TEXT NOT NULL,
+        body         TEXT NOT NULL,    -- JSON ReclaimRequest
+        enqueued_at  TEXT NOT NULL,
+        done_at      TEXT
+    );
+    "#,
+];
+
+/// The highest migration this build knows.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+pub fn current_version(conn: &Connection) -> Result<u32, StoreError> {
+    conn.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0))
+        .map_err(backend)
+}
+
+/// Applies every migration not yet applied, each in its own transaction together with its version bump.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current = current_version(conn)?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {current} but this build of miro-sam only knows up to {latest}; \
+             upgrade miro-sam (the file was written by a newer version)"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i as u32 + 1;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        // Another process may have migrated while we waited for the write lock.
+        if current_version(&tx)? >= version {
+            continue;
+        }
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Backend(format!("schema migration {version} failed: {e}")))?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        tracing::info!(version, "applied schema migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,879 @@
+//! `SubscriptionStore` on SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use miro_sam_core::StoreError;
+use miro_sam_core::audit::AuditEntry;
+use miro_sam_core::domain::{
+    AuditEntryId, ContentHash, DownloadCheckpoint, DownloadRun, Email, License, MemberId, OrgId,
+    PlanId, RegisteredOrg, Role, RunId, Subscription,
+};
+use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::policy::{Policy, VersionedPolicy};
+use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition};
+use miro_sam_core::snapshot::OrgSnapshot;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::SqliteStore;
+use crate::codec::{
+    backend, corrupt, day, from_json, opt_ts, parse_opt_ts, parse_ts, parsed, to_json, ts,
+};
+
+const MEMBER_COLUMNS: &str = "m.org_id, m.member_id, m.email, m.license, m.role, m.admin_roles, m.active, \
+     m.license_assigned_at, m.last_activity_at, m.first_seen_at, m.last_seen_at, m.removed_at, m.content_hash, \
+     r.completed_at";
+
+/// A member row as text, converted outside the rusqlite closure so conversion errors keep their own type.
+struct MemberRow {
+    org_id: String,
+    member_id: String,
+    email: String,
+    license: String,
+    role: String,
+    admin_roles: String,
+    active: bool,
+    license_assigned_at: Option<String>,
+    last_activity_at: Option<String>,
+    first_seen_at: String,
+    last_seen_at: String,
+    removed_at: Option<String>,
+    content_hash: String,
+    run_completed_at: Option<String>,
+}
+
+impl MemberRow {
+    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(MemberRow {
+            org_id: r.get(0)?,
+            member_id: r.get(1)?,
+            email: r.get(2)?,
+            license: r.get(3)?,
+            role: r.get(4)?,
+            admin_roles: r.get(5)?,
+            active: r.get(6)?,
+            license_assigned_at: r.get(7)?,
+            last_activity_at: r.get(8)?,
+            first_seen_at: r.get(9)?,
+            last_seen_at: r.get(10)?,
+            removed_at: r.get(11)?,
+            content_hash: r.get(12)?,
+            run_completed_at: r.get(13)?,
+        })
+    }
+
+    fn into_subscription(self) -> Result<Subscription, StoreError> {
+        const W: &str = "member";
+        let removed_at = parse_opt_ts(W, self.removed_at)?;
+        let mut last_seen_at = parse_ts(W, &self.last_seen_at)?;
+        // Members not removed were in the org's last complete listing; see SubscriptionStore::get_member.
+        if removed_at.is_none()
+            && let Some(run) = parse_opt_ts(W, self.run_completed_at)?
+        {
+            last_seen_at = last_seen_at.max(run);
+        }
+        Ok(Subscription {
+            org_id: parsed(W, OrgId::parse(&self.org_id))?,
+            member_id: parsed(W, MemberId::parse(&self.member_id))?,
+            email: parsed(W, Email::parse(&self.email))?,
+            license: License::parse(&self.license),
+            role: Role::parse(&self.role),
+            admin_roles: from_json(W, &self.admin_roles)?,
+            active: self.active,
+            license_assigned_at: parse_opt_ts(W, self.license_assigned_at)?,
+            last_activity_at: parse_opt_ts(W, self.last_activity_at)?,
+            first_seen_at: parse_ts(W, &self.first_seen_at)?,
+            last_seen_at,
+            removed_at,
+            content_hash: ContentHash::from_stored(self.content_hash),
+        })
+    }
+}
+
+fn query_members(
+    c: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Subscription>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members m LEFT JOIN download_runs r ON r.org_id = m.org_id \
+         WHERE {filter} ORDER BY length(m.member_id), m.member_id"
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params, MemberRow::read)
+        .map_err(backend)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend)?;
+    rows.into_iter().map(MemberRow::into_subscription).collect()
+}
+
+fn one<T>(mut v: Vec<T>) -> Option<T> {
+    if v.is_empty() {
+        None
+    } else {
+        Some(v.swap_remove(0))
+    }
+}
+
+fn json_row<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>, StoreError> {
+    let body: Option<String> = c
+        .query_row(sql, params, |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    body.map(|b| from_json(what, &b)).transpose()
+}
+
+fn json_rows<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+    let bodies = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend)?;
+    bodies.iter().map(|b| from_json(what, b)).collect()
+}
+
+struct PolicyRow {
+    org_id: String,
+    version: u32,
+    created_at: String,
+    created_by: String,
+    body: String,
+}
+
+impl PolicyRow {
+    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(PolicyRow {
+            org_id: r.get(0)?,
+            version: r.get(1)?,
+            created_at: r.get(2)?,
+            created_by: r.get(3)?,
+            body: r.get(4)?,
+        })
+    }
+
+    fn into_policy(self) -> Result<VersionedPolicy, StoreError> {
+        const W: &str = "policy";
+        Ok(VersionedPolicy {
+            org_id: parsed(W, OrgId::parse(&self.org_id))?,
+            version: self.version,
+            created_at: parse_ts(W, &self.created_at)?,
+            created_by: self.created_by,
+            policy: parsed(W, Policy::from_json(&self.body))?,
+        })
+    }
+}
+
+fn query_policy(
+    c: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> Result<Option<VersionedPolicy>, StoreError> {
+    c.query_row(sql, p, PolicyRow::read)
+        .optional()
+        .map_err(backend)?
+        .map(PolicyRow::into_policy)
+        .transpose()
+}
+
+struct RecordRow {
+    plan_id: String,
+    member_id: String,
+    org_id: String,
+    email: String,
+    state: String,
+    scim_user_id: Option<String>,
+    outcome: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+const RECORD_COLUMNS: &str =
+    "plan_id, member_id, org_id, email, state, scim_user_id, outcome, created_at, updated_at";
+
+impl RecordRow {
+    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RecordRow {
+            plan_id: r.get(0)?,
+            member_id: r.get(1)?,
+            org_id: r.get(2)?,
+            email: r.get(3)?,
+            state: r.get(4)?,
+            scim_user_id: r.get(5)?,
+            outcome: r.get(6)?,
+            created_at: r.get(7)?,
+            updated_at: r.get(8)?,
+        })
+    }
+
+    fn into_record(self) -> Result<ReclaimRecord, StoreError> {
+        const W: &str = "reclaim record";
+        Ok(ReclaimRecord {
+            plan_id: parsed(W, PlanId::parse(&self.plan_id))?,
+            org_id: parsed(W, OrgId::parse(&self.org_id))?,
+            member_id: parsed(W, MemberId::parse(&self.member_id))?,
+            email: parsed(W, Email::parse(&self.email))?,
+            state: ReclaimState::parse(&self.state)
+                .ok_or_else(|| corrupt(W, format!("state {:?}", self.state)))?,
+            scim_user_id: self.scim_user_id,
+            outcome: self
+                .outcome
+                .map(|o| from_json::<ReclaimOutcome>(W, &o))
+                .transpose()?,
+            created_at: parse_ts(W, &self.created_at)?,
+            updated_at: parse_ts(W, &self.updated_at)?,
+        })
+    }
+}
+
+fn get_record(
+    c: &Connection,
+    plan: &str,
+    member: &str,
+) -> Result<Option<ReclaimRecord>, StoreError> {
+    c.query_row(
+        &format!(
+            "SELECT {RECORD_COLUMNS} FROM reclaim_records WHERE plan_id = ?1 AND member_id = ?2"
+        ),
+        params![plan, member],
+        RecordRow::read,
+    )
+    .optional()
+    .map_err(backend)?
+    .map(RecordRow::into_record)
+    .transpose()
+}
+
+fn org_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+fn into_org(
+    (id, name, connected_at): (String, String, String),
+) -> Result<RegisteredOrg, StoreError> {
+    Ok(RegisteredOrg {
+        id: parsed("org", OrgId::parse(&id))?,
+        name,
+        connected_at: parse_ts("org", &connected_at)?,
+    })
+}
+
+#[async_trait]
+impl SubscriptionStore for SqliteStore {
+    async fn put_org(&self, org: &RegisteredOrg) -> Result<(), StoreError> {
+        let (id, name, at) = (org.id.to_string(), org.name.clone(), ts(org.connected_at));
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO orgs (org_id, name, connected_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, connected_at = excluded.connected_at",
+                params![id, name, at],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_org(&self, org: &OrgId) -> Result<Option<RegisteredOrg>, StoreError> {
+        let id = org.to_string();
+        self.call(move |c| {
+            c.query_row(
+                "SELECT org_id, name, connected_at FROM orgs WHERE org_id = ?1",
+                [id],
+                org_row,
+            )
+            .optional()
+            .map_err(backend)?
+            .map(into_org)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_orgs(&self) -> Result<Vec<RegisteredOrg>, StoreError> {
+        self.call(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT org_id, name, connected_at FROM orgs ORDER BY length(org_id), org_id",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], org_row)
+                .map_err(backend)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend)?;
+            rows.into_iter().map(into_org).collect()
+        })
+        .await
+    }
+
+    async fn upsert_members(
+        &self,
+        org: &OrgId,
+        members: &[Subscription],
+    ) -> Result<(), StoreError> {
+        if let Some(m) = members.iter().find(|m| &m.org_id != org) {
+            return Err(StoreError::Backend(format!(
+                "member {} belongs to org {}, not {org}: refusing a mixed batch",
+                m.member_id, m.org_id
+            )));
+        }
+        if members.is_empty() {
+            return Ok(());
+        }
+        let members = members.to_vec();
+        let n = members.len() as u64;
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "INSERT INTO members (org_id, member_id, email, license, role, admin_roles, active, \
+                         license_assigned_at, last_activity_at, first_seen_at, last_seen_at, removed_at, content_hash) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+                         ON CONFLICT (org_id, member_id) DO UPDATE SET email = excluded.email, \
+                         license = excluded.license, role = excluded.role, admin_roles = excluded.admin_roles, \
+                         active = excluded.active, license_assigned_at = excluded.license_assigned_at, \
+                         last_activity_at = excluded.last_activity_at, first_seen_at = excluded.first_seen_at, \
+                         last_seen_at = excluded.last_seen_at, removed_at = excluded.removed_at, \
+                         content_hash = excluded.content_hash",
+                    )
+                    .map_err(backend)?;
+                for m in &members {
+                    stmt.execute(params![
+                        m.org_id.as_str(),
+                        m.member_id.as_str(),
+                        m.email.as_str(),
+                        m.license.as_str(),
+                        m.role.as_str(),
+                        to_json("admin roles", &m.admin_roles)?,
+                        m.active,
+                        opt_ts(m.license_assigned_at),
+                        opt_ts(m.last_activity_at),
+                        ts(m.first_seen_at),
+                        ts(m.last_seen_at),
+                        opt_ts(m.removed_at),
+                        m.content_hash.as_str(),
+                    ])
+                    .map_err(backend)?;
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+        .await?;
+        self.member_rows_written
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn get_member(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let (o, m) = (org.to_string(), member.to_string());
+        self.call(move |c| {
+            Ok(one(query_members(
+                c,
+                "m.org_id = ?1 AND m.member_id = ?2",
+                params![o, m],
+            )?))
+        })
+        .await
+    }
+
+    async fn find_member_by_email(
+        &self,
+        org: &OrgId,
+        email: &Email,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let (o, e) = (org.to_string(), email.to_string());
+        self.call(move |c| {
+            Ok(one(query_members(
+                c,
+                "m.org_id = ?1 AND m.email = ?2",
+                params![o, e],
+            )?))
+        })
+        .await
+    }
+
+    async fn list_members(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| query_members(c, "m.org_id = ?1", [o]))
+            .await
+    }
+
+    async fn mark_removed(
+        &self,
+        org: &OrgId,
+        members: &[MemberId],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let o = org.to_string();
+        let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
+        let at = ts(at);
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let mut n = 0u64;
+            {
+                // The stored run is the previous complete listing, which still contained the member.
+                let mut stmt = tx
+                    .prepare_cached(
+                        "UPDATE members SET removed_at = ?3, last_seen_at = MAX(last_seen_at, \
+                         COALESCE((SELECT completed_at FROM download_runs WHERE org_id = ?1), last_seen_at)) \
+                         WHERE org_id = ?1 AND member_id = ?2 AND removed_at IS NULL",
+                    )
+                    .map_err(backend)?;
+                for id in &ids {
+                    n += stmt.execute(params![o, id, at]).map_err(backend)? as u64;
+                }
+            }
+            tx.commit().map_err(backend)?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn put_download_run(&self, run: &DownloadRun) -> Result<(), StoreError> {
+        let run = run.clone();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO download_runs (org_id, run_id, started_at, completed_at, members_seen) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (org_id) DO UPDATE SET run_id = excluded.run_id, \
+                 started_at = excluded.started_at, completed_at = excluded.completed_at, \
+                 members_seen = excluded.members_seen",
+                params![
+                    run.org_id.as_str(),
+                    run.run_id.to_string(),
+                    ts(run.started_at),
+                    ts(run.completed_at),
+                    run.members_seen as i64
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn last_download_run(&self, org: &OrgId) -> Result<Option<DownloadRun>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            let row: Option<(String, String, String, String, i64)> = c
+                .query_row(
+                    "SELECT org_id, run_id, started_at, completed_at, members_seen FROM download_runs \
+                     WHERE org_id = ?1",
+                    [o],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            const W: &str = "download run";
+            row.map(|(org, run, started, completed, seen)| {
+                Ok(DownloadRun {
+                    org_id: parsed(W, OrgId::parse(&org))?,
+                    run_id: parsed(W, RunId::parse(&run))?,
+                    started_at: parse_ts(W, &started)?,
+                    completed_at: parse_ts(W, &completed)?,
+                    members_seen: seen.max(0) as u64,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn put_checkpoint(&self, cp: &DownloadCheckpoint) -> Result<(), StoreError> {
+        let cp = cp.clone();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO download_checkpoints (org_id, run_id, cursor, pages_done, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (org_id) DO UPDATE SET run_id = excluded.run_id, \
+                 cursor = excluded.cursor, pages_done = excluded.pages_done, updated_at = excluded.updated_at",
+                params![
+                    cp.org_id.as_str(),
+                    cp.run_id.to_string(),
+                    cp.cursor,
+                    cp.pages_done as i64,
+                    ts(cp.updated_at)
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_checkpoint(&self, org: &OrgId) -> Result<Option<DownloadCheckpoint>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            let row: Option<(String, String, Option<String>, i64, String)> = c
+                .query_row(
+                    "SELECT org_id, run_id, cursor, pages_done, updated_at FROM download_checkpoints \
+                     WHERE org_id = ?1",
+                    [o],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            const W: &str = "download checkpoint";
+            row.map(|(org, run, cursor, pages, updated)| {
+                Ok(DownloadCheckpoint {
+                    org_id: parsed(W, OrgId::parse(&org))?,
+                    run_id: parsed(W, RunId::parse(&run))?,
+                    cursor,
+                    pages_done: pages.max(0) as u64,
+                    updated_at: parse_ts(W, &updated)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn clear_checkpoint(&self, org: &OrgId) -> Result<(), StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            c.execute("DELETE FROM download_checkpoints WHERE org_id = ?1", [o])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_snapshot(&self, snapshot: &OrgSnapshot) -> Result<(), StoreError> {
+        let (o, d) = (snapshot.org_id.to_string(), day(snapshot.date));
+        let body = to_json("snapshot", snapshot)?;
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO snapshots (org_id, day, body) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (org_id, day) DO UPDATE SET body = excluded.body",
+                params![o, d, body],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_snapshot(
+        &self,
+        org: &OrgId,
+        date: NaiveDate,
+    ) -> Result<Option<OrgSnapshot>, StoreError> {
+        let (o, d) = (org.to_string(), day(date));
+        self.call(move |c| {
+            json_row(
+                c,
+                "snapshot",
+                "SELECT body FROM snapshots WHERE org_id = ?1 AND day = ?2",
+                params![o, d],
+            )
+        })
+        .await
+    }
+
+    async fn list_snapshots(
+        &self,
+        org: &OrgId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<OrgSnapshot>, StoreError> {
+        let (o, f, t) = (org.to_string(), day(from), day(to));
+        self.call(move |c| {
+            json_rows(
+                c,
+                "snapshot",
+                "SELECT body FROM snapshots WHERE org_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+                params![o, f, t],
+            )
+        })
+        .await
+    }
+
+    async fn latest_snapshot(&self, org: &OrgId) -> Result<Option<OrgSnapshot>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            json_row(
+                c,
+                "snapshot",
+                "SELECT body FROM snapshots WHERE org_id = ?1 ORDER BY day DESC LIMIT 1",
+                [o],
+            )
+        })
+        .await
+    }
+
+    async fn put_policy(
+        &self,
+        org: &OrgId,
+        policy: &Policy,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<VersionedPolicy, StoreError> {
+        let o = org.to_string();
+        let body = to_json("policy", policy)?;
+        let (by, at_s) = (created_by.to_owned(), ts(at));
+        let version = self
+            .call(move |c| {
+                // IMMEDIATE takes the write lock before reading the last version, so two writers cannot both
+                // pick the same number.
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+                let next: u32 = tx
+                    .query_row(
+                        "SELECT COALESCE(MAX(version), 0) + 1 FROM policies WHERE org_id = ?1",
+                        [&o],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO policies (org_id, version, created_at, created_by, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![o, next, at_s, by, body],
+                )
+                .map_err(backend)?;
+                tx.commit().map_err(backend)?;
+                Ok(next)
+            })
+            .await?;
+        Ok(VersionedPolicy {
+            org_id: org.clone(),
+            version,
+            created_at: at,
+            created_by: created_by.to_owned(),
+            policy: policy.clone(),
+        })
+    }
+
+    async fn latest_policy(&self, org: &OrgId) -> Result<Option<VersionedPolicy>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            query_policy(
+                c,
+                "SELECT org_id, version, created_at, created_by, body FROM policies WHERE org_id = ?1 \
+                 ORDER BY version DESC LIMIT 1",
+                [o],
+            )
+        })
+        .await
+    }
+
+    async fn get_policy(
+        &self,
+        org: &OrgId,
+        version: u32,
+    ) -> Result<Option<VersionedPolicy>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            query_policy(
+                c,
+                "SELECT org_id, version, created_at, created_by, body FROM policies \
+                 WHERE org_id = ?1 AND version = ?2",
+                params![o, version],
+            )
+        })
+        .await
+    }
+
+    async fn put_plan(&self, plan: &ReclaimPlan) -> Result<(), StoreError> {
+        let (id, o, at) = (
+            plan.plan_id.to_string(),
+            plan.org_id.to_string(),
+            ts(plan.created_at),
+        );
+        let body = to_json("plan", plan)?;
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO plans (plan_id, org_id, created_at, body) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (plan_id) DO UPDATE SET org_id = excluded.org_id, created_at = excluded.created_at, \
+                 body = excluded.body",
+                params![id, o, at, body],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_plan(&self, plan: PlanId) -> Result<Option<ReclaimPlan>, StoreError> {
+        let id = plan.to_string();
+        self.call(move |c| json_row(c, "plan", "SELECT body FROM plans WHERE plan_id = ?1", [id]))
+            .await
+    }
+
+    async fn latest_plan(&self, org: &OrgId) -> Result<Option<ReclaimPlan>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            json_row(
+                c,
+                "plan",
+                "SELECT body FROM plans WHERE org_id = ?1 ORDER BY created_at DESC, plan_id DESC LIMIT 1",
+                [o],
+            )
+        })
+        .await
+    }
+
+    async fn create_reclaim_record(
+        &self,
+        record: &ReclaimRecord,
+    ) -> Result<(ReclaimRecord, bool), StoreError> {
+        let r = record.clone();
+        self.call(move |c| {
+            let outcome = r.outcome.as_ref().map(|o| to_json("reclaim outcome", o)).transpose()?;
+            let (plan, member) = (r.plan_id.to_string(), r.member_id.to_string());
+            let created = c
+                .execute(
+                    &format!(
+                        "INSERT INTO reclaim_records ({RECORD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                         ON CONFLICT (plan_id, member_id) DO NOTHING"
+                    ),
+                    params![
+                        plan,
+                        member,
+                        r.org_id.as_str(),
+                        r.email.as_str(),
+                        r.state.as_str(),
+                        r.scim_user_id,
+                        outcome,
+                        ts(r.created_at),
+                        ts(r.updated_at)
+                    ],
+                )
+                .map_err(backend)?
+                == 1;
+            let stored = get_record(c, &plan, &member)?
+                .ok_or_else(|| StoreError::Backend("reclaim record vanished right after its insert".into()))?;
+            Ok((stored, created))
+        })
+        .await
+    }
+
+    async fn get_reclaim_record(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+    ) -> Result<Option<ReclaimRecord>, StoreError> {
+        let (p, m) = (plan.to_string(), member.to_string());
+        self.call(move |c| get_record(c, &p, &m)).await
+    }
+
+    async fn transition_reclaim(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+        from: ReclaimState,
+        transition: &ReclaimTransition,
+    ) -> Result<ReclaimRecord, StoreError> {
+        let (p, m) = (plan.to_string(), member.to_string());
+        let t = transition.clone();
+        self.call(move |c| {
+            let outcome = t.outcome.as_ref().map(|o| to_json("reclaim outcome", o)).transpose()?;
+            // One conditional UPDATE: the compare and the set cannot be separated by another writer.
+            let changed = c
+                .execute(
+                    "UPDATE reclaim_records SET state = ?4, scim_user_id = COALESCE(?5, scim_user_id), \
+                     outcome = COALESCE(?6, outcome), updated_at = ?7 \
+                     WHERE plan_id = ?1 AND member_id = ?2 AND state = ?3",
+                    params![p, m, from.as_str(), t.to.as_str(), t.scim_user_id, outcome, ts(t.at)],
+                )
+                .map_err(backend)?;
+            let current = get_record(c, &p, &m)?;
+            match (changed, current) {
+                (1, Some(r)) => Ok(r),
+                (_, None) => Err(StoreError::NotFound {
+                    what: format!("reclaim record of member {m} in plan {p}"),
+                }),
+                (_, Some(r)) => Err(StoreError::Conflict {
+                    what: format!(
+                        "reclaim record of member {m} in plan {p} (expected {from}, found {})",
+                        r.state
+                    ),
+                }),
+            }
+        })
+        .await
+    }
+
+    async fn list_reclaim_records(&self, org: &OrgId) -> Result<Vec<ReclaimRecord>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {RECORD_COLUMNS} FROM reclaim_records WHERE org_id = ?1 \
+                     ORDER BY created_at, plan_id, length(member_id), member_id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([o], RecordRow::read)
+                .map_err(backend)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend)?;
+            rows.into_iter().map(RecordRow::into_record).collect()
+        })
+        .await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let (id, o, at, kind) = (
+            entry.id.to_string(),
+            entry.org_id.to_string(),
+            ts(entry.at),
+            entry.event.kind(),
+        );
+        let body = to_json("audit entry", entry)?;
+        self.call(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO audit_log (entry_id, org_id, at, kind, body) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (entry_id) DO NOTHING",
+                    params![id, o, at, kind, body],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::AlreadyExists {
+                    what: format!("audit entry {id}"),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_audit(&self, id: &AuditEntryId) -> Result<Option<AuditEntry>, StoreError> {
+        let id = id.to_string();
+        self.call(move |c| {
+            json_row(
+                c,
+                "audit entry",
+                "SELECT body FROM audit_log WHERE entry_id = ?1",
+                [id],
+            )
+        })
+        .await
+    }
+
+    async fn list_audit(&self, org: &OrgId) -> Result<Vec<AuditEntry>, StoreError> {
+        let o = org.to_string();
+        self.call(move |c| {
+            json_rows(
+                c,
+                "audit entry",
+                "SELECT body FROM audit_log WHERE org_id = ?1 ORDER BY at, entry_id",
+                [o],
+            )
+        })
+        .await
+    }
+}
