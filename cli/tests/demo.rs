@@ -29,11 +29,23 @@ async fn the_demo_reclaims_exactly_the_safe_candidates_and_reports_the_truth() {
 
     // What SCIM did is exactly the plan's candidates, each once, and never a delete.
     let log = o.control.scim_log();
-    assert!(log.iter().all(|w| w.op == ScimOp::Deactivate), "only deactivations: {log:?}");
+    assert!(
+        log.iter().all(|w| w.op == ScimOp::Deactivate),
+        "only deactivations: {log:?}"
+    );
     let deactivated: Vec<&str> = log.iter().map(|w| w.user_id.as_str()).collect();
     let unique: BTreeSet<&str> = deactivated.iter().copied().collect();
-    assert_eq!(unique.len(), deactivated.len(), "someone was deactivated twice");
-    let planned: BTreeSet<&str> = o.plan.candidates.iter().map(|c| c.member_id.as_str()).collect();
+    assert_eq!(
+        unique.len(),
+        deactivated.len(),
+        "someone was deactivated twice"
+    );
+    let planned: BTreeSet<&str> = o
+        .plan
+        .candidates
+        .iter()
+        .map(|c| c.member_id.as_str())
+        .collect();
     assert_eq!(unique, planned, "SCIM acted on exactly the plan");
     assert!(!planned.is_empty(), "a synthetic org of 800 has idle seats");
     let tally = o.tally.as_ref().unwrap();
@@ -44,11 +56,15 @@ async fn the_demo_reclaims_exactly_the_safe_candidates_and_reports_the_truth() {
         let m = by_id[id];
         assert_eq!(m.role, "organization_internal_user", "{id}");
         assert!(m.admin_roles.is_empty(), "{id} has admin roles");
-        assert!(PAID.contains(&m.license.as_str()), "{id} had a free license");
+        assert!(
+            PAID.contains(&m.license.as_str()),
+            "{id} had a free license"
+        );
         match m.last_activity_at {
             Some(t) => assert!(t <= now - Duration::days(90), "{id} was active recently"),
             None => assert!(
-                m.license_assigned_at.is_some_and(|t| t <= now - Duration::days(90)),
+                m.license_assigned_at
+                    .is_some_and(|t| t <= now - Duration::days(90)),
                 "{id} never active but licensed recently"
             ),
         }
@@ -59,21 +75,33 @@ async fn the_demo_reclaims_exactly_the_safe_candidates_and_reports_the_truth() {
 
     // The report's numbers are the sandbox's numbers.
     let seats = o.report.seats.as_ref().expect("seats");
-    let active_paid = truth.iter().filter(|m| m.active && PAID.contains(&m.license.as_str())).count();
+    let active_paid = truth
+        .iter()
+        .filter(|m| m.active && PAID.contains(&m.license.as_str()))
+        .count();
     assert_eq!(seats.assigned_paid as usize, active_paid);
     assert_eq!(seats.members as usize, truth.len());
-    assert_eq!(seats.deactivated as usize, truth.iter().filter(|m| !m.active).count());
+    assert_eq!(
+        seats.deactivated as usize,
+        truth.iter().filter(|m| !m.active).count()
+    );
     let used_90 = truth
         .iter()
         .filter(|m| m.active && PAID.contains(&m.license.as_str()))
-        .filter(|m| m.last_activity_at.is_some_and(|t| t >= now - Duration::days(90)))
+        .filter(|m| {
+            m.last_activity_at
+                .is_some_and(|t| t >= now - Duration::days(90))
+        })
         .count();
     assert_eq!(seats.used_90d as usize, used_90);
     assert_eq!(o.report.reclaims.reclaimed_members as usize, unique.len());
     assert_eq!(o.report.reclaims.still_deactivated as usize, unique.len());
     let savings = o.report.savings.as_ref().expect("savings");
     assert_eq!(savings.monthly_minor, unique.len() as u64 * 1000);
-    assert_eq!(o.before.assigned_paid as usize - unique.len(), o.after.assigned_paid as usize);
+    assert_eq!(
+        o.before.assigned_paid as usize - unique.len(),
+        o.after.assigned_paid as usize
+    );
 
     // The files a person opens.
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();

@@ -1,7 +1,7 @@
 //! `miro-sam connect`: the OAuth code flow with a loopback redirect, for one machine.
 
 use miro_client::{MiroClient, OAuthApp, SecretString};
-use miro_sam_core::jobs::{ConnectedOrg, connect_org};
+use miro_sam_core::jobs::{ConnectOptions, ConnectedOrg, connect_org};
 use std::time::Duration;
 
 use crate::args::ConnectArgs;
@@ -25,7 +25,7 @@ pub async fn run(ctx: &Ctx, args: ConnectArgs) -> CmdResult {
     let code = loopback
         .code(Duration::from_secs(args.timeout_secs))
         .await?;
-    let connected = connect_org(&ctx.deps, &app, &code, None).await?;
+    let connected = connect_org(&ctx.deps, &app, &code, &ConnectOptions::default()).await?;
     print_connected(&connected);
     Ok(())
 }

@@ -6,7 +6,8 @@ use chrono::Duration as Days;
 use miro_client::{MiroClient, MiroConfig, OAuthApp, RestLimits, ScimLimits, SecretString};
 use miro_sam_core::domain::{Email, OrgId};
 use miro_sam_core::jobs::{
-    ConnectedOrg, DownloadSummary, ReclaimOptions, connect_org, plan_org, set_policy,
+    ConnectOptions, ConnectedOrg, DownloadSummary, ReclaimOptions, connect_org, plan_org,
+    set_policy,
 };
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_core::policy::{Exemption, ExemptionMatch, Policy, ReclaimCap};
@@ -97,7 +98,7 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     browser
         .await
         .map_err(|e| Failure::new(exit::FAILURE, format!("the scripted browser failed: {e}")))??;
-    let connected = connect_org(&ctx.deps, &app, &code, None).await?;
+    let connected = connect_org(&ctx.deps, &app, &code, &ConnectOptions::default()).await?;
     println!(
         "1. Connected org {} ({}) through OAuth.",
         connected.org_name, connected.org_id

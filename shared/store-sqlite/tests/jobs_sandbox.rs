@@ -657,13 +657,25 @@ async fn queued_plans_run_to_completion_once() {
     let w = world(300).await;
     w.set_live_policy().await;
     let plan = w.download_and_plan().await;
-    let queued = jobs::enqueue_plan(w.deps.store.as_ref(), &w.store, plan.plan_id, false)
-        .await
-        .unwrap();
+    let queued = jobs::enqueue_plan(
+        w.deps.store.as_ref(),
+        &w.store,
+        plan.plan_id,
+        false,
+        w.deps.clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(queued.enqueued, plan.candidates.len());
-    let again = jobs::enqueue_plan(w.deps.store.as_ref(), &w.store, plan.plan_id, false)
-        .await
-        .unwrap();
+    let again = jobs::enqueue_plan(
+        w.deps.store.as_ref(),
+        &w.store,
+        plan.plan_id,
+        false,
+        w.deps.clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (again.enqueued, again.already_queued),
         (0, plan.candidates.len())

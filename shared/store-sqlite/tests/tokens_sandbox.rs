@@ -238,7 +238,10 @@ async fn connecting_an_org_stores_its_tokens_and_registers_it() {
         &w.deps,
         &oauth_app(),
         &code,
-        Some(std::slice::from_ref(&other)),
+        &jobs::ConnectOptions {
+            allowed_orgs: Some(vec![other.clone()]),
+            ..Default::default()
+        },
     )
     .await
     .unwrap_err();
@@ -255,7 +258,10 @@ async fn connecting_an_org_stores_its_tokens_and_registers_it() {
         &w.deps,
         &oauth_app(),
         &code,
-        Some(std::slice::from_ref(&org)),
+        &jobs::ConnectOptions {
+            allowed_orgs: Some(vec![org.clone()]),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -277,9 +283,14 @@ async fn connecting_an_org_stores_its_tokens_and_registers_it() {
     assert_eq!(summary.members_seen, 20);
 
     let code = authorization_code(&w).await;
-    let again = jobs::connect_org(&w.deps, &oauth_app(), &code, None)
-        .await
-        .unwrap();
+    let again = jobs::connect_org(
+        &w.deps,
+        &oauth_app(),
+        &code,
+        &jobs::ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
     assert!(again.reconnected);
     let kept = store.get_org(&org).await.unwrap().unwrap();
     assert_eq!(

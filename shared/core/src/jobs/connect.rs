@@ -3,12 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::{append_once, current_policy};
+use super::plan::{append_once, set_policy};
 use super::{Deps, JobError};
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{AuditEntryId, OrgId, RegisteredOrg};
+use crate::policy::Policy;
 use crate::ports::TokenBundle;
 use miro_client::{OAuthApp, SecretString};
+
+/// How a deployment connects orgs.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// The deployment's allow-list: tokens of any other org are refused and nothing is stored. `None`: any org.
+    pub allowed_orgs: Option<Vec<OrgId>>,
+    /// The policy a newly connected org starts with (an org that already has one keeps it).
+    pub default_policy: Policy,
+}
 
 /// The scope every org endpoint needs.
 pub const REQUIRED_SCOPE: &str = "organizations:read";
@@ -29,20 +39,19 @@ pub struct ConnectedOrg {
 }
 
 /// Exchanges `code` (from the OAuth redirect) for tokens and stores them for the org they belong to, and registers
-/// the org with the default policy (dry run) if it has none. With `allowed_orgs` (a deployment's allow-list),
-/// tokens for any other org are refused and nothing is stored. The org endpoint is called once
+/// the org with the default policy if it has none. See [`ConnectOptions`]. The org endpoint is called once
 /// before storing, so a token that cannot read the org (wrong scope, developer team, not an admin) fails here
 /// with Miro's explanation instead of at the first download.
 pub async fn connect_org(
     deps: &Deps,
     app: &OAuthApp,
     code: &SecretString,
-    allowed_orgs: Option<&[OrgId]>,
+    opts: &ConnectOptions,
 ) -> Result<ConnectedOrg, JobError> {
     let grant = deps.client.exchange_code(app, code).await?;
     let info = deps.client.token_info(&grant.access_token).await?;
     let org_id = OrgId::parse(&info.organization.id)?;
-    if let Some(allowed) = allowed_orgs
+    if let Some(allowed) = &opts.allowed_orgs
         && !allowed.contains(&org_id)
     {
         return Err(JobError::InvalidRequest(format!(
@@ -89,8 +98,17 @@ pub async fn connect_org(
             connected_at: previous.as_ref().map_or(now, |p| p.connected_at),
         })
         .await?;
-    // A new org starts with the default policy, which is a dry run: nothing is reclaimed until someone decides.
-    current_policy(deps.store.as_ref(), &org_id, now).await?;
+    // A new org starts with the deployment's default policy (a dry run unless the operator chose otherwise).
+    if deps.store.latest_policy(&org_id).await?.is_none() {
+        set_policy(
+            deps.store.as_ref(),
+            &org_id,
+            &opts.default_policy,
+            "miro-sam (default policy)",
+            now,
+        )
+        .await?;
+    }
     append_once(
         deps.store.as_ref(),
         AuditEntry {

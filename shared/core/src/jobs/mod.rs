@@ -19,7 +19,7 @@ use crate::error::{DomainError, StoreError};
 use crate::plan::PlanRefusal;
 use crate::ports::{Clock, SubscriptionStore, TokenStore};
 
-pub use connect::{ConnectedOrg, REQUIRED_SCOPE, connect_org};
+pub use connect::{ConnectOptions, ConnectedOrg, REQUIRED_SCOPE, connect_org};
 pub use download::{DownloadSummary, download_org};
 pub use enqueue::enqueue_plan;
 pub use plan::{current_policy, plan_org, set_policy};

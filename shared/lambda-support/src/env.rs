@@ -1,0 +1,37 @@
+//! The environment variables the functions read, besides the AWS adapters' own (`miro_sam_aws::env`). This module
+//! and that one are the only places their names are written; the IaC template sets exactly these.
+
+/// Miro's API host (token endpoints and REST v2). Default `https://api.miro.com`.
+pub const MIRO_API_BASE_URL: &str = "MIRO_SAM_MIRO_API_BASE_URL";
+/// Miro's browser host for the consent page. Default `https://miro.com`.
+pub const MIRO_OAUTH_BASE_URL: &str = "MIRO_SAM_MIRO_OAUTH_BASE_URL";
+/// Miro's SCIM base URL. Default `https://miro.com/api/v1/scim`.
+pub const MIRO_SCIM_BASE_URL: &str = "MIRO_SAM_MIRO_SCIM_BASE_URL";
+
+/// The Miro app's client id (not a secret). Required by the functions that exchange or refresh tokens.
+pub const OAUTH_CLIENT_ID: &str = "MIRO_SAM_OAUTH_CLIENT_ID";
+/// The callback URL registered in the Miro app: `https://{api}/oauth/callback`. Required by oauth-callback.
+pub const OAUTH_REDIRECT_URI: &str = "MIRO_SAM_OAUTH_REDIRECT_URI";
+/// Name of the Secrets Manager secret holding the key that signs connect links. Required by oauth-callback.
+pub const CONNECT_LINK_KEY_NAME: &str = "MIRO_SAM_CONNECT_LINK_KEY_NAME";
+/// Comma-separated org ids the deployment may connect; empty or unset allows any org.
+pub const ALLOWED_ORGS: &str = "MIRO_SAM_ALLOWED_ORGS";
+
+/// Default policy of a newly connected org: inactivity threshold in days (default 90).
+pub const DEFAULT_INACTIVITY_DAYS: &str = "MIRO_SAM_DEFAULT_INACTIVITY_DAYS";
+/// Default policy of a newly connected org: `true` (default) plans without reclaiming.
+pub const DEFAULT_DRY_RUN: &str = "MIRO_SAM_DEFAULT_DRY_RUN";
+/// Default policy of a newly connected org: most members reclaimed per run (default 100).
+pub const DEFAULT_CAP_COUNT: &str = "MIRO_SAM_DEFAULT_CAP_COUNT";
+/// Default policy of a newly connected org: most members reclaimed per run, as a percentage of purchased seats
+/// (default 10).
+pub const DEFAULT_CAP_PERCENT: &str = "MIRO_SAM_DEFAULT_CAP_PERCENT";
+
+/// How many reclaim workers may run at once (the event source mapping's maximum concurrency). Each worker paces
+/// itself to its share of Miro's SCIM budget, so together they stay inside it. Default 2.
+pub const RECLAIM_WORKERS: &str = "MIRO_SAM_RECLAIM_WORKERS";
+/// Log filter, e.g. `info` or `info,miro_client=debug`. Default `info`.
+pub const LOG_LEVEL: &str = "MIRO_SAM_LOG_LEVEL";
+/// Seconds to keep in hand before the Lambda deadline; a download stops cleanly and checkpoints when less is
+/// left. Default 60.
+pub const DEADLINE_MARGIN_SECS: &str = "MIRO_SAM_DEADLINE_MARGIN_SECS";

@@ -1,0 +1,13 @@
+//! What the three Lambda functions share: their configuration ([`env`], [`Settings`]), the dependencies built once
+//! per cold start ([`Runtime`]), JSON logs ([`logging`]), CloudWatch Embedded Metric Format ([`metrics`]), and the
+//! signed connect links ([`connect_link`]).
+
+pub mod connect_link;
+pub mod env;
+pub mod logging;
+pub mod metrics;
+mod runtime;
+mod settings;
+
+pub use runtime::{Runtime, RuntimeError};
+pub use settings::{Settings, SettingsError};
