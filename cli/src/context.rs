@@ -36,7 +36,7 @@ impl Ctx {
         oauth_app: Option<OAuthApp>,
     ) -> CmdResult<Ctx> {
         create_private_dir(data_dir)?;
-        let store = Arc::new(SqliteStore::open(&data_dir.join("miro-sam.sqlite3"))?);
+        let store = Arc::new(SqliteStore::open(data_dir.join("miro-sam.sqlite3"))?);
         let deps = Deps {
             store: store.clone(),
             tokens: store.clone(),

@@ -7,7 +7,9 @@ pub mod env;
 pub mod logging;
 pub mod metrics;
 mod runtime;
+mod secret;
 mod settings;
 
 pub use runtime::{Runtime, RuntimeError};
+pub use secret::read_plain_secret;
 pub use settings::{Settings, SettingsError};

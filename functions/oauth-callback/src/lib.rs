@@ -1,0 +1,184 @@
+//! The OAuth callback function (API Gateway HTTP API, payload v2). Routes exactly:
+//! - `GET /oauth/start?link=…`: checks the operator's signed connect link, issues a single-use `state` (ten
+//!   minutes) and redirects to Miro's consent page;
+//! - `GET /oauth/callback?code&state[&error]`: takes the `state` once, exchanges the code, checks what the token
+//!   can do, stores it, registers the org with the deployment's default policy, and says what to do next;
+//! - `GET /health`.
+//!
+//! Everything else is a 404 (405 for other methods on these paths).
+
+mod pages;
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use miro_sam_aws::StateTake;
+use miro_sam_core::jobs::{ConnectOptions, ConnectedOrg, JobError, connect_org};
+use miro_sam_lambda::{Runtime, connect_link};
+use secrecy::SecretString;
+use tracing::Instrument;
+
+pub use pages::page;
+
+/// Reads the connect-link signing key named by the settings (once per cold start).
+pub async fn read_link_key(rt: &Runtime) -> Result<SecretString, String> {
+    let name = rt.settings.require_connect_link_key_name().map_err(|e| e.to_string())?;
+    miro_sam_lambda::read_plain_secret(&rt.adapters.clients.secrets, name, "the connect-link signing key")
+        .await
+        .map_err(|e| e.to_string())
+}
+
+pub async fn handle(rt: &Runtime, link_key: &SecretString, req: Request) -> Response<Body> {
+    let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let span = tracing::info_span!("invoke", request_id = %request_id, function = "oauth-callback", org_id = tracing::field::Empty);
+    async move {
+        let path = req.uri().path().trim_end_matches('/').to_owned();
+        let response = match (req.method(), path.as_str()) {
+            (&Method::GET, "/health") => pages::text(StatusCode::OK, "ok"),
+            (&Method::GET, "/oauth/start") => start(rt, link_key, &req).await,
+            (&Method::GET, "/oauth/callback") => callback(rt, &req).await,
+            (_, "/health" | "/oauth/start" | "/oauth/callback") => {
+                pages::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+            }
+            _ => pages::text(StatusCode::NOT_FOUND, "not found"),
+        };
+        tracing::info!(method = %req.method(), path = %path, status = response.status().as_u16(), "request");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+fn query(req: &Request, key: &str) -> Option<String> {
+    req.query_string_parameters_ref().and_then(|q| q.first(key)).map(str::to_owned).or_else(|| {
+        // Direct invocations (and tests) may carry the query only in the URI.
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+async fn start(rt: &Runtime, link_key: &SecretString, req: &Request) -> Response<Body> {
+    let now = rt.deps.clock.now();
+    if let Err(e) = connect_link::verify(link_key, query(req, "link").as_deref(), now) {
+        tracing::warn!(error = %e, "refused a connect link");
+        return page(StatusCode::FORBIDDEN, "This link does not open the door", &[e.to_string()]);
+    }
+    let app = match rt.oauth_app() {
+        Ok(a) => a,
+        Err(e) => return misconfigured(&e.to_string()),
+    };
+    let state = miro_sam_aws::OAuthStateStore::generate_state();
+    if let Err(e) = rt.adapters.oauth_states.put(&state, "{}").await {
+        tracing::error!(error = %e, "cannot store the OAuth state");
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again in a moment",
+            &["The connection could not be started because storage did not answer. Open the link again.".into()],
+        );
+    }
+    pages::redirect(rt.deps.client.authorize_url(app, &state, None).as_str())
+}
+
+async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
+    let again = "Open your connect link again to start over.".to_owned();
+    let Some(state) = query(req, "state").filter(|s| !s.is_empty()) else {
+        return page(StatusCode::BAD_REQUEST, "Missing state", &["Miro's answer carried no state.".into(), again]);
+    };
+    // The state is taken (consumed) before anything else, so a replayed redirect can never be used twice.
+    match rt.adapters.oauth_states.take(&state).await {
+        Ok(StateTake::Valid(_)) => {}
+        Ok(StateTake::Expired { expired_at }) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "This sign-in took too long",
+                &[format!("The connection attempt expired at {expired_at}; each attempt lasts ten minutes."), again],
+            );
+        }
+        Ok(StateTake::Unknown) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Unknown or already used",
+                &["This answer from Miro does not belong to a connection in progress, or it was already used.".into(), again],
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the OAuth state");
+            return page(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment", &["Storage did not answer.".into(), again]);
+        }
+    }
+    if let Some(error) = query(req, "error") {
+        let detail = query(req, "error_description").unwrap_or_default();
+        return page(
+            StatusCode::BAD_REQUEST,
+            "The app was not approved",
+            &[
+                format!("Miro answered: {error} {detail}"),
+                "To connect, approve the app as a Company Admin and pick a team of your Enterprise org.".into(),
+                again,
+            ],
+        );
+    }
+    let Some(code) = query(req, "code").filter(|c| !c.is_empty()) else {
+        return page(StatusCode::BAD_REQUEST, "Missing code", &["Miro's answer carried no authorization code.".into(), again]);
+    };
+    let app = match rt.oauth_app() {
+        Ok(a) => a,
+        Err(e) => return misconfigured(&e.to_string()),
+    };
+    let opts = ConnectOptions {
+        allowed_orgs: rt.settings.allowed_orgs.clone(),
+        default_policy: rt.settings.default_policy.clone(),
+    };
+    match connect_org(&rt.deps, app, &SecretString::from(code), &opts).await {
+        Ok(c) => {
+            tracing::Span::current().record("org_id", tracing::field::display(&c.org_id));
+            connected(rt, &c)
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+fn connected(rt: &Runtime, c: &ConnectedOrg) -> Response<Body> {
+    let scim_secret = format!("{}/orgs/{}/scim", rt.adapters.config.secret_prefix, c.org_id);
+    page(
+        StatusCode::OK,
+        "Miro org connected",
+        &[
+            format!(
+                "{} (org {}, plan {}, {} full licenses purchased) is connected, approved by {}.",
+                c.org_name, c.org_id, c.plan, c.full_licenses_purchased, c.user_name
+            ),
+            "The daily download will read its members. Its reclaim policy starts as the deployment's default; a \
+             dry run plans without deactivating anyone."
+                .into(),
+            format!(
+                "Next: reclaiming needs the org's SCIM token. Generate it in Miro's Admin Console > Enterprise \
+                 integrations > SCIM provisioning, and store it in the Secrets Manager secret {scim_secret} \
+                 (aws secretsmanager create-secret --name {scim_secret} --secret-string <token>)."
+            ),
+        ],
+    )
+}
+
+fn failed(e: &JobError) -> Response<Body> {
+    let (status, title) = if e.needs_reconnect() {
+        (StatusCode::FORBIDDEN, "Miro did not let the app read this org")
+    } else if e.is_retryable() {
+        (StatusCode::SERVICE_UNAVAILABLE, "Miro or storage is busy; try again")
+    } else if matches!(e, JobError::InvalidRequest(_) | JobError::Domain(_)) {
+        (StatusCode::FORBIDDEN, "This org cannot be connected as it is")
+    } else {
+        (StatusCode::BAD_GATEWAY, "The connection failed")
+    };
+    tracing::warn!(error = %e, status = status.as_u16(), "connection failed");
+    page(status, title, &[e.to_string(), "Fix what the message says, then open your connect link again.".into()])
+}
+
+fn misconfigured(what: &str) -> Response<Body> {
+    tracing::error!(error = %what, "the deployment is misconfigured");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "This deployment is not fully configured",
+        &[format!("The operator must fix: {what}")],
+    )
+}

@@ -1,0 +1,163 @@
+//! The reclaim worker: one SQS batch (up to 10 messages), each a versioned reclaim request. Each message runs the
+//! core's reclaim job (re-check, then SCIM deactivation, then the audit entry). The answer lists the messages to
+//! retry (`ReportBatchItemFailures`): transient failures come back later, and malformed or unprocessable
+//! messages go round until the redrive count sends them to the dead-letter queue. One bad message never fails
+//! the others, and nothing here panics.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use miro_sam_core::jobs::{JobError, ReclaimOptions, reclaim_member};
+use miro_sam_core::ports::ReclaimRequest;
+use miro_sam_core::reclaim::ReclaimOutcome;
+use miro_sam_lambda::Runtime;
+use miro_sam_lambda::metrics::RunMetrics;
+use std::time::Instant;
+use tracing::Instrument;
+
+const FUNCTION: &str = "reclaim-subscription";
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub reclaimed: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub retried: u64,
+    pub malformed: u64,
+}
+
+/// Handles one invocation's payload. A payload that is not an SQS event at all cannot name a message to retry,
+/// so it is logged and answered with an empty failure list.
+pub async fn handle(rt: &Runtime, request_id: &str, payload: serde_json::Value) -> SqsBatchResponse {
+    let span = tracing::info_span!("invoke", request_id = %request_id, function = FUNCTION);
+    async move {
+        match serde_json::from_value::<SqsEvent>(payload) {
+            Ok(event) => handle_batch(rt, event).await.0,
+            Err(e) => {
+                tracing::error!(error = %e, "the payload is not an SQS event; nothing to process");
+                response(Vec::new())
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Runs every message of the batch in order; returns the failures to report and the counts.
+pub async fn handle_batch(rt: &Runtime, event: SqsEvent) -> (SqsBatchResponse, BatchCounts) {
+    let started = Instant::now();
+    let before = rt.deps.client.stats();
+    let mut counts = BatchCounts::default();
+    let mut failures = Vec::new();
+    for message in &event.records {
+        let message_id = message.message_id.clone().unwrap_or_default();
+        let outcome = process(rt, message).instrument(tracing::info_span!("message", message_id = %message_id)).await;
+        match outcome {
+            Processed::Reclaimed => counts.reclaimed += 1,
+            Processed::Skipped => counts.skipped += 1,
+            Processed::Failed => counts.failed += 1,
+            Processed::Retry => {
+                counts.retried += 1;
+                failures.push(message_id);
+            }
+            Processed::Malformed => {
+                counts.malformed += 1;
+                failures.push(message_id);
+            }
+        }
+    }
+    let rate_limited = rt.deps.client.stats().rate_limited - before.rate_limited;
+    RunMetrics::new(FUNCTION)
+        .count("Messages", event.records.len() as u64)
+        .count("Reclaimed", counts.reclaimed)
+        .count("Skipped", counts.skipped)
+        .count("Failed", counts.failed + counts.malformed)
+        .count("Retried", counts.retried)
+        .count("RateLimited", rate_limited)
+        .millis("RunDuration", started.elapsed().as_millis())
+        .emit();
+    tracing::info!(
+        messages = event.records.len(),
+        reclaimed = counts.reclaimed,
+        skipped = counts.skipped,
+        failed = counts.failed,
+        retried = counts.retried,
+        malformed = counts.malformed,
+        rate_limited,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "batch summary"
+    );
+    (response(failures), counts)
+}
+
+enum Processed {
+    Reclaimed,
+    Skipped,
+    /// Recorded as failed in the audit log; retrying would not help, so the message is done.
+    Failed,
+    /// Worth another delivery (transient Miro or storage trouble, or a job error a person must fix first).
+    Retry,
+    Malformed,
+}
+
+async fn process(rt: &Runtime, message: &SqsMessage) -> Processed {
+    let Some(body) = message.body.as_deref() else {
+        tracing::error!("message has no body; it will reach the dead-letter queue");
+        return Processed::Malformed;
+    };
+    let request = match ReclaimRequest::from_json(body) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "malformed reclaim request; it will reach the dead-letter queue");
+            return Processed::Malformed;
+        }
+    };
+    let span = tracing::info_span!("reclaim", org_id = %request.org_id, plan_id = %request.plan_id, member_id = %request.member_id);
+    let opts = ReclaimOptions {
+        override_dry_run: false,
+        actor: FUNCTION.into(),
+    };
+    let result = reclaim_member(&rt.deps, request.plan_id, &request.member_id, &opts).instrument(span.clone()).await;
+    let _enter = span.enter();
+    match result {
+        Ok(r) => match r.outcome {
+            ReclaimOutcome::Reclaimed { .. } => {
+                tracing::info!(replayed = r.replayed, "reclaimed");
+                Processed::Reclaimed
+            }
+            ReclaimOutcome::Skipped { reason } => {
+                tracing::info!(replayed = r.replayed, %reason, "skipped at the re-check");
+                Processed::Skipped
+            }
+            ReclaimOutcome::Failed { error } => {
+                tracing::warn!(replayed = r.replayed, %error, "Miro refused the deactivation; recorded as failed");
+                Processed::Failed
+            }
+        },
+        Err(e) => {
+            log_job_error(&e);
+            Processed::Retry
+        }
+    }
+}
+
+fn log_job_error(e: &JobError) {
+    if e.is_retryable() {
+        tracing::warn!(error = %e, "transient failure; SQS will deliver the message again");
+    } else if e.needs_reconnect() {
+        tracing::error!(error = %e, "a person must act before this reclaim can run; the message will reach the dead-letter queue");
+    } else {
+        tracing::error!(error = %e, "the reclaim cannot run as requested; the message will reach the dead-letter queue");
+    }
+}
+
+fn response(failures: Vec<String>) -> SqsBatchResponse {
+    let mut r = SqsBatchResponse::default();
+    r.batch_item_failures = failures
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    r
+}

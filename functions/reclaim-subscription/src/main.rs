@@ -1,0 +1,14 @@
+//! Thin entry point: build the clients once per cold start, then hand every SQS batch to the library.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use miro_sam_lambda::Runtime;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let rt = Runtime::from_env(|s| s.miro_for_reclaim_worker()).await?;
+    let rt = &rt;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        Ok::<_, Error>(reclaim_subscription::handle(rt, &event.context.request_id, event.payload).await)
+    }))
+    .await
+}
