@@ -97,7 +97,11 @@ pub async fn handle(
             outcomes.push(run_org(rt, org).instrument(span).await);
         }
         let response = summarize(outcomes);
-        emit_metrics(&response, rt.deps.client.stats().rate_limited - before.rate_limited, started);
+        emit_metrics(
+            &response,
+            rt.deps.client.stats().rate_limited - before.rate_limited,
+            started,
+        );
         tracing::info!(
             orgs = response.orgs.len(),
             done = response.done,
@@ -127,7 +131,11 @@ async fn run_org(rt: &Runtime, org: OrgId) -> OrgOutcome {
     out
 }
 
-async fn download_plan_enqueue(rt: &Runtime, org: &OrgId, out: &mut OrgOutcome) -> Result<(), JobError> {
+async fn download_plan_enqueue(
+    rt: &Runtime,
+    org: &OrgId,
+    out: &mut OrgOutcome,
+) -> Result<(), JobError> {
     let summary = download_org(&rt.deps, org).await?;
     out.members = summary.members_seen;
     out.new = summary.new;
@@ -171,7 +179,9 @@ async fn todays_executable_plan(
     now: DateTime<Utc>,
 ) -> Result<Option<ReclaimPlan>, JobError> {
     let plan = rt.deps.store.latest_plan(org).await?;
-    Ok(plan.filter(|p| p.created_at.date_naive() == now.date_naive() && p.check_executable(false).is_ok()))
+    Ok(plan.filter(|p| {
+        p.created_at.date_naive() == now.date_naive() && p.check_executable(false).is_ok()
+    }))
 }
 
 impl OrgOutcome {

@@ -21,14 +21,24 @@ pub use pages::page;
 
 /// Reads the connect-link signing key named by the settings (once per cold start).
 pub async fn read_link_key(rt: &Runtime) -> Result<SecretString, String> {
-    let name = rt.settings.require_connect_link_key_name().map_err(|e| e.to_string())?;
-    miro_sam_lambda::read_plain_secret(&rt.adapters.clients.secrets, name, "the connect-link signing key")
-        .await
-        .map_err(|e| e.to_string())
+    let name = rt
+        .settings
+        .require_connect_link_key_name()
+        .map_err(|e| e.to_string())?;
+    miro_sam_lambda::read_plain_secret(
+        &rt.adapters.clients.secrets,
+        name,
+        "the connect-link signing key",
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 pub async fn handle(rt: &Runtime, link_key: &SecretString, req: Request) -> Response<Body> {
-    let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let request_id = req
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
     let span = tracing::info_span!("invoke", request_id = %request_id, function = "oauth-callback", org_id = tracing::field::Empty);
     async move {
         let path = req.uri().path().trim_end_matches('/').to_owned();
@@ -49,19 +59,26 @@ pub async fn handle(rt: &Runtime, link_key: &SecretString, req: Request) -> Resp
 }
 
 fn query(req: &Request, key: &str) -> Option<String> {
-    req.query_string_parameters_ref().and_then(|q| q.first(key)).map(str::to_owned).or_else(|| {
-        // Direct invocations (and tests) may carry the query only in the URI.
-        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.into_owned())
-    })
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(key))
+        .map(str::to_owned)
+        .or_else(|| {
+            // Direct invocations (and tests) may carry the query only in the URI.
+            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+        })
 }
 
 async fn start(rt: &Runtime, link_key: &SecretString, req: &Request) -> Response<Body> {
     let now = rt.deps.clock.now();
     if let Err(e) = connect_link::verify(link_key, query(req, "link").as_deref(), now) {
         tracing::warn!(error = %e, "refused a connect link");
-        return page(StatusCode::FORBIDDEN, "This link does not open the door", &[e.to_string()]);
+        return page(
+            StatusCode::FORBIDDEN,
+            "This link does not open the door",
+            &[e.to_string()],
+        );
     }
     let app = match rt.oauth_app() {
         Ok(a) => a,
@@ -82,7 +99,11 @@ async fn start(rt: &Runtime, link_key: &SecretString, req: &Request) -> Response
 async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
     let again = "Open your connect link again to start over.".to_owned();
     let Some(state) = query(req, "state").filter(|s| !s.is_empty()) else {
-        return page(StatusCode::BAD_REQUEST, "Missing state", &["Miro's answer carried no state.".into(), again]);
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Missing state",
+            &["Miro's answer carried no state.".into(), again],
+        );
     };
     // The state is taken (consumed) before anything else, so a replayed redirect can never be used twice.
     match rt.adapters.oauth_states.take(&state).await {
@@ -91,7 +112,12 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
             return page(
                 StatusCode::BAD_REQUEST,
                 "This sign-in took too long",
-                &[format!("The connection attempt expired at {expired_at}; each attempt lasts ten minutes."), again],
+                &[
+                    format!(
+                        "The connection attempt expired at {expired_at}; each attempt lasts ten minutes."
+                    ),
+                    again,
+                ],
             );
         }
         Ok(StateTake::Unknown) => {
@@ -103,7 +129,11 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot read the OAuth state");
-            return page(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment", &["Storage did not answer.".into(), again]);
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                &["Storage did not answer.".into(), again],
+            );
         }
     }
     if let Some(error) = query(req, "error") {
@@ -119,7 +149,11 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
         );
     }
     let Some(code) = query(req, "code").filter(|c| !c.is_empty()) else {
-        return page(StatusCode::BAD_REQUEST, "Missing code", &["Miro's answer carried no authorization code.".into(), again]);
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Missing code",
+            &["Miro's answer carried no authorization code.".into(), again],
+        );
     };
     let app = match rt.oauth_app() {
         Ok(a) => a,
@@ -139,7 +173,10 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
 }
 
 fn connected(rt: &Runtime, c: &ConnectedOrg) -> Response<Body> {
-    let scim_secret = format!("{}/orgs/{}/scim", rt.adapters.config.secret_prefix, c.org_id);
+    let scim_secret = format!(
+        "{}/orgs/{}/scim",
+        rt.adapters.config.secret_prefix, c.org_id
+    );
     page(
         StatusCode::OK,
         "Miro org connected",
@@ -162,16 +199,32 @@ fn connected(rt: &Runtime, c: &ConnectedOrg) -> Response<Body> {
 
 fn failed(e: &JobError) -> Response<Body> {
     let (status, title) = if e.needs_reconnect() {
-        (StatusCode::FORBIDDEN, "Miro did not let the app read this org")
+        (
+            StatusCode::FORBIDDEN,
+            "Miro did not let the app read this org",
+        )
     } else if e.is_retryable() {
-        (StatusCode::SERVICE_UNAVAILABLE, "Miro or storage is busy; try again")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Miro or storage is busy; try again",
+        )
     } else if matches!(e, JobError::InvalidRequest(_) | JobError::Domain(_)) {
-        (StatusCode::FORBIDDEN, "This org cannot be connected as it is")
+        (
+            StatusCode::FORBIDDEN,
+            "This org cannot be connected as it is",
+        )
     } else {
         (StatusCode::BAD_GATEWAY, "The connection failed")
     };
     tracing::warn!(error = %e, status = status.as_u16(), "connection failed");
-    page(status, title, &[e.to_string(), "Fix what the message says, then open your connect link again.".into()])
+    page(
+        status,
+        title,
+        &[
+            e.to_string(),
+            "Fix what the message says, then open your connect link again.".into(),
+        ],
+    )
 }
 
 fn misconfigured(what: &str) -> Response<Body> {

@@ -5,7 +5,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 
 pub fn page(status: StatusCode, title: &str, paragraphs: &[String]) -> Response<Body> {
-    let body: String = paragraphs.iter().map(|p| format!("<p>{}</p>", esc(p))).collect();
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>", esc(p)))
+        .collect();
     let html = format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>miro-sam: {t}</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:640px;margin:3em auto;padding:0 1em}}</style>\
@@ -17,7 +20,10 @@ pub fn page(status: StatusCode, title: &str, paragraphs: &[String]) -> Response<
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-store")
         .header("x-content-type-options", "nosniff")
-        .header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'")
+        .header(
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        )
         .body(Body::Text(html))
         .expect("static headers are valid")
 }
@@ -41,5 +47,8 @@ pub fn redirect(location: &str) -> Response<Body> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

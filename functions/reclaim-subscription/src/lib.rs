@@ -26,7 +26,11 @@ pub struct BatchCounts {
 
 /// Handles one invocation's payload. A payload that is not an SQS event at all cannot name a message to retry,
 /// so it is logged and answered with an empty failure list.
-pub async fn handle(rt: &Runtime, request_id: &str, payload: serde_json::Value) -> SqsBatchResponse {
+pub async fn handle(
+    rt: &Runtime,
+    request_id: &str,
+    payload: serde_json::Value,
+) -> SqsBatchResponse {
     let span = tracing::info_span!("invoke", request_id = %request_id, function = FUNCTION);
     async move {
         match serde_json::from_value::<SqsEvent>(payload) {
@@ -49,7 +53,9 @@ pub async fn handle_batch(rt: &Runtime, event: SqsEvent) -> (SqsBatchResponse, B
     let mut failures = Vec::new();
     for message in &event.records {
         let message_id = message.message_id.clone().unwrap_or_default();
-        let outcome = process(rt, message).instrument(tracing::info_span!("message", message_id = %message_id)).await;
+        let outcome = process(rt, message)
+            .instrument(tracing::info_span!("message", message_id = %message_id))
+            .await;
         match outcome {
             Processed::Reclaimed => counts.reclaimed += 1,
             Processed::Skipped => counts.skipped += 1,
@@ -115,7 +121,9 @@ async fn process(rt: &Runtime, message: &SqsMessage) -> Processed {
         override_dry_run: false,
         actor: FUNCTION.into(),
     };
-    let result = reclaim_member(&rt.deps, request.plan_id, &request.member_id, &opts).instrument(span.clone()).await;
+    let result = reclaim_member(&rt.deps, request.plan_id, &request.member_id, &opts)
+        .instrument(span.clone())
+        .await;
     let _enter = span.enter();
     match result {
         Ok(r) => match r.outcome {

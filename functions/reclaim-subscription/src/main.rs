@@ -7,8 +7,12 @@ use miro_sam_lambda::Runtime;
 async fn main() -> Result<(), Error> {
     let rt = Runtime::from_env(|s| s.miro_for_reclaim_worker()).await?;
     let rt = &rt;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        Ok::<_, Error>(reclaim_subscription::handle(rt, &event.context.request_id, event.payload).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            Ok::<_, Error>(
+                reclaim_subscription::handle(rt, &event.context.request_id, event.payload).await,
+            )
+        },
+    ))
     .await
 }

@@ -1,0 +1,201 @@
+//! A world for the cross-crate tests: a Miro sandbox, a fresh table, queue and secrets in the local AWS API
+//! (moto, started by `./scripts/test.sh`), and a function [`Runtime`] wired to both exactly as a cold start
+//! would wire it.
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use miro_client::{MiroConfig, SecretString};
+use miro_sam_aws::env::TEST_AWS_ENDPOINT;
+use miro_sam_aws::{Adapters, AwsClients, AwsConfig};
+use miro_sam_core::domain::OrgId;
+use miro_sam_lambda::{Runtime, Settings, env};
+use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub const REDIRECT_URI: &str = "https://abc123.execute-api.us-east-1.amazonaws.com/oauth/callback";
+
+pub struct World {
+    pub sandbox: Sandbox,
+    pub control: SandboxControl,
+    pub clients: AwsClients,
+    pub rt: Runtime,
+    pub link_key: SecretString,
+    pub queue_url: String,
+    pub org: OrgId,
+}
+
+/// Options that differ between tests.
+#[derive(Default)]
+pub struct WorldOptions {
+    pub members: usize,
+    pub extra_orgs: usize,
+    pub env: Vec<(&'static str, String)>,
+}
+
+fn endpoint() -> String {
+    match std::env::var(TEST_AWS_ENDPOINT) {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => panic!(
+            "{TEST_AWS_ENDPOINT} is not set: these tests need the local AWS API. Run them with `./scripts/test.sh`, \
+             which installs and starts moto_server and sets it"
+        ),
+    }
+}
+
+pub async fn sdk() -> SdkConfig {
+    miro_sam_aws::sdk::load()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "moto",
+        )))
+        .build()
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Miro's windows scaled down 60x so paced tests take fractions of a second.
+pub fn scaled(mut c: MiroConfig) -> MiroConfig {
+    c.rest_limits.window /= 60;
+    c.scim_limits.window /= 60;
+    c.retry.base_delay = Duration::from_millis(5);
+    c.retry.max_delay = Duration::from_millis(100);
+    c
+}
+
+pub async fn world(opts: WorldOptions) -> World {
+    let mut cfg = SandboxConfig::with_members(opts.members.max(1));
+    for i in 0..opts.extra_orgs {
+        let mut extra = cfg.orgs[0].clone();
+        extra.id = format!("30744573458211420{i:02}");
+        extra.name = format!("Second Org {i}");
+        cfg.orgs.push(extra);
+    }
+    cfg.rest_limits.window /= 60;
+    cfg.scim_limits.window /= 60;
+    let sandbox = Sandbox::start(cfg.clone()).await.expect("sandbox starts");
+    let control = sandbox.control();
+
+    let sdk = sdk().await;
+    let clients = AwsClients::new(&sdk);
+    let table = unique("miro-sam-fn");
+    miro_sam_aws::table::create_table(&clients.dynamodb, &table)
+        .await
+        .expect("table");
+    let queue_url = clients
+        .sqs
+        .create_queue()
+        .queue_name(unique("reclaim"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .expect("queue url")
+        .to_owned();
+    let client_secret_name = unique("miro-sam/oauth-client-secret");
+    let link_key_name = unique("miro-sam/connect-link-key");
+    for (name, value) in [
+        (&client_secret_name, cfg.oauth.client_secret.clone()),
+        (&link_key_name, unique("k")),
+    ] {
+        clients
+            .secrets
+            .create_secret()
+            .name(name.as_str())
+            .secret_string(value)
+            .send()
+            .await
+            .expect("secret");
+    }
+
+    let mut vars: HashMap<&str, String> = HashMap::from([
+        (env::MIRO_API_BASE_URL, sandbox.base_url()),
+        (env::MIRO_OAUTH_BASE_URL, sandbox.base_url()),
+        (env::MIRO_SCIM_BASE_URL, sandbox.scim_base_url()),
+        (env::OAUTH_CLIENT_ID, cfg.oauth.client_id.clone()),
+        (env::OAUTH_REDIRECT_URI, REDIRECT_URI.to_owned()),
+        (env::CONNECT_LINK_KEY_NAME, link_key_name),
+    ]);
+    vars.extend(opts.env);
+    let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("settings");
+    let aws = AwsConfig {
+        table_name: table,
+        secret_prefix: unique("miro-sam-test"),
+        reclaim_queue_url: Some(queue_url.clone()),
+        oauth_client_secret_name: Some(client_secret_name),
+    };
+    let adapters = Adapters::new(aws, &sdk);
+    let miro = scaled(settings.miro.clone());
+    let rt = Runtime::new(settings, adapters, miro)
+        .await
+        .expect("runtime");
+    let link_key = oauth_callback::read_link_key(&rt).await.expect("link key");
+    let org = OrgId::parse(&control.org_ids()[0]).expect("org id");
+    World {
+        sandbox,
+        control,
+        clients,
+        rt,
+        link_key,
+        queue_url,
+        org,
+    }
+}
+
+/// An API Gateway HTTP API (payload v2) request for `GET path?query`, built from the fixture the function keeps
+/// for `cargo lambda invoke`.
+pub fn http_request(method: &str, path: &str, query: &[(&str, &str)]) -> lambda_http::Request {
+    let fixture = include_str!("../../functions/oauth-callback/events/health.json");
+    let mut event: serde_json::Value = serde_json::from_str(fixture).expect("fixture parses");
+    let qs = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
+    event["rawPath"] = path.into();
+    event["rawQueryString"] = qs.into();
+    event["routeKey"] = format!("{method} {path}").into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    if !query.is_empty() {
+        let params: serde_json::Map<String, serde_json::Value> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect();
+        event["queryStringParameters"] = params.into();
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// The response body as text.
+pub fn body_text(resp: &lambda_http::Response<lambda_http::Body>) -> String {
+    match resp.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        lambda_http::Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Plays the admin's browser at Miro: opens the consent URL and returns where Miro sends the browser back.
+pub async fn consent(authorize_url: &str) -> url::Url {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let resp = browser
+        .get(authorize_url)
+        .send()
+        .await
+        .expect("authorize answers");
+    assert_eq!(resp.status().as_u16(), 302, "Miro redirects back");
+    url::Url::parse(resp.headers()["location"].to_str().expect("ascii")).expect("a URL")
+}
+
+pub fn pairs(url: &url::Url) -> Vec<(String, String)> {
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
