@@ -199,3 +199,103 @@ pub fn pairs(url: &url::Url) -> Vec<(String, String)> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
+
+impl World {
+    /// Connects the org without the browser dance (the OAuth flow has its own tests): tokens, org, a policy and the
+    /// SCIM token, as an operator would leave them.
+    pub async fn connect_directly(&self, org: &OrgId, policy: miro_sam_core::policy::Policy) {
+        use miro_sam_core::ports::TokenBundle;
+        let deps = &self.rt.deps;
+        let now = deps.clock.now();
+        deps.tokens
+            .put_tokens(&TokenBundle {
+                org_id: org.clone(),
+                access_token: SecretString::from(self.control.issue_access_token(org.as_str())),
+                refresh_token: None,
+                expires_at: None,
+                team_id: None,
+                user_id: None,
+                scopes: vec!["organizations:read".into()],
+                version: 0,
+            })
+            .await
+            .expect("tokens");
+        deps.store
+            .put_org(&miro_sam_core::domain::RegisteredOrg {
+                id: org.clone(),
+                name: "Acme Corp".into(),
+                connected_at: now,
+            })
+            .await
+            .expect("org");
+        miro_sam_core::jobs::set_policy(deps.store.as_ref(), org, &policy, "test", now)
+            .await
+            .expect("policy");
+        deps.tokens
+            .put_scim_token(
+                org,
+                &SecretString::from(self.control.scim_token(org.as_str())),
+            )
+            .await
+            .expect("scim token");
+    }
+
+    /// Receives everything on the reclaim queue as SQS Lambda events of up to ten records, the way the event
+    /// source mapping would deliver them, and deletes what it received.
+    pub async fn drain_queue(&self) -> Vec<serde_json::Value> {
+        let mut batches = Vec::new();
+        loop {
+            let out = self
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            let messages = out.messages();
+            if messages.is_empty() {
+                return batches;
+            }
+            let records: Vec<serde_json::Value> = messages
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "messageId": m.message_id(),
+                        "receiptHandle": m.receipt_handle(),
+                        "body": m.body(),
+                        "attributes": { "ApproximateReceiveCount": "1" },
+                        "messageAttributes": {},
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:reclaim",
+                        "awsRegion": "us-east-1"
+                    })
+                })
+                .collect();
+            for m in messages {
+                self.clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+            batches.push(serde_json::json!({ "Records": records }));
+        }
+    }
+}
+
+/// A policy that executes, with a cap wide enough for a synthetic org.
+pub fn live_policy() -> miro_sam_core::policy::Policy {
+    miro_sam_core::policy::Policy {
+        dry_run: false,
+        cap: miro_sam_core::policy::ReclaimCap {
+            max_count: None,
+            max_percent: Some(miro_sam_core::policy::Percent::new(60.0).expect("a percentage")),
+        },
+        ..Default::default()
+    }
+}

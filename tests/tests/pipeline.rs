@@ -1,0 +1,276 @@
+//! The scheduled download, the plan, the queue and the reclaim worker, with real event JSON, against the Miro
+//! sandbox and the local AWS API. The sandbox's SCIM log is the judge of who was deactivated.
+
+use download_subscriptions::Status;
+use miro_sam_tests::*;
+use miro_sandbox::{FaultConfig, ScimOp};
+use std::collections::BTreeSet;
+
+fn scheduled_event() -> serde_json::Value {
+    serde_json::from_str(include_str!(
+        "../../functions/download-subscriptions/events/scheduled-event.json"
+    ))
+    .unwrap()
+}
+
+fn deactivated(w: &World) -> Vec<String> {
+    w.control
+        .scim_log()
+        .into_iter()
+        .filter(|l| l.op == ScimOp::Deactivate)
+        .map(|l| l.user_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn download_plan_queue_reclaim_and_a_same_day_rerun_queues_nothing() {
+    let w = world(WorldOptions {
+        members: 400,
+        ..Default::default()
+    })
+    .await;
+    w.connect_directly(&w.org, live_policy()).await;
+
+    let run = download_subscriptions::handle(&w.rt, "req-1", scheduled_event(), None)
+        .await
+        .unwrap();
+    assert_eq!((run.done, run.failed, run.deferred), (1, 0, 0), "{run:?}");
+    let o = &run.orgs[0];
+    assert_eq!(o.status, Status::Done);
+    assert_eq!(o.members as usize, w.control.members(w.org.as_str()).len());
+    assert!(o.candidates > 0);
+    assert_eq!(o.enqueued, o.candidates, "every candidate queued");
+
+    let mut reclaimed = 0;
+    for batch in w.drain_queue().await {
+        let resp = reclaim_subscription::handle(&w.rt, "req-2", batch).await;
+        assert!(
+            resp.batch_item_failures.is_empty(),
+            "{:?}",
+            resp.batch_item_failures
+        );
+    }
+    for r in w.rt.deps.store.list_reclaim_records(&w.org).await.unwrap() {
+        if r.state == miro_sam_core::reclaim::ReclaimState::Done {
+            reclaimed += 1;
+        }
+    }
+    let plan =
+        w.rt.deps
+            .store
+            .get_plan(o.plan_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let planned: BTreeSet<String> = plan
+        .candidates
+        .iter()
+        .map(|c| c.member_id.to_string())
+        .collect();
+    let done: BTreeSet<String> = deactivated(&w).into_iter().collect();
+    assert_eq!(done, planned, "the sandbox deactivated exactly the plan");
+    assert_eq!(reclaimed, planned.len());
+    assert_eq!(w.control.counters().get("scim_delete_user"), 0);
+
+    // Same day again: the same plan, nothing queued twice, nobody deactivated twice.
+    let again = download_subscriptions::handle(&w.rt, "req-3", serde_json::json!({}), None)
+        .await
+        .unwrap();
+    let o2 = &again.orgs[0];
+    assert_eq!(o2.plan_id, o.plan_id, "today's executable plan is reused");
+    assert_eq!(o2.enqueued, 0);
+    assert!(w.drain_queue().await.is_empty());
+    assert_eq!(deactivated(&w).len(), planned.len());
+}
+
+#[tokio::test]
+async fn a_redelivered_batch_deactivates_once_and_records_once() {
+    let w = world(WorldOptions {
+        members: 200,
+        ..Default::default()
+    })
+    .await;
+    w.connect_directly(&w.org, live_policy()).await;
+    download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
+        .await
+        .unwrap();
+    let batches = w.drain_queue().await;
+    let first = batches[0].clone();
+    let resp = reclaim_subscription::handle(&w.rt, "r1", first.clone()).await;
+    assert!(resp.batch_item_failures.is_empty());
+    let writes = w.control.scim_log().len();
+    let audit = w.rt.deps.store.list_audit(&w.org).await.unwrap().len();
+    let patches = w.control.counters().get("scim_patch_user");
+
+    let again = reclaim_subscription::handle(&w.rt, "r2", first).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(w.control.scim_log().len(), writes, "no second deactivation");
+    assert_eq!(
+        w.control.counters().get("scim_patch_user"),
+        patches,
+        "not even a PATCH was sent"
+    );
+    assert_eq!(
+        w.rt.deps.store.list_audit(&w.org).await.unwrap().len(),
+        audit,
+        "nothing recorded twice"
+    );
+}
+
+#[tokio::test]
+async fn a_mixed_batch_reports_exactly_the_malformed_and_the_transient_messages() {
+    let w = world(WorldOptions {
+        members: 200,
+        ..Default::default()
+    })
+    .await;
+    w.connect_directly(&w.org, live_policy()).await;
+    download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
+        .await
+        .unwrap();
+    let batch = w.drain_queue().await.remove(0);
+    let records = batch["Records"].as_array().unwrap();
+    assert!(records.len() >= 2);
+    let (done, pending) = (records[0].clone(), records[1].clone());
+    // The first is reclaimed now, so later it replays without calling Miro.
+    let r = reclaim_subscription::handle(
+        &w.rt,
+        "r0",
+        serde_json::json!({ "Records": [done.clone()] }),
+    )
+    .await;
+    assert!(r.batch_item_failures.is_empty());
+
+    let mut malformed = done.clone();
+    malformed["messageId"] = "malformed".into();
+    malformed["body"] = "{not json".into();
+    let mut future = done.clone();
+    future["messageId"] = "future-version".into();
+    let mut body: serde_json::Value = serde_json::from_str(done["body"].as_str().unwrap()).unwrap();
+    body["schema_version"] = 99.into();
+    future["body"] = body.to_string().into();
+    let mut transient = pending.clone();
+    transient["messageId"] = "transient".into();
+
+    // Miro fails every call now: only the message that needs Miro can fail transiently.
+    w.control.set_faults(FaultConfig {
+        error_rate: 1.0,
+        ..FaultConfig::default()
+    });
+    let mixed = serde_json::json!({ "Records": [done, malformed, future, transient] });
+    let resp = reclaim_subscription::handle(&w.rt, "r1", mixed).await;
+    let failed: BTreeSet<String> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    let want: BTreeSet<String> = ["malformed", "future-version", "transient"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(failed, want);
+
+    // Once Miro recovers, the redelivered transient message completes.
+    w.control.set_faults(FaultConfig::default());
+    let retry =
+        reclaim_subscription::handle(&w.rt, "r2", serde_json::json!({ "Records": [pending] }))
+            .await;
+    assert!(retry.batch_item_failures.is_empty());
+    assert_eq!(deactivated(&w).len(), 2);
+}
+
+#[tokio::test]
+async fn one_failing_org_does_not_stop_the_others() {
+    let w = world(WorldOptions {
+        members: 50,
+        extra_orgs: 1,
+        ..Default::default()
+    })
+    .await;
+    let second = miro_sam_core::domain::OrgId::parse(&w.control.org_ids()[1]).unwrap();
+    w.connect_directly(&w.org, live_policy()).await;
+    w.connect_directly(&second, live_policy()).await;
+    w.control.revoke_all_tokens(w.org.as_str());
+
+    let run = download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
+        .await
+        .unwrap();
+    assert_eq!((run.done, run.failed), (1, 1), "{run:?}");
+    let bad = run.orgs.iter().find(|o| o.org_id == w.org).unwrap();
+    assert!(bad.needs_action, "{bad:?}");
+    assert!(
+        bad.error.as_deref().unwrap().contains("Reconnect"),
+        "{bad:?}"
+    );
+    let good = run.orgs.iter().find(|o| o.org_id == second).unwrap();
+    assert_eq!(good.status, Status::Done);
+    assert_eq!(good.members, 50);
+}
+
+#[tokio::test]
+async fn a_dry_run_org_is_planned_but_nothing_is_queued() {
+    let w = world(WorldOptions {
+        members: 200,
+        ..Default::default()
+    })
+    .await;
+    w.connect_directly(
+        &w.org,
+        miro_sam_core::policy::Policy {
+            dry_run: true,
+            ..live_policy()
+        },
+    )
+    .await;
+    let run = download_subscriptions::handle(
+        &w.rt,
+        "r",
+        serde_json::json!({ "org_id": w.org.to_string() }),
+        None,
+    )
+    .await
+    .unwrap();
+    let o = &run.orgs[0];
+    assert!(o.dry_run && o.candidates > 0 && o.enqueued == 0, "{o:?}");
+    assert!(
+        o.not_queued_because.as_deref().unwrap().contains("dry-run"),
+        "{o:?}"
+    );
+    assert!(w.drain_queue().await.is_empty());
+}
+
+#[tokio::test]
+async fn past_the_deadline_orgs_are_deferred_not_half_done() {
+    let w = world(WorldOptions {
+        members: 10,
+        ..Default::default()
+    })
+    .await;
+    w.connect_directly(&w.org, live_policy()).await;
+    let run = download_subscriptions::handle(
+        &w.rt,
+        "r",
+        serde_json::json!({}),
+        Some(std::time::Instant::now()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.deferred, 1);
+    assert_eq!(w.control.counters().get("members"), 0);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_reason() {
+    let w = world(WorldOptions {
+        members: 1,
+        ..Default::default()
+    })
+    .await;
+    let err =
+        download_subscriptions::handle(&w.rt, "r", serde_json::json!({"org_id": "acme"}), None)
+            .await
+            .unwrap_err();
+    assert!(err.contains("not a Miro id"), "{err}");
+    let resp = reclaim_subscription::handle(&w.rt, "r", serde_json::json!({"not": "sqs"})).await;
+    assert!(resp.batch_item_failures.is_empty());
+}
