@@ -7,7 +7,7 @@
 //! - [`SqsReclaimQueue`]: [`ReclaimQueue`](miro_sam_core::ports::ReclaimQueue) on SQS;
 //! - [`OAuthStateStore`]: single-use OAuth `state` values with a ten-minute life, for the OAuth callback.
 //!
-//! [`env`] owns the environment variables; [`Adapters::from_env`] builds everything from them with one
+//! [`env`](mod@env) owns the environment variables; [`Adapters::from_env`] builds everything from them with one
 //! [`aws_config::SdkConfig`].
 
 pub mod dynamo;
@@ -23,6 +23,6 @@ pub use dynamo::{
     DynamoStore, OAUTH_STATE_TTL, OAuthStateStore, StateTake, TakenState, WriteStats,
 };
 pub use env::{AwsConfig, ConfigError};
-pub use sdk::{Adapters, AwsClients};
+pub use sdk::{AdapterError, Adapters, AwsClients};
 pub use secrets::{SecretsTokenStore, read_oauth_client_secret};
 pub use sqs::SqsReclaimQueue;

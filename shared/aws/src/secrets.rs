@@ -443,3 +443,77 @@ fn json_problem(e: &serde_json::Error) -> String {
     };
     format!("{kind} at line {} column {}", e.line(), e.column())
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_secretsmanager::config::retry::RetryConfig;
+    use aws_sdk_secretsmanager::operation::put_secret_value::{
+        PutSecretValueError, PutSecretValueOutput,
+    };
+    use aws_sdk_secretsmanager::operation::restore_secret::RestoreSecretOutput;
+    use aws_sdk_secretsmanager::types::error::InvalidRequestException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    /// AWS refuses to write a secret that is scheduled for deletion (moto does not, so this is a mock): the
+    /// write restores it and writes again, so reconnecting an org soon after disconnecting it works.
+    #[tokio::test]
+    async fn writing_a_secret_scheduled_for_deletion_restores_it() {
+        let refused = mock!(SecretsClient::put_secret_value).then_error(|| {
+            PutSecretValueError::InvalidRequestException(
+                InvalidRequestException::builder()
+                    .message("You can't perform this operation on the secret because it was marked for deletion.")
+                    .meta(
+                        aws_sdk_secretsmanager::error::ErrorMetadata::builder()
+                            .code("InvalidRequestException")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let restore = mock!(SecretsClient::restore_secret)
+            .match_requests(|r| r.secret_id() == Some("p/orgs/1/scim"))
+            .then_output(|| RestoreSecretOutput::builder().build());
+        let written = mock!(SecretsClient::put_secret_value)
+            .match_requests(|r| r.secret_string() == Some("scim-2"))
+            .then_output(|| PutSecretValueOutput::builder().build());
+        let client: SecretsClient = mock_client!(
+            aws_sdk_secretsmanager,
+            RuleMode::Sequential,
+            [&refused, &restore, &written],
+            |c| c.retry_config(RetryConfig::disabled())
+        );
+
+        write_secret(&client, "p/orgs/1/scim", &SecretString::from("scim-2"), "d")
+            .await
+            .expect("restored and written");
+        assert_eq!(
+            (
+                refused.num_calls(),
+                restore.num_calls(),
+                written.num_calls()
+            ),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn json_problems_never_quote_values() {
+        let e = serde_json::from_str::<BundleIn>(
+            r#"{"org_id":"1","access_token":"a","version":"secret-x"}"#,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.to_string().contains("secret-x"),
+            "serde_json itself would leak it"
+        );
+        let p = json_problem(&e);
+        assert!(!p.contains("secret-x") && p.contains("line 1"), "{p}");
+        let e = serde_json::from_str::<BundleIn>(r#"{"org_id":"1"}"#)
+            .err()
+            .unwrap();
+        assert!(json_problem(&e).contains("missing field `access_token`"));
+    }
+}

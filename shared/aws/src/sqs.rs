@@ -51,6 +51,8 @@ impl std::fmt::Debug for SqsReclaimQueue {
 }
 
 struct Unsent {
+    /// Entries of the chunk that did go out before the chunk gave up.
+    sent: usize,
     count: usize,
     cause: String,
 }
@@ -136,6 +138,7 @@ impl SqsReclaimQueue {
                 }
                 Err(e) => {
                     return Err(Unsent {
+                        sent,
                         count: pending.len(),
                         cause: backend(
                             "SQS",
@@ -152,6 +155,7 @@ impl SqsReclaimQueue {
             for f in out.failed() {
                 if f.sender_fault() {
                     return Err(Unsent {
+                        sent,
                         count: pending.len() - out.successful().len(),
                         cause: format!(
                             "SQS refused an entry as malformed ({}: {})",
@@ -186,6 +190,7 @@ impl SqsReclaimQueue {
             pending = next;
         }
         Err(Unsent {
+            sent,
             count: pending.len(),
             cause: format!("{cause} (after {attempts} attempts)"),
         })
@@ -222,6 +227,7 @@ impl ReclaimQueue for SqsReclaimQueue {
             match r {
                 Ok(n) => sent += n,
                 Err(u) => {
+                    sent += u.sent;
                     unsent += u.count;
                     if !causes.contains(&u.cause) {
                         causes.push(u.cause);
@@ -251,4 +257,200 @@ fn is_throttled(e: &SdkError<SendMessageBatchError, HttpResponse>) -> bool {
         e.as_service_error(),
         Some(SendMessageBatchError::RequestThrottled(_) | SendMessageBatchError::KmsThrottled(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    //! SQS behaviour moto never shows (failed batch entries, throttling), played by `aws-smithy-mocks`.
+
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_sqs::config::retry::RetryConfig;
+    use aws_sdk_sqs::operation::send_message_batch::{
+        SendMessageBatchInput, SendMessageBatchOutput,
+    };
+    use aws_sdk_sqs::types::error::RequestThrottled;
+    use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use miro_sam_core::contract::fixtures::{member_id, org};
+    use miro_sam_core::domain::{Email, PlanId};
+
+    use super::*;
+
+    const STANDARD: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/reclaim";
+    const FIFO: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/reclaim.fifo";
+
+    fn queue(url: &str, mode: RuleMode, rules: &[&Rule], attempts: u32) -> SqsReclaimQueue {
+        let client: Client = mock_client!(aws_sdk_sqs, mode, rules, |c| c
+            .retry_config(RetryConfig::disabled()));
+        SqsReclaimQueue::new(client, url).with_backoff(Backoff::fast(attempts))
+    }
+
+    fn requests(n: u64) -> Vec<ReclaimRequest> {
+        let plan = PlanId::new();
+        (1..=n)
+            .map(|i| {
+                ReclaimRequest::new(
+                    plan,
+                    org(),
+                    member_id(i),
+                    Email::parse(&format!("user{i}@example.com")).unwrap(),
+                    "no activity".into(),
+                )
+            })
+            .collect()
+    }
+
+    fn ok(id: &str) -> SendMessageBatchResultEntry {
+        SendMessageBatchResultEntry::builder()
+            .id(id)
+            .message_id(format!("m-{id}"))
+            .md5_of_message_body("0")
+            .build()
+            .unwrap()
+    }
+
+    fn failed(id: &str, sender_fault: bool) -> BatchResultErrorEntry {
+        BatchResultErrorEntry::builder()
+            .id(id)
+            .sender_fault(sender_fault)
+            .code(if sender_fault {
+                "InvalidParameterValue"
+            } else {
+                "InternalError"
+            })
+            .message("entry failed")
+            .build()
+            .unwrap()
+    }
+
+    /// Accepts every entry of the request except those `fail` picks.
+    fn answer(
+        req: &SendMessageBatchInput,
+        fail: impl Fn(&str) -> Option<bool>,
+    ) -> SendMessageBatchOutput {
+        let mut out = SendMessageBatchOutput::builder();
+        let (mut okays, mut fails) = (Vec::new(), Vec::new());
+        for e in req.entries() {
+            match fail(e.id()) {
+                Some(sender_fault) => fails.push(failed(e.id(), sender_fault)),
+                None => okays.push(ok(e.id())),
+            }
+        }
+        out = out.set_successful(Some(okays)).set_failed(Some(fails));
+        out.build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_entry_is_sent_again_not_lost() {
+        let first = mock!(Client::send_message_batch)
+            .then_compute_output(|req| answer(req, |id| (id == "3").then_some(false)));
+        let resent: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = resent.clone();
+        let second = mock!(Client::send_message_batch).then_compute_output(move |req| {
+            log.lock()
+                .unwrap()
+                .extend(req.entries().iter().map(|e| e.message_body().to_owned()));
+            answer(req, |_| None)
+        });
+        let batch = requests(10);
+        let q = queue(STANDARD, RuleMode::Sequential, &[&first, &second], 5);
+
+        let report = q.enqueue(&batch).await.expect("sent in the end");
+        assert_eq!(report.enqueued, 10);
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+        assert_eq!(
+            *resent.lock().unwrap(),
+            vec![batch[3].to_json()],
+            "only the failed entry is resent"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_entry_that_keeps_failing_is_an_error_naming_how_many_were_not_sent() {
+        let rule = mock!(Client::send_message_batch)
+            .then_compute_output(|req| answer(req, |id| (id == "0").then_some(false)));
+        let q = queue(STANDARD, RuleMode::MatchAny, &[&rule], 3);
+
+        let err = q.enqueue(&requests(25)).await.unwrap_err().to_string();
+        // Entry "0" of each of the three batches never goes through.
+        assert!(
+            err.contains("3 of 25 reclaim requests were not sent"),
+            "{err}"
+        );
+        assert!(err.contains("22 were sent"), "{err}");
+        assert!(
+            err.contains("InternalError") && err.contains("after 3 attempts"),
+            "{err}"
+        );
+        assert_eq!(rule.num_calls(), 3 + 3 + 3);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_entry_is_not_resent() {
+        let rule = mock!(Client::send_message_batch)
+            .then_compute_output(|req| answer(req, |id| (id == "1").then_some(true)));
+        let q = queue(STANDARD, RuleMode::MatchAny, &[&rule], 5);
+
+        let err = q.enqueue(&requests(2)).await.unwrap_err().to_string();
+        assert_eq!(rule.num_calls(), 1);
+        assert!(
+            err.contains("1 of 2 reclaim requests were not sent") && err.contains("malformed"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_batch_call_is_retried() {
+        let rule = mock!(Client::send_message_batch)
+            .sequence()
+            .error(|| {
+                SendMessageBatchError::RequestThrottled(
+                    RequestThrottled::builder().message("slow").build(),
+                )
+            })
+            .output(|| {
+                SendMessageBatchOutput::builder()
+                    .set_successful(Some((0..4).map(|i| ok(&i.to_string())).collect()))
+                    .set_failed(Some(vec![]))
+                    .build()
+                    .unwrap()
+            })
+            .build();
+        let q = queue(STANDARD, RuleMode::Sequential, &[&rule], 5);
+
+        assert_eq!(q.enqueue(&requests(4)).await.unwrap().enqueued, 4);
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn fifo_entries_carry_the_dedup_key_and_the_org_as_group() {
+        let rule = mock!(Client::send_message_batch)
+            .match_requests(|req| {
+                req.entries().iter().all(|e| {
+                    let r = ReclaimRequest::from_json(e.message_body()).unwrap();
+                    e.message_deduplication_id() == Some(r.dedup_key().as_str())
+                        && e.message_group_id() == Some(r.org_id.as_str())
+                        && e.message_attributes().unwrap()[DEDUP_KEY_ATTRIBUTE].string_value()
+                            == Some(r.dedup_key().as_str())
+                })
+            })
+            .then_compute_output(|req| answer(req, |_| None));
+        let q = queue(FIFO, RuleMode::MatchAny, &[&rule], 2);
+        assert!(q.is_fifo());
+        assert_eq!(q.enqueue(&requests(12)).await.unwrap().enqueued, 12);
+        assert_eq!(rule.num_calls(), 2);
+
+        // A standard queue gets the attribute but no FIFO fields.
+        let standard_rule = mock!(Client::send_message_batch)
+            .match_requests(|req| {
+                req.entries().iter().all(|e| {
+                    e.message_deduplication_id().is_none() && e.message_group_id().is_none()
+                })
+            })
+            .then_compute_output(|req| answer(req, |_| None));
+        let q = queue(STANDARD, RuleMode::MatchAny, &[&standard_rule], 2);
+        assert_eq!(q.enqueue(&requests(3)).await.unwrap().enqueued, 3);
+        assert_eq!(standard_rule.num_calls(), 1);
+    }
 }

@@ -102,13 +102,20 @@ async fn download_of_10_000_members_then_an_unchanged_rerun_writes_no_member() {
     let gone = truth[5_000].id.clone();
     assert!(w.control.remove_member(w.org.as_str(), &gone));
     requests.reset();
+    let before = store.write_stats();
     let third = jobs::download_org(&w.deps, &w.org)
         .await
         .expect("third download");
     assert_eq!((third.changed, third.removed), (3, 1));
     assert_eq!(
+        store.write_stats().batch_items - before.batch_items,
+        3,
+        "only the changed members"
+    );
+    // The core writes per listing page; the three members sit on three pages.
+    assert_eq!(
         requests.get("BatchWriteItem"),
-        1,
+        3,
         "{:?}",
         requests.snapshot()
     );

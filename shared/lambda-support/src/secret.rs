@@ -4,7 +4,11 @@ use aws_sdk_secretsmanager::Client;
 use secrecy::SecretString;
 
 /// The secret's string value. `what` names it in the error, which also says how to put it in place.
-pub async fn read_plain_secret(client: &Client, name: &str, what: &str) -> Result<SecretString, String> {
+pub async fn read_plain_secret(
+    client: &Client,
+    name: &str,
+    what: &str,
+) -> Result<SecretString, String> {
     let out = client.get_secret_value().secret_id(name).send().await.map_err(|e| {
         let e = e.into_service_error();
         if e.is_resource_not_found_exception() {

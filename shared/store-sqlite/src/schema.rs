@@ -127,6 +127,10 @@ pub const MIGRATIONS: &[&str] = &[
         done_at      TEXT
     );
     "#,
+    // 2: what an interrupted download learned, so the next run can finish it (JSON DownloadProgress).
+    r#"
+    ALTER TABLE download_checkpoints ADD COLUMN progress TEXT;
+    "#,
 ];
 
 /// The highest migration this build knows.

@@ -497,17 +497,20 @@ impl SubscriptionStore for SqliteStore {
 
     async fn put_checkpoint(&self, cp: &DownloadCheckpoint) -> Result<(), StoreError> {
         let cp = cp.clone();
+        let progress = to_json("download checkpoint", &cp.progress)?;
         self.call(move |c| {
             c.execute(
-                "INSERT INTO download_checkpoints (org_id, run_id, cursor, pages_done, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (org_id) DO UPDATE SET run_id = excluded.run_id, \
-                 cursor = excluded.cursor, pages_done = excluded.pages_done, updated_at = excluded.updated_at",
+                "INSERT INTO download_checkpoints (org_id, run_id, cursor, pages_done, updated_at, progress) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (org_id) DO UPDATE SET run_id = excluded.run_id, \
+                 cursor = excluded.cursor, pages_done = excluded.pages_done, updated_at = excluded.updated_at, \
+                 progress = excluded.progress",
                 params![
                     cp.org_id.as_str(),
                     cp.run_id.to_string(),
                     cp.cursor,
                     cp.pages_done as i64,
-                    ts(cp.updated_at)
+                    ts(cp.updated_at),
+                    progress
                 ],
             )
             .map_err(backend)?;
@@ -519,23 +522,28 @@ impl SubscriptionStore for SqliteStore {
     async fn get_checkpoint(&self, org: &OrgId) -> Result<Option<DownloadCheckpoint>, StoreError> {
         let o = org.to_string();
         self.call(move |c| {
-            let row: Option<(String, String, Option<String>, i64, String)> = c
+            type Row = (String, String, Option<String>, i64, String, Option<String>);
+            let row: Option<Row> = c
                 .query_row(
-                    "SELECT org_id, run_id, cursor, pages_done, updated_at FROM download_checkpoints \
+                    "SELECT org_id, run_id, cursor, pages_done, updated_at, progress FROM download_checkpoints \
                      WHERE org_id = ?1",
                     [o],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
                 )
                 .optional()
                 .map_err(backend)?;
             const W: &str = "download checkpoint";
-            row.map(|(org, run, cursor, pages, updated)| {
+            row.map(|(org, run, cursor, pages, updated, progress)| {
                 Ok(DownloadCheckpoint {
                     org_id: parsed(W, OrgId::parse(&org))?,
                     run_id: parsed(W, RunId::parse(&run))?,
                     cursor,
                     pages_done: pages.max(0) as u64,
                     updated_at: parse_ts(W, &updated)?,
+                    progress: match progress {
+                        Some(p) => from_json(W, &p)?,
+                        None => Default::default(),
+                    },
                 })
             })
             .transpose()

@@ -173,3 +173,196 @@ fn request_key(r: &WriteRequest) -> String {
     }
     "?".to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    //! DynamoDB behaviour moto never shows (unprocessed items, throttling), played by `aws-smithy-mocks`.
+
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::operation::batch_write_item::{
+        BatchWriteItemError, BatchWriteItemOutput,
+    };
+    use aws_sdk_dynamodb::types::error::{
+        ProvisionedThroughputExceededException, ResourceNotFoundException,
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use miro_sam_core::contract::fixtures::{org, subscription};
+    use miro_sam_core::ports::SubscriptionStore;
+
+    use super::*;
+    use crate::DynamoStore;
+    use crate::dynamo::item::{key, s};
+    use crate::retry::Backoff;
+
+    const TABLE: &str = "miro-sam-unit";
+
+    /// The SDK's own retries are off, so every retry seen here is ours.
+    fn db(mode: RuleMode, rules: &[&Rule], attempts: u32) -> Db {
+        let client: Client = mock_client!(aws_sdk_dynamodb, mode, rules, |c| c
+            .retry_config(RetryConfig::disabled()));
+        let mut db = Db::new(client, TABLE);
+        db.backoff = Backoff::fast(attempts);
+        db
+    }
+
+    fn puts(n: usize) -> Vec<WriteRequest> {
+        (0..n)
+            .map(|i| {
+                let mut item = key("ORG#1", format!("MEMBER#{i}"));
+                item.insert("doc".into(), s("{}"));
+                put_request(item).unwrap()
+            })
+            .collect()
+    }
+
+    fn pending(
+        req: &aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput,
+    ) -> Vec<WriteRequest> {
+        req.request_items()
+            .and_then(|m| m.get(TABLE))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn unprocessed_items_are_sent_again_until_written() {
+        let first = mock!(Client::batch_write_item).then_compute_output(|req| {
+            let sent = pending(req);
+            assert_eq!(sent.len(), 25);
+            BatchWriteItemOutput::builder()
+                .unprocessed_items(TABLE, sent[20..].to_vec())
+                .build()
+        });
+        let second = mock!(Client::batch_write_item)
+            .match_requests(|req| pending(req).len() == 5)
+            .then_output(|| BatchWriteItemOutput::builder().build());
+        let db = db(RuleMode::Sequential, &[&first, &second], 5);
+
+        write_all(&db, puts(25), "members")
+            .await
+            .expect("all written in the end");
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+        let stats = db.stats();
+        assert_eq!(
+            (
+                stats.batch_calls,
+                stats.batch_items,
+                stats.unprocessed_retries
+            ),
+            (2, 25, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_batch_is_retried() {
+        let rule = mock!(Client::batch_write_item)
+            .sequence()
+            .error(|| {
+                BatchWriteItemError::ProvisionedThroughputExceededException(
+                    ProvisionedThroughputExceededException::builder()
+                        .message("slow down")
+                        .build(),
+                )
+            })
+            .times(2)
+            .output(|| BatchWriteItemOutput::builder().build())
+            .build();
+        let db = db(RuleMode::Sequential, &[&rule], 5);
+
+        write_all(&db, puts(3), "members")
+            .await
+            .expect("written after the throttling passed");
+        assert_eq!(rule.num_calls(), 3);
+        assert_eq!(db.stats().transient_retries, 2);
+    }
+
+    #[tokio::test]
+    async fn writes_go_in_chunks_of_25() {
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let seen = sizes.clone();
+        let rule = mock!(Client::batch_write_item).then_compute_output(move |req| {
+            seen.lock().unwrap().push(pending(req).len());
+            BatchWriteItemOutput::builder().build()
+        });
+        let db = db(RuleMode::MatchAny, &[&rule], 5);
+
+        write_all(&db, puts(60), "members").await.unwrap();
+        let mut sizes = sizes.lock().unwrap().clone();
+        sizes.sort();
+        assert_eq!(sizes, [10, 25, 25]);
+    }
+
+    #[tokio::test]
+    async fn items_still_unprocessed_after_the_last_attempt_are_an_error_saying_which() {
+        let rule = mock!(Client::batch_write_item).then_compute_output(|req| {
+            // DynamoDB keeps refusing the last two items of every chunk.
+            let sent = pending(req);
+            BatchWriteItemOutput::builder()
+                .unprocessed_items(TABLE, sent[sent.len() - 2..].to_vec())
+                .build()
+        });
+        let db = db(RuleMode::MatchAny, &[&rule], 4);
+
+        let err = write_all(&db, puts(30), "members")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("4 of 30 members were not written"), "{err}");
+        assert!(err.contains("still unprocessed after 4 attempts"), "{err}");
+        assert!(err.contains("ORG#1/MEMBER#"), "names the keys: {err}");
+        assert!(err.contains(TABLE), "{err}");
+        // Two chunks, four attempts each.
+        assert_eq!(rule.num_calls(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_permanent_error_is_not_retried() {
+        let rule = mock!(Client::batch_write_item).then_error(|| {
+            BatchWriteItemError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("Requested resource not found")
+                    .build(),
+            )
+        });
+        let db = db(RuleMode::MatchAny, &[&rule], 5);
+
+        let err = write_all(&db, puts(3), "members")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(rule.num_calls(), 1);
+        assert!(
+            err.contains("3 of 3 members were not written") && err.contains("BatchWriteItem"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_store_upserts_through_the_retrying_batch_writer() {
+        let calls = Arc::new(Mutex::new(0));
+        let count = calls.clone();
+        // The first call of every chunk loses its last item; the retry of it succeeds.
+        let rule = mock!(Client::batch_write_item).then_compute_output(move |req| {
+            *count.lock().unwrap() += 1;
+            let sent = pending(req);
+            let out = BatchWriteItemOutput::builder();
+            if sent.len() > 1 {
+                out.unprocessed_items(TABLE, vec![sent[0].clone()]).build()
+            } else {
+                out.build()
+            }
+        });
+        let client: Client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], |c| c
+            .retry_config(RetryConfig::disabled()));
+        let store = DynamoStore::new(client, TABLE).with_backoff(Backoff::fast(5));
+        let o = org();
+        let members: Vec<_> = (1..=50).map(|n| subscription(&o, n, 10)).collect();
+
+        store.upsert_members(&o, &members).await.expect("upserted");
+        assert_eq!(*calls.lock().unwrap(), 4, "two chunks, each sent twice");
+        assert_eq!(store.write_stats().batch_items, 50);
+    }
+}

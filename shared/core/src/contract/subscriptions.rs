@@ -5,7 +5,10 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::fixtures::*;
-use crate::domain::{DownloadCheckpoint, DownloadRun, Email, RegisteredOrg, RunId, Subscription};
+use crate::domain::{
+    DownloadCheckpoint, DownloadProgress, DownloadRun, Email, MemberId, RegisteredOrg, RunId,
+    Subscription,
+};
 use crate::error::StoreError;
 use crate::policy::Policy;
 use crate::ports::SubscriptionStore;
@@ -302,6 +305,17 @@ pub async fn checkpoint_round_trip(store: Store) {
         cursor: Some("eyJjdXJzb3IiOiIxMjMifQ==".into()),
         pages_done: 7,
         updated_at: t0(),
+        progress: DownloadProgress {
+            started_at: Some(t0()),
+            last_member_id: Some(MemberId::parse("3074457345000000700").unwrap()),
+            ordered: true,
+            missing: vec![MemberId::parse("3074457345000000042").unwrap()],
+            members_seen: 700,
+            new: 3,
+            changed: 2,
+            unchanged: 690,
+            rejected: 5,
+        },
     };
     store.put_checkpoint(&cp).await.unwrap();
     assert_eq!(store.get_checkpoint(&o).await.unwrap(), Some(cp.clone()));

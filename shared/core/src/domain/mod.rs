@@ -8,5 +8,5 @@ mod subscription;
 pub use email::{Email, EmailDomain};
 pub use ids::{AuditEntryId, MemberId, OrgId, PlanId, RunId};
 pub use miro_client::{License, Role};
-pub use org::{DownloadCheckpoint, DownloadRun, RegisteredOrg};
+pub use org::{DownloadCheckpoint, DownloadProgress, DownloadRun, RegisteredOrg};
 pub use subscription::{ContentHash, Subscription};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{OrgId, RunId};
+use super::{MemberId, OrgId, RunId};
 
 /// An org someone connected to miro-sam. Its reclaim policy is stored separately, versioned
 /// (see [`crate::ports::SubscriptionStore::put_policy`]), so every plan can name the exact policy it used.
@@ -34,4 +34,42 @@ pub struct DownloadCheckpoint {
     pub cursor: Option<String>,
     pub pages_done: u64,
     pub updated_at: DateTime<Utc>,
+    /// What the run learned before it stopped, so the resumed run can finish the job (counts, removals).
+    #[serde(default)]
+    pub progress: DownloadProgress,
+}
+
+/// The part of a download's state that must survive between invocations.
+///
+/// Miro pages the member list by member id (the cursor is the last id received), so the pages done cover every
+/// id up to `last_member_id`. Stored members in that range that the pages did not contain are `missing`: they
+/// are marked removed when the run completes. If a page ever breaks the id order, `ordered` turns false and the
+/// run marks nobody removed (the safe direction: a removed member is never reclaimed, a kept one is re-checked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadProgress {
+    pub started_at: Option<DateTime<Utc>>,
+    pub last_member_id: Option<MemberId>,
+    pub ordered: bool,
+    pub missing: Vec<MemberId>,
+    pub members_seen: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+}
+
+impl Default for DownloadProgress {
+    fn default() -> Self {
+        DownloadProgress {
+            started_at: None,
+            last_member_id: None,
+            ordered: true,
+            missing: Vec::new(),
+            members_seen: 0,
+            new: 0,
+            changed: 0,
+            unchanged: 0,
+            rejected: 0,
+        }
+    }
 }
