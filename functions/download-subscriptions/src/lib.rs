@@ -7,7 +7,9 @@ pub mod request;
 
 use chrono::{DateTime, Utc};
 use miro_sam_core::domain::{OrgId, PlanId};
-use miro_sam_core::jobs::{JobError, download_org, enqueue_plan, plan_org};
+use miro_sam_core::jobs::{
+    DownloadOutcome, JobError, StopAt, download_org_until, enqueue_plan, plan_org,
+};
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_lambda::Runtime;
 use miro_sam_lambda::metrics::RunMetrics;
@@ -22,6 +24,8 @@ const FUNCTION: &str = "download-subscriptions";
 pub enum Status {
     /// Downloaded and planned (and queued, unless dry run or over the cap).
     Done,
+    /// Stopped before the deadline with a checkpoint; the next run resumes the download where it stopped.
+    Paused,
     /// Not started: the invocation was about to reach its deadline. The next run does it.
     Deferred,
     Failed,
@@ -55,6 +59,7 @@ pub struct DownloadResponse {
     pub orgs: Vec<OrgOutcome>,
     pub done: u64,
     pub failed: u64,
+    pub paused: u64,
     pub deferred: u64,
 }
 
@@ -94,7 +99,7 @@ pub async fn handle(
                 continue;
             }
             let span = tracing::info_span!("org", org_id = %org);
-            outcomes.push(run_org(rt, org).instrument(span).await);
+            outcomes.push(run_org(rt, org, deadline).instrument(span).await);
         }
         let response = summarize(outcomes);
         emit_metrics(
@@ -106,6 +111,7 @@ pub async fn handle(
             orgs = response.orgs.len(),
             done = response.done,
             failed = response.failed,
+            paused = response.paused,
             deferred = response.deferred,
             duration_ms = started.elapsed().as_millis() as u64,
             "run summary"
@@ -116,9 +122,9 @@ pub async fn handle(
     .await
 }
 
-async fn run_org(rt: &Runtime, org: OrgId) -> OrgOutcome {
+async fn run_org(rt: &Runtime, org: OrgId, deadline: Option<Instant>) -> OrgOutcome {
     let mut out = OrgOutcome::new(org.clone(), Status::Done);
-    if let Err(e) = download_plan_enqueue(rt, &org, &mut out).await {
+    if let Err(e) = download_plan_enqueue(rt, &org, deadline, &mut out).await {
         out.status = Status::Failed;
         out.needs_action = e.needs_reconnect();
         out.error = Some(e.to_string());
@@ -134,9 +140,25 @@ async fn run_org(rt: &Runtime, org: OrgId) -> OrgOutcome {
 async fn download_plan_enqueue(
     rt: &Runtime,
     org: &OrgId,
+    deadline: Option<Instant>,
     out: &mut OrgOutcome,
 ) -> Result<(), JobError> {
-    let summary = download_org(&rt.deps, org).await?;
+    let stop = StopAt {
+        deadline,
+        max_pages: None,
+    };
+    let summary = match download_org_until(&rt.deps, org, stop).await? {
+        DownloadOutcome::Complete(s) => s,
+        DownloadOutcome::Paused(p) => {
+            tracing::warn!(
+                pages_done = p.pages_done,
+                "paused before the deadline; the next run resumes"
+            );
+            out.status = Status::Paused;
+            out.members = p.members_seen;
+            return Ok(());
+        }
+    };
     out.members = summary.members_seen;
     out.new = summary.new;
     out.changed = summary.changed;
@@ -210,6 +232,7 @@ fn summarize(orgs: Vec<OrgOutcome>) -> DownloadResponse {
     DownloadResponse {
         done: count(Status::Done),
         failed: count(Status::Failed),
+        paused: count(Status::Paused),
         deferred: count(Status::Deferred),
         orgs,
     }
@@ -223,6 +246,7 @@ fn emit_metrics(r: &DownloadResponse, rate_limited: u64, started: Instant) {
         .count("Candidates", sum(|o| o.candidates))
         .count("Enqueued", sum(|o| o.enqueued))
         .count("OrgsFailed", r.failed)
+        .count("OrgsPaused", r.paused)
         .count("OrgsDeferred", r.deferred)
         .count("RateLimited", rate_limited)
         .millis("RunDuration", started.elapsed().as_millis())

@@ -9,7 +9,10 @@ use miro_client::MemberFilter;
 use serde::{Deserialize, Serialize};
 
 use super::{Deps, JobError, usable_access_token};
-use crate::domain::{DownloadRun, MemberId, OrgId, RegisteredOrg, RunId, Subscription};
+use crate::domain::{
+    DownloadCheckpoint, DownloadProgress, DownloadRun, MemberId, OrgId, RegisteredOrg, RunId,
+    Subscription,
+};
 use crate::snapshot::OrgSnapshot;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,19 +37,95 @@ pub struct DownloadSummary {
     pub snapshot: OrgSnapshot,
 }
 
+/// A download that stopped before its deadline; the next run resumes from its checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadPause {
+    pub org_id: OrgId,
+    pub run_id: RunId,
+    pub pages_done: u64,
+    pub members_seen: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DownloadOutcome {
+    Complete(Box<DownloadSummary>),
+    Paused(DownloadPause),
+}
+
+/// When an invocation must stop and checkpoint: at a deadline (a Lambda's remaining time) and/or after a number of
+/// pages (bounded work per invocation). Both are checked before each page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StopAt {
+    pub deadline: Option<Instant>,
+    pub max_pages: Option<u64>,
+}
+
+impl StopAt {
+    pub fn deadline(d: Instant) -> Self {
+        StopAt {
+            deadline: Some(d),
+            max_pages: None,
+        }
+    }
+}
+
+/// A checkpoint older than this is not resumed: the listing it started is too old to finish consistently.
+const CHECKPOINT_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
+/// Above this many members missing from the covered range, a paused run stops tracking removals (they would not
+/// fit in one checkpoint item) and marks nobody removed; the next complete run does.
+const MAX_TRACKED_MISSING: usize = 10_000;
+
 /// Runs a full download of `org`. Safe to re-run the same day: members are keyed by id, the snapshot by day, and
 /// an unchanged member is not written again.
 ///
-/// Removal is only concluded from a COMPLETE listing: if paging fails half-way, the error is returned and nobody
-/// is marked removed, no snapshot is written.
+/// Removal is only concluded from a COMPLETE listing: if paging fails half-way, the error is returned, a
+/// checkpoint is kept, nobody is marked removed and no snapshot is written.
 pub async fn download_org(deps: &Deps, org: &OrgId) -> Result<DownloadSummary, JobError> {
-    let timer = Instant::now();
-    let started_at = deps.clock.now();
-    let run_id = RunId::new();
-    let token = usable_access_token(deps, org).await?;
+    match download_org_until(deps, org, StopAt::default()).await? {
+        DownloadOutcome::Complete(s) => Ok(*s),
+        DownloadOutcome::Paused(p) => Err(JobError::InvalidRequest(format!(
+            "the download of org {org} paused after {} pages without a deadline",
+            p.pages_done
+        ))),
+    }
+}
 
+/// Like [`download_org`], but stops cleanly as `stop` says, keeping a checkpoint from which the next call resumes
+/// instead of starting over. A failure half-way also keeps the checkpoint, so the next run finishes the job.
+pub async fn download_org_until(
+    deps: &Deps,
+    org: &OrgId,
+    stop: StopAt,
+) -> Result<DownloadOutcome, JobError> {
+    let timer = Instant::now();
+    let token = usable_access_token(deps, org).await?;
     let organization = deps.client.organization(&token, org.as_str()).await?;
-    register_org(deps, org, &organization.name, started_at).await?;
+    let now = deps.clock.now();
+    register_org(deps, org, &organization.name, now).await?;
+
+    let stored_checkpoint = deps.store.get_checkpoint(org).await?;
+    // A checkpoint exists (fresh or stale): the completed run clears it.
+    let resumed = stored_checkpoint.is_some();
+    let resume = stored_checkpoint.filter(|cp| now - cp.updated_at <= CHECKPOINT_MAX_AGE);
+    let mut run = match resume {
+        Some(cp) => {
+            tracing::info!(%org, run = %cp.run_id, pages_done = cp.pages_done, "resuming a paused download");
+            cp
+        }
+        None => DownloadCheckpoint {
+            org_id: org.clone(),
+            run_id: RunId::new(),
+            cursor: None,
+            pages_done: 0,
+            updated_at: now,
+            progress: DownloadProgress {
+                started_at: Some(now),
+                ..DownloadProgress::default()
+            },
+        },
+    };
+    // Earlier invocations of this run covered every id up to here.
+    let covered_before = run.progress.last_member_id.clone();
 
     let mut stored: HashMap<MemberId, Subscription> = deps
         .store
@@ -55,121 +134,192 @@ pub async fn download_org(deps: &Deps, org: &OrgId) -> Result<DownloadSummary, J
         .into_iter()
         .map(|m| (m.member_id.clone(), m))
         .collect();
-
-    let mut s = Counts::default();
-    let mut seen_ids: HashSet<String> = HashSet::new();
-    let mut current: Vec<Subscription> = Vec::with_capacity(stored.len());
+    let mut seen: HashSet<MemberId> = HashSet::new();
     let mut pages = deps
         .client
-        .members(&token, org.as_str(), MemberFilter::default(), None)
+        .members(
+            &token,
+            org.as_str(),
+            MemberFilter::default(),
+            run.cursor.clone(),
+        )
         .boxed();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        s.pages += 1;
+    let mut pages_this_call = 0u64;
+    loop {
+        let out_of_time = stop.deadline.is_some_and(|d| Instant::now() >= d);
+        if out_of_time || stop.max_pages.is_some_and(|m| pages_this_call >= m) {
+            drop(pages);
+            let pause = pause(deps, &mut run, &stored, covered_before.as_ref(), false).await?;
+            return Ok(DownloadOutcome::Paused(pause));
+        }
+        let page = match pages.next().await {
+            None => break,
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                drop(pages);
+                if run.pages_done > 0 {
+                    pause(deps, &mut run, &stored, covered_before.as_ref(), true).await?;
+                }
+                return Err(e.into());
+            }
+        };
         let now = deps.clock.now();
         let mut to_write = Vec::new();
         for m in &page.members {
-            if !seen_ids.insert(m.id.clone()) {
-                // Paging can repeat a member when the list shifts underneath it; count them once.
-                continue;
-            }
             let fresh = match Subscription::from_member(org, m, now) {
                 Ok(f) => f,
                 Err(e) => {
                     tracing::warn!(%org, member = %m.id, error = %e, "skipping a member Miro listed");
-                    s.rejected += 1;
+                    run.progress.rejected += 1;
                     continue;
                 }
             };
-            match stored.remove(&fresh.member_id) {
+            let id = fresh.member_id.clone();
+            if !seen.insert(id.clone()) {
+                // Paging can repeat a member when the list shifts underneath it; count them once.
+                continue;
+            }
+            let p = &mut run.progress;
+            if p.last_member_id.as_ref().is_some_and(|last| &id <= last) {
+                p.ordered = false;
+            }
+            if p.last_member_id.as_ref().is_none_or(|last| &id > last) {
+                p.last_member_id = Some(id.clone());
+            }
+            p.members_seen += 1;
+            match stored.remove(&id) {
                 None => {
-                    s.new += 1;
-                    to_write.push(fresh.clone());
-                    current.push(fresh);
+                    p.new += 1;
+                    to_write.push(fresh);
                 }
                 Some(old) if old.content_hash == fresh.content_hash && !old.is_removed() => {
-                    s.unchanged += 1;
-                    current.push(old);
+                    p.unchanged += 1
                 }
                 Some(old) => {
-                    s.changed += 1;
-                    let updated = Subscription {
+                    p.changed += 1;
+                    to_write.push(Subscription {
                         first_seen_at: old.first_seen_at,
                         ..fresh
-                    };
-                    to_write.push(updated.clone());
-                    current.push(updated);
+                    });
                 }
             }
         }
         if !to_write.is_empty() {
             deps.store.upsert_members(org, &to_write).await?;
         }
+        run.pages_done += 1;
+        pages_this_call += 1;
+        run.cursor = page.next_cursor;
+        if run.cursor.is_none() {
+            // The listing is complete; a pause now would resume from the first page.
+            break;
+        }
     }
     drop(pages);
 
     let finished_at = deps.clock.now();
-    // What is left in `stored` was not in the complete listing.
-    let gone: Vec<MemberId> = stored
-        .iter()
-        .filter(|(id, m)| !m.is_removed() && !seen_ids.contains(id.as_str()))
-        .map(|(id, _)| id.clone())
-        .collect();
+    let gone = if run.progress.ordered {
+        let mut gone = std::mem::take(&mut run.progress.missing);
+        gone.extend(unseen_after(&stored, covered_before.as_ref(), None));
+        gone
+    } else {
+        tracing::warn!(%org, "Miro's pages were not in id order; nobody is marked removed by this run");
+        Vec::new()
+    };
     let removed = if gone.is_empty() {
         0
     } else {
         deps.store.mark_removed(org, &gone, finished_at).await?
     };
-    let gone: HashSet<MemberId> = gone.into_iter().collect();
-    current.extend(stored.into_values().map(|mut m| {
-        if gone.contains(&m.member_id) {
-            m.removed_at.get_or_insert(finished_at);
-        }
-        m
-    }));
 
-    let snapshot = OrgSnapshot::compute(org, &organization, &current, finished_at);
+    let members = deps.store.list_members(org).await?;
+    let snapshot = OrgSnapshot::compute(org, &organization, &members, finished_at);
     deps.store.put_snapshot(&snapshot).await?;
+    let p = &run.progress;
+    let started_at = p.started_at.unwrap_or(finished_at);
     deps.store
         .put_download_run(&DownloadRun {
             org_id: org.clone(),
-            run_id,
+            run_id: run.run_id,
             started_at,
             completed_at: finished_at,
-            members_seen: seen_ids.len() as u64,
+            members_seen: p.members_seen,
         })
         .await?;
+    if resumed {
+        deps.store.clear_checkpoint(org).await?;
+    }
 
     let summary = DownloadSummary {
         org_id: org.clone(),
-        run_id,
+        run_id: run.run_id,
         started_at,
         finished_at,
-        members_seen: seen_ids.len() as u64,
-        new: s.new,
-        changed: s.changed,
-        unchanged: s.unchanged,
+        members_seen: p.members_seen,
+        new: p.new,
+        changed: p.changed,
+        unchanged: p.unchanged,
         removed,
-        rejected: s.rejected,
-        pages: s.pages,
+        rejected: p.rejected,
+        pages: run.pages_done,
         duration: timer.elapsed(),
         snapshot,
     };
     tracing::info!(
-        %org, run = %run_id, seen = summary.members_seen, new = summary.new, changed = summary.changed,
+        %org, run = %run.run_id, seen = summary.members_seen, new = summary.new, changed = summary.changed,
         unchanged = summary.unchanged, removed = summary.removed, pages = summary.pages,
         "download complete"
     );
-    Ok(summary)
+    Ok(DownloadOutcome::Complete(Box::new(summary)))
 }
 
-#[derive(Default)]
-struct Counts {
-    new: u64,
-    changed: u64,
-    unchanged: u64,
-    rejected: u64,
-    pages: u64,
+/// Stored members not seen by this invocation, not already removed, with ids in `(after, upto]`.
+fn unseen_after(
+    stored: &HashMap<MemberId, Subscription>,
+    after: Option<&MemberId>,
+    upto: Option<&MemberId>,
+) -> Vec<MemberId> {
+    stored
+        .iter()
+        .filter(|(id, m)| {
+            !m.is_removed() && after.is_none_or(|a| *id > a) && upto.is_none_or(|u| *id <= u)
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// Saves where the run stands so the next invocation resumes it.
+async fn pause(
+    deps: &Deps,
+    run: &mut DownloadCheckpoint,
+    stored: &HashMap<MemberId, Subscription>,
+    covered_before: Option<&MemberId>,
+    failed: bool,
+) -> Result<DownloadPause, JobError> {
+    let p = &mut run.progress;
+    if p.ordered {
+        p.missing.extend(unseen_after(
+            stored,
+            covered_before,
+            p.last_member_id.as_ref(),
+        ));
+        if p.missing.len() > MAX_TRACKED_MISSING {
+            p.ordered = false;
+            p.missing.clear();
+        }
+    }
+    run.updated_at = deps.clock.now();
+    deps.store.put_checkpoint(run).await?;
+    tracing::info!(
+        org = %run.org_id, run = %run.run_id, pages_done = run.pages_done, failed,
+        "download checkpointed; the next run resumes here"
+    );
+    Ok(DownloadPause {
+        org_id: run.org_id.clone(),
+        run_id: run.run_id,
+        pages_done: run.pages_done,
+        members_seen: run.progress.members_seen,
+    })
 }
 
 /// Keeps the org's name current; the first download of an org that was connected elsewhere registers it.

@@ -20,7 +20,9 @@ use crate::plan::PlanRefusal;
 use crate::ports::{Clock, SubscriptionStore, TokenStore};
 
 pub use connect::{ConnectOptions, ConnectedOrg, REQUIRED_SCOPE, connect_org};
-pub use download::{DownloadSummary, download_org};
+pub use download::{
+    DownloadOutcome, DownloadPause, DownloadSummary, StopAt, download_org, download_org_until,
+};
 pub use enqueue::enqueue_plan;
 pub use plan::{current_policy, plan_org, set_policy};
 pub use reactivate::{MemberRef, ReactivateResult, reactivate};
