@@ -2,6 +2,8 @@
 //! (moto, started by `./scripts/test.sh`), and a function [`Runtime`] wired to both exactly as a cold start
 //! would wire it.
 
+pub mod proxy;
+
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use miro_client::{MiroConfig, SecretString};
@@ -31,6 +33,10 @@ pub struct WorldOptions {
     pub members: usize,
     pub extra_orgs: usize,
     pub env: Vec<(&'static str, String)>,
+    /// Talk to the local AWS API through this URL (e.g. a [`proxy::FlakyProxy`]) instead of directly.
+    pub aws_endpoint: Option<String>,
+    /// Applied to the function's Miro client (timeouts, retries).
+    pub tune_miro: Option<fn(&mut MiroConfig)>,
 }
 
 fn endpoint() -> String {
@@ -44,10 +50,22 @@ fn endpoint() -> String {
 }
 
 pub async fn sdk() -> SdkConfig {
+    sdk_at(&endpoint()).await
+}
+
+/// The local AWS API's endpoint (host:port), for a proxy in front of it.
+pub fn aws_host_port() -> String {
+    endpoint()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+pub async fn sdk_at(endpoint: &str) -> SdkConfig {
     miro_sam_aws::sdk::load()
         .await
         .to_builder()
-        .endpoint_url(endpoint())
+        .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "moto",
@@ -82,7 +100,10 @@ pub async fn world(opts: WorldOptions) -> World {
     let control = sandbox.control();
 
     let sdk = sdk().await;
-    let clients = AwsClients::new(&sdk);
+    let clients = match &opts.aws_endpoint {
+        Some(e) => AwsClients::at_endpoint(&sdk, e),
+        None => AwsClients::new(&sdk),
+    };
     let table = unique("miro-sam-fn");
     miro_sam_aws::table::create_table(&clients.dynamodb, &table)
         .await
@@ -129,8 +150,11 @@ pub async fn world(opts: WorldOptions) -> World {
         reclaim_queue_url: Some(queue_url.clone()),
         oauth_client_secret_name: Some(client_secret_name),
     };
-    let adapters = Adapters::new(aws, &sdk);
-    let miro = scaled(settings.miro.clone());
+    let adapters = Adapters::from_clients(aws, clients.clone());
+    let mut miro = scaled(settings.miro.clone());
+    if let Some(tune) = opts.tune_miro {
+        tune(&mut miro);
+    }
     let rt = Runtime::new(settings, adapters, miro)
         .await
         .expect("runtime");

@@ -38,6 +38,28 @@ impl AwsClients {
             secrets: aws_sdk_secretsmanager::Client::new(config),
         }
     }
+
+    /// Every client at `endpoint`, whatever `AWS_ENDPOINT_URL` says (the environment outranks the shared
+    /// configuration's endpoint, not a service configuration's).
+    pub fn at_endpoint(config: &SdkConfig, endpoint: &str) -> Self {
+        AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(config)
+                    .endpoint_url(endpoint)
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(config)
+                    .endpoint_url(endpoint)
+                    .build(),
+            ),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(config)
+                    .endpoint_url(endpoint)
+                    .build(),
+            ),
+        }
+    }
 }
 
 /// Every adapter, wired to the resources named by the configuration. What a Lambda builds once at cold start.
@@ -60,7 +82,11 @@ impl Adapters {
     }
 
     pub fn new(config: AwsConfig, sdk: &SdkConfig) -> Self {
-        let clients = AwsClients::new(sdk);
+        Self::from_clients(config, AwsClients::new(sdk))
+    }
+
+    /// Wires adapters around clients built elsewhere (e.g. tests pointing every client at a proxy).
+    pub fn from_clients(config: AwsConfig, clients: AwsClients) -> Self {
         let table = config.table_name.as_str();
         Adapters {
             store: DynamoStore::new(clients.dynamodb.clone(), table),

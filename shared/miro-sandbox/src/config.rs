@@ -172,6 +172,9 @@ pub struct FaultConfig {
     pub malformed_members_page_once: bool,
     /// Members pages echo the request's own cursor, making a cursor loop.
     pub repeat_cursor: bool,
+    /// After this many more API requests, every access token issued so far expires at once (a token that dies
+    /// mid-run). Refresh tokens keep working.
+    pub expire_tokens_after_requests: Option<u32>,
     pub fault_seed: u64,
 }
 
@@ -184,6 +187,7 @@ impl Default for FaultConfig {
             rate_limit_burst: 0,
             malformed_members_page_once: false,
             repeat_cursor: false,
+            expire_tokens_after_requests: None,
             fault_seed: 0,
         }
     }

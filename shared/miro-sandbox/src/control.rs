@@ -199,6 +199,8 @@ struct FaultsBody {
     #[serde(default)]
     repeat_cursor: bool,
     #[serde(default)]
+    expire_tokens_after_requests: Option<u32>,
+    #[serde(default)]
     fault_seed: u64,
 }
 
@@ -217,6 +219,7 @@ async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         rate_limit_burst: parsed.rate_limit_burst,
         malformed_members_page_once: parsed.malformed_members_page_once,
         repeat_cursor: parsed.repeat_cursor,
+        expire_tokens_after_requests: parsed.expire_tokens_after_requests,
         fault_seed: parsed.fault_seed,
     });
     StatusCode::NO_CONTENT.into_response()

@@ -27,7 +27,25 @@ enum Fault {
     RateLimited,
 }
 
+/// Counts down `expire_tokens_after_requests`; at zero every access token issued so far expires now.
+fn expire_tokens_when_due(state: &mut State) {
+    let Some(left) = state.faults.expire_tokens_after_requests else {
+        return;
+    };
+    if left > 0 {
+        state.faults.expire_tokens_after_requests = Some(left - 1);
+        return;
+    }
+    state.faults.expire_tokens_after_requests = None;
+    let now = state.now();
+    for t in state.access_tokens.values_mut() {
+        t.expires_at = Some(now);
+    }
+    state.counters.faults_injected += 1;
+}
+
 fn decide(state: &mut State) -> Option<Fault> {
+    expire_tokens_when_due(state);
     if state.faults.rate_limit_burst > 0 {
         state.faults.rate_limit_burst -= 1;
         return Some(Fault::RateLimited);

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use miro_client::MemberFilter;
+use miro_client::{MemberFilter, MiroError};
 use serde::{Deserialize, Serialize};
 
+use super::token::token_after_unauthorized;
 use super::{Deps, JobError, usable_access_token};
 use crate::domain::{
     DownloadCheckpoint, DownloadProgress, DownloadRun, MemberId, OrgId, RegisteredOrg, RunId,
@@ -98,8 +99,16 @@ pub async fn download_org_until(
     stop: StopAt,
 ) -> Result<DownloadOutcome, JobError> {
     let timer = Instant::now();
-    let token = usable_access_token(deps, org).await?;
-    let organization = deps.client.organization(&token, org.as_str()).await?;
+    let mut token = usable_access_token(deps, org).await?;
+    let mut refreshed_after_401 = false;
+    let organization = match deps.client.organization(&token, org.as_str()).await {
+        Err(MiroError::Unauthorized { .. }) => {
+            refreshed_after_401 = true;
+            token = token_after_unauthorized(deps, org, &token).await?;
+            deps.client.organization(&token, org.as_str()).await?
+        }
+        other => other?,
+    };
     let now = deps.clock.now();
     register_org(deps, org, &organization.name, now).await?;
 
@@ -155,6 +164,32 @@ pub async fn download_org_until(
         let page = match pages.next().await {
             None => break,
             Some(Ok(p)) => p,
+            Some(Err(MiroError::Unauthorized { .. })) if !refreshed_after_401 => {
+                // The token died mid-run (it expired early or was rotated): refresh once and continue from the
+                // same cursor.
+                refreshed_after_401 = true;
+                drop(pages);
+                token = match token_after_unauthorized(deps, org, &token).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        if run.pages_done > 0 {
+                            pause(deps, &mut run, &stored, covered_before.as_ref(), true).await?;
+                        }
+                        return Err(e);
+                    }
+                };
+                tracing::info!(%org, "access token refreshed mid-download; continuing");
+                pages = deps
+                    .client
+                    .members(
+                        &token,
+                        org.as_str(),
+                        MemberFilter::default(),
+                        run.cursor.clone(),
+                    )
+                    .boxed();
+                continue;
+            }
             Some(Err(e)) => {
                 drop(pages);
                 if run.pages_done > 0 {

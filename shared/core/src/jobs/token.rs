@@ -1,7 +1,7 @@
 //! A usable access token for an org, refreshed when it is about to expire.
 
 use chrono::{DateTime, Duration, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{Deps, JobError};
 use crate::domain::OrgId;
@@ -30,6 +30,34 @@ pub async fn usable_access_token(deps: &Deps, org: &OrgId) -> Result<SecretStrin
     if !expiring(&bundle, now) {
         return Ok(bundle.access_token);
     }
+    refresh(deps, org, bundle, now).await
+}
+
+/// A token to use after Miro answered 401 to `rejected` (expired early, e.g. a clock difference, or revoked):
+/// the stored token if someone refreshed meanwhile, otherwise a refresh. Miro's guidance is one refresh, then
+/// fail; callers retry their request once with the result.
+pub async fn token_after_unauthorized(
+    deps: &Deps,
+    org: &OrgId,
+    rejected: &SecretString,
+) -> Result<SecretString, JobError> {
+    let bundle = deps.tokens.get_tokens(org).await?;
+    if bundle.access_token.expose_secret() != rejected.expose_secret() {
+        return Ok(bundle.access_token);
+    }
+    // Treat the rejected token as expired whatever its stored expiry says.
+    let now = bundle
+        .expires_at
+        .map_or_else(|| deps.clock.now(), |t| t.max(deps.clock.now()));
+    refresh(deps, org, bundle, now).await
+}
+
+async fn refresh(
+    deps: &Deps,
+    org: &OrgId,
+    bundle: TokenBundle,
+    now: DateTime<Utc>,
+) -> Result<SecretString, JobError> {
     let (refresh_token, app) = match (&bundle.refresh_token, &deps.oauth_app) {
         (Some(r), Some(a)) => (r.clone(), a),
         (None, _) if !expired(&bundle, now) => return Ok(bundle.access_token),
