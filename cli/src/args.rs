@@ -78,6 +78,40 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Run the Miro sandbox server (a local Miro for trying things out).
     Sandbox(miro_sandbox::cli::ServeArgs),
+    /// Operator commands for an AWS deployment (build with `--features aws`).
+    #[cfg(feature = "aws")]
+    #[command(subcommand)]
+    Aws(AwsCommand),
+}
+
+#[cfg(feature = "aws")]
+#[derive(Subcommand, Debug)]
+pub enum AwsCommand {
+    /// Print a signed, expiring link to the deployment's /oauth/start for a Company Admin to connect an org.
+    ConnectLink {
+        /// The deployment's API base URL (the stack output `ApiBaseUrl`).
+        #[arg(long)]
+        base_url: String,
+        /// How long the link works.
+        #[arg(long, default_value_t = 60)]
+        valid_for_minutes: i64,
+        /// The Secrets Manager secret holding the signing key (default: MIRO_SAM_CONNECT_LINK_KEY_NAME).
+        #[arg(long)]
+        key_secret: Option<String>,
+    },
+    /// Test an org's SCIM token and store it in Secrets Manager where the functions read it.
+    ScimToken {
+        #[arg(long)]
+        org: String,
+        /// The token; read from stdin when absent.
+        #[arg(long, env = "MIRO_SCIM_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+    /// Create the DynamoDB table (for local runs against a local AWS API; the template creates it in AWS).
+    CreateTable {
+        #[arg(long, env = "MIRO_SAM_TABLE_NAME")]
+        table: String,
+    },
 }
 
 #[derive(Args, Debug)]

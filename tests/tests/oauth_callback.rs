@@ -226,3 +226,27 @@ async fn only_the_three_routes_exist() {
     assert_eq!(h("POST", "/oauth/start").await.status(), 405);
     assert_eq!(h("DELETE", "/oauth/callback").await.status(), 405);
 }
+
+#[tokio::test]
+async fn a_link_from_the_operator_command_opens_the_door() {
+    let w = world(WorldOptions {
+        members: 3,
+        ..Default::default()
+    })
+    .await;
+    let link = connect_link::issue(&w.link_key, w.rt.deps.clock.now(), Duration::minutes(30));
+    let url = miro_sam_cli::commands::aws::start_url(
+        "https://abc123.execute-api.us-east-1.amazonaws.com/",
+        &link,
+    )
+    .unwrap();
+    assert_eq!(url.path(), "/oauth/start");
+    let carried = url
+        .query_pairs()
+        .find(|(k, _)| k == "link")
+        .unwrap()
+        .1
+        .into_owned();
+    let resp = start(&w, Some(&carried)).await;
+    assert_eq!(resp.status(), 302, "{}", body_text(&resp));
+}

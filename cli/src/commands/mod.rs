@@ -1,6 +1,8 @@
 //! One file per subcommand; each takes the parsed arguments and returns a [`CmdResult`].
 
 pub mod apply;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod connect;
 pub mod demo;
 pub mod plan;
@@ -27,6 +29,8 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Reactivate(a) => reactivate::run(&Ctx::open(g)?, g, a).await,
         Command::Report(a) => report::run(&Ctx::open(g)?, g, a).await,
         Command::Policy(a) => policy::run(&Ctx::open(g)?, g, a).await,
+        #[cfg(feature = "aws")]
+        Command::Aws(a) => aws::run(g, a).await,
     }
 }
 
