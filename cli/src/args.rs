@@ -107,10 +107,18 @@ pub enum AwsCommand {
         #[arg(long, env = "MIRO_SCIM_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
-    /// Create the DynamoDB table (for local runs against a local AWS API; the template creates it in AWS).
-    CreateTable {
+    /// For local runs against a local AWS API (the template does this in AWS): create the DynamoDB table, and the
+    /// connect-link key and OAuth client secret when their names are configured.
+    InitLocal {
         #[arg(long, env = "MIRO_SAM_TABLE_NAME")]
         table: String,
+        #[arg(long, env = "MIRO_SAM_CONNECT_LINK_KEY_NAME")]
+        link_key_secret: Option<String>,
+        #[arg(long, env = "MIRO_SAM_OAUTH_CLIENT_SECRET_NAME")]
+        client_secret_name: Option<String>,
+        /// The Miro app's client secret to store (e.g. the sandbox's).
+        #[arg(long, env = "MIRO_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
     },
 }
 

@@ -78,10 +78,40 @@ pub async fn run(g: &Global, cmd: AwsCommand) -> CmdResult {
             );
             Ok(())
         }
-        AwsCommand::CreateTable { table } => {
+        AwsCommand::InitLocal {
+            table,
+            link_key_secret,
+            client_secret_name,
+            client_secret,
+        } => {
             let sdk = miro_sam_aws::sdk::load().await;
-            miro_sam_aws::table::create_table(&AwsClients::new(&sdk).dynamodb, &table).await?;
+            let clients = AwsClients::new(&sdk);
+            miro_sam_aws::table::create_table(&clients.dynamodb, &table).await?;
             println!("Table {table} is ready.");
+            let random_key = crate::commands::connect::new_state();
+            let secrets = [
+                (link_key_secret, Some(random_key)),
+                (client_secret_name, client_secret),
+            ];
+            for (name, value) in secrets {
+                let (Some(name), Some(value)) = (name, value) else {
+                    continue;
+                };
+                clients
+                    .secrets
+                    .create_secret()
+                    .name(&name)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Failure::needs_action(format!(
+                            "cannot create secret {name}: {}",
+                            e.into_service_error()
+                        ))
+                    })?;
+                println!("Secret {name} is ready.");
+            }
             Ok(())
         }
     }
