@@ -6,8 +6,8 @@ Two groups of tests, run by infra/check.sh with the test venv's python (boto3 co
 - TemplateTests read the translated CloudFormation (infra/translate.py's output) and the SAM source, and compare
   them with the code: the environment variable names (parsed from shared/aws/src/env.rs and
   shared/lambda-support/src/env.rs), the table shape (parsed from shared/aws/src/table.rs), the secret paths (parsed
-  from shared/aws/src/secrets.rs), the AWS SDK calls the code makes (parsed from shared/aws, shared/lambda-support and functions/), and the IAM
-  statements, routes, queue, event source, schedule and alarms of the template.
+  from shared/aws/src/secrets.rs), the AWS SDK calls the code makes (parsed from shared/aws, shared/lambda-support
+  and functions/), and the IAM statements, routes, queue, event source, schedule and alarms of the template.
 - StackTests deploy the translated template as a stack into the local AWS API (moto) at MIRO_SAM_TEST_AWS_ENDPOINT
   and check what moto creates: table, queues, redrive policy, event source mapping, functions and their environment,
   roles. moto's CloudFormation silently skips Secrets Manager secrets, ApiGatewayV2 resources, Scheduler schedules
@@ -414,7 +414,8 @@ class TemplateTests(unittest.TestCase):
         want = table_shape()
         t = self.res["Table"]["Properties"]
         self.assertEqual([(k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]], want["key_schema"])
-        self.assertEqual({a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}, want["attributes"])
+        attributes = {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}
+        self.assertEqual(attributes, want["attributes"])
         got_gsis = {
             g["IndexName"]: {
                 "key_schema": [(k["AttributeName"], k["KeyType"]) for k in g["KeySchema"]],
@@ -491,16 +492,24 @@ class TemplateTests(unittest.TestCase):
                     continue
                 for r in as_list(s["Resource"]):
                     text = sub_text(r)
-                    self.assertIn(text, kinds, f"{fn}: secret resource {r} is neither a stack secret nor a per-org path")
+                    self.assertIn(
+                        text, kinds, f"{fn}: secret resource {r} is neither a stack secret nor a per-org path"
+                    )
                     got.setdefault(kinds[text], set()).update(a.split(":")[1] for a in actions)
             self.assertEqual(got, want, fn)
 
     # -- HTTP API ----------------------------------------------------------------------------------------------
 
     def test_http_api_has_exactly_the_callback_routes(self):
-        routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in self.res.values() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+        routes = {
+            r["Properties"]["RouteKey"]: r["Properties"]
+            for r in self.res.values()
+            if r["Type"] == "AWS::ApiGatewayV2::Route"
+        }
         self.assertEqual(set(routes), ROUTES)
-        integrations = {k: r["Properties"] for k, r in self.res.items() if r["Type"] == "AWS::ApiGatewayV2::Integration"}
+        integrations = {
+            k: r["Properties"] for k, r in self.res.items() if r["Type"] == "AWS::ApiGatewayV2::Integration"
+        }
         self.assertEqual(len(integrations), 1)
         (integration_id, integration), = integrations.items()
         self.assertEqual(integration["IntegrationUri"], {"Fn::GetAtt": ["OAuthCallbackFunction", "Arn"]})
@@ -578,10 +587,14 @@ class TemplateTests(unittest.TestCase):
             if cargo.exists():
                 self.assertRegex(cargo.read_text(), r'(?m)^name = "%s"$' % re.escape(binary), f"{cargo}")
             props = self.res[fn]["Properties"]
-            self.assertEqual((props["Runtime"], props["Architectures"], props["Handler"]), ("provided.al2023", ["arm64"], "bootstrap"))
+            self.assertEqual(
+                (props["Runtime"], props["Architectures"], props["Handler"]),
+                ("provided.al2023", ["arm64"], "bootstrap"),
+            )
         timeouts = {fn: self.res[fn]["Properties"]["Timeout"] for fn in FUNCTIONS}
         self.assertEqual(
-            timeouts, {"OAuthCallbackFunction": 15, "DownloadSubscriptionsFunction": 900, "ReclaimSubscriptionFunction": 60}
+            timeouts,
+            {"OAuthCallbackFunction": 15, "DownloadSubscriptionsFunction": 900, "ReclaimSubscriptionFunction": 60},
         )
         margin = self.env("DownloadSubscriptionsFunction")[self.names["DEADLINE_MARGIN_SECS"]]
         self.assertLess(int(margin), timeouts["DownloadSubscriptionsFunction"])
@@ -628,7 +641,9 @@ class StackTests(unittest.TestCase):
         endpoint = os.environ.get("MIRO_SAM_TEST_AWS_ENDPOINT")
         if not endpoint:
             raise RuntimeError("MIRO_SAM_TEST_AWS_ENDPOINT is not set: run infra/check.sh, which starts moto")
-        kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        kw = dict(
+            endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+        )
         cls.client = staticmethod(lambda service: boto3.client(service, **kw))
         cls.names = env_names()
         cls.known = {v for k, v in cls.names.items() if k not in TEST_ONLY}
@@ -707,7 +722,8 @@ class StackTests(unittest.TestCase):
         t = self.client("dynamodb").describe_table(TableName=self.physical["Table"])["Table"]
         self.assertEqual(self.outputs["TableName"], t["TableName"])
         self.assertEqual([(k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]], want["key_schema"])
-        self.assertEqual({a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}, want["attributes"])
+        attributes = {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}
+        self.assertEqual(attributes, want["attributes"])
         got = {
             g["IndexName"]: {
                 "key_schema": [(k["AttributeName"], k["KeyType"]) for k in g["KeySchema"]],

@@ -107,6 +107,13 @@ pub enum AwsCommand {
         #[arg(long, env = "MIRO_SCIM_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Show or set an org's reclaim policy in the deployment's table (e.g. to turn dry run off).
+    Policy {
+        #[arg(long)]
+        org: String,
+        #[command(subcommand)]
+        action: PolicyCommand,
+    },
     /// For local runs against a local AWS API (the template does this in AWS): create the DynamoDB table, and the
     /// connect-link key and OAuth client secret when their names are configured.
     InitLocal {

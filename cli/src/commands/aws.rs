@@ -78,6 +78,13 @@ pub async fn run(g: &Global, cmd: AwsCommand) -> CmdResult {
             );
             Ok(())
         }
+        AwsCommand::Policy { org, action } => {
+            let adapters = Adapters::from_env()
+                .await
+                .map_err(|e| Failure::needs_action(e.to_string()))?;
+            let org = OrgId::parse(&org)?;
+            super::policy::run_on(&adapters.store, &org, action, chrono::Utc::now()).await
+        }
         AwsCommand::InitLocal {
             table,
             link_key_secret,

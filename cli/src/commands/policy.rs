@@ -10,10 +10,19 @@ use crate::failure::{CmdResult, Failure};
 
 pub async fn run(ctx: &Ctx, g: &Global, cmd: PolicyCommand) -> CmdResult {
     let org = ctx.org(g).await?;
-    let now = ctx.deps.clock.now();
+    run_on(ctx.deps.store.as_ref(), &org, cmd, ctx.deps.clock.now()).await
+}
+
+/// Shows or sets the policy in any store (the embedded one, or a deployment's table).
+pub async fn run_on(
+    store: &dyn miro_sam_core::ports::SubscriptionStore,
+    org: &miro_sam_core::domain::OrgId,
+    cmd: PolicyCommand,
+    now: chrono::DateTime<chrono::Utc>,
+) -> CmdResult {
     match cmd {
         PolicyCommand::Show => {
-            let p = current_policy(ctx.deps.store.as_ref(), &org, now).await?;
+            let p = current_policy(store, org, now).await?;
             eprintln!("# policy version {} of org {org}", p.version);
             println!("{}", p.policy.to_json_pretty());
         }
@@ -29,8 +38,8 @@ pub async fn run(ctx: &Ctx, g: &Global, cmd: PolicyCommand) -> CmdResult {
             let policy = Policy::from_json(&text)?;
             let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
             let v = set_policy(
-                ctx.deps.store.as_ref(),
-                &org,
+                store,
+                org,
                 &policy,
                 &format!("miro-sam policy set (by {user})"),
                 now,
