@@ -1,1 +1,186 @@
-fn main() {}
+//! `miro-sam-bench download|reclaim|startup|all [--json out.json]`: benchmarks against the physical limit.
+//! Run it as a release build: `cargo run --release -p miro-sam-bench -- all --json bench.json`.
+//! With `MIRO_SAM_TEST_AWS_ENDPOINT` set (a local AWS API such as moto) the download also runs on DynamoDB and
+//! the start-up benchmark runs the functions with their production environment.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use miro_sam_bench::download::{self, ChildArgs, DownloadConfig};
+use miro_sam_bench::machine::Machine;
+use miro_sam_bench::partition::Partitioning;
+use miro_sam_bench::reclaim::{self, ReclaimConfig};
+use miro_sam_bench::report::{DownloadSection, ReclaimSection, Report};
+use miro_sam_bench::startup::{self, StartupConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "miro-sam-bench",
+    about = "miro-sam against the floor Miro's rate limits impose"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+    /// Also write the results as JSON to this file.
+    #[arg(long, global = true)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Download orgs of 10 000 and 100 000 members, sequential and partitioned.
+    Download(DownloadArgs),
+    /// 1 000 queued candidates, 4 workers at 1/4 of the SCIM budget each (and two contrasting scenarios).
+    Reclaim,
+    /// Cold start of the three function binaries against a Runtime API stub.
+    Startup(StartupArgs),
+    /// All of the above.
+    All(DownloadArgs),
+    /// One download run in a child process (used by `download`).
+    #[command(hide = true)]
+    DownloadRun(DownloadRunArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct DownloadArgs {
+    /// Org sizes.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    sizes: Vec<usize>,
+    /// Per-request latency of the sandbox.
+    #[arg(long, default_value_t = 10)]
+    latency_ms: u64,
+    /// Credit window (Miro: 60 000).
+    #[arg(long, default_value_t = 1000)]
+    window_ms: u64,
+    /// Largest org also downloaded into DynamoDB on the local AWS API.
+    #[arg(long, default_value_t = 100_000)]
+    dynamo_max_members: usize,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct StartupArgs {
+    #[arg(long, default_value_t = 9)]
+    repeats: usize,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct DownloadRunArgs {
+    #[arg(long)]
+    base_url: String,
+    #[arg(long)]
+    org: String,
+    #[arg(long)]
+    credits: u64,
+    #[arg(long)]
+    window_ms: u64,
+    #[arg(long)]
+    partitioning: String,
+    #[arg(long)]
+    store: String,
+}
+
+fn aws_endpoint() -> Option<String> {
+    std::env::var(miro_sam_aws::env::TEST_AWS_ENDPOINT)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+async fn run_download(a: &DownloadArgs) -> Result<DownloadSection, String> {
+    let cfg = DownloadConfig {
+        sizes: a.sizes.clone(),
+        latency: Duration::from_millis(a.latency_ms),
+        window: Duration::from_millis(a.window_ms),
+        aws_endpoint: aws_endpoint(),
+        dynamo_max_members: a.dynamo_max_members,
+        ..DownloadConfig::default()
+    };
+    if cfg.aws_endpoint.is_none() {
+        eprintln!("download: MIRO_SAM_TEST_AWS_ENDPOINT is not set; DynamoDB runs skipped");
+    }
+    let rows = download::run(&cfg).await?;
+    Ok(DownloadSection {
+        credits_per_window: cfg.credits,
+        window_ms: cfg.window.as_millis() as u64,
+        latency_ms: cfg.latency.as_millis() as u64,
+        rows,
+    })
+}
+
+async fn run_reclaim() -> Result<ReclaimSection, String> {
+    let cfg = ReclaimConfig::default();
+    let rows = reclaim::run(&cfg).await?;
+    Ok(ReclaimSection::new(&cfg, rows))
+}
+
+async fn run_startup(repeats: usize) -> Result<Vec<startup::StartupRow>, String> {
+    startup::run(&StartupConfig {
+        repeats,
+        aws_endpoint: aws_endpoint(),
+        ..StartupConfig::default()
+    })
+    .await
+}
+
+async fn main_inner(cli: Cli) -> Result<(), String> {
+    if let Cmd::DownloadRun(a) = &cli.command {
+        let partitioning = Partitioning::from_arg(&a.partitioning)
+            .ok_or_else(|| format!("unknown partitioning {:?}", a.partitioning))?;
+        let r = download::child_run(ChildArgs {
+            base_url: a.base_url.clone(),
+            org: a.org.clone(),
+            credits: a.credits,
+            window: Duration::from_millis(a.window_ms),
+            partitioning,
+            store: a.store.clone(),
+        })
+        .await?;
+        println!(
+            "RESULT {}",
+            serde_json::to_string(&r).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: a debug build; benchmark numbers need `cargo run --release -p miro-sam-bench`"
+        );
+    }
+    let mut report = Report {
+        machine: Machine::describe(),
+        download: None,
+        reclaim: None,
+        startup: None,
+    };
+    match &cli.command {
+        Cmd::Download(a) => report.download = Some(run_download(a).await?),
+        Cmd::Reclaim => report.reclaim = Some(run_reclaim().await?),
+        Cmd::Startup(a) => report.startup = Some(run_startup(a.repeats).await?),
+        Cmd::All(a) => {
+            report.startup = Some(run_startup(9).await?);
+            report.reclaim = Some(run_reclaim().await?);
+            report.download = Some(run_download(a).await?);
+        }
+        Cmd::DownloadRun(_) => unreachable!("handled above"),
+    }
+    println!("{}", report.markdown());
+    if let Some(path) = &cli.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("results written to {}", path.display());
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match main_inner(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("miro-sam-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -30,11 +30,13 @@
 //!    before their old part was), which a single id-ordered cursor stream can never miss.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 use miro_client::{License, Member, MemberFilter, MembersPage, MiroClient, MiroError, Role};
+use miro_sam_core::StoreError;
 use miro_sam_core::domain::{DownloadRun, MemberId, OrgId, RegisteredOrg, RunId, Subscription};
 use miro_sam_core::jobs::{Deps, JobError, usable_access_token};
 use miro_sam_core::snapshot::OrgSnapshot;
@@ -157,7 +159,9 @@ pub enum PartitionError {
     Miro(MiroError),
     /// A part returned a member its filter should not select: the server's filter semantics are not the ones
     /// the exactness proof assumes.
-    #[error("part {part} ({filter:?}) returned member {member_id}, which its filter does not select")]
+    #[error(
+        "part {part} ({filter:?}) returned member {member_id}, which its filter does not select"
+    )]
     Violation {
         part: usize,
         filter: MemberFilter,
@@ -165,33 +169,46 @@ pub enum PartitionError {
     },
 }
 
-/// Every part's pages, all parts paged at once. Pages arrive in whatever order they complete; each part is
-/// one cursor stream, so its own pages stay in order. The client's pacer (shared by all streams of one org)
-/// keeps the total under the credit budget.
+/// Every part's pages, all parts paged at once, each part in a task of its own (so decoding spreads over the
+/// cores). Pages arrive in whatever order they complete; each part is one cursor stream, so its own pages stay
+/// in order. The client's pacer (shared by all streams of one org) keeps the total under the credit budget, and
+/// the bounded channel holds the producers back when the consumer (the store) is slower than Miro. Dropping the
+/// stream stops every part.
 pub fn partitioned_pages(
-    client: &MiroClient,
+    parts: Vec<(MiroClient, MemberFilter)>,
     token: &SecretString,
     org: &str,
-    filters: &[MemberFilter],
 ) -> BoxStream<'static, Result<PartPage, PartitionError>> {
-    let streams = filters.iter().cloned().enumerate().map(|(part, filter)| {
-        let check = filter.clone();
-        client
-            .members(token, org, filter, None)
-            .map(move |r| {
-                let page = r.map_err(PartitionError::Miro)?;
-                if let Some(m) = page.members.iter().find(|m| !in_part(&check, m)) {
-                    return Err(PartitionError::Violation {
-                        part,
-                        filter: check.clone(),
-                        member_id: m.id.clone(),
-                    });
+    let (tx, rx) = tokio::sync::mpsc::channel(parts.len().max(1) * 2);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (part, (client, filter)) in parts.into_iter().enumerate() {
+        let (tx, token, org) = (tx.clone(), token.clone(), org.to_owned());
+        tasks.spawn(async move {
+            let mut pages = client.members(&token, &org, filter.clone(), None).boxed();
+            while let Some(r) = pages.next().await {
+                let item = match r {
+                    Err(e) => Err(PartitionError::Miro(e)),
+                    Ok(page) => match page.members.iter().find(|m| !in_part(&filter, m)) {
+                        Some(m) => Err(PartitionError::Violation {
+                            part,
+                            filter: filter.clone(),
+                            member_id: m.id.clone(),
+                        }),
+                        None => Ok(PartPage { part, page }),
+                    },
+                };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
                 }
-                Ok(PartPage { part, page })
-            })
-            .boxed()
-    });
-    stream::select_all(streams).boxed()
+            }
+        });
+    }
+    drop(tx);
+    stream::unfold((rx, tasks), |(mut rx, tasks)| async move {
+        rx.recv().await.map(|item| (item, (rx, tasks)))
+    })
+    .boxed()
 }
 
 /// Every member of every part, with the part it came from (for tests and the union proof).
@@ -201,8 +218,12 @@ pub async fn fetch_parts(
     org: &str,
     partitioning: Partitioning,
 ) -> Result<Vec<(usize, Member)>, PartitionError> {
-    let filters = partitioning.filters();
-    let mut pages = partitioned_pages(client, token, org, &filters);
+    let parts = partitioning
+        .filters()
+        .into_iter()
+        .map(|f| (client.clone(), f))
+        .collect();
+    let mut pages = partitioned_pages(parts, token, org);
     let mut out = Vec::new();
     while let Some(p) = pages.next().await {
         let p = p?;
@@ -229,6 +250,8 @@ pub struct ParallelSummary {
     pub confirmed_present: u64,
     /// `GET /members/{id}` lookups made for absent members.
     pub lookups: u64,
+    /// The budget share of the lane that pages the largest part alone.
+    pub largest_part_share: f64,
     #[serde(with = "millis")]
     pub duration: Duration,
 }
@@ -282,7 +305,12 @@ pub async fn parallel_download_org(
         current: &mut current,
         s: &mut s,
     };
-    let mut pages = partitioned_pages(&deps.client, &token, org.as_str(), &filters);
+    // Writes run beside the paging (at most WRITERS at once), so a slow store does not stall every part.
+    let writers = Arc::new(tokio::sync::Semaphore::new(WRITERS));
+    let mut writes: tokio::task::JoinSet<Result<(), StoreError>> = tokio::task::JoinSet::new();
+    let lanes = lanes(&deps.client, &filters, diff.stored.values())?;
+    diff.s.largest_part_share = lanes.share;
+    let mut pages = partitioned_pages(lanes.parts, &token, org.as_str());
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| match e {
             PartitionError::Miro(e) => JobError::Miro(e),
@@ -306,10 +334,26 @@ pub async fn parallel_download_org(
             diff.take(m, now, &mut to_write);
         }
         if !to_write.is_empty() {
-            deps.store.upsert_members(org, &to_write).await?;
+            let permit = writers
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| JobError::InvalidRequest(e.to_string()))?;
+            let (store, org) = (deps.store.clone(), org.clone());
+            writes.spawn(async move {
+                let _permit = permit;
+                store.upsert_members(&org, &to_write).await
+            });
+        }
+        while let Some(done) = writes.try_join_next() {
+            joined(done)?;
         }
     }
     drop(pages);
+    // Nothing is concluded (removals, snapshot, run) before every write has landed.
+    while let Some(done) = writes.join_next().await {
+        joined(done)?;
+    }
 
     // Guard 2: a partitioned listing proves presence, not absence.
     let absent: Vec<MemberId> = diff
@@ -365,6 +409,101 @@ pub async fn parallel_download_org(
         .await?;
     s.duration = timer.elapsed();
     Ok(s)
+}
+
+/// The clients the parts page with: two lanes that split the credit budget between them.
+///
+/// Why: all parts behind one pacer queue up first come, first served. While many parts are open, the largest
+/// part gets only its turn among them, although it alone decides when the download ends (it is one cursor
+/// stream: at best one page per round trip). So the largest part (by the previous download's members, or a
+/// prior: active, full, internal user) pages in a lane of its own with its expected share of the budget, the
+/// other parts share the rest. The two shares add up to the client's budget, so there is still no way to
+/// exceed it (the same static-partition argument as the reclaim workers'); a wrong estimate only costs time.
+pub struct Lanes {
+    pub parts: Vec<(MiroClient, MemberFilter)>,
+    pub share: f64,
+}
+
+pub fn lanes<'a>(
+    client: &MiroClient,
+    filters: &[MemberFilter],
+    stored: impl Iterator<Item = &'a Subscription>,
+) -> Result<Lanes, JobError> {
+    if filters.len() < 2 {
+        return Ok(Lanes {
+            parts: filters
+                .iter()
+                .map(|f| (client.clone(), f.clone()))
+                .collect(),
+            share: 1.0,
+        });
+    }
+    let mut sizes = vec![0u64; filters.len()];
+    for m in stored.filter(|m| !m.is_removed()) {
+        if let Some(i) = filters.iter().position(|f| {
+            f.active.is_none_or(|a| m.active == a)
+                && f.license
+                    .as_ref()
+                    .is_none_or(|l| license_selects(l, &m.license))
+                && f.role.as_ref().is_none_or(|r| role_selects(r, &m.role))
+        }) {
+            sizes[i] += 1;
+        }
+    }
+    let total: u64 = sizes.iter().sum();
+    let (largest, share) = if total > 0 {
+        let (i, n) = sizes
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, n)| **n)
+            .expect("two parts or more");
+        (i, *n as f64 / total as f64)
+    } else {
+        // No previous download: Miro orgs are mostly active internal users with full licenses.
+        let prior = filters
+            .iter()
+            .position(|f| {
+                f.active == Some(true)
+                    && f.license.as_ref().is_none_or(|l| *l == License::Full)
+                    && f.role.as_ref().is_none_or(|r| *r == Role::InternalUser)
+            })
+            .unwrap_or(0);
+        (prior, 0.5)
+    };
+    let share = share.clamp(0.1, 0.9);
+    let scaled = |share: f64| {
+        let mut c = client.config().clone();
+        c.rest_limits.utilization *= share;
+        MiroClient::new(c).map_err(JobError::Miro)
+    };
+    let (own, rest) = (scaled(share)?, scaled(1.0 - share)?);
+    Ok(Lanes {
+        parts: filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let c = if i == largest {
+                    own.clone()
+                } else {
+                    rest.clone()
+                };
+                (c, f.clone())
+            })
+            .collect(),
+        share,
+    })
+}
+
+/// Store writes in flight at once.
+const WRITERS: usize = 4;
+
+fn joined(r: Result<Result<(), StoreError>, tokio::task::JoinError>) -> Result<(), JobError> {
+    match r {
+        Ok(w) => Ok(w?),
+        Err(e) => Err(JobError::Store(StoreError::Backend(format!(
+            "a store write failed: {e}"
+        )))),
+    }
 }
 
 /// The per-member comparison of `download_org`: new, changed (written) or unchanged (not written).

@@ -13,10 +13,17 @@ pub struct DownloadRequest {
 pub fn parse(payload: &Value) -> Result<DownloadRequest, String> {
     let body = match payload {
         Value::Null => return Ok(DownloadRequest { org_id: None }),
-        Value::Object(map) if map.contains_key("detail-type") => match map.get("detail") {
-            Some(d @ Value::Object(_)) => d,
-            _ => return Ok(DownloadRequest { org_id: None }),
-        },
+        // An EventBridge envelope: the fields EventBridge always sets, and nothing of ours at the top level.
+        Value::Object(map)
+            if map.contains_key("detail-type")
+                && map.contains_key("source")
+                && !map.contains_key("org_id") =>
+        {
+            match map.get("detail") {
+                Some(d @ Value::Object(_)) => d,
+                _ => return Ok(DownloadRequest { org_id: None }),
+            }
+        }
         other => other,
     };
     let Value::Object(map) = body else {

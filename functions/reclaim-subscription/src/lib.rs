@@ -52,6 +52,8 @@ pub async fn handle_batch(rt: &Runtime, event: SqsEvent) -> (SqsBatchResponse, B
     let mut counts = BatchCounts::default();
     let mut failures = Vec::new();
     for message in &event.records {
+        // SQS always sets it. Without one a failure can only be reported with an empty id, which Lambda treats as
+        // a failure of the whole batch: everything is delivered again, which the idempotent reclaim absorbs.
         let message_id = message.message_id.clone().unwrap_or_default();
         let outcome = process(rt, message)
             .instrument(tracing::info_span!("message", message_id = %message_id))

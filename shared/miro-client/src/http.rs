@@ -56,7 +56,17 @@ impl Answer {
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, MiroError> {
         serde_json::from_slice(&self.body).map_err(|e| MiroError::Decode {
             endpoint: self.endpoint.to_owned(),
-            detail: e.to_string(),
+            // serde's message quotes mistyped values, which from the token endpoint could be a secret.
+            detail: if self.quote_body {
+                e.to_string()
+            } else {
+                format!(
+                    "{:?} error at line {} column {}",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                )
+            },
             excerpt: if self.quote_body {
                 excerpt(&String::from_utf8_lossy(&self.body))
             } else {

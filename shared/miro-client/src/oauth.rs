@@ -140,9 +140,10 @@ impl MiroClient {
                 .refresh_token
                 .filter(|t| !t.is_empty())
                 .map(SecretString::from),
+            // A broken or hostile endpoint may send an absurd lifetime: then no expiry is known, never a panic.
             expires_at: expires_in
                 .and_then(|d| chrono::Duration::from_std(d).ok())
-                .map(|d| Utc::now() + d),
+                .and_then(|d| Utc::now().checked_add_signed(d)),
             expires_in,
             scopes: raw
                 .scope

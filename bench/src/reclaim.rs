@@ -1,0 +1,334 @@
+//! The reclaim benchmark: queued candidates worked off by N concurrent reclaim workers, each pacing itself to
+//! 1/N of Miro's budgets (`Settings::miro_for_reclaim_worker`), against the sandbox's SCIM PATCH budget.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use miro_client::{MiroClient, SecretString};
+use miro_sam_core::domain::OrgId;
+use miro_sam_core::jobs::{
+    Deps, ReclaimOptions, download_org, plan_org, reclaim_member, set_policy,
+};
+use miro_sam_core::policy::{Policy, ReclaimCap};
+use miro_sam_core::ports::{ReclaimRequest, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::reclaim::ReclaimOutcome;
+use miro_sam_lambda::{Settings, env};
+use miro_sam_sqlite::SqliteStore;
+use miro_sandbox::{Sandbox, SandboxConfig, ScimOp};
+use serde::Serialize;
+
+use crate::download::{LEVEL3, client_config, scratch_dir};
+
+#[derive(Debug, Clone)]
+pub struct ReclaimConfig {
+    /// Org size: enough members for every scenario's candidates.
+    pub members: usize,
+    /// Miro: 30 s. Scaled by `scale`.
+    pub scim_window: Duration,
+    /// Miro: 60 s. Scaled by the same factor.
+    pub rest_window: Duration,
+    pub rest_credits: u64,
+    pub scim_patch_budget: u32,
+    pub latency: Duration,
+    pub scenarios: Vec<Scenario>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: &'static str,
+    /// N: the event source mapping's maximum concurrency, i.e. how many shares the budget is cut into.
+    pub workers_configured: u32,
+    /// How many of them have messages to work on.
+    pub workers_busy: u32,
+    pub candidates: usize,
+}
+
+impl Default for ReclaimConfig {
+    fn default() -> Self {
+        ReclaimConfig {
+            members: 6_000,
+            // 30 s → 1 s and 60 s → 2 s: Miro's windows divided by 30.
+            scim_window: Duration::from_secs(1),
+            rest_window: Duration::from_secs(2),
+            rest_credits: 100_000,
+            scim_patch_budget: 100,
+            // ~150 ms at Miro, divided by the same 30.
+            latency: Duration::from_millis(5),
+            scenarios: vec![
+                Scenario {
+                    name: "4 workers, all busy",
+                    workers_configured: 4,
+                    workers_busy: 4,
+                    candidates: 1_000,
+                },
+                Scenario {
+                    name: "4 workers, 1 busy",
+                    workers_configured: 4,
+                    workers_busy: 1,
+                    candidates: 250,
+                },
+                Scenario {
+                    name: "1 worker (whole budget)",
+                    workers_configured: 1,
+                    workers_busy: 1,
+                    candidates: 1_000,
+                },
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReclaimRow {
+    pub scenario: &'static str,
+    pub workers_configured: u32,
+    pub workers_busy: u32,
+    pub candidates: usize,
+    pub wall_s: f64,
+    /// SCIM PATCHes the sandbox received (deactivations).
+    pub patches: u64,
+    /// PATCH floor: patches ÷ budget × window.
+    pub patch_floor_s: f64,
+    /// REST floor of the re-check reads: member GETs × 500 ÷ credits × window.
+    pub rest_floor_s: f64,
+    pub floor_s: f64,
+    pub patch_rate_per_s: f64,
+    pub patch_ceiling_per_s: f64,
+    pub of_ceiling: f64,
+    /// 429s the sandbox sent (REST and SCIM).
+    pub rate_limited: u64,
+    pub client_rate_limited: u64,
+    pub reclaimed: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub errors: u64,
+    pub rest_member_gets: u64,
+    pub scim_lists: u64,
+}
+
+#[derive(Default)]
+struct Tally {
+    reclaimed: u64,
+    skipped: u64,
+    failed: u64,
+    errors: u64,
+}
+
+pub async fn run(cfg: &ReclaimConfig) -> Result<Vec<ReclaimRow>, String> {
+    let mut rows = Vec::new();
+    for sc in &cfg.scenarios {
+        let row = scenario(cfg, sc).await?;
+        eprintln!(
+            "reclaim {}: {:.2} s for {} PATCHes (floor {:.2} s), {} 429s",
+            row.scenario, row.wall_s, row.patches, row.floor_s, row.rate_limited
+        );
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let mut sandbox_cfg = SandboxConfig::with_members(cfg.members);
+    sandbox_cfg.scim_limits.window = cfg.scim_window;
+    sandbox_cfg.scim_limits.patch_user = cfg.scim_patch_budget;
+    sandbox_cfg.rest_limits.window = cfg.rest_window;
+    sandbox_cfg.rest_limits.credits_per_window = cfg.rest_credits;
+    sandbox_cfg.latency = cfg.latency;
+    let sandbox = Sandbox::start(sandbox_cfg).await.map_err(|x| e(&x))?;
+    let control = sandbox.control();
+    let org_s = control.org_ids()[0].clone();
+    let org = OrgId::parse(&org_s).map_err(|x| e(&x))?;
+
+    let dir = scratch_dir("reclaim")?;
+    let store = SqliteStore::open(dir.join("bench.sqlite")).map_err(|x| e(&x))?;
+    store
+        .put_tokens(&TokenBundle {
+            org_id: org.clone(),
+            access_token: SecretString::from(control.issue_access_token(&org_s)),
+            refresh_token: None,
+            expires_at: None,
+            team_id: None,
+            user_id: None,
+            scopes: vec!["organizations:read".into()],
+            version: 0,
+        })
+        .await
+        .map_err(|x| e(&x))?;
+    store
+        .put_scim_token(&org, &SecretString::from(control.scim_token(&org_s)))
+        .await
+        .map_err(|x| e(&x))?;
+    let store = Arc::new(store);
+
+    // Set-up (not timed): download the org, store an executable policy, plan.
+    let setup_client = MiroClient::new(client_config(
+        &sandbox.base_url(),
+        cfg.rest_credits,
+        cfg.rest_window,
+    )?)
+    .map_err(|x| e(&x))?;
+    let setup = Deps {
+        store: store.clone(),
+        tokens: store.clone(),
+        client: setup_client,
+        clock: Arc::new(SystemClock),
+        oauth_app: None,
+    };
+    download_org(&setup, &org).await.map_err(|x| e(&x))?;
+    let now = chrono::Utc::now();
+    let policy = Policy {
+        dry_run: false,
+        cap: ReclaimCap {
+            max_count: Some(1_000_000),
+            max_percent: None,
+        },
+        ..Policy::default()
+    };
+    set_policy(store.as_ref(), &org, &policy, "bench", now)
+        .await
+        .map_err(|x| e(&x))?;
+    let plan = plan_org(store.as_ref(), &org, "bench", now)
+        .await
+        .map_err(|x| e(&x))?;
+    if plan.candidates.len() < sc.candidates {
+        return Err(format!(
+            "the plan has {} candidates, the scenario needs {}: raise the org size",
+            plan.candidates.len(),
+            sc.candidates
+        ));
+    }
+    let queue: VecDeque<String> = plan
+        .candidates
+        .iter()
+        .take(sc.candidates)
+        .map(|c| {
+            ReclaimRequest::new(
+                plan.plan_id,
+                org.clone(),
+                c.member_id.clone(),
+                c.email.clone(),
+                c.reason.clone(),
+            )
+            .to_json()
+        })
+        .collect();
+    let queue = Arc::new(Mutex::new(queue));
+
+    // Each worker's Miro configuration, scaled exactly as the reclaim Lambda scales it.
+    let vars = [
+        (env::MIRO_API_BASE_URL, sandbox.base_url()),
+        (env::MIRO_OAUTH_BASE_URL, sandbox.base_url()),
+        (env::MIRO_SCIM_BASE_URL, sandbox.scim_base_url()),
+        (env::RECLAIM_WORKERS, sc.workers_configured.to_string()),
+    ];
+    let mut settings = Settings::from_lookup(|k| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.clone())
+    })
+    .map_err(|x| e(&x))?;
+    settings.miro.scim_limits.window = cfg.scim_window;
+    settings.miro.scim_limits.patch_user = cfg.scim_patch_budget;
+    settings.miro.rest_limits.window = cfg.rest_window;
+    settings.miro.rest_limits.credits_per_window = cfg.rest_credits;
+    let worker_config = settings.miro_for_reclaim_worker();
+
+    control.reset_counters();
+    let before_patches = control.scim_log().len();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..sc.workers_busy {
+        let client = MiroClient::new(worker_config.clone()).map_err(|x| e(&x))?;
+        let deps = Deps {
+            store: store.clone(),
+            tokens: store.clone(),
+            client,
+            clock: Arc::new(SystemClock),
+            oauth_app: None,
+        };
+        let queue = queue.clone();
+        tasks.push(tokio::spawn(async move {
+            let opts = ReclaimOptions {
+                override_dry_run: false,
+                actor: format!("bench worker {w}"),
+            };
+            let mut t = Tally::default();
+            loop {
+                let Some(body) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
+                    break;
+                };
+                let req = match ReclaimRequest::from_json(&body) {
+                    Ok(r) => r,
+                    Err(_) => {
+                        t.errors += 1;
+                        continue;
+                    }
+                };
+                match reclaim_member(&deps, req.plan_id, &req.member_id, &opts).await {
+                    Ok(r) => match r.outcome {
+                        ReclaimOutcome::Reclaimed { .. } => t.reclaimed += 1,
+                        ReclaimOutcome::Skipped { .. } => t.skipped += 1,
+                        ReclaimOutcome::Failed { .. } => t.failed += 1,
+                    },
+                    Err(err) => {
+                        tracing::warn!(error = %err, "reclaim failed");
+                        t.errors += 1;
+                    }
+                }
+            }
+            (t, deps.client.stats())
+        }));
+    }
+    let mut tally = Tally::default();
+    let mut client_rate_limited = 0;
+    for task in tasks {
+        let (t, stats) = task.await.map_err(|x| e(&x))?;
+        tally.reclaimed += t.reclaimed;
+        tally.skipped += t.skipped;
+        tally.failed += t.failed;
+        tally.errors += t.errors;
+        client_rate_limited += stats.rate_limited;
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    let counters = control.counters();
+    let patches = control
+        .scim_log()
+        .iter()
+        .skip(before_patches)
+        .filter(|w| w.op == ScimOp::Deactivate)
+        .count() as u64;
+    let member_gets = counters.get("member");
+    let patch_floor_s =
+        patches as f64 / cfg.scim_patch_budget as f64 * cfg.scim_window.as_secs_f64();
+    let rest_floor_s = member_gets as f64 * LEVEL3 as f64 / cfg.rest_credits as f64
+        * cfg.rest_window.as_secs_f64();
+    let floor_s = patch_floor_s.max(rest_floor_s);
+    let ceiling = cfg.scim_patch_budget as f64 / cfg.scim_window.as_secs_f64();
+    let rate = patches as f64 / wall_s.max(1e-9);
+    sandbox.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(ReclaimRow {
+        scenario: sc.name,
+        workers_configured: sc.workers_configured,
+        workers_busy: sc.workers_busy,
+        candidates: sc.candidates,
+        wall_s,
+        patches,
+        patch_floor_s,
+        rest_floor_s,
+        floor_s,
+        patch_rate_per_s: rate,
+        patch_ceiling_per_s: ceiling,
+        of_ceiling: rate / ceiling,
+        rate_limited: counters.rate_limited,
+        client_rate_limited,
+        reclaimed: tally.reclaimed,
+        skipped: tally.skipped,
+        failed: tally.failed,
+        errors: tally.errors,
+        rest_member_gets: member_gets,
+        scim_lists: counters.get("scim_list_users"),
+    })
+}

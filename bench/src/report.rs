@@ -1,0 +1,154 @@
+//! The JSON document and the Markdown tables a run prints.
+
+use serde::Serialize;
+
+use crate::download::DownloadRow;
+use crate::machine::Machine;
+use crate::reclaim::{ReclaimConfig, ReclaimRow};
+use crate::startup::StartupRow;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub machine: Machine,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<DownloadSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaim: Option<ReclaimSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup: Option<Vec<StartupRow>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DownloadSection {
+    pub credits_per_window: u64,
+    pub window_ms: u64,
+    pub latency_ms: u64,
+    pub rows: Vec<DownloadRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReclaimSection {
+    pub scim_window_ms: u64,
+    pub rest_window_ms: u64,
+    pub patch_budget: u32,
+    pub rest_credits: u64,
+    pub latency_ms: u64,
+    pub members: usize,
+    pub rows: Vec<ReclaimRow>,
+}
+
+impl ReclaimSection {
+    pub fn new(cfg: &ReclaimConfig, rows: Vec<ReclaimRow>) -> Self {
+        ReclaimSection {
+            scim_window_ms: cfg.scim_window.as_millis() as u64,
+            rest_window_ms: cfg.rest_window.as_millis() as u64,
+            patch_budget: cfg.scim_patch_budget,
+            rest_credits: cfg.rest_credits,
+            latency_ms: cfg.latency.as_millis() as u64,
+            members: cfg.members,
+            rows,
+        }
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+impl Report {
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let m = &self.machine;
+        s.push_str(&format!(
+            "Machine: {} cores (nproc), {}, {}, {}\n\n```\n{}\n```\n\n",
+            m.nproc, m.kernel, m.rustc, m.date, m.memory
+        ));
+        if let Some(d) = &self.download {
+            s.push_str(&format!(
+                "### Download: {} credits per {} ms window, 500 per page, {} ms latency per request\n\n",
+                d.credits_per_window, d.window_ms, d.latency_ms
+            ));
+            s.push_str("| members | paging | store | run | wall s | floor s | of ceiling | 429s | requests (min) | parts | CPU s (ours / sandbox) | peak RSS MiB | store writes (items) | new/changed/unchanged/removed |\n");
+            s.push_str("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            for r in &d.rows {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {} ({}) | {} | {:.1} / {:.1} | {:.1}{} | {} ({}) | {}/{}/{}/{} |\n",
+                    r.members,
+                    r.variant,
+                    r.store,
+                    r.run,
+                    r.wall_s,
+                    r.floor_s,
+                    pct(r.of_ceiling),
+                    r.rate_limited,
+                    r.requests,
+                    r.min_requests,
+                    r.parts,
+                    r.cpu_s,
+                    r.sandbox_cpu_s,
+                    r.peak_rss_mib,
+                    if r.peak_rss_is_per_run { "" } else { "*" },
+                    r.store_write_requests,
+                    r.store_items_written,
+                    r.new,
+                    r.changed,
+                    r.unchanged,
+                    r.removed,
+                ));
+            }
+            s.push('\n');
+        }
+        if let Some(r) = &self.reclaim {
+            s.push_str(&format!(
+                "### Reclaim: SCIM PATCH budget {} per {} ms, REST {} credits per {} ms, {} ms latency, org of {} members\n\n",
+                r.patch_budget, r.scim_window_ms, r.rest_credits, r.rest_window_ms, r.latency_ms, r.members
+            ));
+            s.push_str("| scenario | PATCHes | wall s | floor s (PATCH / REST) | PATCH/s | of ceiling | 429s (sandbox / client) | reclaimed/skipped/failed/errors |\n");
+            s.push_str("|---|---:|---:|---:|---:|---:|---:|---|\n");
+            for x in &r.rows {
+                s.push_str(&format!(
+                    "| {} | {} | {:.2} | {:.2} / {:.2} | {:.1} (ceiling {:.0}) | {} | {} / {} | {}/{}/{}/{} |\n",
+                    x.scenario,
+                    x.patches,
+                    x.wall_s,
+                    x.patch_floor_s,
+                    x.rest_floor_s,
+                    x.patch_rate_per_s,
+                    x.patch_ceiling_per_s,
+                    pct(x.of_ceiling),
+                    x.rate_limited,
+                    x.client_rate_limited,
+                    x.reclaimed,
+                    x.skipped,
+                    x.failed,
+                    x.errors,
+                ));
+            }
+            s.push('\n');
+        }
+        if let Some(rows) = &self.startup {
+            s.push_str("### Start-up: exec → first GET /2018-06-01/runtime/invocation/next (native release build)\n\n");
+            s.push_str("| function | env | binary | runs | min ms | median ms | max ms | note |\n");
+            s.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
+            let ms = |x: Option<f64>| x.map_or("-".to_owned(), |v| format!("{v:.1}"));
+            for r in rows {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                    r.function,
+                    r.env,
+                    r.binary_bytes.map_or("-".to_owned(), |b| format!(
+                        "{:.1} MiB",
+                        b as f64 / 1048576.0
+                    )),
+                    r.runs,
+                    ms(r.min_ms),
+                    ms(r.median_ms),
+                    ms(r.max_ms),
+                    r.skipped.as_deref().unwrap_or(""),
+                ));
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
