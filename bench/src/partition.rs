@@ -37,8 +37,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 use miro_client::{License, Member, MemberFilter, MembersPage, MiroClient, MiroError, Role};
 use miro_sam_core::StoreError;
-use miro_sam_core::domain::{DownloadRun, MemberId, OrgId, RegisteredOrg, RunId, Subscription};
-use miro_sam_core::jobs::{Deps, JobError, usable_access_token};
+use miro_sam_core::domain::{DownloadRun, MemberId, OrgId, RunId, Subscription};
+use miro_sam_core::jobs::{Deps, JobError, register_org, usable_access_token};
 use miro_sam_core::snapshot::OrgSnapshot;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -545,34 +545,4 @@ impl Differ<'_> {
             }
         }
     }
-}
-
-/// Keeps the org's name current (as `download_org` does).
-async fn register_org(
-    deps: &Deps,
-    org: &OrgId,
-    name: &str,
-    now: DateTime<Utc>,
-) -> Result<(), JobError> {
-    match deps.store.get_org(org).await? {
-        Some(o) if o.name == name => {}
-        Some(o) => {
-            deps.store
-                .put_org(&RegisteredOrg {
-                    name: name.to_owned(),
-                    ..o
-                })
-                .await?
-        }
-        None => {
-            deps.store
-                .put_org(&RegisteredOrg {
-                    id: org.clone(),
-                    name: name.to_owned(),
-                    connected_at: now,
-                })
-                .await?
-        }
-    }
-    Ok(())
 }

@@ -358,7 +358,7 @@ async fn pause(
 }
 
 /// Keeps the org's name current; the first download of an org that was connected elsewhere registers it.
-async fn register_org(
+pub async fn register_org(
     deps: &Deps,
     org: &OrgId,
     name: &str,

@@ -22,6 +22,7 @@ use crate::ports::{Clock, SubscriptionStore, TokenStore};
 pub use connect::{ConnectOptions, ConnectedOrg, REQUIRED_SCOPE, connect_org};
 pub use download::{
     DownloadOutcome, DownloadPause, DownloadSummary, StopAt, download_org, download_org_until,
+    register_org,
 };
 pub use enqueue::enqueue_plan;
 pub use plan::{current_policy, plan_org, set_policy};
