@@ -42,6 +42,18 @@ impl SandboxConfig {
         config.orgs[0].members = n;
         config
     }
+
+    /// One org with `n` members and rate budgets far above what any test spends, for tests about something
+    /// other than rate limits.
+    pub fn unlimited(n: usize) -> Self {
+        let mut config = Self::with_members(n);
+        config.rest_limits.credits_per_window = 1_000_000_000;
+        config.scim_limits.list_users = 1_000_000;
+        config.scim_limits.get_user = 1_000_000;
+        config.scim_limits.patch_user = 1_000_000;
+        config.scim_limits.other = 1_000_000;
+        config
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -210,7 +210,7 @@ async fn missing_or_dead_credentials_say_what_to_do() {
 
 #[tokio::test]
 async fn connecting_an_org_stores_its_tokens_and_registers_it() {
-    let sandbox = miro_sandbox::Sandbox::start(generous_sandbox(20))
+    let sandbox = miro_sandbox::Sandbox::start(miro_sandbox::SandboxConfig::unlimited(20))
         .await
         .unwrap();
     let store = SqliteStore::in_memory().unwrap();

@@ -35,17 +35,6 @@ pub struct World {
     pub deps: Deps,
 }
 
-/// Rate budgets far above what the tests spend, so pacing never slows them down.
-pub fn generous_sandbox(members: usize) -> SandboxConfig {
-    let mut cfg = SandboxConfig::with_members(members);
-    cfg.rest_limits.credits_per_window = 1_000_000_000;
-    cfg.scim_limits.list_users = 1_000_000;
-    cfg.scim_limits.get_user = 1_000_000;
-    cfg.scim_limits.patch_user = 1_000_000;
-    cfg.scim_limits.other = 1_000_000;
-    cfg
-}
-
 pub fn client_for(sandbox: &Sandbox) -> MiroClient {
     let mut cfg = MiroConfig::for_base_url(&sandbox.base_url()).expect("sandbox URL");
     cfg.rest_limits.credits_per_window = 1_000_000_000;
@@ -69,7 +58,7 @@ pub fn oauth_app() -> OAuthApp {
 }
 
 pub async fn world(members: usize) -> World {
-    let sandbox = Sandbox::start(generous_sandbox(members))
+    let sandbox = Sandbox::start(SandboxConfig::unlimited(members))
         .await
         .expect("sandbox starts");
     let control = sandbox.control();
