@@ -61,12 +61,19 @@ impl Settings {
             }
         };
 
-        let miro = MiroConfig::with_urls(
-            &read(env::MIRO_OAUTH_BASE_URL).unwrap_or_else(|| "https://miro.com".into()),
-            &read(env::MIRO_API_BASE_URL).unwrap_or_else(|| "https://api.miro.com".into()),
-            &read(env::MIRO_SCIM_BASE_URL).unwrap_or_else(|| "https://miro.com/api/v1/scim".into()),
-        )
-        .map_err(|e| invalid(env::MIRO_API_BASE_URL, "", e.to_string()))?;
+        // Each URL is checked on its own, so the error names the variable that holds the bad one (checking the
+        // three together could only ever name one of them).
+        let base_url = |var: &'static str, default: &str| -> Result<String, SettingsError> {
+            let url = read(var).unwrap_or_else(|| default.to_owned());
+            MiroConfig::with_urls(&url, &url, &url)
+                .map(|_| url.clone())
+                .map_err(|e| invalid(var, &url, e.to_string()))
+        };
+        let oauth_base = base_url(env::MIRO_OAUTH_BASE_URL, "https://miro.com")?;
+        let api_base = base_url(env::MIRO_API_BASE_URL, "https://api.miro.com")?;
+        let scim_base = base_url(env::MIRO_SCIM_BASE_URL, "https://miro.com/api/v1/scim")?;
+        let miro = MiroConfig::with_urls(&oauth_base, &api_base, &scim_base)
+            .map_err(|e| invalid(env::MIRO_API_BASE_URL, &api_base, e.to_string()))?;
 
         let reclaim_workers = number(env::RECLAIM_WORKERS, 2)?.clamp(1, 1000) as u32;
 
@@ -246,19 +253,36 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_name_the_variable() {
+    fn bad_values_name_the_variable_and_the_value() {
         for (var, value) in [
             (env::DEFAULT_DRY_RUN, "maybe"),
             (env::DEFAULT_INACTIVITY_DAYS, "soon"),
             (env::ALLOWED_ORGS, "acme"),
             (env::DEFAULT_CAP_PERCENT, "250"),
+            (env::DEFAULT_CAP_COUNT, "many"),
+            (env::RECLAIM_WORKERS, "two"),
+            (env::DEADLINE_MARGIN_SECS, "1m"),
             (env::MIRO_API_BASE_URL, "ftp://x"),
+            (env::MIRO_OAUTH_BASE_URL, "ftp://x"),
+            (env::MIRO_SCIM_BASE_URL, "ftp://x"),
+            (env::MIRO_SCIM_BASE_URL, "not a url"),
         ] {
             let err = Settings::from_lookup(lookup(&[(var, value)])).unwrap_err();
-            assert!(
-                err.to_string().contains(var) || var == env::MIRO_API_BASE_URL,
-                "{err}"
-            );
+            match &err {
+                SettingsError::Invalid {
+                    var: named,
+                    value: shown,
+                    ..
+                } => {
+                    assert_eq!(
+                        *named, var,
+                        "{value:?} in {var} is blamed on {named}: {err}"
+                    );
+                    assert_eq!(shown, value, "{err}");
+                }
+                other => panic!("{var}={value:?}: expected Invalid, got {other}"),
+            }
+            assert!(err.to_string().contains(var), "{err}");
         }
     }
 }
