@@ -188,6 +188,22 @@ pub struct FaultConfig {
     /// mid-run). Refresh tokens keep working.
     pub expire_tokens_after_requests: Option<u32>,
     pub fault_seed: u64,
+    /// The next N SCIM requests get 429 regardless of budget (REST is untouched).
+    pub scim_rate_limit_burst: u32,
+    /// `Retry-After` (whole seconds) on injected 429s, REST and SCIM alike. Miro's use of it is unconfirmed.
+    pub rate_limit_retry_after: Option<Duration>,
+    /// `X-RateLimit-Reset` of injected 429s, in seconds from now; negative puts the reset in the past (a skewed
+    /// clock or a stale header). On SCIM 429s it also adds `X-RateLimit-Limit` and `X-RateLimit-Remaining: 0`.
+    pub rate_limit_reset_in_secs: Option<i64>,
+    /// Every SCIM answer carries REST-style credit headers saying the budget is spent for an hour. A client must
+    /// not let them hold back SCIM calls (they describe REST credits, not SCIM's per-endpoint counts).
+    pub scim_credit_headers: bool,
+    /// SCIM PATCH answers `204 No Content` instead of 200 with the resource (allowed by RFC 7644 §3.5.2).
+    pub scim_patch_no_content: bool,
+    /// SCIM PATCH answers 200 with the requested state but changes nothing: only a read-back shows it.
+    pub scim_patch_not_applied: bool,
+    /// Every SCIM request gets 403 "SCIM integration is disabled." (an admin switched SCIM off).
+    pub scim_disabled: bool,
 }
 
 impl Default for FaultConfig {
@@ -201,6 +217,13 @@ impl Default for FaultConfig {
             repeat_cursor: false,
             expire_tokens_after_requests: None,
             fault_seed: 0,
+            scim_rate_limit_burst: 0,
+            rate_limit_retry_after: None,
+            rate_limit_reset_in_secs: None,
+            scim_credit_headers: false,
+            scim_patch_no_content: false,
+            scim_patch_not_applied: false,
+            scim_disabled: false,
         }
     }
 }

@@ -202,6 +202,19 @@ struct FaultsBody {
     expire_tokens_after_requests: Option<u32>,
     #[serde(default)]
     fault_seed: u64,
+    #[serde(default)]
+    scim_rate_limit_burst: u32,
+    /// Whole seconds.
+    rate_limit_retry_after_secs: Option<u64>,
+    rate_limit_reset_in_secs: Option<i64>,
+    #[serde(default)]
+    scim_credit_headers: bool,
+    #[serde(default)]
+    scim_patch_no_content: bool,
+    #[serde(default)]
+    scim_patch_not_applied: bool,
+    #[serde(default)]
+    scim_disabled: bool,
 }
 
 async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -221,6 +234,13 @@ async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         repeat_cursor: parsed.repeat_cursor,
         expire_tokens_after_requests: parsed.expire_tokens_after_requests,
         fault_seed: parsed.fault_seed,
+        scim_rate_limit_burst: parsed.scim_rate_limit_burst,
+        rate_limit_retry_after: parsed.rate_limit_retry_after_secs.map(Duration::from_secs),
+        rate_limit_reset_in_secs: parsed.rate_limit_reset_in_secs,
+        scim_credit_headers: parsed.scim_credit_headers,
+        scim_patch_no_content: parsed.scim_patch_no_content,
+        scim_patch_not_applied: parsed.scim_patch_not_applied,
+        scim_disabled: parsed.scim_disabled,
     });
     StatusCode::NO_CONTENT.into_response()
 }

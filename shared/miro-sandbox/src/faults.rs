@@ -1,9 +1,10 @@
 //! Latency and injected faults, applied to API requests before authentication — the way a
 //! gateway in front of Miro fails, independently of who is calling.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use rand::Rng;
 use serde_json::Value;
@@ -44,8 +45,12 @@ fn expire_tokens_when_due(state: &mut State) {
     state.counters.faults_injected += 1;
 }
 
-fn decide(state: &mut State) -> Option<Fault> {
+fn decide(state: &mut State, dialect: Dialect) -> Option<Fault> {
     expire_tokens_when_due(state);
+    if dialect == Dialect::Scim && state.faults.scim_rate_limit_burst > 0 {
+        state.faults.scim_rate_limit_burst -= 1;
+        return Some(Fault::RateLimited);
+    }
     if state.faults.rate_limit_burst > 0 {
         state.faults.rate_limit_burst -= 1;
         return Some(Fault::RateLimited);
@@ -76,9 +81,9 @@ pub(crate) async fn gate(shared: &Shared, dialect: Dialect) -> Option<Response> 
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let (fault, snapshot) = {
+    let (fault, snapshot, retry_after, reset_in) = {
         let mut state = shared.lock();
-        let fault = decide(&mut state);
+        let fault = decide(&mut state, dialect);
         match fault {
             Some(Fault::RateLimited) => {
                 state.counters.rate_limited += 1;
@@ -87,7 +92,12 @@ pub(crate) async fn gate(shared: &Shared, dialect: Dialect) -> Option<Response> 
             Some(_) => state.counters.faults_injected += 1,
             None => {}
         }
-        (fault, state.rest_budgets.unattributed())
+        (
+            fault,
+            state.rest_budgets.unattributed(),
+            state.faults.rate_limit_retry_after,
+            state.faults.rate_limit_reset_in_secs,
+        )
     };
     let mut response = match fault? {
         Fault::Timeout(delay) => {
@@ -97,14 +107,33 @@ pub(crate) async fn gate(shared: &Shared, dialect: Dialect) -> Option<Response> 
         Fault::Error(status) => error_response(dialect, status),
         Fault::RateLimited => too_many_requests(dialect),
     };
-    if dialect == Dialect::Rest {
-        let mut snapshot = snapshot;
-        if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            snapshot.remaining = 0;
+    let limited = response.status() == StatusCode::TOO_MANY_REQUESTS;
+    let mut snapshot = snapshot;
+    if limited {
+        snapshot.remaining = 0;
+        if let Some(secs) = reset_in {
+            snapshot.reset_epoch = epoch_from_now(secs);
         }
+        if let Some(wait) = retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(wait.as_secs()));
+        }
+    }
+    // REST always carries credit headers; SCIM only when a test asks for them on a 429.
+    if dialect == Dialect::Rest || (limited && dialect == Dialect::Scim && reset_in.is_some()) {
         snapshot.apply(&mut response);
     }
     Some(response)
+}
+
+/// UNIX seconds `secs` from now (negative: in the past).
+fn epoch_from_now(secs: i64) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    now.saturating_add_signed(secs)
 }
 
 fn error_response(dialect: Dialect, status: StatusCode) -> Response {
@@ -142,4 +171,18 @@ pub(crate) fn too_many_requests(dialect: Dialect) -> Response {
             "The user has sent too many requests in a given amount of time",
         ),
     }
+}
+
+/// With `scim_credit_headers`, stamps REST-style "budget spent for an hour" headers on every SCIM answer.
+pub(crate) async fn scim_credit_headers(
+    axum::extract::State(shared): axum::extract::State<std::sync::Arc<Shared>>,
+    mut response: Response,
+) -> Response {
+    if shared.lock().faults.scim_credit_headers {
+        let headers = response.headers_mut();
+        headers.insert("X-RateLimit-Limit", HeaderValue::from(100_000u64));
+        headers.insert("X-RateLimit-Remaining", HeaderValue::from(0u64));
+        headers.insert("X-RateLimit-Reset", HeaderValue::from(epoch_from_now(3600)));
+    }
+    response
 }

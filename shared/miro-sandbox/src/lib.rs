@@ -23,8 +23,15 @@
 //!
 //! Control plane (JSON, never faulted, not counted): `GET /_sandbox/counters`,
 //! `POST /_sandbox/reset-counters`, `GET /_sandbox/scim-log`, `POST /_sandbox/faults`
-//! (FaultConfig fields, `timeout_delay_ms`), `GET /_sandbox/tokens`,
-//! `POST /_sandbox/advance-clock` (`{"seconds": N, "millis": N}`).
+//! (FaultConfig fields; durations as `timeout_delay_ms` and `rate_limit_retry_after_secs`),
+//! `GET /_sandbox/tokens`, `POST /_sandbox/advance-clock` (`{"seconds": N, "millis": N}`).
+//!
+//! SCIM and REST can be made to disagree through [`SandboxControl`] (Rust only): a SCIM id different from the
+//! member id (`set_scim_id`), SCIM roles REST does not show (`set_scim_roles`), an empty `lastActivityAt` in a
+//! chosen form (`set_last_activity_empty`), users only SCIM lists (`add_scim_only_user`), and an admin's change
+//! made in Miro rather than through SCIM (`admin_set_active`). [`FaultConfig`] switches SCIM PATCH to
+//! `204 No Content` or to a 200 that changes nothing, turns SCIM off (403), and injects SCIM 429s with or
+//! without `Retry-After`/`X-RateLimit-*` headers.
 
 // Handlers return `Result<_, Response>` to short-circuit with a ready error body; the
 // responses are built once per request, so boxing them buys nothing.
@@ -33,6 +40,7 @@
 pub mod cli;
 mod config;
 mod control;
+mod control_scim;
 mod data;
 mod faults;
 mod http;
@@ -41,6 +49,7 @@ mod model;
 mod oauth;
 mod rest;
 mod scim;
+mod scim_side;
 mod state;
 
 use std::net::SocketAddr;
@@ -61,6 +70,7 @@ pub use config::{
 };
 pub use control::SandboxControl;
 pub use model::{Counters, ENDPOINT_KEYS, LICENSES, ROLES, SandboxMember, ScimOp, ScimWrite};
+pub use scim_side::{EmptyActivity, SCIM_ROLE_ADMIN, SCIM_ROLE_USER, ScimRoles};
 
 use state::Shared;
 
@@ -120,14 +130,13 @@ impl Sandbox {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(1), &mut task)
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(1), &mut task)
                 .await
                 .is_err()
-            {
-                task.abort();
-                let _ = task.await;
-            }
+        {
+            task.abort();
+            let _ = task.await;
         }
     }
 }
@@ -149,6 +158,15 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v2/orgs/{org_id}", get(rest::org))
         .route("/v2/orgs/{org_id}/members", get(rest::members))
         .route("/v2/orgs/{org_id}/members/{member_id}", get(rest::member))
+        .merge(scim_router(shared.clone()))
+        .nest("/_sandbox", control::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(shared)
+}
+
+fn scim_router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    Router::new()
         .route("/api/v1/scim/Users", get(scim::list_users))
         .route(
             "/api/v1/scim/Users/{id}",
@@ -160,10 +178,10 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v1/scim/ServiceProviderConfig",
             get(scim::service_provider_config),
         )
-        .nest("/_sandbox", control::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(shared)
+        .route_layer(axum::middleware::map_response_with_state(
+            shared,
+            faults::scim_credit_headers,
+        ))
 }
 
 async fn not_found(uri: Uri) -> Response {

@@ -106,6 +106,7 @@ pub enum ScimOp {
 pub struct ScimWrite {
     pub at: DateTime<Utc>,
     pub org_id: String,
+    /// The SCIM id written to (the member id unless a test gave the member another SCIM id).
     pub user_id: String,
     pub email: String,
     pub op: ScimOp,

@@ -18,6 +18,7 @@ use crate::http::{
 };
 use crate::limits::{LEVEL3_CREDITS, RateSnapshot};
 use crate::model::{LICENSES, ROLES, SandboxMember};
+use crate::scim_side::EmptyActivity;
 use crate::state::{Org, Shared, State as SandboxState};
 
 const MAX_EMAILS: usize = 10;
@@ -28,8 +29,9 @@ pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 /// The member object of `/v2/orgs/{id}/members`. Never-active members rotate among the three
-/// documented-or-observed forms of "empty" (absent, null, ""), so clients must accept all.
-pub(crate) fn member_json(m: &SandboxMember) -> Value {
+/// documented-or-observed forms of "empty" (absent, null, ""), so clients must accept all; a test can pin
+/// one member's form with `SandboxControl::set_last_activity_empty`.
+pub(crate) fn member_json(org: &Org, m: &SandboxMember) -> Value {
     let mut obj = Map::new();
     obj.insert("type".into(), json!("organization-member"));
     obj.insert("id".into(), json!(m.id));
@@ -40,7 +42,13 @@ pub(crate) fn member_json(m: &SandboxMember) -> Value {
     if let Some(t) = m.license_assigned_at {
         obj.insert("licenseAssignedAt".into(), json!(timestamp(t)));
     }
-    match (m.last_activity_at, empty_form(&m.id)) {
+    let form = match org.scim_side.empty_activity.get(&m.id) {
+        Some(EmptyActivity::Absent) => 0,
+        Some(EmptyActivity::Null) => 1,
+        Some(EmptyActivity::EmptyString) => 2,
+        None => empty_form(&m.id),
+    };
+    match (m.last_activity_at, form) {
         (Some(t), _) => {
             obj.insert("lastActivityAt".into(), json!(timestamp(t)));
         }
@@ -189,7 +197,7 @@ pub(crate) async fn member(
         Err(r) => return r,
     };
     let response = match org.member(&member_id) {
-        Some(m) => json_response(StatusCode::OK, &member_json(m)),
+        Some(m) => json_response(StatusCode::OK, &member_json(org, m)),
         None => rest_error(
             StatusCode::NOT_FOUND,
             "notFound",
@@ -310,7 +318,7 @@ pub(crate) async fn members(
         (true, Some(last)) => last.id.clone(),
         _ => String::new(),
     };
-    let data: Vec<Value> = page.iter().map(|m| member_json(m)).collect();
+    let data: Vec<Value> = page.iter().map(|m| member_json(org, m)).collect();
     let faults = &mut state.faults;
     let mut injected = 0;
     if let (true, Some(c)) = (faults.repeat_cursor, &query.cursor) {
@@ -352,7 +360,7 @@ fn by_emails(org: &Org, emails: &str) -> Response {
         .members
         .values()
         .filter(|m| wanted.contains(&m.email.to_lowercase()))
-        .map(member_json)
+        .map(|m| member_json(org, m))
         .collect();
     json_response(StatusCode::OK, &Value::Array(found))
 }

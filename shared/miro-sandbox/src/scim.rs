@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use crate::faults::{Dialect, gate, too_many_requests};
 use crate::http::{Bearer, bearer, has_json_body, param, parse_query, scim_error, scim_response};
 use crate::limits::ScimEndpoint;
-use crate::model::{ROLE_ADMIN, SandboxMember, ScimOp, ScimWrite};
+use crate::model::{SandboxMember, ScimOp, ScimWrite};
+use crate::scim_side::{ScimHome, ScimView};
 use crate::state::{Shared, State as SandboxState};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -46,16 +47,19 @@ fn authenticate(
         state.counters.rate_limited += 1;
         return Err(too_many_requests(Dialect::Scim));
     }
+    if state.faults.scim_disabled {
+        // Miro's documented 403 for an org whose SCIM provisioning was switched off.
+        return Err(scim_error(
+            StatusCode::FORBIDDEN,
+            None,
+            "SCIM integration is disabled.",
+        ));
+    }
     Ok(org_id)
 }
 
 fn user_not_found() -> Response {
     scim_error(StatusCode::NOT_FOUND, None, "User not found")
-}
-
-/// Guests and external users are invisible to SCIM, exactly like unknown ids.
-fn scim_user<'s>(state: &'s SandboxState, org_id: &str, id: &str) -> Option<&'s SandboxMember> {
-    state.org(org_id)?.member(id).filter(|m| m.is_scim_user())
 }
 
 fn user_type(license: &str) -> String {
@@ -77,29 +81,32 @@ fn user_type(license: &str) -> String {
     }
 }
 
-pub(crate) fn user_json(m: &SandboxMember, scim_base: &str) -> Value {
+pub(crate) fn user_json(view: &ScimView<'_>, scim_base: &str) -> Value {
+    let m = view.member;
     let (given, family) = m
         .display_name
         .split_once(' ')
         .unwrap_or((m.display_name.as_str(), ""));
-    let (role_value, role_display) = if m.role == ROLE_ADMIN {
-        ("ORGANIZATION_INTERNAL_ADMIN".to_string(), "Company Admin")
+    let role_display = if view.roles.is_company_admin() {
+        "Company Admin"
     } else {
-        (m.role.to_ascii_uppercase(), "Member")
+        "Member"
     };
     let mut roles = vec![json!({
         "type": "organization_user_role",
-        "value": role_value,
+        "value": view.roles.primary,
         "display": role_display,
         "primary": true,
     })];
-    roles.extend(m.admin_roles.iter().map(
-        |(_, name)| json!({ "type": "organization_admin_role", "value": name, "primary": false }),
-    ));
+    roles.extend(
+        view.roles.admin_roles.iter().map(
+            |name| json!({ "type": "organization_admin_role", "value": name, "primary": false }),
+        ),
+    );
     json!({
         "schemas": [USER_SCHEMA],
-        "id": m.id,
-        "meta": { "resourceType": "User", "location": format!("{scim_base}/Users/{}", m.id) },
+        "id": view.id,
+        "meta": { "resourceType": "User", "location": format!("{scim_base}/Users/{}", view.id) },
         "userName": m.email,
         "name": { "formatted": m.display_name, "givenName": given, "familyName": family },
         "displayName": m.display_name,
@@ -116,9 +123,12 @@ enum Filter {
 }
 
 impl Filter {
+    /// userName compares with full Unicode lowercasing, the looser plausible reading of "case-insensitive"
+    /// (Miro's is unconfirmed): a Kelvin sign (U+212A) matches `k`, so a filter can answer a near-twin too and
+    /// a client must check which user it got.
     fn matches(&self, m: &SandboxMember) -> bool {
         match self {
-            Filter::UserName(u) => m.email.eq_ignore_ascii_case(u),
+            Filter::UserName(u) => m.email.to_lowercase() == u.to_lowercase(),
             Filter::Active(a) => m.active == *a,
         }
     }
@@ -208,17 +218,16 @@ pub(crate) async fn list_users(
         return user_not_found();
     };
     let scim_base = shared.scim_base_url();
-    let matching: Vec<&SandboxMember> = org
-        .members
-        .values()
-        .filter(|m| m.is_scim_user())
-        .filter(|m| filter.as_ref().is_none_or(|f| f.matches(m)))
+    let matching: Vec<ScimView<'_>> = org
+        .scim_views()
+        .into_iter()
+        .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v.member)))
         .collect();
     let resources: Vec<Value> = matching
         .iter()
         .skip(start as usize - 1)
         .take(count as usize)
-        .map(|m| user_json(m, &scim_base))
+        .map(|v| user_json(v, &scim_base))
         .collect();
     let body = json!({
         "schemas": [LIST_SCHEMA],
@@ -247,8 +256,14 @@ pub(crate) async fn get_user(
     let Ok(Path(id)) = path else {
         return user_not_found();
     };
-    match scim_user(&state, &org_id, &id) {
-        Some(m) => scim_response(StatusCode::OK, &user_json(m, &shared.scim_base_url())),
+    let Some(org) = state.org(&org_id) else {
+        return user_not_found();
+    };
+    match org.scim_home(&id).and_then(|h| {
+        org.scim_view(&h)
+            .map(|v| user_json(&v, &shared.scim_base_url()))
+    }) {
+        Some(body) => scim_response(StatusCode::OK, &body),
         None => user_not_found(),
     }
 }
@@ -334,38 +349,60 @@ pub(crate) async fn patch_user(
         return user_not_found();
     };
     let now = state.now();
-    let Some(member) = state
-        .org_mut(&org_id)
-        .and_then(|o| o.members.get_mut(&crate::data::id_key(&id)))
-        .filter(|m| m.is_scim_user())
-    else {
+    let (no_content, not_applied) = (
+        state.faults.scim_patch_no_content,
+        state.faults.scim_patch_not_applied,
+    );
+    let scim_base = shared.scim_base_url();
+    let Some(org) = state.org_mut(&org_id) else {
         return user_not_found();
     };
-    if member.active != desired {
-        if !desired && member.role == ROLE_ADMIN {
-            return scim_error(
-                StatusCode::CONFLICT,
-                None,
-                "A Company Admin cannot be deactivated: revoke the admin role first",
-            );
-        }
+    let Some((home, is_admin, was_active)) = org.scim_home(&id).and_then(|h| {
+        let v = org.scim_view(&h)?;
+        let (admin, active) = (v.roles.is_company_admin(), v.member.active);
+        Some((h, admin, active))
+    }) else {
+        return user_not_found();
+    };
+    if was_active != desired && !desired && is_admin {
+        return scim_error(
+            StatusCode::CONFLICT,
+            None,
+            "A Company Admin cannot be deactivated: revoke the admin role first",
+        );
+    }
+    let mut body = match org.scim_view(&home) {
+        Some(v) => user_json(&v, &scim_base),
+        None => return user_not_found(),
+    };
+    if not_applied {
+        // The lie this fault exists for: the answer claims the change, the user keeps its old state.
+        body["active"] = json!(desired);
+    } else if was_active != desired {
+        let Some(member) = org.scim_home_mut(&home) else {
+            return user_not_found();
+        };
         member.active = desired;
-        let write = ScimWrite {
+        let (user_id, email) = (id.clone(), member.email.clone());
+        if let Some(v) = org.scim_view(&home) {
+            body = user_json(&v, &scim_base);
+        }
+        state.scim_log.push(ScimWrite {
             at: now,
             org_id: org_id.clone(),
-            user_id: member.id.clone(),
-            email: member.email.clone(),
+            user_id,
+            email,
             op: if desired {
                 ScimOp::Reactivate
             } else {
                 ScimOp::Deactivate
             },
-        };
-        let body = user_json(member, &shared.scim_base_url());
-        state.scim_log.push(write);
-        return scim_response(StatusCode::OK, &body);
+        });
     }
-    scim_response(StatusCode::OK, &user_json(member, &shared.scim_base_url()))
+    if no_content {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    scim_response(StatusCode::OK, &body)
 }
 
 pub(crate) async fn delete_user(
@@ -390,27 +427,38 @@ pub(crate) async fn delete_user(
     let Some(org) = state.org_mut(&org_id) else {
         return user_not_found();
     };
-    let Some(member) = org.member(&id).filter(|m| m.is_scim_user()).cloned() else {
+    let Some((home, is_admin, email)) = org.scim_home(&id).and_then(|h| {
+        let v = org.scim_view(&h)?;
+        let facts = (v.roles.is_company_admin(), v.member.email.clone());
+        Some((h, facts.0, facts.1))
+    }) else {
         return user_not_found();
     };
     let other_admins = org
-        .members
-        .values()
-        .filter(|m| m.role == ROLE_ADMIN && m.active && m.id != member.id)
+        .scim_views()
+        .iter()
+        .filter(|v| v.roles.is_company_admin() && v.member.active && v.id != id)
         .count();
-    if member.role == ROLE_ADMIN && other_admins == 0 {
+    if is_admin && other_admins == 0 {
         return scim_error(
             StatusCode::CONFLICT,
             None,
             "The last admin of the organization cannot be deleted",
         );
     }
-    org.members.remove(&crate::data::id_key(&id));
+    match &home {
+        ScimHome::Member(k) => {
+            org.members.remove(k);
+        }
+        ScimHome::Only(k) => {
+            org.scim_side.only.remove(k);
+        }
+    }
     state.scim_log.push(ScimWrite {
         at: now,
         org_id,
-        user_id: member.id,
-        email: member.email,
+        user_id: id,
+        email,
         op: ScimOp::Delete,
     });
     StatusCode::NO_CONTENT.into_response()

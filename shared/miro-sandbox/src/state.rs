@@ -13,6 +13,7 @@ use crate::config::{Consent, FaultConfig, OAuthAppConfig, SandboxConfig};
 use crate::data::{self, id_key};
 use crate::limits::{RestBudgets, ScimBudgets};
 use crate::model::{Counters, SandboxMember, ScimWrite};
+use crate::scim_side::ScimSide;
 
 pub(crate) struct Shared {
     state: Mutex<State>,
@@ -57,6 +58,8 @@ pub(crate) struct Org {
     pub admin: SandboxMember,
     pub members: BTreeMap<(usize, String), SandboxMember>,
     pub scim_token: String,
+    /// Where SCIM differs from REST (set by tests; empty by default).
+    pub scim_side: ScimSide,
 }
 
 impl Org {
@@ -128,6 +131,7 @@ impl State {
                         .map(|m| (id_key(&m.id), m))
                         .collect(),
                     scim_token: random_token("sbx_scim_"),
+                    scim_side: ScimSide::default(),
                 }
             })
             .collect();
