@@ -1,8 +1,10 @@
 //! The OAuth callback function (API Gateway HTTP API, payload v2). Routes exactly:
 //! - `GET /oauth/start?link=…`: checks the operator's signed connect link, issues a single-use `state` (ten
-//!   minutes) and redirects to Miro's consent page;
-//! - `GET /oauth/callback?code&state[&error]`: takes the `state` once, exchanges the code, checks what the token
-//!   can do, stores it, registers the org with the deployment's default policy, and says what to do next;
+//!   minutes) that remembers the org the link is bound to (if any), consumes the link (each link works once: a
+//!   second use gets a page saying so) and redirects to Miro's consent page;
+//! - `GET /oauth/callback?code&state[&error]`: takes the `state` once, exchanges the code, refuses and revokes
+//!   tokens of another org than the link's or one outside the allow-list, checks what the token can do, stores
+//!   it, registers the org with the deployment's default policy, and says what to do next;
 //! - `GET /health`.
 //!
 //! Everything else is a 404 (405 for other methods on these paths).
@@ -12,12 +14,22 @@ mod pages;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use miro_sam_aws::StateTake;
+use miro_sam_aws::dynamo::LinkUse;
+use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{ConnectOptions, ConnectedOrg, JobError, connect_org};
 use miro_sam_lambda::{Runtime, connect_link};
 use secrecy::SecretString;
 use tracing::Instrument;
 
 pub use pages::page;
+
+/// What every page that ends a connection attempt tells the admin: links work once, so starting over needs a new
+/// one.
+const START_OVER: &str =
+    "To start over, ask the operator for a new connect link (each link works once).";
+
+/// The key of the state's data that carries the org a link is bound to.
+const EXPECTED_ORG: &str = "expected_org";
 
 /// Reads the connect-link signing key named by the settings (once per cold start).
 pub async fn read_link_key(rt: &Runtime) -> Result<SecretString, String> {
@@ -72,32 +84,80 @@ fn query(req: &Request, key: &str) -> Option<String> {
 
 async fn start(rt: &Runtime, link_key: &SecretString, req: &Request) -> Response<Body> {
     let now = rt.deps.clock.now();
-    if let Err(e) = connect_link::verify(link_key, query(req, "link").as_deref(), now) {
-        tracing::warn!(error = %e, "refused a connect link");
-        return page(
-            StatusCode::FORBIDDEN,
-            "This link does not open the door",
-            &[e.to_string()],
-        );
-    }
+    let link = match connect_link::verify(link_key, query(req, "link").as_deref(), now) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "refused a connect link");
+            return page(
+                StatusCode::FORBIDDEN,
+                "This link does not open the door",
+                &[e.to_string()],
+            );
+        }
+    };
     let app = match rt.oauth_app() {
         Ok(a) => a,
         Err(e) => return misconfigured(&e.to_string()),
     };
-    let state = miro_sam_aws::OAuthStateStore::generate_state();
-    if let Err(e) = rt.adapters.oauth_states.put(&state, "{}").await {
-        tracing::error!(error = %e, "cannot store the OAuth state");
-        return page(
+    let busy = || {
+        page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Try again in a moment",
             &["The connection could not be started because storage did not answer. Open the link again.".into()],
-        );
+        )
+    };
+    // The state is stored before the link is consumed: if storage fails in between, the link still works; a
+    // state stored for a refused second use is never handed out and expires in ten minutes.
+    let state = miro_sam_aws::OAuthStateStore::generate_state();
+    let data =
+        serde_json::json!({ EXPECTED_ORG: link.org.as_ref().map(OrgId::as_str) }).to_string();
+    if let Err(e) = rt.adapters.oauth_states.put(&state, &data).await {
+        tracing::error!(error = %e, "cannot store the OAuth state");
+        return busy();
+    }
+    match rt
+        .adapters
+        .oauth_states
+        .use_link(link.nonce(), link.expires_at)
+        .await
+    {
+        Ok(LinkUse::First) => {}
+        Ok(LinkUse::AlreadyUsed { used_at }) => {
+            tracing::warn!(used_at = ?used_at, "refused a connect link used before");
+            let when = used_at.map_or_else(String::new, |t| format!(" (at {t})"));
+            return page(
+                StatusCode::FORBIDDEN,
+                "This link was already used",
+                &[
+                    format!("This connect link was already used{when}; each link works once."),
+                    "Ask the operator for a new one (`miro-sam aws connect-link`).".into(),
+                ],
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record the connect link's use");
+            return busy();
+        }
     }
     pages::redirect(rt.deps.client.authorize_url(app, &state, None).as_str())
 }
 
+/// The org the connect link that started this flow was bound to, from the state's data. States written before
+/// links could name an org carry `{}`: unbound.
+fn expected_org(data: &str) -> Result<Option<OrgId>, String> {
+    let v: serde_json::Value = serde_json::from_str(data)
+        .map_err(|e| format!("the stored connection state is not JSON: {e}"))?;
+    match v.get(EXPECTED_ORG) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(id)) => OrgId::parse(id)
+            .map(Some)
+            .map_err(|e| format!("the stored connection state names no valid org: {e}")),
+        Some(_) => Err("the stored connection state names no valid org".into()),
+    }
+}
+
 async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
-    let again = "Open your connect link again to start over.".to_owned();
+    let again = START_OVER.to_owned();
     let Some(state) = query(req, "state").filter(|s| !s.is_empty()) else {
         return page(
             StatusCode::BAD_REQUEST,
@@ -106,8 +166,18 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
         );
     };
     // The state is taken (consumed) before anything else, so a replayed redirect can never be used twice.
-    match rt.adapters.oauth_states.take(&state).await {
-        Ok(StateTake::Valid(_)) => {}
+    let expected = match rt.adapters.oauth_states.take(&state).await {
+        Ok(StateTake::Valid(taken)) => match expected_org(&taken.data) {
+            Ok(org) => org,
+            Err(what) => {
+                tracing::error!(error = %what, "unreadable OAuth state");
+                return page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "This connection cannot continue",
+                    &[what, again],
+                );
+            }
+        },
         Ok(StateTake::Expired { expired_at }) => {
             return page(
                 StatusCode::BAD_REQUEST,
@@ -135,7 +205,7 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
                 &["Storage did not answer.".into(), again],
             );
         }
-    }
+    };
     if let Some(error) = query(req, "error") {
         let detail = query(req, "error_description").unwrap_or_default();
         return page(
@@ -162,6 +232,7 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
     let opts = ConnectOptions {
         allowed_orgs: rt.settings.allowed_orgs.clone(),
         default_policy: rt.settings.default_policy.clone(),
+        expected_org: expected,
     };
     match connect_org(&rt.deps, app, &SecretString::from(code), &opts).await {
         Ok(c) => {
@@ -222,7 +293,7 @@ fn failed(e: &JobError) -> Response<Body> {
         title,
         &[
             e.to_string(),
-            "Fix what the message says, then open your connect link again.".into(),
+            format!("Fix what the message says. {START_OVER}"),
         ],
     )
 }

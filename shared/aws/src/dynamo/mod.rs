@@ -5,6 +5,7 @@ pub(crate) mod batch;
 pub(crate) mod db;
 pub(crate) mod item;
 pub(crate) mod keys;
+mod link_nonce;
 mod members;
 mod oauth_state;
 mod orgs;
@@ -31,6 +32,7 @@ use miro_sam_core::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition};
 use miro_sam_core::snapshot::OrgSnapshot;
 
 pub use db::WriteStats;
+pub use link_nonce::LinkUse;
 pub use oauth_state::{OAUTH_STATE_TTL, OAuthStateStore, StateTake, TakenState};
 
 use crate::retry::Backoff;

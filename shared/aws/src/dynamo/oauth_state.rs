@@ -1,4 +1,5 @@
-//! OAuth `state` values between `/oauth/start` and the callback: stored for ten minutes, usable once.
+//! OAuth `state` values between `/oauth/start` and the callback: stored for ten minutes, usable once. The same
+//! store consumes connect links at `/oauth/start` (`use_link`, in `link_nonce.rs`).
 //!
 //! The callback takes a state with a conditional DeleteItem, so of two requests carrying the same state (a
 //! replayed redirect, a double click) exactly one gets it. DynamoDB's TTL sweeper deletes expired items only
@@ -50,8 +51,9 @@ pub enum StateTake {
 /// The OAuth state items of the table.
 #[derive(Clone)]
 pub struct OAuthStateStore {
-    db: Db,
-    clock: Arc<dyn Clock>,
+    // Shared with `link_nonce`, the other half of what `/oauth/start` writes.
+    pub(super) db: Db,
+    pub(super) clock: Arc<dyn Clock>,
     ttl: Duration,
 }
 

@@ -1,5 +1,9 @@
 //! Connect an org: trade the OAuth code for tokens, learn which org they belong to, check they can read it, and
 //! store them.
+//!
+//! Tokens of an org this connection may not manage (another org than the connect link names, or one outside the
+//! deployment's allow-list) are revoked at once rather than merely dropped: a working token for an org nobody
+//! manages is a credential nobody watches. A revoke that fails is reported as failed, never as done.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +22,10 @@ pub struct ConnectOptions {
     pub allowed_orgs: Option<Vec<OrgId>>,
     /// The policy a newly connected org starts with (an org that already has one keeps it).
     pub default_policy: Policy,
+    /// The only org this connection may connect (from an org-bound connect link): tokens of any other org are
+    /// refused and revoked, so a link made for one org can never replace another org's tokens. `None`: any org
+    /// the allow-list accepts.
+    pub expected_org: Option<OrgId>,
 }
 
 /// The scope every org endpoint needs.
@@ -51,12 +59,25 @@ pub async fn connect_org(
     let grant = deps.client.exchange_code(app, code).await?;
     let info = deps.client.token_info(&grant.access_token).await?;
     let org_id = OrgId::parse(&info.organization.id)?;
+    if let Some(expected) = &opts.expected_org
+        && expected != &org_id
+    {
+        let revoked = revoke_unwanted(deps, app, &grant.access_token, &org_id).await;
+        return Err(JobError::InvalidRequest(format!(
+            "this connect link is for org {expected} only, but the app was approved in org {org_id} ({}); \
+             nothing was stored and {revoked}. Approve the app from a team of org {expected}, or ask the \
+             operator for a link for org {org_id}",
+            info.organization.name
+        )));
+    }
     if let Some(allowed) = &opts.allowed_orgs
         && !allowed.contains(&org_id)
     {
+        let revoked = revoke_unwanted(deps, app, &grant.access_token, &org_id).await;
         return Err(JobError::InvalidRequest(format!(
-            "org {org_id} ({}) is not one this deployment may manage; approve the app from a team of an allowed \
-             org, or ask the operator to add {org_id} to the allowed orgs",
+            "org {org_id} ({}) is not one this deployment may manage; nothing was stored and {revoked}. \
+             Approve the app from a team of an allowed org, or ask the operator to add {org_id} to the allowed \
+             orgs",
             info.organization.name
         )));
     }
@@ -136,4 +157,26 @@ pub async fn connect_org(
         scopes,
         reconnected: previous.is_some(),
     })
+}
+
+/// Revokes a token this connection will not keep, and says in words what happened (for the admin's page).
+async fn revoke_unwanted(
+    deps: &Deps,
+    app: &OAuthApp,
+    token: &SecretString,
+    org_id: &OrgId,
+) -> String {
+    match deps.client.revoke(app, token).await {
+        Ok(()) => {
+            tracing::info!(org = %org_id, "revoked the token of an org this connection may not manage");
+            "the token Miro issued was revoked".to_owned()
+        }
+        Err(e) => {
+            tracing::warn!(org = %org_id, error = %e, "could not revoke the token of an org this connection may not manage");
+            format!(
+                "revoking the token Miro issued failed ({e}); it stays valid until it expires, so uninstall the \
+                 app from that team in Miro to end it"
+            )
+        }
+    }
 }
