@@ -88,8 +88,10 @@ numeric_id!(
     "member id"
 );
 
+/// A UUID id. `$err` builds the parse error from the refused input: each id names itself when it refuses one (a
+/// bad run id is not "not a plan id").
 macro_rules! uuid_id {
-    ($(#[$meta:meta])* $name:ident) => {
+    ($(#[$meta:meta])* $name:ident, |$value:ident| $err:expr) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -106,9 +108,10 @@ macro_rules! uuid_id {
             }
 
             pub fn parse(s: &str) -> Result<Self, DomainError> {
-                Uuid::parse_str(s.trim())
-                    .map(Self)
-                    .map_err(|_| DomainError::NotAPlanId { value: s.to_owned() })
+                Uuid::parse_str(s.trim()).map(Self).map_err(|_| {
+                    let $value = s.to_owned();
+                    $err
+                })
             }
 
             pub fn as_uuid(&self) -> Uuid {
@@ -139,11 +142,16 @@ macro_rules! uuid_id {
 
 uuid_id!(
     /// One reclaim plan.
-    PlanId
+    PlanId,
+    |value| DomainError::NotAPlanId { value }
 );
 uuid_id!(
     /// One download run; ties checkpoints and the "last complete download" together.
-    RunId
+    RunId,
+    |value| DomainError::Invalid {
+        what: "run id",
+        detail: format!("{value:?}: expected a UUID such as 6f1c2b9e-0d5e-4c1a-9a7e-2f4b8c3d1e0f"),
+    }
 );
 
 /// The key of an audit entry. Jobs derive it from what the entry is about (e.g. `reclaim/{plan}/{member}`), so a
@@ -244,5 +252,20 @@ mod tests {
         );
         assert!(serde_json::from_str::<AuditEntryId>("\"\"").is_err());
         assert!(PlanId::parse("not-a-uuid").is_err());
+    }
+
+    /// Each id names itself when it refuses input: a run id is not called a plan id.
+    #[test]
+    fn uuid_id_errors_name_their_id() {
+        let plan = PlanId::parse("not-a-uuid").unwrap_err().to_string();
+        assert!(plan.contains("not a plan id"), "{plan}");
+        let run = RunId::parse("not-a-uuid").unwrap_err().to_string();
+        assert!(run.contains("run id"), "{run}");
+        assert!(run.contains("\"not-a-uuid\""), "quotes the input: {run}");
+        assert!(!run.contains("plan"), "a run id is not a plan id: {run}");
+        let member = MemberId::parse("x").unwrap_err().to_string();
+        assert!(member.starts_with("member id"), "{member}");
+        let org = OrgId::parse("x").unwrap_err().to_string();
+        assert!(org.starts_with("org id"), "{org}");
     }
 }
