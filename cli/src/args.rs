@@ -69,8 +69,13 @@ pub enum Command {
     Plan,
     /// Execute a stored plan: re-check each candidate and deactivate through SCIM.
     Apply(ApplyArgs),
-    /// Undo a reclaim: reactivate a member through SCIM.
+    /// Undo a reclaim: reactivate a member through SCIM and hold them (no plan takes the seat again until the
+    /// hold ends, `reactivation_hold_days` in the policy).
     Reactivate(ReactivateArgs),
+    /// Kill switch: stop every reclaim of the org not yet sent to Miro (queued, approved or in progress) at once.
+    Pause(PauseArgs),
+    /// Turn the kill switch off again. Reclaims skipped while paused stay skipped: plan again.
+    Resume,
     /// Seats purchased, assigned and used; activity; candidates; reclaimed; money saved.
     Report(ReportArgs),
     /// Show or set the org's reclaim policy.
@@ -87,7 +92,8 @@ pub enum Command {
 #[cfg(feature = "aws")]
 #[derive(Subcommand, Debug)]
 pub enum AwsCommand {
-    /// Print a signed, expiring link to the deployment's /oauth/start for a Company Admin to connect an org.
+    /// Print a signed, expiring, single-use link to the deployment's /oauth/start for a Company Admin to connect an
+    /// org. With `--org` (or MIRO_SAM_ORG) the link connects only that org.
     ConnectLink {
         /// The deployment's API base URL (the stack output `ApiBaseUrl`).
         #[arg(long)]
@@ -186,6 +192,13 @@ pub struct ReactivateArgs {
     pub email: String,
     /// Why, for the audit log.
     #[arg(long, default_value = "reactivated by an operator")]
+    pub reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PauseArgs {
+    /// Why, for the audit log and for everyone who sees the org paused.
+    #[arg(long, default_value = "paused by an operator")]
     pub reason: String,
 }
 

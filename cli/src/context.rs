@@ -109,3 +109,9 @@ fn create_private_dir(dir: &Path) -> CmdResult<()> {
     }
     Ok(())
 }
+
+/// Who is acting, for the audit log: the command and the operating-system user who ran it.
+pub fn operator(command: &str) -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("miro-sam {command} (by {user})")
+}

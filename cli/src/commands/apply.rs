@@ -1,14 +1,14 @@
 //! `miro-sam apply PLAN_ID`: execute exactly the stored plan, one candidate at a time, each re-checked first.
 
 use miro_sam_core::domain::PlanId;
-use miro_sam_core::jobs::{ReclaimOptions, reclaim_member};
+use miro_sam_core::jobs::{ReclaimOptions, check_not_paused, reclaim_member};
 use miro_sam_core::plan::ReclaimPlan;
-use miro_sam_core::reclaim::ReclaimOutcome;
+use miro_sam_core::reclaim::{ReclaimOutcome, SkipReason};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::args::{ApplyArgs, Global};
-use crate::context::Ctx;
+use crate::context::{Ctx, operator};
 use crate::exit;
 use crate::failure::{CmdResult, Failure};
 use crate::progress;
@@ -21,6 +21,9 @@ pub struct Tally {
     pub failed: Vec<String>,
     /// Transient errors: running `apply` again continues with these.
     pub unfinished: Vec<String>,
+    /// The kill switch was turned on during the run: why, and how many candidates were left alone.
+    pub paused: Option<String>,
+    pub not_attempted: usize,
 }
 
 pub async fn run(ctx: &Ctx, _g: &Global, args: ApplyArgs) -> CmdResult {
@@ -32,6 +35,7 @@ pub async fn run(ctx: &Ctx, _g: &Global, args: ApplyArgs) -> CmdResult {
     })?;
     plan.check_executable(false)
         .map_err(|e| Failure::refused(e.to_string()))?;
+    check_not_paused(ctx.deps.store.as_ref(), &plan.org_id).await?;
     if !args.yes && !confirm(&plan)? {
         return Err(Failure::refused("not confirmed; nothing was changed"));
     }
@@ -40,11 +44,18 @@ pub async fn run(ctx: &Ctx, _g: &Global, args: ApplyArgs) -> CmdResult {
         &plan,
         &ReclaimOptions {
             override_dry_run: false,
-            actor: actor(),
+            actor: operator("apply"),
         },
     )
     .await?;
     print_tally(&tally);
+    if let Some(pause) = &tally.paused {
+        return Err(Failure::refused(format!(
+            "the org was paused during apply ({pause}); {} candidates were not attempted. Resume it \
+             (`miro-sam resume`) and plan again",
+            tally.not_attempted
+        )));
+    }
     if !tally.unfinished.is_empty() {
         return Err(Failure::new(
             exit::RETRY_LATER,
@@ -68,7 +79,7 @@ pub async fn run(ctx: &Ctx, _g: &Global, args: ApplyArgs) -> CmdResult {
 pub async fn execute(ctx: &Ctx, plan: &ReclaimPlan, opts: &ReclaimOptions) -> CmdResult<Tally> {
     let bar = progress::bar(plan.candidates.len() as u64, "Reclaiming");
     let mut tally = Tally::default();
-    for c in &plan.candidates {
+    for (i, c) in plan.candidates.iter().enumerate() {
         match reclaim_member(&ctx.deps, plan.plan_id, &c.member_id, opts).await {
             Ok(r) => {
                 if r.replayed {
@@ -76,6 +87,16 @@ pub async fn execute(ctx: &Ctx, plan: &ReclaimPlan, opts: &ReclaimOptions) -> Cm
                 }
                 match r.outcome {
                     ReclaimOutcome::Reclaimed { .. } => tally.reclaimed += 1,
+                    ReclaimOutcome::Skipped {
+                        reason: reason @ SkipReason::OrgPaused { .. },
+                    } => {
+                        // The kill switch: every later candidate would be skipped the same way; stop here.
+                        *tally.skipped.entry(reason.to_string()).or_default() += 1;
+                        tally.paused = Some(reason.to_string());
+                        tally.not_attempted = plan.candidates.len() - i - 1;
+                        bar.abandon();
+                        return Ok(tally);
+                    }
                     ReclaimOutcome::Skipped { reason } => {
                         *tally.skipped.entry(reason.to_string()).or_default() += 1
                     }
@@ -116,11 +137,6 @@ pub fn print_tally(t: &Tally) {
     for f in t.failed.iter().chain(&t.unfinished) {
         println!("  ! {f}");
     }
-}
-
-fn actor() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    format!("miro-sam apply (by {user})")
 }
 
 fn confirm(plan: &ReclaimPlan) -> CmdResult<bool> {

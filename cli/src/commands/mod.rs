@@ -5,6 +5,7 @@ pub mod apply;
 pub mod aws;
 pub mod connect;
 pub mod demo;
+pub mod pause;
 pub mod plan;
 pub mod policy;
 pub mod reactivate;
@@ -27,6 +28,8 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Plan => plan::run(&Ctx::open(g)?, g).await,
         Command::Apply(a) => apply::run(&Ctx::open(g)?, g, a).await,
         Command::Reactivate(a) => reactivate::run(&Ctx::open(g)?, g, a).await,
+        Command::Pause(a) => pause::pause(&Ctx::open(g)?, g, a).await,
+        Command::Resume => pause::resume(&Ctx::open(g)?, g).await,
         Command::Report(a) => report::run(&Ctx::open(g)?, g, a).await,
         Command::Policy(a) => policy::run(&Ctx::open(g)?, g, a).await,
         #[cfg(feature = "aws")]

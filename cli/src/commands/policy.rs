@@ -36,12 +36,11 @@ pub async fn run_on(
                     .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?
             };
             let policy = Policy::from_json(&text)?;
-            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
             let v = set_policy(
                 store,
                 org,
                 &policy,
-                &format!("miro-sam policy set (by {user})"),
+                &crate::context::operator("policy set"),
                 now,
             )
             .await?;

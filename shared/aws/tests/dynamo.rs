@@ -147,6 +147,7 @@ async fn a_plan_with_5000_candidates_round_trips_despite_the_item_limit() {
         &o,
         Some(20_000),
         &versioned(&o, Policy::default(), 1),
+        &[],
         &members,
         t0(),
     );

@@ -6,6 +6,7 @@ use miro_client::License;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AuditEntryId, Email, MemberId, OrgId, PlanId};
+use crate::hold::HoldSource;
 use crate::reclaim::{ReclaimOutcome, SkipReason};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,24 @@ pub enum AuditEvent {
         scim_user_id: String,
         why: String,
     },
+    /// A hold was placed: the member is excluded from plans until `expires_at`.
+    HoldPlaced {
+        member_id: MemberId,
+        email: Email,
+        source: HoldSource,
+        reason: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// The kill switch was turned on: nothing is sent to SCIM for the org until it is resumed.
+    OrgPaused {
+        reason: String,
+    },
+    /// The kill switch was turned off.
+    OrgResumed {
+        paused_by: String,
+        paused_at: DateTime<Utc>,
+        reason: String,
+    },
 }
 
 impl AuditEvent {
@@ -76,6 +95,9 @@ impl AuditEvent {
             AuditEvent::ReclaimSkipped { .. } => "reclaim_skipped",
             AuditEvent::ReclaimFailed { .. } => "reclaim_failed",
             AuditEvent::Reactivated { .. } => "reactivated",
+            AuditEvent::HoldPlaced { .. } => "hold_placed",
+            AuditEvent::OrgPaused { .. } => "org_paused",
+            AuditEvent::OrgResumed { .. } => "org_resumed",
         }
     }
 
@@ -85,10 +107,13 @@ impl AuditEvent {
             AuditEvent::Reclaimed { email, .. }
             | AuditEvent::ReclaimSkipped { email, .. }
             | AuditEvent::ReclaimFailed { email, .. }
-            | AuditEvent::Reactivated { email, .. } => Some(email),
+            | AuditEvent::Reactivated { email, .. }
+            | AuditEvent::HoldPlaced { email, .. } => Some(email),
             AuditEvent::OrgConnected { .. }
             | AuditEvent::PolicyChanged { .. }
-            | AuditEvent::PlanCreated { .. } => None,
+            | AuditEvent::PlanCreated { .. }
+            | AuditEvent::OrgPaused { .. }
+            | AuditEvent::OrgResumed { .. } => None,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! - [`policy`]: the org's reclaim rules (data) and the hard guardrails (code).
 //! - [`plan`]: who a policy would reclaim, who it protects and why, and the cap check.
 //! - [`reclaim`]: the life of one reclaim and the re-check made just before acting.
+//! - [`hold`]: per-member holds that make an undo stick; [`pause`]: the org's kill switch.
 //! - [`audit`]: the append-only record of what was done.
 //! - [`report`]: seats, activity, candidates, savings.
 //! - [`ports`]: the storage, token, queue and clock traits adapters implement.
@@ -14,7 +15,9 @@
 pub mod audit;
 pub mod domain;
 pub mod error;
+pub mod hold;
 pub mod jobs;
+pub mod pause;
 pub mod plan;
 pub mod policy;
 pub mod ports;

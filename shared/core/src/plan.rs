@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use miro_client::{License, Role};
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashMap;
+
 use crate::domain::{ContentHash, Email, MemberId, OrgId, PlanId, Subscription};
+use crate::hold::Hold;
 use crate::policy::{ExclusionRule, InactivityBasis, Policy, Verdict, VersionedPolicy, evaluate};
 
 /// The plan JSON format this build writes.
@@ -119,6 +122,11 @@ pub enum PlanRefusal {
         plan_id: PlanId,
         policy_version: u32,
     },
+    #[error(
+        "org {org_id} is {pause}; nothing is sent to Miro while it is paused. Resume it (`miro-sam resume`) \
+         and plan again"
+    )]
+    OrgPaused { org_id: OrgId, pause: String },
 }
 
 impl ReclaimPlan {
@@ -153,21 +161,28 @@ impl ReclaimPlan {
 
 /// Builds the plan for `org_id` from its stored subscriptions (other orgs' rows are ignored).
 /// `purchased_full_licenses` feeds the percentage cap; without it a percentage cap refuses any candidate.
+/// `holds` are the org's holds (expired ones are ignored): held members are listed as excluded.
 pub fn build_plan(
     plan_id: PlanId,
     org_id: &OrgId,
     purchased_full_licenses: Option<i64>,
     policy: &VersionedPolicy,
+    holds: &[Hold],
     subscriptions: &[Subscription],
     now: DateTime<Utc>,
 ) -> ReclaimPlan {
     let p = &policy.policy;
+    let holds: HashMap<&MemberId, &Hold> = holds
+        .iter()
+        .filter(|h| &h.org_id == org_id)
+        .map(|h| (&h.member_id, h))
+        .collect();
     let mut totals = PlanTotals::default();
     let mut candidates = Vec::new();
     let mut exclusions = Vec::new();
     for m in subscriptions.iter().filter(|m| &m.org_id == org_id) {
         totals.members_considered += 1;
-        match evaluate(p, m, now) {
+        match evaluate(p, holds.get(&m.member_id).copied(), m, now) {
             Verdict::OutOfScope => totals.out_of_scope += 1,
             Verdict::BelowThreshold { .. } => totals.below_threshold += 1,
             Verdict::Excluded(rules) => {

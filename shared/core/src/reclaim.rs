@@ -8,6 +8,7 @@ use miro_client::{License, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Email, MemberId, OrgId, PlanId, Subscription};
+use crate::hold::Hold;
 use crate::plan::Candidate;
 use crate::policy::{ExclusionRule, Verdict, VersionedPolicy, evaluate};
 
@@ -204,6 +205,37 @@ pub enum SkipReason {
     ScimCompanyAdmin {
         scim_user_id: String,
     },
+    /// SCIM lists admin roles (`organization_admin_role`) even though REST did not: never reclaimed.
+    ScimAdminRoles {
+        scim_user_id: String,
+        names: Vec<String>,
+    },
+    /// The SCIM user found by email is not the member that was re-checked (a different id).
+    ScimUserMismatch {
+        scim_user_id: String,
+        member_id: MemberId,
+    },
+    /// The SCIM user's `userName` is not the member's email under ASCII case folding (e.g. a look-alike
+    /// Unicode character): possibly someone else.
+    ScimEmailMismatch {
+        scim_user_name: String,
+        email: Email,
+    },
+    /// Miro showed a last activity when the plan was made and shows none now: the member changed in a way we do
+    /// not understand, so we do not act (and never fall back to the license date).
+    ActivityDisappeared {
+        planned_last_activity_at: DateTime<Utc>,
+    },
+    /// The org's kill switch was on when the reclaim was about to be sent.
+    OrgPaused {
+        reason: String,
+        paused_by: String,
+        paused_at: DateTime<Utc>,
+    },
+    /// The org's current policy is a dry run: a plan made before the switch is not executed.
+    DryRunNow {
+        policy_version: u32,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -269,6 +301,50 @@ impl fmt::Display for SkipReason {
                     "SCIM user {scim_user_id} is a Company Admin (never reclaimed)"
                 )
             }
+            SkipReason::ScimAdminRoles {
+                scim_user_id,
+                names,
+            } => write!(
+                f,
+                "SCIM user {scim_user_id} holds admin role(s) {} (never reclaimed)",
+                names.join(", ")
+            ),
+            SkipReason::ScimUserMismatch {
+                scim_user_id,
+                member_id,
+            } => write!(
+                f,
+                "the SCIM user with this email has id {scim_user_id}, not member {member_id}: not the same person, \
+                 nothing sent"
+            ),
+            SkipReason::ScimEmailMismatch {
+                scim_user_name,
+                email,
+            } => write!(
+                f,
+                "the SCIM user's userName {scim_user_name:?} is not exactly {email} (ASCII case aside): possibly \
+                 someone else, nothing sent"
+            ),
+            SkipReason::ActivityDisappeared {
+                planned_last_activity_at,
+            } => write!(
+                f,
+                "Miro showed last activity {} when planned and shows none now: the member changed, nothing sent",
+                planned_last_activity_at.to_rfc3339()
+            ),
+            SkipReason::OrgPaused {
+                reason,
+                paused_by,
+                paused_at,
+            } => write!(
+                f,
+                "the org is paused (by {paused_by} at {}: {reason}); resume it and plan again",
+                paused_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            SkipReason::DryRunNow { policy_version } => write!(
+                f,
+                "the org's current policy (v{policy_version}) is a dry run; nothing is sent while it is"
+            ),
         }
     }
 }
@@ -280,6 +356,7 @@ pub fn recheck(
     candidate: &Candidate,
     current: &Subscription,
     policy: &VersionedPolicy,
+    hold: Option<&Hold>,
     now: DateTime<Utc>,
 ) -> Result<(), SkipReason> {
     let planned = &candidate.evidence;
@@ -300,6 +377,11 @@ pub fn recheck(
             names: current.admin_roles.clone(),
         });
     }
+    if let (Some(then), None) = (planned.last_activity_at, current.last_activity_at) {
+        return Err(SkipReason::ActivityDisappeared {
+            planned_last_activity_at: then,
+        });
+    }
     let newer = match (current.last_activity_at, planned.last_activity_at) {
         (Some(now_at), Some(then)) => now_at > then,
         (Some(_), None) => true,
@@ -311,7 +393,7 @@ pub fn recheck(
             last_activity_at: current.last_activity_at,
         });
     }
-    match evaluate(&policy.policy, current, now) {
+    match evaluate(&policy.policy, hold, current, now) {
         Verdict::Candidate { .. } => Ok(()),
         Verdict::OutOfScope => Err(SkipReason::OutOfScopeNow {
             policy_version: policy.version,

@@ -278,7 +278,10 @@ fn reclaimed_seats(input: &ReportInput<'_>) -> (ReclaimTotals, Vec<ReclaimedSeat
             AuditEvent::Reactivated { .. } => totals.reactivations += 1,
             AuditEvent::OrgConnected { .. }
             | AuditEvent::PolicyChanged { .. }
-            | AuditEvent::PlanCreated { .. } => {}
+            | AuditEvent::PlanCreated { .. }
+            | AuditEvent::HoldPlaced { .. }
+            | AuditEvent::OrgPaused { .. }
+            | AuditEvent::OrgResumed { .. } => {}
         }
     }
 

@@ -19,6 +19,7 @@ fn plan(policy: Policy, purchased: Option<i64>, members: &[Subscription]) -> Rec
         &org(),
         purchased,
         &versioned(policy),
+        &[],
         members,
         now(),
     )
@@ -241,4 +242,47 @@ fn dry_run_plans_refuse_unless_overridden() {
         Err(PlanRefusal::DryRun { .. })
     ));
     assert_eq!(p.check_executable(true), Ok(()));
+}
+
+/// Held members are listed as excluded with the rule and the date the hold ends (and are not candidates).
+#[test]
+fn held_members_are_excluded_with_the_end_date() {
+    use chrono::Duration;
+    use miro_sam_core::hold::{Hold, HoldSource};
+    let members = org_members();
+    let held = members[0].clone();
+    let hold = Hold {
+        org_id: org(),
+        member_id: held.member_id.clone(),
+        email: held.email.clone(),
+        source: HoldSource::ReactivatedInMiro,
+        reason: "reactivated in Miro after miro-sam reclaimed the seat".into(),
+        created_by: "miro-sam download".into(),
+        created_at: now() - Duration::days(1),
+        expires_at: now() + Duration::days(89),
+    };
+    let without = plan(uncapped(), Some(100), &members);
+    assert!(
+        without.candidate(&held.member_id).is_some(),
+        "a candidate without the hold"
+    );
+    let with_hold = build_plan(
+        plan_id(),
+        &org(),
+        Some(100),
+        &versioned(uncapped()),
+        std::slice::from_ref(&hold),
+        &members,
+        now(),
+    );
+    assert!(with_hold.candidate(&held.member_id).is_none());
+    let ex = with_hold
+        .exclusion(&held.member_id)
+        .expect("listed as excluded");
+    assert!(ex.has_rule(
+        |r| matches!(r, ExclusionRule::Held { expires_at, .. } if *expires_at == hold.expires_at)
+    ));
+    let end = hold.expires_at.date_naive().to_string();
+    assert!(ex.reason.contains(&end), "{} names {end}", ex.reason);
+    assert_eq!(with_hold.totals.candidates + 1, without.totals.candidates);
 }

@@ -46,7 +46,7 @@ fn exempt(e: &Exemption) -> ExclusionRule {
 }
 
 fn check(name: &str, policy: &Policy, m: &Subscription, expect: Expect) {
-    let got = evaluate(policy, m, now());
+    let got = evaluate(policy, None, m, now());
     let ok = match (&expect, &got) {
         (
             Expect::Candidate { days, never_active },

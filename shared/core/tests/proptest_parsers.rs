@@ -71,6 +71,7 @@ const POLICY_KEYS: &[&str] = &[
     "exemptions",
     "cap",
     "dry_run",
+    "reactivation_hold_days",
     "max_count",
     "max_percent",
     "match",
@@ -148,9 +149,10 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
         proptest::collection::vec(arb_exemption(), 0..5),
         cap,
         any::<bool>(),
+        1u32..=3650,
     )
         .prop_map(
-            |(licenses, days, grace, exemptions, (count, percent), dry_run)| Policy {
+            |(licenses, days, grace, exemptions, (count, percent), dry_run, hold_days)| Policy {
                 schema_version: POLICY_SCHEMA_VERSION,
                 licenses: licenses.into_iter().collect(),
                 inactivity_days: InactivityDays::new(days).expect("in range"),
@@ -161,6 +163,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                     max_percent: percent.map(|p| Percent::new(p).expect("in range")),
                 },
                 dry_run,
+                reactivation_hold_days: hold_days,
             },
         )
 }

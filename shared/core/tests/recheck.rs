@@ -18,6 +18,7 @@ fn recheck_skips_every_change_that_matters() {
         &org(),
         Some(100),
         &policy,
+        &[],
         std::slice::from_ref(&planned),
         now(),
     );
@@ -25,7 +26,7 @@ fn recheck_skips_every_change_that_matters() {
     let later = now() + Duration::hours(1);
 
     assert_eq!(
-        recheck(cand, &planned, &policy, later),
+        recheck(cand, &planned, &policy, None, later),
         Ok(()),
         "nothing changed"
     );
@@ -34,13 +35,13 @@ fn recheck_skips_every_change_that_matters() {
         m.last_activity_at = Some(later - Duration::minutes(5))
     });
     assert!(matches!(
-        recheck(cand, &active, &policy, later),
+        recheck(cand, &active, &policy, None, later),
         Err(SkipReason::BecameActive { .. })
     ));
 
     let relicensed = with(planned.clone(), |m| m.license = License::Basic);
     assert_eq!(
-        recheck(cand, &relicensed, &policy, later),
+        recheck(cand, &relicensed, &policy, None, later),
         Err(SkipReason::LicenseChanged {
             planned: License::Full,
             now: License::Basic
@@ -48,7 +49,7 @@ fn recheck_skips_every_change_that_matters() {
     );
     let promoted = with(planned.clone(), |m| m.role = Role::InternalAdmin);
     assert_eq!(
-        recheck(cand, &promoted, &policy, later),
+        recheck(cand, &promoted, &policy, None, later),
         Err(SkipReason::RoleChanged {
             planned: Role::InternalUser,
             now: Role::InternalAdmin
@@ -58,7 +59,7 @@ fn recheck_skips_every_change_that_matters() {
         m.admin_roles = vec!["Security Admin".into()]
     });
     assert_eq!(
-        recheck(cand, &admin, &policy, later),
+        recheck(cand, &admin, &policy, None, later),
         Err(SkipReason::GainedAdminRoles {
             names: vec!["Security Admin".into()]
         })
@@ -72,7 +73,7 @@ fn recheck_skips_every_change_that_matters() {
     };
     exempting.exemptions.push(e.clone());
     let current = versioned(exempting);
-    match recheck(cand, &planned, &current, later) {
+    match recheck(cand, &planned, &current, None, later) {
         Err(SkipReason::ExcludedNow {
             policy_version: 3,
             rules,
@@ -94,7 +95,7 @@ fn recheck_skips_every_change_that_matters() {
         ..Policy::default()
     };
     assert!(matches!(
-        recheck(cand, &planned, &versioned(stricter), later),
+        recheck(cand, &planned, &versioned(stricter), None, later),
         Err(SkipReason::BelowThresholdNow {
             threshold_days: 365,
             days_inactive: 200,
@@ -103,7 +104,7 @@ fn recheck_skips_every_change_that_matters() {
     ));
     let narrower = Policy::from_json(r#"{"licenses": ["advanced"]}"#).unwrap();
     assert!(matches!(
-        recheck(cand, &planned, &versioned(narrower), later),
+        recheck(cand, &planned, &versioned(narrower), None, later),
         Err(SkipReason::OutOfScopeNow { .. })
     ));
 }
@@ -122,4 +123,86 @@ fn record_states_move_forward_only() {
         }
         assert_eq!(ReclaimState::parse(from.as_str()), Some(from));
     }
+}
+
+fn planned_candidate() -> (miro_sam_core::Subscription, miro_sam_core::plan::Candidate) {
+    let planned = member(1, 200);
+    let plan = build_plan(
+        PlanId::new(),
+        &org(),
+        Some(100),
+        &versioned(Policy::default()),
+        &[],
+        std::slice::from_ref(&planned),
+        now(),
+    );
+    (planned, plan.candidates[0].clone())
+}
+
+/// Miro showed a last activity at planning and shows none at the re-check: never fall back to the license date
+/// (which, for a long-held license, would make the member look inactive for years).
+#[test]
+fn activity_that_disappears_is_skipped() {
+    let (planned, cand) = planned_candidate();
+    let then = planned.last_activity_at.expect("the fixture has activity");
+    let vanished = with(planned, |m| {
+        m.last_activity_at = None;
+        m.license_assigned_at = Some(days_ago(900));
+    });
+    assert_eq!(
+        recheck(
+            &cand,
+            &vanished,
+            &versioned(Policy::default()),
+            None,
+            now() + Duration::hours(1)
+        ),
+        Err(SkipReason::ActivityDisappeared {
+            planned_last_activity_at: then
+        })
+    );
+}
+
+/// A hold placed after the plan (an undo) protects the member at the re-check; an expired one or another
+/// member's does not.
+#[test]
+fn a_hold_in_force_protects_at_the_recheck() {
+    use miro_sam_core::hold::{Hold, HoldSource};
+    let (planned, cand) = planned_candidate();
+    let later = now() + Duration::hours(1);
+    let policy = versioned(Policy::default());
+    let hold = Hold {
+        org_id: org(),
+        member_id: planned.member_id.clone(),
+        email: planned.email.clone(),
+        source: HoldSource::Reactivated,
+        reason: "needs Miro for the rebrand".into(),
+        created_by: "ops@acme.example".into(),
+        created_at: now(),
+        expires_at: now() + Duration::days(90),
+    };
+    match recheck(&cand, &planned, &policy, Some(&hold), later) {
+        Err(SkipReason::ExcludedNow { rules, .. }) => assert!(
+            matches!(&rules[..], [ExclusionRule::Held { reason, expires_at, .. }]
+                if reason == "needs Miro for the rebrand" && *expires_at == hold.expires_at),
+            "{rules:?}"
+        ),
+        other => panic!("expected the hold to protect the member, got {other:?}"),
+    }
+    let expired = Hold {
+        expires_at: later - Duration::seconds(1),
+        ..hold.clone()
+    };
+    assert_eq!(
+        recheck(&cand, &planned, &policy, Some(&expired), later),
+        Ok(())
+    );
+    let someone_else = Hold {
+        member_id: id(2),
+        ..hold
+    };
+    assert_eq!(
+        recheck(&cand, &planned, &policy, Some(&someone_else), later),
+        Ok(())
+    );
 }

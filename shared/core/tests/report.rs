@@ -85,7 +85,7 @@ fn report_counts_savings_only_for_seats_still_free() {
         .map(|d| OrgSnapshot::compute_with_purchased(&org(), 10, &members, days_ago(*d)))
         .collect();
     let policy = versioned(Policy::default());
-    let plan = build_plan(plan_id, &org(), Some(10), &policy, &members, now());
+    let plan = build_plan(plan_id, &org(), Some(10), &policy, &[], &members, now());
     let registered = RegisteredOrg {
         id: org(),
         name: "Acme".into(),

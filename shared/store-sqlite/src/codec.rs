@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use miro_sam_core::StoreError;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -58,4 +59,34 @@ pub(crate) fn parsed<T, E: std::fmt::Display>(
     r: Result<T, E>,
 ) -> Result<T, StoreError> {
     r.map_err(|e| corrupt(what, e.to_string()))
+}
+
+/// The JSON body in column 0 of the one row `sql` selects, parsed.
+pub(crate) fn json_row<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>, StoreError> {
+    let body: Option<String> = c
+        .query_row(sql, params, |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    body.map(|b| from_json(what, &b)).transpose()
+}
+
+/// The JSON bodies in column 0 of every row `sql` selects, parsed, in the query's order.
+pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+    let bodies = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend)?;
+    bodies.iter().map(|b| from_json(what, b)).collect()
 }

@@ -131,6 +131,21 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE download_checkpoints ADD COLUMN progress TEXT;
     "#,
+    // 3: the kill switch (one row per paused org) and holds (one row per held member).
+    r#"
+    CREATE TABLE org_pauses (
+        org_id  TEXT PRIMARY KEY,
+        body    TEXT NOT NULL          -- JSON OrgPause
+    );
+
+    CREATE TABLE holds (
+        org_id      TEXT NOT NULL,
+        member_id   TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        body        TEXT NOT NULL,     -- JSON Hold
+        PRIMARY KEY (org_id, member_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The highest migration this build knows.

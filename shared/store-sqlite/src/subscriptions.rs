@@ -8,6 +8,8 @@ use miro_sam_core::domain::{
     AuditEntryId, ContentHash, DownloadCheckpoint, DownloadRun, Email, License, MemberId, OrgId,
     PlanId, RegisteredOrg, Role, RunId, Subscription,
 };
+use miro_sam_core::hold::Hold;
+use miro_sam_core::pause::OrgPause;
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_core::policy::{Policy, VersionedPolicy};
 use miro_sam_core::ports::SubscriptionStore;
@@ -15,10 +17,11 @@ use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimRecord, ReclaimState, Reclai
 use miro_sam_core::snapshot::OrgSnapshot;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::SqliteStore;
 use crate::codec::{
-    backend, corrupt, day, from_json, opt_ts, parse_opt_ts, parse_ts, parsed, to_json, ts,
+    backend, corrupt, day, from_json, json_row, json_rows, opt_ts, parse_opt_ts, parse_ts, parsed,
+    to_json, ts,
 };
+use crate::{SqliteStore, holds};
 
 const MEMBER_COLUMNS: &str = "m.org_id, m.member_id, m.email, m.license, m.role, m.admin_roles, m.active, \
      m.license_assigned_at, m.last_activity_at, m.first_seen_at, m.last_seen_at, m.removed_at, m.content_hash, \
@@ -114,34 +117,6 @@ fn one<T>(mut v: Vec<T>) -> Option<T> {
     } else {
         Some(v.swap_remove(0))
     }
-}
-
-fn json_row<T: serde::de::DeserializeOwned>(
-    c: &Connection,
-    what: &str,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Option<T>, StoreError> {
-    let body: Option<String> = c
-        .query_row(sql, params, |r| r.get(0))
-        .optional()
-        .map_err(backend)?;
-    body.map(|b| from_json(what, &b)).transpose()
-}
-
-fn json_rows<T: serde::de::DeserializeOwned>(
-    c: &Connection,
-    what: &str,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<T>, StoreError> {
-    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
-    let bodies = stmt
-        .query_map(params, |r| r.get::<_, String>(0))
-        .map_err(backend)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(backend)?;
-    bodies.iter().map(|b| from_json(what, b)).collect()
 }
 
 struct PolicyRow {
@@ -831,6 +806,41 @@ impl SubscriptionStore for SqliteStore {
             rows.into_iter().map(RecordRow::into_record).collect()
         })
         .await
+    }
+
+    async fn put_pause(&self, pause: &OrgPause) -> Result<(), StoreError> {
+        let p = pause.clone();
+        self.call(move |c| holds::put_pause(c, &p)).await
+    }
+
+    async fn get_pause(&self, org: &OrgId) -> Result<Option<OrgPause>, StoreError> {
+        let o = org.clone();
+        self.call(move |c| holds::get_pause(c, &o)).await
+    }
+
+    async fn clear_pause(&self, org: &OrgId) -> Result<Option<OrgPause>, StoreError> {
+        let o = org.clone();
+        self.call(move |c| holds::clear_pause(c, &o)).await
+    }
+
+    async fn put_hold(&self, hold: &Hold) -> Result<(), StoreError> {
+        let h = hold.clone();
+        self.call(move |c| holds::put_hold(c, &h)).await
+    }
+
+    async fn get_hold(&self, org: &OrgId, member: &MemberId) -> Result<Option<Hold>, StoreError> {
+        let (o, m) = (org.clone(), member.clone());
+        self.call(move |c| holds::get_hold(c, &o, &m)).await
+    }
+
+    async fn list_holds(&self, org: &OrgId) -> Result<Vec<Hold>, StoreError> {
+        let o = org.clone();
+        self.call(move |c| holds::list_holds(c, &o)).await
+    }
+
+    async fn delete_hold(&self, org: &OrgId, member: &MemberId) -> Result<bool, StoreError> {
+        let (o, m) = (org.clone(), member.clone());
+        self.call(move |c| holds::delete_hold(c, &o, &m)).await
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {

@@ -50,6 +50,15 @@ pub(crate) fn policy_sk(version: u32) -> String {
     format!("{POLICY_VERSION_PREFIX}{version:010}")
 }
 
+/// The org's kill switch (present only while the org is paused).
+pub(crate) const PAUSE_SK: &str = "PAUSE";
+
+pub(crate) const HOLD_PREFIX: &str = "HOLD#";
+
+pub(crate) fn hold_sk(member: &MemberId) -> String {
+    format!("{HOLD_PREFIX}{member}")
+}
+
 pub(crate) const PLAN_INDEX_PREFIX: &str = "PLAN#";
 
 /// The org's index entry for a plan, ordered by creation time.

@@ -3,6 +3,7 @@
 mod audit;
 pub(crate) mod batch;
 pub(crate) mod db;
+mod holds;
 pub(crate) mod item;
 pub(crate) mod keys;
 mod link_nonce;
@@ -25,6 +26,8 @@ use miro_sam_core::domain::{
     AuditEntryId, DownloadCheckpoint, DownloadRun, Email, MemberId, OrgId, PlanId, RegisteredOrg,
     Subscription,
 };
+use miro_sam_core::hold::Hold;
+use miro_sam_core::pause::OrgPause;
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_core::policy::{Policy, VersionedPolicy};
 use miro_sam_core::ports::SubscriptionStore;
@@ -225,6 +228,34 @@ impl SubscriptionStore for DynamoStore {
 
     async fn list_reclaim_records(&self, org: &OrgId) -> Result<Vec<ReclaimRecord>, StoreError> {
         reclaims::list(&self.db, org).await
+    }
+
+    async fn put_pause(&self, pause: &OrgPause) -> Result<(), StoreError> {
+        holds::put_pause(&self.db, pause).await
+    }
+
+    async fn get_pause(&self, org: &OrgId) -> Result<Option<OrgPause>, StoreError> {
+        holds::get_pause(&self.db, org).await
+    }
+
+    async fn clear_pause(&self, org: &OrgId) -> Result<Option<OrgPause>, StoreError> {
+        holds::clear_pause(&self.db, org).await
+    }
+
+    async fn put_hold(&self, hold: &Hold) -> Result<(), StoreError> {
+        holds::put_hold(&self.db, hold).await
+    }
+
+    async fn get_hold(&self, org: &OrgId, member: &MemberId) -> Result<Option<Hold>, StoreError> {
+        holds::get_hold(&self.db, org, member).await
+    }
+
+    async fn list_holds(&self, org: &OrgId) -> Result<Vec<Hold>, StoreError> {
+        holds::list_holds(&self.db, org).await
+    }
+
+    async fn delete_hold(&self, org: &OrgId, member: &MemberId) -> Result<bool, StoreError> {
+        holds::delete_hold(&self.db, org, member).await
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {

@@ -111,6 +111,7 @@ pub fn plan(org: &OrgId) -> ReclaimPlan {
         org,
         Some(200),
         &versioned(org, policy, 1),
+        &[],
         &members,
         t0(),
     )

@@ -9,10 +9,14 @@
 //! miro_sam_core::store_contract_tests! {
 //!     store: || async { Arc::new(MyStore::new().await) as Arc<dyn SubscriptionStore> },
 //!     tokens: || async { Arc::new(MyStore::new().await) as Arc<dyn TokenStore> },
-//!     queue: || async { Arc::new(MyStore::new().await) as Arc<dyn ReclaimQueue> },
+//!     queue: || async {
+//!         let q = Arc::new(MyQueue::new().await);
+//!         QueueUnderTest { queue: q.clone(), probe: q }
+//!     },
 //! }
 //! ```
-//! Every factory call must return an EMPTY store.
+//! Every factory call must return an EMPTY store. The queue comes with a [`QueueProbe`] that reads back what it
+//! would deliver, because deduplication shows only there.
 //!
 //! [`SubscriptionStore`]: crate::ports::SubscriptionStore
 //! [`TokenStore`]: crate::ports::TokenStore
@@ -20,10 +24,12 @@
 
 pub mod fixtures;
 mod queue;
+mod safety;
 mod subscriptions;
 mod tokens;
 
 pub use queue::*;
+pub use safety::*;
 pub use subscriptions::*;
 pub use tokens::*;
 
@@ -51,6 +57,8 @@ macro_rules! store_contract_tests {
                 concurrent_transitions_have_one_winner,
                 audit_is_append_only,
                 ten_thousand_members,
+                pause_round_trip,
+                holds_round_trip,
             );
             $crate::store_contract_tests!(@each $tokens;
                 token_bundle_round_trip,

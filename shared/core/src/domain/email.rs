@@ -6,14 +6,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::DomainError;
 
-/// A trimmed, lowercased address with exactly one `@`, a non-empty local part and a dotted domain.
-/// Lowercasing is safe here because Miro and SCIM both compare addresses case-insensitively.
+/// A trimmed address with exactly one `@`, a non-empty local part and a dotted domain, with ASCII letters
+/// lowercased. Lowercasing ASCII is safe because Miro and SCIM compare addresses case-insensitively; full Unicode
+/// lowercasing is NOT: it maps look-alikes onto other people's addresses (the Kelvin sign `K`, U+212A, lowercases to
+/// an ASCII `k`), and this value is the key that finds the SCIM user to deactivate.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let t = s.trim().to_lowercase();
+        let t = s.trim().to_ascii_lowercase();
         let err = |problem| DomainError::NotAnEmail {
             value: s.to_owned(),
             problem,
@@ -55,7 +57,7 @@ pub struct EmailDomain(String);
 
 impl EmailDomain {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let t = s.trim().trim_start_matches('@').to_lowercase();
+        let t = s.trim().trim_start_matches('@').to_ascii_lowercase();
         if !is_dotted_domain(&t) || t.chars().any(char::is_whitespace) {
             return Err(DomainError::NotADomain {
                 value: s.to_owned(),
@@ -128,6 +130,17 @@ mod tests {
         let e = Email::parse("  Jane.Doe@Example.COM ").unwrap();
         assert_eq!(e.as_str(), "jane.doe@example.com");
         assert_eq!(e.domain(), "example.com");
+    }
+
+    /// Full Unicode case folding would turn `\u{212A}im@example.com` (Kelvin sign) into `kim@example.com`,
+    /// another person's address.
+    #[test]
+    fn only_ascii_letters_are_folded() {
+        let kelvin = Email::parse("\u{212A}im@Example.com").unwrap();
+        assert_eq!(kelvin.as_str(), "\u{212A}im@example.com");
+        assert_ne!(kelvin, Email::parse("kim@example.com").unwrap());
+        let d = EmailDomain::parse("\u{212A}.example.com").unwrap();
+        assert_ne!(d, EmailDomain::parse("k.example.com").unwrap());
     }
 
     #[test]

@@ -8,12 +8,15 @@ use futures::StreamExt;
 use miro_client::{MemberFilter, MiroError};
 use serde::{Deserialize, Serialize};
 
+use super::hold::{HoldRequest, place_hold};
 use super::token::token_after_unauthorized;
 use super::{Deps, JobError, usable_access_token};
 use crate::domain::{
     DownloadCheckpoint, DownloadProgress, DownloadRun, MemberId, OrgId, RegisteredOrg, RunId,
     Subscription,
 };
+use crate::hold::HoldSource;
+use crate::reclaim::{ReclaimOutcome, ReclaimState};
 use crate::snapshot::OrgSnapshot;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,8 +33,14 @@ pub struct DownloadSummary {
     pub unchanged: u64,
     /// Known members missing from the complete listing, now marked removed.
     pub removed: u64,
-    /// Members Miro listed that do not parse (e.g. no valid email); logged, not stored, never marked removed.
+    /// Members Miro listed that do not parse (e.g. no valid email); logged by id, not stored. A run with any
+    /// is incomplete: it marks nobody removed.
     pub rejected: u64,
+    /// Why this run marked nobody removed although it listed every page (`None`: removals were applied).
+    pub incomplete: Option<String>,
+    /// Members miro-sam had reclaimed who showed up active again (an admin reactivated them in Miro): each now
+    /// has a hold.
+    pub holds_placed: u64,
     pub pages: u64,
     /// Wall-clock time of the run.
     pub duration: Duration,
@@ -121,29 +130,17 @@ pub async fn download_org_until(
             tracing::info!(%org, run = %cp.run_id, pages_done = cp.pages_done, "resuming a paused download");
             cp
         }
-        None => DownloadCheckpoint {
-            org_id: org.clone(),
-            run_id: RunId::new(),
-            cursor: None,
-            pages_done: 0,
-            updated_at: now,
-            progress: DownloadProgress {
-                started_at: Some(now),
-                ..DownloadProgress::default()
-            },
-        },
+        None => fresh_run(org, now),
     };
     // Earlier invocations of this run covered every id up to here.
-    let covered_before = run.progress.last_member_id.clone();
+    let mut covered_before = run.progress.last_member_id.clone();
 
-    let mut stored: HashMap<MemberId, Subscription> = deps
-        .store
-        .list_members(org)
-        .await?
-        .into_iter()
-        .map(|m| (m.member_id.clone(), m))
-        .collect();
+    let mut stored = stored_members(deps, org).await?;
+    let reclaimed = reclaimed_by_us(deps, org).await?;
+    let mut holds_placed = 0u64;
     let mut seen: HashSet<MemberId> = HashSet::new();
+    // Miro refuses a cursor naming a member who has since left; the listing then starts over, once.
+    let mut restarted = false;
     let mut pages = deps
         .client
         .members(
@@ -190,6 +187,25 @@ pub async fn download_org_until(
                     .boxed();
                 continue;
             }
+            Some(Err(MiroError::BadRequest { status: 400, .. }))
+                if run.cursor.is_some() && !restarted =>
+            {
+                // The cursor is the id of the last member received; if that member left the org, Miro refuses it
+                // as a bad parameter. Resuming from it would fail every day: list the org again from the start.
+                tracing::warn!(%org, run = %run.run_id, pages_done = run.pages_done,
+                    "Miro refused the listing cursor (its member has probably left); restarting from the first page");
+                restarted = true;
+                drop(pages);
+                run = fresh_run(org, deps.clock.now());
+                covered_before = None;
+                seen.clear();
+                stored = stored_members(deps, org).await?;
+                pages = deps
+                    .client
+                    .members(&token, org.as_str(), MemberFilter::default(), None)
+                    .boxed();
+                continue;
+            }
             Some(Err(e)) => {
                 drop(pages);
                 if run.pages_done > 0 {
@@ -204,11 +220,21 @@ pub async fn download_org_until(
             let fresh = match Subscription::from_member(org, m, now) {
                 Ok(f) => f,
                 Err(e) => {
+                    // Only the id is logged: the rest of the record is personal data.
                     tracing::warn!(%org, member = %m.id, error = %e, "skipping a member Miro listed");
                     run.progress.rejected += 1;
+                    if let Ok(id) = MemberId::parse(&m.id) {
+                        stored.remove(&id);
+                    }
                     continue;
                 }
             };
+            if fresh.active
+                && let Some(reclaimed_at) = reclaimed.get(&fresh.member_id)
+                && hold_if_reactivated_in_miro(deps, &fresh, *reclaimed_at, now).await?
+            {
+                holds_placed += 1;
+            }
             let id = fresh.member_id.clone();
             if !seen.insert(id.clone()) {
                 // Paging can repeat a member when the list shifts underneath it; count them once.
@@ -253,13 +279,26 @@ pub async fn download_org_until(
     drop(pages);
 
     let finished_at = deps.clock.now();
-    let gone = if run.progress.ordered {
-        let mut gone = std::mem::take(&mut run.progress.missing);
-        gone.extend(unseen_after(&stored, covered_before.as_ref(), None));
-        gone
+    let incomplete = if !run.progress.ordered {
+        Some("Miro's pages were not in id order".to_owned())
+    } else if run.progress.rejected > 0 {
+        Some(format!(
+            "{} member(s) Miro listed could not be read",
+            run.progress.rejected
+        ))
     } else {
-        tracing::warn!(%org, "Miro's pages were not in id order; nobody is marked removed by this run");
-        Vec::new()
+        None
+    };
+    let gone = match &incomplete {
+        None => {
+            let mut gone = std::mem::take(&mut run.progress.missing);
+            gone.extend(unseen_after(&stored, covered_before.as_ref(), None));
+            gone
+        }
+        Some(why) => {
+            tracing::warn!(%org, reason = %why, "the listing is incomplete; nobody is marked removed by this run");
+            Vec::new()
+        }
     };
     let removed = if gone.is_empty() {
         0
@@ -296,6 +335,8 @@ pub async fn download_org_until(
         unchanged: p.unchanged,
         removed,
         rejected: p.rejected,
+        incomplete,
+        holds_placed,
         pages: run.pages_done,
         duration: timer.elapsed(),
         snapshot,
@@ -306,6 +347,88 @@ pub async fn download_org_until(
         "download complete"
     );
     Ok(DownloadOutcome::Complete(Box::new(summary)))
+}
+
+fn fresh_run(org: &OrgId, now: DateTime<Utc>) -> DownloadCheckpoint {
+    DownloadCheckpoint {
+        org_id: org.clone(),
+        run_id: RunId::new(),
+        cursor: None,
+        pages_done: 0,
+        updated_at: now,
+        progress: DownloadProgress {
+            started_at: Some(now),
+            ..DownloadProgress::default()
+        },
+    }
+}
+
+async fn stored_members(
+    deps: &Deps,
+    org: &OrgId,
+) -> Result<HashMap<MemberId, Subscription>, JobError> {
+    Ok(deps
+        .store
+        .list_members(org)
+        .await?
+        .into_iter()
+        .map(|m| (m.member_id.clone(), m))
+        .collect())
+}
+
+/// When miro-sam last reclaimed each member it ever reclaimed.
+async fn reclaimed_by_us(
+    deps: &Deps,
+    org: &OrgId,
+) -> Result<HashMap<MemberId, DateTime<Utc>>, JobError> {
+    let mut out: HashMap<MemberId, DateTime<Utc>> = HashMap::new();
+    for r in deps.store.list_reclaim_records(org).await? {
+        if r.state != ReclaimState::Done {
+            continue;
+        }
+        let at = match &r.outcome {
+            Some(ReclaimOutcome::Reclaimed { at, .. }) => *at,
+            _ => r.updated_at,
+        };
+        let e = out.entry(r.member_id).or_insert(at);
+        *e = (*e).max(at);
+    }
+    Ok(out)
+}
+
+/// A member miro-sam reclaimed at `reclaimed_at` is active again: someone reactivated them in Miro. Without a
+/// hold the next plan would take the seat straight back, so place one, unless a hold was already placed after
+/// that reclaim (by `reactivate`, or by an earlier download). Returns whether a hold was placed.
+async fn hold_if_reactivated_in_miro(
+    deps: &Deps,
+    member: &Subscription,
+    reclaimed_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, JobError> {
+    let store = deps.store.as_ref();
+    if let Some(h) = store.get_hold(&member.org_id, &member.member_id).await?
+        && h.created_at >= reclaimed_at
+    {
+        return Ok(false);
+    }
+    let reason = format!(
+        "reactivated in Miro after miro-sam reclaimed the seat on {}",
+        reclaimed_at.date_naive()
+    );
+    place_hold(
+        store,
+        HoldRequest {
+            org: &member.org_id,
+            member_id: &member.member_id,
+            email: &member.email,
+            source: HoldSource::ReactivatedInMiro,
+            reason: &reason,
+            created_by: "miro-sam download (saw the member active again)",
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Stored members not seen by this invocation, not already removed, with ids in `(after, upto]`.

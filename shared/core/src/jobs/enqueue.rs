@@ -7,8 +7,8 @@ use crate::domain::PlanId;
 use crate::ports::{EnqueueReport, ReclaimQueue, ReclaimRequest, SubscriptionStore};
 use crate::reclaim::ReclaimRecord;
 
-/// Queues every candidate of the plan that has not been queued before. Refuses plans over their cap, and dry-run
-/// plans unless `override_dry_run`.
+/// Queues every candidate of the plan that has not been queued before. Refuses plans over their cap, plans of a
+/// paused org, and dry-run plans unless `override_dry_run`.
 ///
 /// Queuing the same plan twice queues nothing new, whatever the queue can deduplicate: a candidate counts as
 /// queued once its reclaim record exists. Records are created after the send, so a crash in between re-sends
@@ -25,6 +25,7 @@ pub async fn enqueue_plan(
         .await?
         .ok_or(JobError::PlanNotFound { plan_id })?;
     plan.check_executable(override_dry_run)?;
+    super::check_not_paused(store, &plan.org_id).await?;
     let mut fresh = Vec::with_capacity(plan.candidates.len());
     for c in &plan.candidates {
         if store

@@ -4,6 +4,8 @@
 mod connect;
 mod download;
 mod enqueue;
+mod hold;
+mod pause;
 mod plan;
 mod reactivate;
 mod reclaim;
@@ -25,6 +27,8 @@ pub use download::{
     register_org,
 };
 pub use enqueue::enqueue_plan;
+pub use hold::{HoldRequest, place_hold};
+pub use pause::{check_not_paused, pause_org, resume_org};
 pub use plan::{current_policy, plan_org, set_policy};
 pub use reactivate::{MemberRef, ReactivateResult, reactivate};
 pub use reclaim::{ReclaimOptions, ReclaimResult, reclaim_member};

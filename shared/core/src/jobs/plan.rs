@@ -58,11 +58,20 @@ pub async fn plan_org(
 ) -> Result<ReclaimPlan, JobError> {
     let policy = current_policy(store, org, now).await?;
     let members = store.list_members(org).await?;
+    let holds = store.list_holds(org).await?;
     let purchased = store
         .latest_snapshot(org)
         .await?
         .map(|s| s.purchased_full_licenses);
-    let plan = build_plan(PlanId::new(), org, purchased, &policy, &members, now);
+    let plan = build_plan(
+        PlanId::new(),
+        org,
+        purchased,
+        &policy,
+        &holds,
+        &members,
+        now,
+    );
     store.put_plan(&plan).await?;
     append_once(
         store,

@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::hold::{HoldRequest, place_hold};
 use super::plan::append_once;
 use super::{Deps, JobError, usable_access_token};
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{AuditEntryId, Email, MemberId, OrgId};
+use crate::hold::{Hold, HoldSource};
 
 /// Whom to reactivate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub struct ReactivateResult {
     pub already_active: bool,
     /// The audit entry written, if anything was done.
     pub audit_id: Option<AuditEntryId>,
+    /// The hold that keeps the next plans from taking the seat again.
+    pub hold: Hold,
 }
 
 /// Reactivates the member (SCIM `active: true`). `actor` and `why` are mandatory: an undo is a decision
@@ -41,12 +45,27 @@ pub async fn reactivate(
         ));
     }
     let (email, member_id) = match who {
-        MemberRef::Email(e) => {
-            let known = deps.store.find_member_by_email(org, e).await?;
-            (e.clone(), known.map(|m| m.member_id))
-        }
+        MemberRef::Email(e) => match deps.store.find_member_by_email(org, e).await? {
+            Some(m) => (e.clone(), m.member_id),
+            None => {
+                // Not downloaded yet: ask Miro, because the hold is keyed by member id.
+                let token = usable_access_token(deps, org).await?;
+                let found = deps
+                    .client
+                    .members_by_email(&token, org.as_str(), &[e.as_str()])
+                    .await?;
+                let m = found
+                    .into_iter()
+                    .find(|m| m.email.trim().eq_ignore_ascii_case(e.as_str()))
+                    .ok_or_else(|| JobError::MemberNotFound {
+                        org: org.clone(),
+                        what: format!("with email {e}"),
+                    })?;
+                (e.clone(), MemberId::parse(&m.id)?)
+            }
+        },
         MemberRef::Id(id) => match deps.store.get_member(org, id).await? {
-            Some(m) => (m.email, Some(id.clone())),
+            Some(m) => (m.email, id.clone()),
             None => {
                 let token = usable_access_token(deps, org).await?;
                 let m = match deps.client.member(&token, org.as_str(), id.as_str()).await {
@@ -59,7 +78,7 @@ pub async fn reactivate(
                     }
                     Err(e) => return Err(e.into()),
                 };
-                (Email::parse(&m.email)?, Some(id.clone()))
+                (Email::parse(&m.email)?, id.clone())
             }
         },
     };
@@ -73,16 +92,30 @@ pub async fn reactivate(
             org: org.clone(),
             what: format!("with email {email}"),
         })?;
+    let hold_request = HoldRequest {
+        org,
+        member_id: &member_id,
+        email: &email,
+        source: HoldSource::Reactivated,
+        reason: why,
+        created_by: actor,
+    };
     if user.active {
+        // Already active (an admin reactivated them in Miro): the hold is what is still missing.
+        let hold = place_hold(deps.store.as_ref(), hold_request, deps.clock.now()).await?;
         return Ok(ReactivateResult {
             org_id: org.clone(),
             email,
-            member_id,
+            member_id: Some(member_id),
             scim_user_id: user.id,
             already_active: true,
             audit_id: None,
+            hold,
         });
     }
+    // The hold goes first: if the SCIM call then fails, a hold without a reactivation is harmless, whereas a
+    // reactivation without a hold would be undone by the next plan.
+    let hold = place_hold(deps.store.as_ref(), hold_request, deps.clock.now()).await?;
     deps.client
         .scim_set_active(&scim_token, &user.id, true)
         .await?;
@@ -95,7 +128,7 @@ pub async fn reactivate(
             at: deps.clock.now(),
             actor: actor.trim().to_owned(),
             event: AuditEvent::Reactivated {
-                member_id: member_id.clone(),
+                member_id: Some(member_id.clone()),
                 email: email.clone(),
                 scim_user_id: user.id.clone(),
                 why: why.trim().to_owned(),
@@ -107,9 +140,10 @@ pub async fn reactivate(
     Ok(ReactivateResult {
         org_id: org.clone(),
         email,
-        member_id,
+        member_id: Some(member_id),
         scim_user_id: user.id,
         already_active: false,
         audit_id: Some(id),
+        hold,
     })
 }

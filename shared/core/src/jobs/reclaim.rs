@@ -13,15 +13,16 @@
 //! member deactivated while the record says `Applying`, and records the reclaim without a second PATCH.
 
 use chrono::{DateTime, Utc};
-use miro_client::MiroError;
+use miro_client::{MiroError, ScimUser};
 use serde::{Deserialize, Serialize};
 
 use super::plan::current_policy;
 use super::{Deps, JobError, usable_access_token};
 use crate::audit::{AuditEntry, AuditEvent};
-use crate::domain::{AuditEntryId, Email, MemberId, PlanId, Subscription};
+use crate::domain::{AuditEntryId, Email, MemberId, OrgId, PlanId, Subscription};
 use crate::error::StoreError;
 use crate::plan::ReclaimPlan;
+use crate::ports::SubscriptionStore;
 use crate::reclaim::{
     ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition, SkipReason, recheck,
 };
@@ -109,6 +110,7 @@ pub async fn reclaim_member(
 
     let org = &plan.org_id;
     let policy = current_policy(store, org, now).await?;
+    let hold = store.get_hold(org, member).await?;
     let token = usable_access_token(deps, org).await?;
     let scim_token = deps.tokens.get_scim_token(org).await?;
 
@@ -129,7 +131,7 @@ pub async fn reclaim_member(
     if !current.active {
         return step.finish_deactivated(rec, now).await;
     }
-    if let Err(reason) = recheck(candidate, &current, &policy, now) {
+    if let Err(reason) = recheck(candidate, &current, &policy, hold.as_ref(), now) {
         return step.finish(rec, skipped(reason), now).await;
     }
 
@@ -142,14 +144,16 @@ pub async fn reclaim_member(
             .finish(rec, skipped(SkipReason::ScimUserNotFound), now)
             .await;
     };
-    if scim_user.is_company_admin() {
-        let reason = SkipReason::ScimCompanyAdmin {
-            scim_user_id: scim_user.id,
-        };
+    if let Err(reason) = same_person_and_not_admin(&current, &scim_user) {
         return step.finish(rec, skipped(reason), now).await;
     }
     if !scim_user.active {
         return step.finish_deactivated(rec, now).await;
+    }
+    // The kill switch and the dry-run switch, read from the store as they are NOW, right before the PATCH: a
+    // pause or a dry-run policy set after the plan was made (or after this message was queued) stops it.
+    if let Err(reason) = kill_switch(store, org, opts.override_dry_run).await? {
+        return step.finish(rec, skipped(reason), now).await;
     }
 
     let rec = match rec.state {
@@ -200,6 +204,70 @@ pub async fn reclaim_member(
         // deactivated the user: leave the record `Applying`, so the next attempt looks at Miro and decides.
         Err(e) => Err(e.into()),
     }
+}
+
+/// The SCIM user found by email must be the member that was re-checked, and must not be an admin by any signal
+/// SCIM gives (REST `adminRoles` is optional, so REST saying "no admin roles" proves nothing).
+fn same_person_and_not_admin(current: &Subscription, user: &ScimUser) -> Result<(), SkipReason> {
+    // ASCII-only case folding: full Unicode folding maps look-alikes (a Kelvin sign for `k`) onto other people.
+    if !user
+        .user_name
+        .trim()
+        .eq_ignore_ascii_case(current.email.as_str())
+    {
+        return Err(SkipReason::ScimEmailMismatch {
+            scim_user_name: user.user_name.clone(),
+            email: current.email.clone(),
+        });
+    }
+    if user.id != current.member_id.as_str() {
+        return Err(SkipReason::ScimUserMismatch {
+            scim_user_id: user.id.clone(),
+            member_id: current.member_id.clone(),
+        });
+    }
+    if user.is_company_admin() {
+        return Err(SkipReason::ScimCompanyAdmin {
+            scim_user_id: user.id.clone(),
+        });
+    }
+    let names: Vec<String> = user
+        .roles
+        .iter()
+        .filter(|r| r.kind.eq_ignore_ascii_case("organization_admin_role"))
+        .map(|r| r.value.clone())
+        .collect();
+    if !names.is_empty() {
+        return Err(SkipReason::ScimAdminRoles {
+            scim_user_id: user.id.clone(),
+            names,
+        });
+    }
+    Ok(())
+}
+
+/// `Ok(Err(reason))` when the org is paused now, or its current policy is a dry run (unless overridden).
+async fn kill_switch(
+    store: &dyn SubscriptionStore,
+    org: &OrgId,
+    override_dry_run: bool,
+) -> Result<Result<(), SkipReason>, JobError> {
+    if let Some(p) = store.get_pause(org).await? {
+        return Ok(Err(SkipReason::OrgPaused {
+            reason: p.reason,
+            paused_by: p.paused_by,
+            paused_at: p.paused_at,
+        }));
+    }
+    if let Some(p) = store.latest_policy(org).await?
+        && p.policy.dry_run
+        && !override_dry_run
+    {
+        return Ok(Err(SkipReason::DryRunNow {
+            policy_version: p.version,
+        }));
+    }
+    Ok(Ok(()))
 }
 
 fn skipped(reason: SkipReason) -> ReclaimOutcome {

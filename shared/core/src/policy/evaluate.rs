@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ExemptionMatch, Guardrail, Policy, guardrails};
 use crate::domain::Subscription;
+use crate::hold::{Hold, HoldSource};
 
 /// Why a member in the policy's license scope is not a candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,13 @@ pub enum ExclusionRule {
         matched: ExemptionMatch,
         reason: String,
         expires_at: Option<DateTime<Utc>>,
+    },
+    /// A hold in force: the member's reclaim was undone and they are left alone until `expires_at`.
+    Held {
+        source: HoldSource,
+        reason: String,
+        created_by: String,
+        expires_at: DateTime<Utc>,
     },
     /// The license was assigned fewer than `grace_days` whole days ago.
     GracePeriod {
@@ -45,6 +53,16 @@ impl fmt::Display for ExclusionRule {
                 }
                 Ok(())
             }
+            ExclusionRule::Held {
+                reason,
+                created_by,
+                expires_at,
+                ..
+            } => write!(
+                f,
+                "held until {}: {reason} (by {created_by})",
+                expires_at.date_naive()
+            ),
             ExclusionRule::GracePeriod {
                 license_assigned_at,
                 days_since_assigned,
@@ -99,8 +117,14 @@ pub enum Verdict {
 }
 
 /// Days are whole elapsed days (`(now − t)` truncated), so "exactly 90 days" is 90 and meets a 90-day threshold,
-/// while 89 days and 23 hours does not.
-pub fn evaluate(policy: &Policy, member: &Subscription, now: DateTime<Utc>) -> Verdict {
+/// while 89 days and 23 hours does not. `hold` is the member's hold, if any (it protects only while in force and
+/// only the member it names).
+pub fn evaluate(
+    policy: &Policy,
+    hold: Option<&Hold>,
+    member: &Subscription,
+    now: DateTime<Utc>,
+) -> Verdict {
     if !policy.licenses.contains(&member.license) {
         return Verdict::OutOfScope;
     }
@@ -118,6 +142,16 @@ pub fn evaluate(policy: &Policy, member: &Subscription, now: DateTime<Utc>) -> V
                 expires_at: e.expires_at,
             }),
     );
+    if let Some(h) = hold.filter(|h| {
+        h.applies_at(now) && h.member_id == member.member_id && h.org_id == member.org_id
+    }) {
+        rules.push(ExclusionRule::Held {
+            source: h.source,
+            reason: h.reason.clone(),
+            created_by: h.created_by.clone(),
+            expires_at: h.expires_at,
+        });
+    }
     if !rules.is_empty() {
         return Verdict::Excluded(rules);
     }

@@ -39,7 +39,13 @@ pub struct Policy {
     pub cap: ReclaimCap,
     /// When true (the default), plans are computed and stored but never executed.
     pub dry_run: bool,
+    /// How long a member whose reclaim was undone (by miro-sam or by an admin in Miro) is held: excluded from
+    /// every plan until the hold ends. Without it, the next daily run would take the seat back again.
+    pub reactivation_hold_days: u32,
 }
+
+/// The default length of a hold after an undo.
+pub const DEFAULT_REACTIVATION_HOLD_DAYS: u32 = 90;
 
 impl Default for Policy {
     fn default() -> Self {
@@ -58,6 +64,7 @@ impl Default for Policy {
                 max_percent: Some(Percent(10.0)),
             },
             dry_run: true,
+            reactivation_hold_days: DEFAULT_REACTIVATION_HOLD_DAYS,
         }
     }
 }
@@ -93,6 +100,18 @@ impl Policy {
                     paid_license_names()
                 ));
             }
+        }
+        if self.grace_days > 3650 {
+            return bad(format!(
+                "grace_days is {}; it must be at most 3650",
+                self.grace_days
+            ));
+        }
+        if !(1..=3650).contains(&self.reactivation_hold_days) {
+            return bad(format!(
+                "reactivation_hold_days is {}; it must be between 1 and 3650 (an undo must hold for at least a day)",
+                self.reactivation_hold_days
+            ));
         }
         if self.cap.max_count.is_none() && self.cap.max_percent.is_none() {
             return bad(
@@ -248,6 +267,8 @@ struct PolicyDoc {
     cap: Option<ReclaimCap>,
     #[serde(default)]
     dry_run: Option<bool>,
+    #[serde(default)]
+    reactivation_hold_days: Option<u32>,
 }
 
 fn default_schema_version() -> u32 {
@@ -266,13 +287,10 @@ impl TryFrom<PolicyDoc> for Policy {
             exemptions: d.exemptions,
             cap: d.cap.unwrap_or(def.cap),
             dry_run: d.dry_run.unwrap_or(def.dry_run),
+            reactivation_hold_days: d
+                .reactivation_hold_days
+                .unwrap_or(def.reactivation_hold_days),
         };
-        if p.grace_days > 3650 {
-            return Err(DomainError::InvalidPolicy(format!(
-                "grace_days is {}; it must be at most 3650",
-                p.grace_days
-            )));
-        }
         p.validate()?;
         Ok(p)
     }
@@ -331,6 +349,7 @@ mod tests {
         assert!(err(r#"{"dry_rnu": false}"#).contains("unknown field"));
         assert!(err(r#"{"schema_version": 2}"#).contains("not supported"));
         assert!(err(r#"{"grace_days": 9999}"#).contains("at most 3650"));
+        assert!(err(r#"{"reactivation_hold_days": 0}"#).contains("between 1 and 3650"));
         assert!(
             err(r#"{"exemptions": [{"match": {"email": "a@b.com"}, "reason": " "}]}"#)
                 .contains("has no reason")
@@ -343,6 +362,23 @@ mod tests {
             err(r#"{"exemptions": [{"match": {"admin_role": ""}, "reason": "x"}]}"#)
                 .contains("empty admin role")
         );
+    }
+
+    /// `validate` is the check for policies built in code (the console, tests), not only for parsed JSON.
+    #[test]
+    fn validate_enforces_grace_days_like_the_json_path() {
+        let p = Policy {
+            grace_days: 9999,
+            ..Policy::default()
+        };
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("grace_days is 9999"), "{e}");
+        let p = Policy {
+            reactivation_hold_days: 0,
+            ..Policy::default()
+        };
+        assert!(p.validate().is_err());
+        assert_eq!(Policy::default().reactivation_hold_days, 90);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use crate::domain::{
     Subscription,
 };
 use crate::error::StoreError;
+use crate::hold::Hold;
+use crate::pause::OrgPause;
 use crate::plan::ReclaimPlan;
 use crate::policy::{Policy, VersionedPolicy};
 use crate::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition};
@@ -142,6 +144,25 @@ pub trait SubscriptionStore: Send + Sync {
     ) -> Result<ReclaimRecord, StoreError>;
     /// Every record of the org, ordered by (created_at, plan id, member id).
     async fn list_reclaim_records(&self, org: &OrgId) -> Result<Vec<ReclaimRecord>, StoreError>;
+
+    // --- Kill switch and holds -------------------------------------------------------------------------------
+
+    /// Turns the org's kill switch on (or replaces the reason of one already on). Kept apart from the org record,
+    /// so reconnecting an org never turns it off.
+    async fn put_pause(&self, pause: &OrgPause) -> Result<(), StoreError>;
+    /// The org's pause, if it is paused. Strongly consistent: the reclaim worker reads it right before acting.
+    async fn get_pause(&self, org: &OrgId) -> Result<Option<OrgPause>, StoreError>;
+    /// Turns the kill switch off; returns the pause that was removed (`None` if the org was not paused).
+    async fn clear_pause(&self, org: &OrgId) -> Result<Option<OrgPause>, StoreError>;
+
+    /// Inserts or replaces the member's hold (one per member).
+    async fn put_hold(&self, hold: &Hold) -> Result<(), StoreError>;
+    /// The member's hold, expired or not. Strongly consistent.
+    async fn get_hold(&self, org: &OrgId, member: &MemberId) -> Result<Option<Hold>, StoreError>;
+    /// Every hold of the org, expired ones included, ordered by member id (numeric order).
+    async fn list_holds(&self, org: &OrgId) -> Result<Vec<Hold>, StoreError>;
+    /// Removes the member's hold; returns whether there was one.
+    async fn delete_hold(&self, org: &OrgId, member: &MemberId) -> Result<bool, StoreError>;
 
     // --- Audit log --------------------------------------------------------------------------------------------
 
