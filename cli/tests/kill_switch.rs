@@ -1,0 +1,153 @@
+//! `miro-sam pause` / `resume` as an operator uses them, the binary against a sandboxed Miro: `apply` on a paused
+//! org exits 5 and sends nothing; after `resume` the same plan goes through.
+
+use std::path::Path;
+use std::process::Command;
+
+use chrono::Utc;
+use miro_client::SecretString;
+use miro_sam_core::domain::{OrgId, RegisteredOrg};
+use miro_sam_core::jobs;
+use miro_sam_core::policy::{Policy, ReclaimCap};
+use miro_sam_core::ports::{SubscriptionStore, TokenBundle, TokenStore};
+use miro_sam_sqlite::SqliteStore;
+use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
+
+struct Operator {
+    _sandbox: Sandbox,
+    control: SandboxControl,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Operator {
+    /// A data directory with one connected sandbox org (tokens and SCIM token stored) under a live policy.
+    async fn new() -> Operator {
+        let sandbox = Sandbox::start(SandboxConfig::unlimited(120))
+            .await
+            .expect("sandbox");
+        let control = sandbox.control();
+        let org_s = control.org_ids()[0].clone();
+        let org = OrgId::parse(&org_s).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("miro-sam.sqlite3")).unwrap();
+        store
+            .put_tokens(&TokenBundle {
+                org_id: org.clone(),
+                access_token: SecretString::from(control.issue_access_token(&org_s)),
+                refresh_token: None,
+                expires_at: None,
+                team_id: None,
+                user_id: None,
+                scopes: vec!["organizations:read".into()],
+                version: 0,
+            })
+            .await
+            .unwrap();
+        store
+            .put_scim_token(&org, &SecretString::from(control.scim_token(&org_s)))
+            .await
+            .unwrap();
+        let live = Policy {
+            dry_run: false,
+            cap: ReclaimCap {
+                max_count: Some(10_000),
+                max_percent: None,
+            },
+            ..Policy::default()
+        };
+        store
+            .put_org(&RegisteredOrg {
+                id: org.clone(),
+                name: "Acme".into(),
+                connected_at: Utc::now(),
+            })
+            .await
+            .unwrap();
+        jobs::set_policy(&store, &org, &live, "test", Utc::now())
+            .await
+            .unwrap();
+        Operator {
+            base: sandbox.base_url().trim_end_matches('/').to_owned(),
+            _sandbox: sandbox,
+            control,
+            dir,
+        }
+    }
+
+    /// Runs the binary on a blocking thread (the sandbox keeps serving on the runtime meanwhile).
+    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let (dir, base) = (self.dir.path().to_owned(), self.base.clone());
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || miro_sam(&dir, &base, &args))
+            .await
+            .unwrap()
+    }
+}
+
+fn miro_sam(dir: &Path, base: &str, args: &[String]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_miro-sam"))
+        .args(args)
+        .env("MIRO_SAM_DATA_DIR", dir)
+        .env("MIRO_OAUTH_BASE_URL", base)
+        .env("MIRO_API_BASE_URL", base)
+        .env("MIRO_SCIM_BASE_URL", format!("{base}/api/v1/scim"))
+        .env_remove("MIRO_SAM_ORG")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_on_a_paused_org_exits_5_and_sends_nothing() {
+    let op = Operator::new().await;
+    let (code, _, err) = op.run(&["sync"]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = op.run(&["plan"]).await;
+    assert_eq!(code, 0, "{err}");
+    let store = SqliteStore::open(op.dir.path().join("miro-sam.sqlite3")).unwrap();
+    let org = store.list_orgs().await.unwrap()[0].id.clone();
+    let plan = store
+        .latest_plan(&org)
+        .await
+        .unwrap()
+        .expect("a stored plan");
+    assert!(!plan.candidates.is_empty(), "{out}");
+    let plan_id = plan.plan_id.to_string();
+
+    let (code, out, err) = op
+        .run(&["pause", "--reason", "license true-up in progress"])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("paused"), "{out}");
+
+    let (code, _, err) = op.run(&["apply", &plan_id, "--yes"]).await;
+    assert_eq!(code, 5, "refused on purpose: {err}");
+    assert!(err.contains("license true-up in progress"), "{err}");
+    assert!(err.contains("miro-sam resume"), "{err}");
+    assert!(op.control.scim_log().is_empty(), "nothing was sent");
+    assert_eq!(op.control.counters().get("scim_patch_user"), 0);
+
+    let (code, out, err) = op.run(&["resume"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("resumed"), "{out}");
+    let (code, out, err) = op.run(&["apply", &plan_id, "--yes"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(op.control.scim_log().len(), plan.candidates.len());
+
+    let audit = store.list_audit(&org).await.unwrap();
+    let paused = audit
+        .iter()
+        .find(|e| e.event.kind() == "org_paused")
+        .expect("the pause is audited");
+    assert!(
+        paused.actor.starts_with("miro-sam pause (by "),
+        "{}",
+        paused.actor
+    );
+    assert!(audit.iter().any(|e| e.event.kind() == "org_resumed"));
+}
