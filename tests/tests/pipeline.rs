@@ -274,3 +274,53 @@ async fn bad_input_is_refused_with_a_reason() {
     let resp = reclaim_subscription::handle(&w.rt, "r", serde_json::json!({"not": "sqs"})).await;
     assert!(resp.batch_item_failures.is_empty());
 }
+
+/// The kill switch on the deployment: messages queued before the pause reach the worker, which reads the org's
+/// pause from DynamoDB right before each PATCH and ends every reclaim `skipped`, sending nothing to SCIM.
+#[tokio::test]
+async fn messages_queued_before_a_pause_are_skipped_by_the_worker() {
+    let w = world(WorldOptions {
+        members: 200,
+        ..Default::default()
+    })
+    .await;
+    w.connect_directly(&w.org, live_policy()).await;
+    let run = download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
+        .await
+        .unwrap();
+    assert!(run.orgs[0].enqueued > 0, "{run:?}");
+    let store = w.rt.deps.store.as_ref();
+    miro_sam_core::jobs::pause_org(store, &w.org, "incident 42", "ops@acme", chrono::Utc::now())
+        .await
+        .unwrap();
+
+    let mut handled = 0;
+    for batch in w.drain_queue().await {
+        let resp = reclaim_subscription::handle(&w.rt, "r1", batch).await;
+        assert!(
+            resp.batch_item_failures.is_empty(),
+            "{:?}",
+            resp.batch_item_failures
+        );
+        handled += 1;
+    }
+    assert!(handled > 0);
+    assert_eq!(
+        w.control.counters().get("scim_patch_user"),
+        0,
+        "nothing sent"
+    );
+    let records = store.list_reclaim_records(&w.org).await.unwrap();
+    assert_eq!(records.len() as u64, run.orgs[0].enqueued);
+    for r in records {
+        assert!(
+            matches!(
+                &r.outcome,
+                Some(miro_sam_core::reclaim::ReclaimOutcome::Skipped {
+                    reason: miro_sam_core::reclaim::SkipReason::OrgPaused { reason, .. }
+                }) if reason == "incident 42"
+            ),
+            "{r:?}"
+        );
+    }
+}
