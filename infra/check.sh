@@ -6,7 +6,10 @@
 #   2. translate.py + cfn-lint           SAM -> CloudFormation, linted with no errors (.venv-infra)
 #   3. checkov                           no failed checks; every skip is in the template with its reason
 #   4. test_stack.py                     the template against the code (env var names, table shape, secret paths,
-#                                        IAM), then the translated template deployed into the local AWS API (moto)
+#                                        IAM, the alarmed metric names), least privilege (the roles' DynamoDB
+#                                        statements evaluated against the requests each function makes and must
+#                                        not make), then the translated template deployed into the local AWS API
+#                                        (moto)
 #
 # The local AWS API: MIRO_SAM_TEST_AWS_ENDPOINT when set (./scripts/test.sh exports it); otherwise this script starts
 # moto_server from .venv (created from requirements-test.txt when missing) on a free loopback port and stops it on
@@ -92,7 +95,9 @@ else
   step "local AWS API (moto) at $endpoint"
 fi
 
-step "test_stack.py: the template against the code, and the stack in moto"
+step "test_stack.py: the template against the code, least privilege, and the stack in moto"
+echo "    (IAM cannot restrict DynamoDB sort keys: where a role is limited by partition key only, the NOTE below says"
+echo "    so; infra/README.md, 'What each role may write')"
 env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL MIRO_SAM_TEST_AWS_ENDPOINT="$endpoint" \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 \
   "$root/.venv/bin/python" "$infra/test_stack.py" --translated "$translated"

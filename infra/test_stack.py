@@ -42,6 +42,9 @@ AWS_ENV_RS = ROOT / "shared/aws/src/env.rs"
 LAMBDA_ENV_RS = ROOT / "shared/lambda-support/src/env.rs"
 TABLE_RS = ROOT / "shared/aws/src/table.rs"
 SECRETS_RS = ROOT / "shared/aws/src/secrets.rs"
+KEYS_RS = ROOT / "shared/aws/src/dynamo/keys.rs"
+METRICS_RS = ROOT / "shared/lambda-support/src/metrics.rs"
+DOWNLOAD_LIB_RS = ROOT / "functions/download-subscriptions/src/lib.rs"
 # Where the functions' AWS SDK calls are written.
 CODE_DIRS = [ROOT / "shared/aws/src", ROOT / "shared/lambda-support/src", ROOT / "functions"]
 
@@ -81,8 +84,8 @@ NEEDS = {
     "DownloadSubscriptionsFunction": COMMON_NEEDS | {"RECLAIM_QUEUE_URL", "DEADLINE_MARGIN_SECS"},
     "ReclaimSubscriptionFunction": COMMON_NEEDS | {"RECLAIM_WORKERS"},
 }
-# Names the template must never set.
-TEST_ONLY = {"TEST_AWS_ENDPOINT"}
+# Names the template must never set: test-only ones, and the ones Lambda itself sets.
+TEST_ONLY = {"TEST_AWS_ENDPOINT", "LAMBDA_FUNCTION_NAME"}
 
 # Which secrets each function may touch, and how. Kinds: the two secrets of the stack, and the per-org paths.
 SECRET_ACCESS = {
@@ -94,6 +97,8 @@ SECRET_ACCESS = {
     "DownloadSubscriptionsFunction": {
         "client-secret": {"GetSecretValue"},
         "org-oauth": {"GetSecretValue", "PutSecretValue"},
+        # Whether the SCIM token is stored (a policy that reclaims needs it): metadata only, never the token.
+        "org-scim": {"DescribeSecret"},
     },
     "ReclaimSubscriptionFunction": {
         "client-secret": {"GetSecretValue"},
@@ -215,6 +220,128 @@ def secret_paths() -> dict[str, str]:
             raise AssertionError(f"cannot find {kind}_secret_name's format string in {SECRETS_RS}")
         found[f"org-{kind}"] = re.sub(r"\{org\}", "*", m.group(1))
     return found
+
+
+def partition_prefixes() -> set[str]:
+    """The base table's partition-key prefixes, from keys.rs: `*_PK` constants (`ORGS`) and `*_pk` functions
+    (`ORG#`, `PLAN#`, ...). Index keys (`*_gsi_pk`) are not partitions of the table."""
+    src = KEYS_RS.read_text().split("#[cfg(test)]")[0]
+    found = set(re.findall(r'const \w+_PK: &str = "([^"]+)";', src))
+    for name, prefix in re.findall(r'fn (\w+)_pk\([^)]*\) -> String \{\s*format!\("([A-Z_]+#)', src):
+        if not name.endswith("_gsi"):
+            found.add(prefix)
+    if not {"ORGS", "ORG#", "PLAN#", "AUDIT#", "OAUTH_STATE#"} <= found:
+        raise AssertionError(f"keys.rs no longer has the shape this test parses (found {sorted(found)}); update test_stack.py")
+    return found
+
+
+def metric_names() -> dict[str, str]:
+    """The metrics' namespace, dimension and alarmed names, from shared/lambda-support/src/metrics.rs."""
+    consts = rust_consts(METRICS_RS)
+    for need in ("NAMESPACE", "DIMENSION", "ORGS_FAILED", "ORGS_NEEDING_ACTION"):
+        if need not in consts:
+            raise AssertionError(f"{METRICS_RS} no longer declares `pub const {need}`")
+    return consts
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# IAM evaluation, for the DynamoDB statements of the roles: enough of IAM's rules to ask "is this request allowed"
+# (explicit Deny wins; an Allow must match action, resource and every condition). Condition operators: String(Not)
+# Equals/Like with ForAllValues/ForAnyValue, and Null. An operator this does not know fails the test.
+# ----------------------------------------------------------------------------------------------------------------
+
+TABLE_RESOURCE = {"Fn::GetAtt": ["Table", "Arn"]}
+
+
+def _resource_kind(r) -> str:
+    if r == TABLE_RESOURCE:
+        return "table"
+    text = sub_text(r) or ""
+    if text.startswith("${Table.Arn}/index/"):
+        return "index"
+    return f"other:{r}"
+
+
+def _like(pattern: str, value: str) -> bool:
+    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, value) is not None
+
+
+def _condition_holds(condition: dict, context: dict[str, list[str]]) -> bool:
+    for op, pairs in condition.items():
+        for key, wanted in pairs.items():
+            wanted = [str(w) for w in as_list(wanted)]
+            values = context.get(key)
+            if op == "Null":
+                if (wanted == ["true"]) != (values is None):
+                    return False
+                continue
+            qualifier, _, base = op.rpartition(":")
+            one = {
+                "StringLike": lambda v: any(_like(w, v) for w in wanted),
+                # Negated operators with several values are a NOR: the value matches none of them.
+                "StringNotLike": lambda v: not any(_like(w, v) for w in wanted),
+                "StringEquals": lambda v: v in wanted,
+                "StringNotEquals": lambda v: v not in wanted,
+            }.get(base)
+            if one is None or qualifier not in ("ForAllValues", "ForAnyValue"):
+                raise AssertionError(f"condition operator {op} on {key}: not modelled by test_stack.py")
+            if qualifier == "ForAllValues":
+                # True for a request without the key (or with no values): why the Allows also say Null false.
+                ok = values is None or all(one(v) for v in values)
+            else:
+                ok = values is not None and any(one(v) for v in values)
+            if not ok:
+                return False
+    return True
+
+
+def dynamodb_decision(stmts: list[dict], action: str, resource: str, leading_keys: list[str] | None) -> str:
+    """"Allow", "Deny" (explicit) or "NotAllowed" for one DynamoDB request; `leading_keys` None: the request
+    carries no partition key (Scan, PartiQL)."""
+    context = {} if leading_keys is None else {"dynamodb:LeadingKeys": leading_keys}
+    allowed = False
+    for st in stmts:
+        if f"dynamodb:{action}" not in as_list(st["Action"]):
+            continue
+        if resource not in {_resource_kind(r) for r in as_list(st["Resource"])}:
+            continue
+        if not _condition_holds(st.get("Condition", {}), context):
+            continue
+        if st["Effect"] == "Deny":
+            return "Deny"
+        allowed = True
+    return "Allow" if allowed else "NotAllowed"
+
+
+# Every DynamoDB request connecting an org makes, by partition (shared/aws/TABLE.md, shared/aws/src/dynamo/*.rs,
+# shared/core/src/jobs/connect.rs). The oauth-callback role must allow exactly these and nothing else that writes.
+CONNECT_REQUESTS = [
+    ("PutItem", "OAUTH_STATE#0f3a"),  # /oauth/start: the state, put if absent (oauth_state.rs put)
+    ("DeleteItem", "OAUTH_STATE#0f3a"),  # /oauth/callback: taken once (oauth_state.rs take)
+    # Connect-link nonces, consumed at /oauth/start (single use): whichever of these the consumption uses.
+    ("GetItem", "LINK#5d1c"),
+    ("PutItem", "LINK#5d1c"),
+    ("UpdateItem", "LINK#5d1c"),
+    ("DeleteItem", "LINK#5d1c"),
+    ("GetItem", "ORGS"),  # orgs.rs get (a reconnect keeps connected_at)
+    ("PutItem", "ORGS"),  # orgs.rs put
+    ("UpdateItem", "ORG#3458764500000000000"),  # token_state.rs bump (ORG#/TOKENS); policies.rs counter
+    ("Query", "ORG#3458764500000000000"),  # policies.rs latest
+    ("PutItem", "ORG#3458764500000000000"),  # policies.rs put: the first version, if absent
+    ("PutItem", "AUDIT#connect-0192"),  # audit.rs append, if absent
+]
+# What each partition prefix is to the oauth-callback role. A new prefix in keys.rs fails the test until it is
+# added here (and to the role, if connecting writes it).
+CALLBACK_PARTITIONS = {
+    "OAUTH_STATE#": "written",
+    "LINK#": "written",
+    "ORGS": "written",
+    "ORG#": "written",
+    "AUDIT#": "appended",
+    "PLAN#": "never",
+}
+ITEM_ACTIONS = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"]
 
 
 def adapter_actions() -> dict[str, set[str]]:
@@ -443,8 +570,14 @@ class TemplateTests(unittest.TestCase):
             self.assertEqual([s["Principal"] for s in trust], [{"Service": "lambda.amazonaws.com"}], role_id)
             self.assertNotIn("ManagedPolicyArns", role["Properties"], f"{role_id}: managed policies grant `*`")
             for s, conditional in statements(role):
-                self.assertEqual(s["Effect"], "Allow")
                 actions = as_list(s["Action"])
+                if s["Effect"] == "Deny":
+                    # Denials only narrow; they must still name actions and the table, never `*`.
+                    self.assertEqual({a.split(":")[0] for a in actions}, {"dynamodb"}, f"{role_id}: {s.get('Sid')}")
+                    kinds = {_resource_kind(r) for r in as_list(s["Resource"])}
+                    self.assertLessEqual(kinds, {"table", "index"}, f"{role_id}: {s.get('Sid')}")
+                    continue
+                self.assertEqual(s["Effect"], "Allow")
                 resources = as_list(s["Resource"])
                 for a in actions:
                     self.assertNotIn("*", a, f"{role_id}: wildcard action {a}")
@@ -464,7 +597,7 @@ class TemplateTests(unittest.TestCase):
                     )
                 elif service == "dynamodb":
                     self.assertLessEqual(names, allowed["dynamodb"], f"{role_id}: actions the adapter never calls")
-                    self.assertEqual(resources, table_arns, role_id)
+                    self.assertTrue(resources and all(r in table_arns for r in resources), role_id)
                 elif service == "sqs":
                     self.assertLessEqual(names, allowed["sqs"], role_id)
                     self.assertEqual(resources, [{"Fn::GetAtt": ["ReclaimQueue", "Arn"]}], role_id)
@@ -497,6 +630,114 @@ class TemplateTests(unittest.TestCase):
                     )
                     got.setdefault(kinds[text], set()).update(a.split(":")[1] for a in actions)
             self.assertEqual(got, want, fn)
+
+    # -- least privilege of the table ---------------------------------------------------------------------------
+
+    def dynamodb_statements(self, fn: str) -> list[dict]:
+        _, role = self.role_of(fn)
+        return [st for st, _ in statements(role) if as_list(st["Action"])[0].startswith("dynamodb:")]
+
+    def test_callback_role_allows_exactly_what_connecting_writes(self):
+        stmts = self.dynamodb_statements("OAuthCallbackFunction")
+        for action, pk in CONNECT_REQUESTS:
+            self.assertEqual(
+                dynamodb_decision(stmts, action, "table", [pk]), "Allow", f"connecting needs {action} on {pk}"
+            )
+        denied = [(a, "PLAN#2f8e6c1a-0000-4000-8000-000000000001") for a in ITEM_ACTIONS]  # plans, reclaim records
+        denied += [("UpdateItem", "AUDIT#connect-0192"), ("DeleteItem", "AUDIT#connect-0192")]
+        denied += [("DeleteItem", pk) for pk in ("ORGS", "ORG#3458764500000000000")]
+        denied += [("BatchWriteItem", pk) for pk in ("ORG#3458764500000000000", "OAUTH_STATE#0f3a")]
+        for action, pk in denied:
+            self.assertEqual(dynamodb_decision(stmts, action, "table", [pk]), "Deny", f"{action} on {pk}")
+        # Not allowed (implicitly): reads and writes connecting does not make.
+        for action, keys in [
+            ("GetItem", ["ORG#3458764500000000000"]),  # a member, a snapshot, the token version item
+            ("Query", ["AUDIT#connect-0192"]),
+            ("Query", ["ORGS"]),  # the org list
+            ("ConditionCheckItem", ["ORG#3458764500000000000"]),  # transactions: each item is its own action
+            ("BatchGetItem", ["ORGS", "PLAN#2f8e6c1a-0000-4000-8000-000000000001"]),
+            ("Scan", None),
+            ("PartiQLUpdate", None),
+            ("PutItem", None),  # no partition key in the request context
+            ("PutItem", ["SOMETHING#ELSE"]),
+        ]:
+            self.assertNotEqual(dynamodb_decision(stmts, action, "table", keys), "Allow", f"{action} on {keys}")
+        for action in ("Query", "Scan"):
+            self.assertNotEqual(
+                dynamodb_decision(stmts, action, "index", ["ORG#3458764500000000000#AUDIT"]), "Allow", action
+            )
+
+    def test_callback_role_statements_have_the_shape_the_readme_describes(self):
+        stmts = self.dynamodb_statements("OAuthCallbackFunction")
+        allows = [st for st in stmts if st["Effect"] == "Allow"]
+        self.assertTrue(allows)
+        for st in allows:
+            sid, actions = st.get("Sid"), {a.split(":")[1] for a in as_list(st["Action"])}
+            self.assertEqual([_resource_kind(r) for r in as_list(st["Resource"])], ["table"], f"{sid}: no index")
+            cond = st.get("Condition", {})
+            patterns = next(
+                (as_list(v["dynamodb:LeadingKeys"]) for k, v in cond.items()
+                 if k.startswith("ForAllValues:") and "dynamodb:LeadingKeys" in v),
+                None,
+            )
+            self.assertIsNotNone(patterns, f"{sid}: every Allow is limited by partition key (dynamodb:LeadingKeys)")
+            self.assertEqual(cond.get("Null"), {"dynamodb:LeadingKeys": "false"}, f"{sid}: the key must be present")
+            for p in patterns:
+                self.assertFalse(_like(p, "PLAN#x"), f"{sid}: leading key {p} reaches plans and reclaim records")
+            self.assertFalse(actions & {"BatchWriteItem", "Scan", "ConditionCheckItem"}, f"{sid}: {actions}")
+            if "DeleteItem" in actions:
+                self.assertLessEqual(set(patterns), {"OAUTH_STATE#*", "LINK#*"}, f"{sid}: deletes beyond state/links")
+            if any(_like(p, "AUDIT#x") for p in patterns):
+                self.assertEqual(actions, {"PutItem"}, f"{sid}: audit entries are only appended")
+        # Every partition of the table has a decided place for the callback (a new one must be added here).
+        self.assertLessEqual(partition_prefixes(), set(CALLBACK_PARTITIONS), "a partition prefix new in keys.rs")
+        for prefix, kind in CALLBACK_PARTITIONS.items():
+            sample = prefix if prefix == "ORGS" else prefix + "x"
+            writes = {a for a in ("PutItem", "UpdateItem", "DeleteItem")
+                      if dynamodb_decision(stmts, a, "table", [sample]) == "Allow"}
+            if kind == "never":
+                self.assertFalse(writes, f"{prefix}: {writes}")
+            elif kind == "appended":
+                self.assertEqual(writes, {"PutItem"}, prefix)
+            else:
+                self.assertIn("PutItem", writes, prefix)
+        # Said in check.sh's output, as in infra/README.md: what IAM cannot restrict.
+        loose = sorted(
+            {a for a in ("PutItem", "UpdateItem") if dynamodb_decision(stmts, a, "table", ["ORG#x"]) == "Allow"}
+        )
+        print(
+            f"\n  NOTE oauth-callback may {'/'.join(loose)} any item of its org's partition ORG#{{org}}: IAM has no "
+            "condition on sort keys, so members, snapshots, the plan index and later policy versions there are "
+            "guarded by the code's conditional writes, not by IAM (infra/README.md, 'What each role may write').",
+            file=sys.stderr,
+        )
+
+    def test_worker_roles_never_change_audit_entries_or_touch_connect_items(self):
+        must_allow = {
+            "DownloadSubscriptionsFunction": [
+                ("Query", "table", ["ORGS"]),
+                ("BatchWriteItem", "table", ["ORG#1", "ORG#1"]),
+                ("DeleteItem", "table", ["PLAN#p"]),
+                ("DeleteItem", "table", ["ORG#1"]),  # the download checkpoint
+                ("PutItem", "table", ["AUDIT#plan-1"]),
+                ("Query", "index", ["ORG#1#RECLAIMS"]),
+            ],
+            "ReclaimSubscriptionFunction": [
+                ("UpdateItem", "table", ["PLAN#p"]),
+                ("PutItem", "table", ["AUDIT#reclaim-1"]),
+                ("UpdateItem", "table", ["ORG#1"]),  # token version item, refresh lease
+                ("Query", "index", ["ORG#1#EMAIL#a@example.com"]),
+            ],
+        }
+        for fn, requests in must_allow.items():
+            stmts = self.dynamodb_statements(fn)
+            for action, resource, keys in requests:
+                self.assertEqual(dynamodb_decision(stmts, action, resource, keys), "Allow", f"{fn}: {action} {keys}")
+            for action in ("UpdateItem", "DeleteItem", "BatchWriteItem"):
+                self.assertEqual(dynamodb_decision(stmts, action, "table", ["AUDIT#a"]), "Deny", f"{fn}: {action}")
+            for pk in ("OAUTH_STATE#s", "LINK#n"):
+                for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
+                    self.assertEqual(dynamodb_decision(stmts, action, "table", [pk]), "Deny", f"{fn}: {action} {pk}")
 
     # -- HTTP API ----------------------------------------------------------------------------------------------
 
@@ -615,6 +856,8 @@ class TemplateTests(unittest.TestCase):
         covered = set()
         for a in alarms:
             dims = {d["Name"]: d["Value"] for d in a["Dimensions"]}
+            if a["Namespace"] == metric_names()["NAMESPACE"]:
+                continue  # the run metrics: test_download_run_alarms_watch_the_metrics_the_code_emits
             if a["Namespace"] == "AWS/SQS":
                 covered.add((a["MetricName"], dims["QueueName"]["Fn::GetAtt"][0]))
             else:
@@ -626,6 +869,40 @@ class TemplateTests(unittest.TestCase):
         want |= {(m, fn) for fn in FUNCTIONS for m in ("Errors", "Throttles")}
         self.assertEqual(covered, want)
         self.assertEqual(self.res["AlarmTopic"]["Condition"], "HasAlarmEmail")
+
+    def test_download_run_alarms_watch_the_metrics_the_code_emits(self):
+        m = metric_names()
+        alarmed = {m["ORGS_FAILED"], m["ORGS_NEEDING_ACTION"]}
+        # The code sends them: the download's run metrics count both constants (by name, not by copy).
+        code = DOWNLOAD_LIB_RS.read_text()
+        for const in ("ORGS_FAILED", "ORGS_NEEDING_ACTION"):
+            self.assertRegex(code, r"\.count\(\s*metrics::%s\b" % const, f"the download run does not send {const}")
+        # The dimension is the deployed function's name (Lambda sets it; Settings reads it).
+        self.assertEqual(self.names["LAMBDA_FUNCTION_NAME"], "AWS_LAMBDA_FUNCTION_NAME")
+        self.assertRegex(code, r"RunMetrics::new\(function|run_metrics\(\s*rt\.settings\.metrics_function\(")
+        self.assertEqual(
+            sub_text(self.res["DownloadSubscriptionsFunction"]["Properties"]["FunctionName"]),
+            "${AWS::StackName}-download-subscriptions",
+        )
+        runs = {
+            k: r["Properties"]
+            for k, r in self.res.items()
+            if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == m["NAMESPACE"]
+        }
+        self.assertEqual({a["MetricName"] for a in runs.values()}, alarmed, "one alarm per alarmed run metric")
+        topic = {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
+        for logical, a in runs.items():
+            self.assertEqual(
+                a["Dimensions"], [{"Name": m["DIMENSION"], "Value": {"Ref": "DownloadSubscriptionsFunction"}}], logical
+            )
+            # Any failed or stuck org in a run alarms; the state holds between the daily runs until a run sends 0.
+            self.assertEqual(
+                (a["Statistic"], a["Threshold"], a["ComparisonOperator"], a["EvaluationPeriods"]),
+                ("Maximum", 0, "GreaterThanThreshold", 1),
+                logical,
+            )
+            self.assertEqual(a["TreatMissingData"], "ignore", logical)
+            self.assertEqual((a["AlarmActions"], a["OKActions"]), (topic, topic), logical)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -2,8 +2,16 @@
 //! build the plan, and queue its candidates unless the org's policy is a dry run. One failing org does not stop
 //! the others; the result lists every org's outcome. Re-running on the same day queues nothing twice: the day's
 //! executable plan is reused and queued candidates are not sent again.
+//!
+//! A run where any org failed or needs a person says so three ways: the result names those orgs (`failed_orgs`,
+//! `action_needed`), the logs carry an error line per org, and the run's EMF metrics count them
+//! ([`metrics::ORGS_FAILED`], [`metrics::ORGS_NEEDING_ACTION`]), on which the template's alarms fire.
 
+pub mod action;
 pub mod request;
+mod scim_token;
+
+pub use action::{Action, ActionNeeded, FailedOrg};
 
 use chrono::{DateTime, Utc};
 use miro_sam_core::domain::{OrgId, PlanId};
@@ -12,12 +20,13 @@ use miro_sam_core::jobs::{
 };
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_lambda::Runtime;
-use miro_sam_lambda::metrics::RunMetrics;
+use miro_sam_lambda::metrics::{self, RunMetrics};
 use serde::Serialize;
 use std::time::Instant;
 use tracing::Instrument;
 
-const FUNCTION: &str = "download-subscriptions";
+/// The binary's name; the metrics' `Function` dimension when Lambda does not name the function.
+pub const FUNCTION: &str = "download-subscriptions";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -37,8 +46,10 @@ pub struct OrgOutcome {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// A person must act (reconnect the org, fix the app's scopes, add the SCIM token).
+    /// A person must act (reconnect the org, fix the app's scopes, add the SCIM token): see `action`.
     pub needs_action: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
     pub members: u64,
     pub new: u64,
     pub changed: u64,
@@ -61,6 +72,12 @@ pub struct DownloadResponse {
     pub failed: u64,
     pub paused: u64,
     pub deferred: u64,
+    /// Orgs a person must act on (some of them failed, others ran but cannot reclaim).
+    pub needs_action: u64,
+    /// The orgs that failed, with why.
+    pub failed_orgs: Vec<FailedOrg>,
+    /// The orgs a person must act on, with what to do.
+    pub action_needed: Vec<ActionNeeded>,
 }
 
 /// Handles one invocation. `deadline`: when to stop starting new orgs (the Lambda deadline minus a margin).
@@ -102,17 +119,20 @@ pub async fn handle(
             outcomes.push(run_org(rt, org, deadline).instrument(span).await);
         }
         let response = summarize(outcomes);
-        emit_metrics(
+        run_metrics(
+            rt.settings.metrics_function(FUNCTION),
             &response,
             rt.deps.client.stats().rate_limited - before.rate_limited,
-            started,
-        );
+            started.elapsed().as_millis(),
+        )
+        .emit();
         tracing::info!(
             orgs = response.orgs.len(),
             done = response.done,
             failed = response.failed,
             paused = response.paused,
             deferred = response.deferred,
+            needs_action = response.needs_action,
             duration_ms = started.elapsed().as_millis() as u64,
             "run summary"
         );
@@ -126,10 +146,11 @@ async fn run_org(rt: &Runtime, org: OrgId, deadline: Option<Instant>) -> OrgOutc
     let mut out = OrgOutcome::new(org.clone(), Status::Done);
     if let Err(e) = download_plan_enqueue(rt, &org, deadline, &mut out).await {
         out.status = Status::Failed;
-        out.needs_action = e.needs_reconnect();
+        out.action = Action::for_error(&e);
+        out.needs_action = out.action.is_some();
         out.error = Some(e.to_string());
-        if e.needs_reconnect() {
-            tracing::error!(error = %e, "org needs a person to act");
+        if let Some(action) = out.action {
+            tracing::error!(error = %e, action = ?action, "org needs a person to act");
         } else {
             tracing::warn!(error = %e, retryable = e.is_retryable(), "org failed; the next run tries again");
         }
@@ -175,6 +196,20 @@ async fn download_plan_enqueue(
     out.plan_id = Some(plan.plan_id);
     out.candidates = plan.candidates.len() as u64;
     out.dry_run = plan.policy.dry_run;
+    // A policy that reclaims needs the SCIM token; without it every queued reclaim would fail. A dry run does not.
+    if !plan.policy.dry_run && !scim_token::is_stored(rt, org).await? {
+        tracing::error!("the org's policy reclaims, but no SCIM token is stored; nothing queued");
+        out.needs_action = true;
+        out.action = Some(Action::StoreScimToken);
+        if !plan.candidates.is_empty() {
+            out.not_queued_because = Some(
+                "no SCIM token is stored for the org, so every reclaim would fail; store it and the next run \
+                 queues them"
+                    .into(),
+            );
+        }
+        return Ok(());
+    }
     if plan.candidates.is_empty() {
         return Ok(());
     }
@@ -213,6 +248,7 @@ impl OrgOutcome {
             status,
             error: None,
             needs_action: false,
+            action: None,
             members: 0,
             new: 0,
             changed: 0,
@@ -229,26 +265,58 @@ impl OrgOutcome {
 
 fn summarize(orgs: Vec<OrgOutcome>) -> DownloadResponse {
     let count = |s: Status| orgs.iter().filter(|o| o.status == s).count() as u64;
+    let failed_orgs = orgs
+        .iter()
+        .filter(|o| o.status == Status::Failed)
+        .map(|o| FailedOrg {
+            org_id: o.org_id.clone(),
+            error: o.error.clone().unwrap_or_default(),
+            retryable: o.action.is_none(),
+        })
+        .collect();
+    let action_needed: Vec<ActionNeeded> = orgs
+        .iter()
+        .filter_map(|o| {
+            o.action.map(|action| ActionNeeded {
+                org_id: o.org_id.clone(),
+                action,
+                what_to_do: action.what_to_do(&o.org_id),
+            })
+        })
+        .collect();
     DownloadResponse {
         done: count(Status::Done),
         failed: count(Status::Failed),
         paused: count(Status::Paused),
         deferred: count(Status::Deferred),
+        needs_action: action_needed.len() as u64,
+        failed_orgs,
+        action_needed,
         orgs,
     }
 }
 
-fn emit_metrics(r: &DownloadResponse, rate_limited: u64, started: Instant) {
+/// The run's metrics. Every count is sent on every run, zeros included: the alarms on
+/// [`metrics::ORGS_FAILED`] and [`metrics::ORGS_NEEDING_ACTION`] keep their state while no data arrives and
+/// return to OK only when a run reports 0.
+/// `function`: the `Function` dimension's value ([`miro_sam_lambda::Settings::metrics_function`]).
+pub fn run_metrics(
+    function: &str,
+    r: &DownloadResponse,
+    rate_limited: u64,
+    duration_ms: u128,
+) -> RunMetrics {
     let sum = |f: fn(&OrgOutcome) -> u64| r.orgs.iter().map(f).sum::<u64>();
-    RunMetrics::new(FUNCTION)
-        .count("MembersDownloaded", sum(|o| o.members))
+    let mut m = RunMetrics::new(function.to_owned());
+    m.count("MembersDownloaded", sum(|o| o.members))
         .count("MembersChanged", sum(|o| o.new + o.changed + o.removed))
         .count("Candidates", sum(|o| o.candidates))
         .count("Enqueued", sum(|o| o.enqueued))
-        .count("OrgsFailed", r.failed)
+        .count(metrics::ORGS_FAILED, r.failed)
+        .count(metrics::ORGS_NEEDING_ACTION, r.needs_action)
         .count("OrgsPaused", r.paused)
         .count("OrgsDeferred", r.deferred)
         .count("RateLimited", rate_limited)
-        .millis("RunDuration", started.elapsed().as_millis())
-        .emit();
+        .millis("RunDuration", duration_ms);
+    m
 }

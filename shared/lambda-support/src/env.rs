@@ -32,6 +32,10 @@ pub const DEFAULT_CAP_PERCENT: &str = "MIRO_SAM_DEFAULT_CAP_PERCENT";
 pub const RECLAIM_WORKERS: &str = "MIRO_SAM_RECLAIM_WORKERS";
 /// Log filter, e.g. `info` or `info,miro_client=debug`. Default `info`.
 pub const LOG_LEVEL: &str = "MIRO_SAM_LOG_LEVEL";
+/// Set by Lambda itself to the deployed function's name (`{stack}-{binary}` in the template), never by the
+/// template. The value of the metrics' `Function` dimension, so two stacks in one account keep apart; unset
+/// (local runs, tests) the binary's name is used.
+pub const LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// Seconds to keep in hand before the Lambda deadline; a download stops cleanly and checkpoints when less is
 /// left. Default 60.
 pub const DEADLINE_MARGIN_SECS: &str = "MIRO_SAM_DEADLINE_MARGIN_SECS";

@@ -2,20 +2,32 @@
 //! any API call from the function.
 
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 pub const NAMESPACE: &str = "miro-sam";
+/// The one dimension of every metric: the function's name.
+pub const DIMENSION: &str = "Function";
+
+/// Orgs of a download run that failed, for any reason. `infra/template.yaml` alarms when it is above 0;
+/// `infra/test_stack.py` reads the alarmed names from this file, so renaming one here fails the template check.
+pub const ORGS_FAILED: &str = "OrgsFailed";
+/// Orgs of a download run that need a person: reconnect the org, fix the app's access, store the SCIM token.
+/// Alarmed like [`ORGS_FAILED`].
+pub const ORGS_NEEDING_ACTION: &str = "OrgsNeedingAction";
 
 /// The metrics of one run of one function.
 #[derive(Debug, Clone)]
 pub struct RunMetrics {
-    function: &'static str,
+    function: Cow<'static, str>,
     values: Vec<(&'static str, &'static str, f64)>,
 }
 
 impl RunMetrics {
-    pub fn new(function: &'static str) -> Self {
+    /// `function`: the value of the [`DIMENSION`], the deployed function's name where there is one
+    /// ([`crate::Settings::metrics_function`]).
+    pub fn new(function: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            function,
+            function: function.into(),
             values: Vec::new(),
         }
     }
@@ -44,12 +56,12 @@ impl RunMetrics {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["Function"]],
+                    "Dimensions": [[DIMENSION]],
                     "Metrics": definitions,
                 }],
             }),
         );
-        doc.insert("Function".into(), json!(self.function));
+        doc.insert(DIMENSION.into(), json!(self.function.as_ref()));
         for (name, _, value) in &self.values {
             doc.insert((*name).into(), json!(value));
         }
@@ -82,7 +94,11 @@ mod tests {
             assert!(doc.get(name).is_some(), "{name} declared but absent");
         }
         assert_eq!(doc["MembersDownloaded"], 120.0);
-        assert_eq!(doc["Function"], "download-subscriptions");
+        assert_eq!(doc[DIMENSION], "download-subscriptions");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[DIMENSION]])
+        );
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
     }
 }

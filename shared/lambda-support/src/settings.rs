@@ -18,6 +18,8 @@ pub struct Settings {
     pub reclaim_workers: u32,
     pub log_level: String,
     pub deadline_margin: Duration,
+    /// The deployed function's name, as Lambda sets it ([`env::LAMBDA_FUNCTION_NAME`]).
+    pub function_name: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,7 +154,13 @@ impl Settings {
             reclaim_workers,
             log_level: read(env::LOG_LEVEL).unwrap_or_else(|| "info".into()),
             deadline_margin: Duration::from_secs(number(env::DEADLINE_MARGIN_SECS, 60)?),
+            function_name: read(env::LAMBDA_FUNCTION_NAME),
         })
+    }
+
+    /// The value of the metrics' `Function` dimension: the deployed function's name, else `binary`.
+    pub fn metrics_function<'a>(&'a self, binary: &'a str) -> &'a str {
+        self.function_name.as_deref().unwrap_or(binary)
     }
 
     /// Miro's budgets are per org (per installing user); the reclaim workers run side by side, so each paces
@@ -233,6 +241,23 @@ mod tests {
             "two workers share the 100 PATCH budget"
         );
         assert!(s.allowed_orgs.is_none());
+        assert_eq!(
+            s.metrics_function("download-subscriptions"),
+            "download-subscriptions"
+        );
+    }
+
+    #[test]
+    fn metrics_carry_the_deployed_functions_name() {
+        let s = Settings::from_lookup(lookup(&[(
+            env::LAMBDA_FUNCTION_NAME,
+            "prod-download-subscriptions",
+        )]))
+        .unwrap();
+        assert_eq!(
+            s.metrics_function("download-subscriptions"),
+            "prod-download-subscriptions"
+        );
     }
 
     #[test]
