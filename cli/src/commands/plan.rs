@@ -2,6 +2,7 @@
 
 use miro_sam_core::jobs::plan_org;
 use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::policy::ExclusionRule;
 
 use crate::args::Global;
 use crate::context::Ctx;
@@ -17,6 +18,9 @@ pub async fn run(ctx: &Ctx, g: &Global) -> CmdResult {
     )
     .await?;
     print_summary(&plan);
+    if let Some(p) = ctx.deps.store.get_pause(&org).await? {
+        println!("The org is {p}: nothing will be sent to Miro until `miro-sam resume`.");
+    }
     Ok(())
 }
 
@@ -37,6 +41,14 @@ pub fn print_summary(plan: &ReclaimPlan) {
             "  … and {} more (`miro-sam report --format csv`)",
             plan.candidates.len() - 10
         );
+    }
+    // Holds are few and each is someone's recent undo: list every one, with the date it ends.
+    for e in plan
+        .exclusions
+        .iter()
+        .filter(|e| e.has_rule(|r| matches!(r, ExclusionRule::Held { .. })))
+    {
+        println!("  held: {:<34} {}", e.email.as_str(), e.reason);
     }
     match plan.check_executable(false) {
         Ok(()) => println!("Execute it with: miro-sam apply {}", plan.plan_id),

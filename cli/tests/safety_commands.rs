@@ -1,5 +1,6 @@
-//! `miro-sam pause` / `resume` as an operator uses them, the binary against a sandboxed Miro: `apply` on a paused
-//! org exits 5 and sends nothing; after `resume` the same plan goes through.
+//! The safety commands as an operator uses them, the binary against a sandboxed Miro: `apply` on a paused org exits
+//! 5 and sends nothing, and after `resume` the same plan goes through; `reactivate` holds the member out of the next
+//! plan, which says until when.
 
 use std::path::Path;
 use std::process::Command;
@@ -150,4 +151,36 @@ async fn apply_on_a_paused_org_exits_5_and_sends_nothing() {
         paused.actor
     );
     assert!(audit.iter().any(|e| e.event.kind() == "org_resumed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactivate_holds_the_member_out_of_the_next_plan() {
+    let op = Operator::new().await;
+    assert_eq!(op.run(&["sync"]).await.0, 0);
+    assert_eq!(op.run(&["plan"]).await.0, 0);
+    let store = SqliteStore::open(op.dir.path().join("miro-sam.sqlite3")).unwrap();
+    let org = store.list_orgs().await.unwrap()[0].id.clone();
+    let plan = store.latest_plan(&org).await.unwrap().unwrap();
+    let (code, out, err) = op.run(&["apply", &plan.plan_id.to_string(), "--yes"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let email = plan.candidates[0].email.to_string();
+
+    let (code, out, err) = op
+        .run(&["reactivate", &email, "--reason", "back from leave"])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Held until"), "{out}");
+    assert_eq!(op.run(&["sync"]).await.0, 0);
+    let (code, out, err) = op.run(&["plan"]).await;
+    assert_eq!(code, 0, "{err}");
+    let held = out
+        .lines()
+        .find(|l| l.contains("held:") && l.contains(&email))
+        .unwrap_or_else(|| panic!("the plan lists the held member: {out}"));
+    assert!(
+        held.contains("back from leave") && held.contains("held until"),
+        "{held}"
+    );
+    let next = store.latest_plan(&org).await.unwrap().unwrap();
+    assert!(next.candidates.iter().all(|c| c.email.as_str() != email));
 }
