@@ -1,10 +1,20 @@
-//! CSV exports for spreadsheets. Fields that a spreadsheet would run as a formula are prefixed with `'`.
+//! CSV exports for spreadsheets. Text that a spreadsheet would run as a formula is prefixed with `'`; numbers are
+//! written as they are, so a spreadsheet keeps them numeric (an over-assigned `unused` of -272 stays a number).
 
 use miro_sam_core::domain::Subscription;
 use miro_sam_core::report::Report;
 use std::fmt::Write;
 
-/// One CSV field, quoted when needed and defused against formula injection.
+/// One cell of a row. Only text can carry a formula: a number the code formatted itself never does, and
+/// defusing it would turn it into text (`'-272`) that sums and charts skip.
+enum Cell<'a> {
+    Text(&'a str),
+    Num(i64),
+}
+
+use Cell::{Num, Text};
+
+/// One CSV text field, quoted when needed and defused against formula injection.
 pub fn field(raw: &str) -> String {
     let defused = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{raw}")
@@ -18,9 +28,24 @@ pub fn field(raw: &str) -> String {
     }
 }
 
-fn row(out: &mut String, fields: &[&str]) {
-    let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
+fn header(out: &mut String, names: &[&str]) {
+    let line: Vec<String> = names.iter().map(|n| field(n)).collect();
     let _ = writeln!(out, "{}", line.join(","));
+}
+
+fn row(out: &mut String, cells: &[Cell<'_>]) {
+    let line: Vec<String> = cells
+        .iter()
+        .map(|c| match c {
+            Text(t) => field(t),
+            Num(n) => n.to_string(),
+        })
+        .collect();
+    let _ = writeln!(out, "{}", line.join(","));
+}
+
+fn boolean(b: bool) -> Cell<'static> {
+    Text(if b { "true" } else { "false" })
 }
 
 fn date(d: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -30,7 +55,7 @@ fn date(d: Option<chrono::DateTime<chrono::Utc>>) -> String {
 
 pub fn candidates(report: &Report) -> String {
     let mut out = String::new();
-    row(
+    header(
         &mut out,
         &["member_id", "email", "license", "days_inactive", "reason"],
     );
@@ -38,11 +63,11 @@ pub fn candidates(report: &Report) -> String {
         row(
             &mut out,
             &[
-                c.member_id.as_str(),
-                c.email.as_str(),
-                c.license.as_str(),
-                &c.days_inactive.to_string(),
-                &c.reason,
+                Text(c.member_id.as_str()),
+                Text(c.email.as_str()),
+                Text(c.license.as_str()),
+                Num(c.days_inactive),
+                Text(&c.reason),
             ],
         );
     }
@@ -51,7 +76,7 @@ pub fn candidates(report: &Report) -> String {
 
 pub fn reclaimed(report: &Report) -> String {
     let mut out = String::new();
-    row(
+    header(
         &mut out,
         &[
             "member_id",
@@ -66,12 +91,12 @@ pub fn reclaimed(report: &Report) -> String {
         row(
             &mut out,
             &[
-                r.member_id.as_str(),
-                r.email.as_str(),
-                r.license.as_str(),
-                &r.plan_id.to_string(),
-                &r.reclaimed_at.to_rfc3339(),
-                if r.still_deactivated { "true" } else { "false" },
+                Text(r.member_id.as_str()),
+                Text(r.email.as_str()),
+                Text(r.license.as_str()),
+                Text(&r.plan_id.to_string()),
+                Text(&r.reclaimed_at.to_rfc3339()),
+                boolean(r.still_deactivated),
             ],
         );
     }
@@ -80,7 +105,7 @@ pub fn reclaimed(report: &Report) -> String {
 
 pub fn series(report: &Report) -> String {
     let mut out = String::new();
-    row(
+    header(
         &mut out,
         &[
             "date",
@@ -97,14 +122,15 @@ pub fn series(report: &Report) -> String {
         row(
             &mut out,
             &[
-                &p.date.to_string(),
-                &p.purchased.to_string(),
-                &p.assigned_paid.to_string(),
-                &p.active_30d.to_string(),
-                &p.active_90d.to_string(),
-                &p.never_active.to_string(),
-                &p.deactivated.to_string(),
-                &p.unused.to_string(),
+                Text(&p.date.to_string()),
+                Num(p.purchased),
+                Num(p.assigned_paid.into()),
+                Num(p.active_30d.into()),
+                Num(p.active_90d.into()),
+                Num(p.never_active.into()),
+                Num(p.deactivated.into()),
+                // purchased − assigned paid: negative when more seats are assigned than bought.
+                Num(p.unused),
             ],
         );
     }
@@ -114,7 +140,7 @@ pub fn series(report: &Report) -> String {
 /// Every stored member: who holds which license and when they last used it.
 pub fn members(members: &[Subscription]) -> String {
     let mut out = String::new();
-    row(
+    header(
         &mut out,
         &[
             "member_id",
@@ -132,15 +158,15 @@ pub fn members(members: &[Subscription]) -> String {
         row(
             &mut out,
             &[
-                m.member_id.as_str(),
-                m.email.as_str(),
-                m.license.as_str(),
-                m.role.as_str(),
-                &m.admin_roles.join(";"),
-                if m.active { "true" } else { "false" },
-                &date(m.last_activity_at),
-                &date(m.license_assigned_at),
-                &date(m.removed_at),
+                Text(m.member_id.as_str()),
+                Text(m.email.as_str()),
+                Text(m.license.as_str()),
+                Text(m.role.as_str()),
+                Text(&m.admin_roles.join(";")),
+                boolean(m.active),
+                Text(&date(m.last_activity_at)),
+                Text(&date(m.license_assigned_at)),
+                Text(&date(m.removed_at)),
             ],
         );
     }
@@ -150,6 +176,45 @@ pub fn members(members: &[Subscription]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{NaiveDate, Utc};
+    use miro_sam_core::domain::OrgId;
+    use miro_sam_core::report::{ReclaimTotals, SeriesPoint};
+
+    fn report_with(series: Vec<SeriesPoint>) -> Report {
+        Report {
+            org_id: OrgId::parse("3074457345821141000").unwrap(),
+            org_name: None,
+            generated_at: Utc::now(),
+            as_of: None,
+            seats: None,
+            current_plan: None,
+            candidates: vec![],
+            reclaims: ReclaimTotals::default(),
+            reclaimed: vec![],
+            savings: None,
+            series,
+        }
+    }
+
+    #[test]
+    fn negative_numbers_stay_numbers() {
+        let over_assigned = SeriesPoint {
+            date: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+            purchased: 3000,
+            assigned_paid: 3272,
+            active_30d: 1200,
+            active_90d: 2000,
+            never_active: 300,
+            deactivated: 45,
+            unused: -272,
+        };
+        let csv = series(&report_with(vec![over_assigned]));
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("2026-06-01,3000,3272,1200,2000,300,45,-272"),
+            "{csv}"
+        );
+    }
 
     #[test]
     fn fields_are_quoted_and_defused() {
