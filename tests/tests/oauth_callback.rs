@@ -1,9 +1,16 @@
 //! The OAuth callback function with real API Gateway v2 events: from `/oauth/start` through the sandbox's consent
-//! redirect to a stored secret, and every way it must refuse.
+//! redirect to a stored secret, and every way it must refuse: links used twice, links bound to another org,
+//! orgs outside the allow-list (whose tokens are revoked, checked against the sandbox).
+
+#[path = "oauth_callback/miro_tap.rs"]
+mod miro_tap;
 
 use chrono::Duration;
+use miro_sam_core::domain::OrgId;
 use miro_sam_lambda::connect_link;
 use miro_sam_tests::*;
+use miro_tap::MiroTap;
+use secrecy::{ExposeSecret, SecretString};
 
 async fn start(w: &World, link: Option<&str>) -> lambda_http::Response<lambda_http::Body> {
     let q: Vec<(&str, &str)> = link.map(|l| vec![("link", l)]).unwrap_or_default();
@@ -29,7 +36,11 @@ async fn callback(
 
 /// `/oauth/start` with a good link, then the consent screen; returns the redirect's query.
 async fn to_miro_and_back(w: &World) -> Vec<(String, String)> {
-    let resp = start(w, Some(&fresh_link(w))).await;
+    to_miro_and_back_with(w, &fresh_link(w)).await
+}
+
+async fn to_miro_and_back_with(w: &World, link: &str) -> Vec<(String, String)> {
+    let resp = start(w, Some(link)).await;
     assert_eq!(resp.status(), 302, "{}", body_text(&resp));
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.starts_with(&w.sandbox.base_url()), "{location}");
@@ -198,9 +209,33 @@ async fn forged_tampered_expired_and_missing_links_are_refused() {
     assert_eq!(w.control.counters().get("authorize"), 0);
 }
 
+/// A world whose function reaches Miro's API host through a [`MiroTap`].
+async fn tapped_world(opts: WorldOptions) -> (World, MiroTap) {
+    let tap = MiroTap::start().await;
+    let mut opts = opts;
+    opts.env
+        .push((miro_sam_lambda::env::MIRO_API_BASE_URL, tap.url.clone()));
+    let w = world(opts).await;
+    tap.connect_to(&w.sandbox.base_url());
+    (w, tap)
+}
+
+/// Whether Miro still accepts `token` (asked directly, not through the tap).
+async fn token_works(w: &World, token: &str) -> bool {
+    let direct = miro_client::MiroClient::new(miro_client::MiroConfig {
+        api_base_url: url::Url::parse(&w.sandbox.base_url()).unwrap(),
+        ..w.rt.deps.client.config().clone()
+    })
+    .unwrap();
+    direct
+        .token_info(&SecretString::from(token.to_owned()))
+        .await
+        .is_ok()
+}
+
 #[tokio::test]
-async fn an_org_outside_the_allow_list_is_refused() {
-    let w = world(WorldOptions {
+async fn an_org_outside_the_allow_list_is_refused_and_its_token_revoked() {
+    let (w, tap) = tapped_world(WorldOptions {
         members: 5,
         env: vec![(miro_sam_lambda::env::ALLOWED_ORGS, "42".to_owned())],
         ..Default::default()
@@ -208,9 +243,201 @@ async fn an_org_outside_the_allow_list_is_refused() {
     .await;
     let back = to_miro_and_back(&w).await;
     let resp = callback(&w, &back).await;
-    assert_eq!(resp.status(), 403, "{}", body_text(&resp));
-    assert!(body_text(&resp).contains("not one this deployment may manage"));
+    let page = body_text(&resp);
+    assert_eq!(resp.status(), 403, "{page}");
+    assert!(
+        page.contains("not one this deployment may manage"),
+        "{page}"
+    );
+    assert!(page.contains("was revoked"), "{page}");
     assert!(w.rt.deps.tokens.get_tokens(&w.org).await.is_err());
+    assert_eq!(w.control.counters().get("revoke"), 1);
+    let issued = tap.issued_access_tokens();
+    assert_eq!(issued.len(), 1, "one code exchange");
+    assert!(
+        !token_works(&w, &issued[0]).await,
+        "the refused org's token no longer works at Miro"
+    );
+}
+
+#[tokio::test]
+async fn a_revoke_that_fails_is_reported_not_claimed() {
+    let (w, tap) = tapped_world(WorldOptions {
+        members: 5,
+        env: vec![(miro_sam_lambda::env::ALLOWED_ORGS, "42".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let back = to_miro_and_back(&w).await;
+    tap.cut_revoke();
+    let resp = callback(&w, &back).await;
+    let page = body_text(&resp);
+    assert_eq!(resp.status(), 403, "{page}");
+    assert!(
+        page.contains("revoking the token Miro issued failed"),
+        "{page}"
+    );
+    assert!(!page.contains("was revoked"), "{page}");
+    assert!(tap.revokes_cut() >= 1, "the revoke was attempted");
+    assert!(w.rt.deps.tokens.get_tokens(&w.org).await.is_err());
+    let issued = tap.issued_access_tokens();
+    assert!(
+        token_works(&w, &issued[0]).await,
+        "the page is right: the token was not revoked"
+    );
+}
+
+/// The org a test world holds besides its first one.
+fn second_org(w: &World) -> OrgId {
+    OrgId::parse(&w.control.org_ids()[1]).unwrap()
+}
+
+/// A link as `miro-sam aws connect-link [--org ORG]` mints it, with its default validity.
+fn operator_link(w: &World, org: Option<&OrgId>) -> String {
+    let minted = miro_sam_cli::commands::aws::mint_link(
+        &w.link_key,
+        "https://abc123.execute-api.us-east-1.amazonaws.com/",
+        connect_link::DEFAULT_VALIDITY.num_minutes(),
+        org.map(OrgId::as_str),
+        w.rt.deps.clock.now(),
+    )
+    .unwrap();
+    minted
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "link")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+#[tokio::test]
+async fn a_link_for_one_org_never_replaces_another_orgs_tokens() {
+    let (w, tap) = tapped_world(WorldOptions {
+        members: 5,
+        extra_orgs: 1,
+        ..Default::default()
+    })
+    .await;
+    // The sandbox installs the app into its first org: org B here. Org A is the other one.
+    let (b, a) = (w.org.clone(), second_org(&w));
+
+    // A link bound to B connects B.
+    let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&b))).await;
+    let resp = callback(&w, &back).await;
+    assert_eq!(resp.status(), 200, "{}", body_text(&resp));
+    let b_tokens = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
+    let b_audit = w.rt.deps.store.list_audit(&b).await.unwrap().len();
+
+    // A link bound to A, approved by B's admin: refused at the callback, nothing stored, the token revoked.
+    let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&a))).await;
+    let resp = callback(&w, &back).await;
+    let page = body_text(&resp);
+    assert_eq!(resp.status(), 403, "{page}");
+    assert!(page.contains(&format!("for org {a} only")), "{page}");
+    assert!(page.contains("was revoked"), "{page}");
+
+    let after = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
+    assert_eq!(
+        after.access_token.expose_secret(),
+        b_tokens.access_token.expose_secret(),
+        "B's tokens are untouched"
+    );
+    assert_eq!(after.version, b_tokens.version);
+    assert_eq!(w.rt.deps.store.list_audit(&b).await.unwrap().len(), b_audit);
+    assert!(w.rt.deps.tokens.get_tokens(&a).await.is_err());
+    assert!(w.rt.deps.store.get_org(&a).await.unwrap().is_none());
+
+    let issued = tap.issued_access_tokens();
+    assert_eq!(issued.len(), 2, "two code exchanges");
+    assert!(
+        !token_works(&w, &issued[1]).await,
+        "the refused token is revoked"
+    );
+    assert!(
+        token_works(&w, after.access_token.expose_secret()).await,
+        "B keeps working"
+    );
+}
+
+#[tokio::test]
+async fn a_link_works_once() {
+    let w = world(WorldOptions {
+        members: 5,
+        ..Default::default()
+    })
+    .await;
+    let link = fresh_link(&w);
+    let first = start(&w, Some(&link)).await;
+    assert_eq!(first.status(), 302, "{}", body_text(&first));
+    let again = start(&w, Some(&link)).await;
+    let page = body_text(&again);
+    assert_eq!(again.status(), 403, "{page}");
+    assert!(page.contains("already used"), "{page}");
+    assert!(page.contains("Ask the operator for a new one"), "{page}");
+    assert!(page.contains("already used (at 20"), "says when: {page}");
+    assert!(again.headers().get("location").is_none());
+
+    // The first use still completes.
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
+    let back = pairs(&consent(&location).await);
+    assert_eq!(callback(&w, &back).await.status(), 200);
+
+    // What the table holds for it: one hashed item that expires with the link.
+    let items = w
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&w.rt.adapters.config.table_name)
+        .filter_expression("begins_with(pk, :link)")
+        .expression_attribute_values(
+            ":link",
+            aws_sdk_dynamodb::types::AttributeValue::S("LINK#".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let nonce = link.split('.').nth(2).unwrap();
+    let item = format!("{:?}", items[0]);
+    assert!(!item.contains(nonce), "the nonce is stored hashed: {item}");
+    assert_eq!(items[0]["sk"].as_s().unwrap(), "USED");
+    let expires = link.split('.').nth(1).unwrap();
+    assert_eq!(items[0]["ttl"].as_n().unwrap(), expires);
+}
+
+#[tokio::test]
+async fn of_two_simultaneous_uses_of_a_link_exactly_one_starts() {
+    let w = world(WorldOptions {
+        members: 1,
+        ..Default::default()
+    })
+    .await;
+    let link = fresh_link(&w);
+    let (x, y) = tokio::join!(start(&w, Some(&link)), start(&w, Some(&link)));
+    let mut statuses = [x.status().as_u16(), y.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [302, 403]);
+}
+
+#[tokio::test]
+async fn links_last_24_hours_by_default() {
+    let mut w = world(WorldOptions {
+        members: 1,
+        ..Default::default()
+    })
+    .await;
+    let clock = std::sync::Arc::new(miro_sam_core::ports::FixedClock::new(chrono::Utc::now()));
+    w.rt.deps.clock = clock.clone();
+    let (early, late) = (operator_link(&w, None), operator_link(&w, None));
+    clock.advance(Duration::hours(24) - Duration::seconds(2));
+    assert_eq!(start(&w, Some(&early)).await.status(), 302);
+    clock.advance(Duration::seconds(2));
+    let resp = start(&w, Some(&late)).await;
+    assert_eq!(resp.status(), 403);
+    assert!(body_text(&resp).contains("expired"), "{}", body_text(&resp));
 }
 
 #[tokio::test]

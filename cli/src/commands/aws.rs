@@ -23,6 +23,39 @@ pub fn start_url(base_url: &str, link: &str) -> CmdResult<url::Url> {
     Ok(url)
 }
 
+/// A connect link as `connect-link` prints it.
+#[derive(Debug, Clone)]
+pub struct MintedLink {
+    /// `{base}/oauth/start?link=…`: what the Company Admin opens.
+    pub url: url::Url,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The only org the link connects; `None`: any org the allow-list accepts.
+    pub org: Option<OrgId>,
+}
+
+/// Signs a single-use link valid for `valid_for_minutes` (clamped to one minute .. seven days) from `now`, bound to
+/// `org` when given.
+pub fn mint_link(
+    key: &SecretString,
+    base_url: &str,
+    valid_for_minutes: i64,
+    org: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> CmdResult<MintedLink> {
+    let org = org.map(OrgId::parse).transpose()?;
+    let valid =
+        Duration::minutes(valid_for_minutes.clamp(1, connect_link::MAX_VALIDITY.num_minutes()));
+    let link = connect_link::issue_for(key, now, valid, org.as_ref());
+    let expires_at = connect_link::verify(key, Some(&link), now)
+        .map_err(|e| Failure::needs_action(format!("the link just signed does not verify: {e}")))?
+        .expires_at;
+    Ok(MintedLink {
+        url: start_url(base_url, &link)?,
+        expires_at,
+        org,
+    })
+}
+
 pub async fn run(g: &Global, cmd: AwsCommand) -> CmdResult {
     match cmd {
         AwsCommand::ConnectLink {
@@ -44,16 +77,23 @@ pub async fn run(g: &Global, cmd: AwsCommand) -> CmdResult {
                 read_plain_secret(&clients.secrets, &key_name, "the connect-link signing key")
                     .await
                     .map_err(Failure::needs_action)?;
-            let valid = Duration::minutes(valid_for_minutes.clamp(1, 7 * 24 * 60));
-            let url = start_url(
+            // The global `--org` (or MIRO_SAM_ORG) binds the link: the callback refuses any other org.
+            let minted = mint_link(
+                &key,
                 &base_url,
-                &connect_link::issue(&key, chrono::Utc::now(), valid),
+                valid_for_minutes,
+                g.org.as_deref(),
+                chrono::Utc::now(),
             )?;
+            let whom = match &minted.org {
+                Some(org) => format!("connects org {org} only"),
+                None => "connects any org the deployment allows (bind it with --org)".to_owned(),
+            };
             eprintln!(
-                "Valid for {} minutes. Send it to a Company Admin of the org to connect:",
-                valid.num_minutes()
+                "Works once, until {}; {whom}. Send it to a Company Admin of the org to connect:",
+                minted.expires_at
             );
-            println!("{url}");
+            println!("{}", minted.url);
             Ok(())
         }
         AwsCommand::ScimToken { org, token } => {
@@ -121,5 +161,77 @@ pub async fn run(g: &Global, cmd: AwsCommand) -> CmdResult {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command};
+    use clap::Parser;
+
+    /// What `miro-sam aws connect-link ARGS…` would mint at `now`.
+    fn minted(args: &[&str], now: chrono::DateTime<chrono::Utc>) -> CmdResult<MintedLink> {
+        let argv = ["miro-sam", "aws", "connect-link"].iter().chain(args);
+        let cli = Cli::try_parse_from(argv).expect("valid arguments");
+        let Command::Aws(AwsCommand::ConnectLink {
+            base_url,
+            valid_for_minutes,
+            ..
+        }) = cli.command
+        else {
+            unreachable!("parsed as connect-link")
+        };
+        let key = SecretString::from("test-link-key".to_owned());
+        mint_link(
+            &key,
+            &base_url,
+            valid_for_minutes,
+            cli.global.org.as_deref(),
+            now,
+        )
+    }
+
+    #[test]
+    fn links_last_24_hours_unless_told_otherwise_and_name_their_org() {
+        let now = chrono::Utc::now();
+        let base = "https://abc123.execute-api.us-east-1.amazonaws.com/";
+        let default = minted(&["--base-url", base], now).unwrap();
+        assert_eq!(
+            default.expires_at.timestamp(),
+            (now + Duration::hours(24)).timestamp()
+        );
+        assert_eq!(default.org, None);
+        assert_eq!(default.url.path(), "/oauth/start");
+
+        let bound = minted(
+            &[
+                "--base-url",
+                base,
+                "--org",
+                "3074457345821140934",
+                "--valid-for-minutes",
+                "30",
+            ],
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            bound.org.as_ref().map(OrgId::as_str),
+            Some("3074457345821140934")
+        );
+        assert_eq!(
+            bound.expires_at.timestamp(),
+            (now + Duration::minutes(30)).timestamp()
+        );
+        let capped = minted(&["--base-url", base, "--valid-for-minutes", "99999"], now).unwrap();
+        assert_eq!(
+            capped.expires_at.timestamp(),
+            (now + Duration::days(7)).timestamp()
+        );
+        assert!(
+            minted(&["--base-url", base, "--org", "not-an-org"], now).is_err(),
+            "an org id that is not one is refused before anything is signed"
+        );
     }
 }
