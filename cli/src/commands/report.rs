@@ -19,10 +19,7 @@ pub async fn run(ctx: &Ctx, g: &Global, args: ReportArgs) -> CmdResult {
     let report = build(ctx, &org, args.seat_price).await?;
     match args.format {
         Format::Table => emit(args.out.as_deref(), &render::table::render(&report)),
-        Format::Json => emit(
-            args.out.as_deref(),
-            &(serde_json::to_string_pretty(&report).expect("a report always serializes") + "\n"),
-        ),
+        Format::Json => emit(args.out.as_deref(), &render::json::render(&report)),
         Format::Html => emit(args.out.as_deref(), &render::html::render(&report)),
         Format::Csv => {
             let dir = args.out.unwrap_or_else(|| PathBuf::from("miro-sam-report"));

@@ -3,7 +3,7 @@
 use miro_sam_core::report::{Report, SeatSummary, SeriesPoint};
 use std::fmt::Write;
 
-use super::{money, thousands};
+use super::{money, thousands, unused_seats};
 
 const CANDIDATE_ROWS: usize = 200;
 
@@ -55,7 +55,7 @@ fn tiles(out: &mut String, report: &Report) {
         tiles.push(("Assigned (paid)".into(), thousands(s.assigned_paid as u64)));
         tiles.push(("Used, 90 days".into(), thousands(s.used_90d as u64)));
         tiles.push(("Never used".into(), thousands(s.never_active as u64)));
-        tiles.push(("Unused purchased".into(), s.unused.to_string()));
+        tiles.push(("Unused purchased".into(), unused_seats(s.unused)));
     }
     if let Some(p) = &report.current_plan {
         tiles.push(("Reclaim candidates".into(), thousands(p.candidates as u64)));

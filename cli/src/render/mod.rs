@@ -2,6 +2,7 @@
 
 pub mod csv;
 pub mod html;
+pub mod json;
 pub mod table;
 
 /// `12345` minor units of `USD` → `USD 123.45`.
@@ -9,12 +10,22 @@ pub fn money(minor: u64, currency: &str) -> String {
     format!("{currency} {}.{:02}", thousands(minor / 100), minor % 100)
 }
 
+/// Purchased minus assigned seats as people read it: `1,234`, or `272 over` when more seats are assigned than were
+/// bought (a bare `-272` reads like a typo or a bug).
+pub fn unused_seats(unused: i64) -> String {
+    if unused < 0 {
+        format!("{} over", thousands(unused.unsigned_abs()))
+    } else {
+        thousands(unused.unsigned_abs())
+    }
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -34,5 +45,14 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(money(123456, "USD"), "USD 1,234.56");
         assert_eq!(money(5, "EUR"), "EUR 0.05");
+    }
+
+    #[test]
+    fn over_assigned_seats_read_as_over() {
+        assert_eq!(unused_seats(-272), "272 over");
+        assert_eq!(unused_seats(-1234), "1,234 over");
+        assert_eq!(unused_seats(0), "0");
+        assert_eq!(unused_seats(1500), "1,500");
+        assert_eq!(unused_seats(i64::MIN), "9,223,372,036,854,775,808 over");
     }
 }

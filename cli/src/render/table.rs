@@ -3,7 +3,7 @@
 use miro_sam_core::report::Report;
 use std::fmt::Write;
 
-use super::{money, thousands};
+use super::{money, thousands, unused_seats};
 
 /// How many candidates the terminal view lists; the CSV export has them all.
 const CANDIDATES_SHOWN: usize = 15;
@@ -31,7 +31,12 @@ pub fn render(report: &Report) -> String {
         line(&mut out, "  used in the last 90 days", s.used_90d as i64);
         line(&mut out, "  used in the last 120 days", s.used_120d as i64);
         line(&mut out, "  never used", s.never_active as i64);
-        line(&mut out, "Unused purchased seats", s.unused);
+        let _ = writeln!(
+            out,
+            "  {:<34}{:>10}",
+            "Unused purchased seats",
+            unused_seats(s.unused)
+        );
         line(&mut out, "Deactivated members", s.deactivated as i64);
         line(&mut out, "Members", s.members as i64);
         let _ = writeln!(out, "  Assigned by license:");

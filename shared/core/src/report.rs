@@ -65,6 +65,10 @@ pub struct SeatSummary {
     pub deactivated: u32,
     /// purchased − assigned paid (negative: over-assigned).
     pub unused: i64,
+    /// Paid seats assigned beyond those purchased (0 unless `unused` is negative): the same fact, spelled out
+    /// for readers of the JSON, who would otherwise have to know what a negative `unused` means.
+    #[serde(default)]
+    pub over_assigned: u64,
     pub members: u32,
 }
 
@@ -170,6 +174,7 @@ pub fn build_report(input: ReportInput<'_>) -> Report {
         never_active: s.never_active,
         deactivated: s.deactivated,
         unused: s.unused_seats,
+        over_assigned: s.unused_seats.min(0).unsigned_abs(),
         members: s.members,
     });
 
