@@ -131,3 +131,97 @@ async fn a_dry_run_demo_plans_but_deactivates_nobody() {
     assert_eq!(o.report.reclaims.reclaimed_members, 0);
     o.shutdown().await;
 }
+
+fn small_demo(out: &std::path::Path) -> DemoArgs {
+    DemoArgs {
+        members: 150,
+        seed: 5,
+        out: out.to_owned(),
+        seat_price: 10.0,
+        dry_run: false,
+    }
+}
+
+#[tokio::test]
+async fn the_demo_deletes_nothing_it_did_not_create() {
+    let out = tempfile::tempdir().unwrap();
+    let notes = out.path().join("notes.txt");
+    std::fs::write(&notes, "mine").unwrap();
+    let first = run_demo(&small_demo(out.path()))
+        .await
+        .expect("the demo runs");
+    let reclaimed = first.report.reclaims.reclaimed_members;
+    assert!(reclaimed > 0);
+    first.shutdown().await;
+
+    // Something of the user's in the demo's own store folder, then a second run there.
+    let kept = out.path().join("data").join("keep.txt");
+    std::fs::write(&kept, "also mine").unwrap();
+    let second = run_demo(&small_demo(out.path()))
+        .await
+        .expect("the demo runs again in the same folder");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "also mine");
+    // The store still started afresh: the second run reports its own reclaims, not both runs'.
+    assert_eq!(second.report.reclaims.reclaimed_members, reclaimed);
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_demo_refuses_a_data_folder_it_did_not_make() {
+    let out = tempfile::tempdir().unwrap();
+    let data = out.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let precious = data.join("miro-sam.sqlite3");
+    std::fs::write(&precious, "someone's real store").unwrap();
+
+    let err = match run_demo(&small_demo(out.path())).await {
+        Ok(o) => {
+            o.shutdown().await;
+            panic!("the demo must refuse a folder it did not make");
+        }
+        Err(e) => e,
+    };
+    assert_eq!(err.code, miro_sam_cli::exit::USAGE, "{}", err.message);
+    assert!(
+        err.message.contains(&data.display().to_string()) && err.message.contains("--out"),
+        "names the folder and the way out: {}",
+        err.message
+    );
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "someone's real store"
+    );
+}
+
+/// What a new user reads: one numbered line per step, 1 to 7, none missing.
+#[test]
+fn the_demo_numbers_its_steps_one_to_seven() {
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_miro-sam"))
+        .args(["demo", "--members", "150", "--out"])
+        .arg(out.path())
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let steps: Vec<u32> = stdout
+        .lines()
+        .filter_map(|l| l.split_once(". "))
+        .filter_map(|(n, _)| n.parse().ok())
+        .collect();
+    assert_eq!(steps, (1..=7).collect::<Vec<_>>(), "{stdout}");
+    // This org (seed 42) starts with more paid seats assigned than purchased.
+    assert!(
+        stdout.contains(" over before"),
+        "over-assigned seats read as over: {stdout}"
+    );
+    assert!(
+        !stdout.contains(": -"),
+        "no bare negative seat counts: {stdout}"
+    );
+}

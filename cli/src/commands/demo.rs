@@ -14,7 +14,7 @@ use miro_sam_core::policy::{Exemption, ExemptionMatch, Policy, ReclaimCap};
 use miro_sam_core::report::Report;
 use miro_sam_core::snapshot::OrgSnapshot;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::apply::{self, Tally};
@@ -24,6 +24,18 @@ use crate::context::Ctx;
 use crate::failure::{CmdResult, Failure};
 use crate::loopback::Loopback;
 use crate::{exit, render};
+
+/// Written into the store directory the demo creates. Only a directory carrying it is the demo's to start afresh:
+/// `--out` may name a folder that holds other things, and the demo must never delete what it did not make.
+const DEMO_MARKER: &str = ".miro-sam-demo";
+
+/// The files the embedded store keeps in its directory (the database `Ctx::open_in` opens and SQLite's WAL side
+/// files): all that a fresh run removes.
+const STORE_FILES: [&str; 3] = [
+    "miro-sam.sqlite3",
+    "miro-sam.sqlite3-wal",
+    "miro-sam.sqlite3-shm",
+];
 
 /// Miro's rate-limit windows, scaled so the demo takes seconds: one minute of Miro's REST budget is one second
 /// here, and SCIM's 30-second window is half a second. The client is told the same, so it paces exactly as it
@@ -62,7 +74,10 @@ pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
     print!("{}", render::table::render(&outcome.report));
     println!(
         "\nPaid seats assigned: {} before, {} after; unused purchased seats: {} before, {} after.",
-        b.assigned_paid, a.assigned_paid, b.unused_seats, a.unused_seats
+        render::thousands(b.assigned_paid.into()),
+        render::thousands(a.assigned_paid.into()),
+        render::unused_seats(b.unused_seats),
+        render::unused_seats(a.unused_seats)
     );
     println!("Files:");
     for f in &outcome.files {
@@ -72,13 +87,12 @@ pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
     Ok(())
 }
 
-/// The whole demo; the caller prints. Everything lands in `args.out` (the store in `data/`, wiped first so each
-/// run starts from the same synthetic org).
+/// The whole demo, printing one numbered line per step. Everything lands in `args.out`: the report files, and the
+/// store in `data/`, started afresh on each run so every run shows the same synthetic org. Nothing else in
+/// `args.out` is touched.
 pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     let data_dir = args.out.join("data");
-    if data_dir.exists() {
-        std::fs::remove_dir_all(&data_dir)?;
-    }
+    fresh_demo_store(&data_dir)?;
     let sandbox = Sandbox::start(sandbox_config(args)).await?;
     let control = sandbox.control();
     let client = MiroClient::new(client_config(&sandbox)?)?;
@@ -115,10 +129,20 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     let policy = demo_policy(&control, &org, args.dry_run);
     let now = ctx.deps.clock.now();
     set_policy(ctx.deps.store.as_ref(), &org, &policy, "miro-sam demo", now).await?;
+    println!(
+        "3. Set the policy: reclaim paid seats inactive {}+ days{}, {} exemption(s).",
+        policy.inactivity_days.get(),
+        if policy.dry_run {
+            " (dry run)"
+        } else {
+            ", executed"
+        },
+        policy.exemptions.len()
+    );
 
     // 4. Download every member.
     let download = sync::download(&ctx, &org).await?;
-    print!("3. ");
+    print!("4. ");
     sync::print_summary(&download);
     let before = latest_snapshot(&ctx, &org).await?;
 
@@ -131,7 +155,7 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     )
     .await?;
     println!(
-        "4. Plan {}: {} candidates (inactive {}+ days, outside the {}-day grace period), {} members excluded.",
+        "5. Plan {}: {} candidates (inactive {}+ days, outside the {}-day grace period), {} members excluded.",
         plan.plan_id,
         plan.candidates.len(),
         policy.inactivity_days.get(),
@@ -141,7 +165,7 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
 
     // 6. Execute exactly that plan, each candidate re-checked just before deactivation.
     let tally = if args.dry_run {
-        println!("5. Dry run: nothing reclaimed.");
+        println!("6. Dry run: nothing reclaimed.");
         None
     } else {
         plan.check_executable(false)
@@ -151,7 +175,7 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
             actor: "miro-sam demo".into(),
         };
         let t = apply::execute(&ctx, &plan, &opts).await?;
-        print!("5. ");
+        print!("6. ");
         apply::print_tally(&t);
         Some(t)
     };
@@ -165,6 +189,10 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     std::fs::write(&html, render::html::render(&report))?;
     let mut files = vec![html];
     files.extend(report::write_csv(&ctx, &org, &report, &args.out).await?);
+    println!(
+        "7. Downloaded again ({} paid seats assigned now) and wrote the report.",
+        render::thousands(after.assigned_paid.into())
+    );
 
     Ok(DemoOutcome {
         connected,
@@ -178,6 +206,49 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
         control,
         sandbox,
     })
+}
+
+/// Readies `data_dir` for a fresh demo store. A directory from an earlier demo run (it carries [`DEMO_MARKER`])
+/// loses only its store files; a missing or empty one becomes the demo's; any other is refused, never cleared.
+fn fresh_demo_store(data_dir: &Path) -> CmdResult<()> {
+    if data_dir.join(DEMO_MARKER).is_file() {
+        for name in STORE_FILES {
+            match std::fs::remove_file(data_dir.join(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Failure::new(
+                        exit::FAILURE,
+                        format!(
+                            "cannot remove the previous demo's {}: {e}; remove it by hand or choose another --out",
+                            data_dir.join(name).display()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        return Ok(());
+    }
+    let occupied = match std::fs::read_dir(data_dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        // A file of that name, or a folder we may not read: not ours either way.
+        Err(_) => true,
+    };
+    if occupied {
+        return Err(Failure::usage(format!(
+            "{} already exists and is not marked as the demo's own (no {DEMO_MARKER} in it); the demo starts its \
+             store there afresh on every run, so it will not clear a folder it did not make. Choose another \
+             --out, or move {} away",
+            data_dir.display(),
+            data_dir.display()
+        )));
+    }
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(
+        data_dir.join(DEMO_MARKER),
+        "Made by `miro-sam demo`: its store in this folder is replaced on every demo run.\n",
+    )?;
+    Ok(())
 }
 
 fn sandbox_config(args: &DemoArgs) -> SandboxConfig {
