@@ -712,8 +712,9 @@ class TemplateTests(unittest.TestCase):
         )
         print(
             f"\n  NOTE oauth-callback may {'/'.join(loose)} any item of its org's partition ORG#{{org}}: IAM has no "
-            "condition on sort keys, so members, snapshots, the plan index and later policy versions there are "
-            "guarded by the code's conditional writes, not by IAM (infra/README.md, 'What each role may write').",
+            "condition on sort keys, so IAM does not protect the members, snapshots, plan index, pause item and later "
+            "policy versions there; only the code keeps the callback off them (infra/README.md, 'What each role "
+            "may write').",
             file=sys.stderr,
         )
 
