@@ -42,7 +42,7 @@ AWS_ENV_RS = ROOT / "shared/aws/src/env.rs"
 LAMBDA_ENV_RS = ROOT / "shared/lambda-support/src/env.rs"
 TABLE_RS = ROOT / "shared/aws/src/table.rs"
 SECRETS_RS = ROOT / "shared/aws/src/secrets.rs"
-KEYS_RS = ROOT / "shared/aws/src/dynamo/keys.rs"
+DYNAMO_DIR = ROOT / "shared/aws/src/dynamo"
 METRICS_RS = ROOT / "shared/lambda-support/src/metrics.rs"
 DOWNLOAD_LIB_RS = ROOT / "functions/download-subscriptions/src/lib.rs"
 # Where the functions' AWS SDK calls are written.
@@ -223,15 +223,26 @@ def secret_paths() -> dict[str, str]:
 
 
 def partition_prefixes() -> set[str]:
-    """The base table's partition-key prefixes, from keys.rs: `*_PK` constants (`ORGS`) and `*_pk` functions
-    (`ORG#`, `PLAN#`, ...). Index keys (`*_gsi_pk`) are not partitions of the table."""
-    src = KEYS_RS.read_text().split("#[cfg(test)]")[0]
-    found = set(re.findall(r'const \w+_PK: &str = "([^"]+)";', src))
-    for name, prefix in re.findall(r'fn (\w+)_pk\([^)]*\) -> String \{\s*format!\("([A-Z_]+#)', src):
-        if not name.endswith("_gsi"):
-            found.add(prefix)
+    """The base table's partition-key prefixes, from shared/aws/src/dynamo/*.rs: `*_PK` constants (`ORGS`) and
+    `*_pk` functions (`ORG#`, `PLAN#`, `LINK#`, ...), a leading `{CONST}` in the format string resolved in the same
+    file. Index keys (`*_gsi_pk`) are not partitions of the table."""
+    found = set()
+    for path in sorted(DYNAMO_DIR.glob("*.rs")):
+        src = path.read_text().split("#[cfg(test)]")[0]
+        consts = dict(re.findall(r'const (\w+): &str = "([^"]*)";', src))
+        found |= {v for k, v in consts.items() if k.endswith("_PK")}
+        for name, fmt in re.findall(r'fn (\w+)_pk\([^)]*\) -> String \{\s*format!\(\s*"([^"]*)"', src):
+            if name.endswith("_gsi"):
+                continue
+            fmt = re.sub(r"^\{([A-Z_]+)\}", lambda m: consts.get(m.group(1), m.group(0)), fmt)
+            m = re.match(r"([A-Z_]+#)", fmt)
+            if not m:
+                raise AssertionError(f"{path}: cannot read the prefix of {name}_pk ({fmt!r}); update test_stack.py")
+            found.add(m.group(1))
     if not {"ORGS", "ORG#", "PLAN#", "AUDIT#", "OAUTH_STATE#"} <= found:
-        raise AssertionError(f"keys.rs no longer has the shape this test parses (found {sorted(found)}); update test_stack.py")
+        raise AssertionError(
+            f"{DYNAMO_DIR} no longer has the shape this test parses (found {sorted(found)}); update test_stack.py"
+        )
     return found
 
 
@@ -319,11 +330,8 @@ def dynamodb_decision(stmts: list[dict], action: str, resource: str, leading_key
 CONNECT_REQUESTS = [
     ("PutItem", "OAUTH_STATE#0f3a"),  # /oauth/start: the state, put if absent (oauth_state.rs put)
     ("DeleteItem", "OAUTH_STATE#0f3a"),  # /oauth/callback: taken once (oauth_state.rs take)
-    # Connect-link nonces, consumed at /oauth/start (single use): whichever of these the consumption uses.
-    ("GetItem", "LINK#5d1c"),
-    ("PutItem", "LINK#5d1c"),
-    ("UpdateItem", "LINK#5d1c"),
-    ("DeleteItem", "LINK#5d1c"),
+    ("PutItem", "LINK#5d1c"),  # /oauth/start: the link's nonce, put if absent (link_nonce.rs use_link)
+    ("GetItem", "LINK#5d1c"),  # (read-only, for the earlier use a refused put returns)
     ("GetItem", "ORGS"),  # orgs.rs get (a reconnect keeps connected_at)
     ("PutItem", "ORGS"),  # orgs.rs put
     ("UpdateItem", "ORG#3458764500000000000"),  # token_state.rs bump (ORG#/TOKENS); policies.rs counter
@@ -335,7 +343,7 @@ CONNECT_REQUESTS = [
 # added here (and to the role, if connecting writes it).
 CALLBACK_PARTITIONS = {
     "OAUTH_STATE#": "written",
-    "LINK#": "written",
+    "LINK#": "appended",
     "ORGS": "written",
     "ORG#": "written",
     "AUDIT#": "appended",
@@ -645,6 +653,7 @@ class TemplateTests(unittest.TestCase):
             )
         denied = [(a, "PLAN#2f8e6c1a-0000-4000-8000-000000000001") for a in ITEM_ACTIONS]  # plans, reclaim records
         denied += [("UpdateItem", "AUDIT#connect-0192"), ("DeleteItem", "AUDIT#connect-0192")]
+        denied += [("UpdateItem", "LINK#5d1c"), ("DeleteItem", "LINK#5d1c")]  # a used link stays used
         denied += [("DeleteItem", pk) for pk in ("ORGS", "ORG#3458764500000000000")]
         denied += [("BatchWriteItem", pk) for pk in ("ORG#3458764500000000000", "OAUTH_STATE#0f3a")]
         for action, pk in denied:
@@ -686,9 +695,9 @@ class TemplateTests(unittest.TestCase):
                 self.assertFalse(_like(p, "PLAN#x"), f"{sid}: leading key {p} reaches plans and reclaim records")
             self.assertFalse(actions & {"BatchWriteItem", "Scan", "ConditionCheckItem"}, f"{sid}: {actions}")
             if "DeleteItem" in actions:
-                self.assertLessEqual(set(patterns), {"OAUTH_STATE#*", "LINK#*"}, f"{sid}: deletes beyond state/links")
-            if any(_like(p, "AUDIT#x") for p in patterns):
-                self.assertEqual(actions, {"PutItem"}, f"{sid}: audit entries are only appended")
+                self.assertLessEqual(set(patterns), {"OAUTH_STATE#*"}, f"{sid}: deletes beyond the OAuth state")
+            if any(_like(p, "AUDIT#x") or _like(p, "LINK#x") for p in patterns):
+                self.assertLessEqual(actions, {"PutItem", "GetItem"}, f"{sid}: audit entries, link uses are appended")
         # Every partition of the table has a decided place for the callback (a new one must be added here).
         new = partition_prefixes() - set(CALLBACK_PARTITIONS)
         self.assertFalse(
