@@ -2,10 +2,13 @@
 //! `./scripts/test.sh` starts, each on its own uniquely named table, queue and secrets.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::Credentials;
 use miro_sam_aws::env::TEST_AWS_ENDPOINT;
 use miro_sam_aws::{AwsClients, DynamoStore, SecretsTokenStore, SqsReclaimQueue};
+use miro_sam_core::contract::QueueUnderTest;
 
 /// The local AWS API. Without it the tests fail (not skip): they are the proof the adapters work.
 pub fn endpoint() -> String {
@@ -85,5 +88,19 @@ pub async fn fresh_queue() -> SqsReclaimQueue {
     SqsReclaimQueue::new(clients.sqs, &url)
 }
 
+/// A FIFO queue, the SQS kind that deduplicates, with the probe that reads it back for the queue contract.
+pub async fn fresh_fifo_queue_under_test() -> QueueUnderTest {
+    let clients = clients().await;
+    let url = new_queue(&clients, true).await;
+    QueueUnderTest {
+        queue: Arc::new(SqsReclaimQueue::new(clients.sqs.clone(), &url)),
+        probe: Arc::new(queue_probe::SqsProbe {
+            client: clients.sqs,
+            url,
+        }),
+    }
+}
+
 pub mod counting;
 pub mod miro;
+pub mod queue_probe;
