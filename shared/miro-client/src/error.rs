@@ -116,6 +116,38 @@ pub enum MiroError {
     )]
     RepeatedCursor { endpoint: String, cursor: String },
 
+    #[error(
+        "Miro accepted {endpoint} for SCIM user {user_id} (set {wanted_state}), but reading the user back \
+         shows them still {old_state}: the change did not take effect. Check the user in Miro's admin console; \
+         if the change is still wanted, try again later, and if it keeps failing, ask Miro support.",
+        wanted_state = active_word(*.wanted),
+        old_state = active_word(!*.wanted)
+    )]
+    ScimNotApplied {
+        endpoint: String,
+        user_id: String,
+        wanted: bool,
+    },
+
+    #[error(
+        "Miro answered {endpoint} with a redirect (HTTP {status}{location}) instead of an answer. API calls never \
+         follow redirects, so a token is never sent elsewhere. Check the configured base URL: it must be Miro's \
+         https address (Miro redirects http to https)."
+    )]
+    Redirected {
+        endpoint: String,
+        status: u16,
+        /// ` to <scheme://host>` when the answer named one; never the path or query.
+        location: String,
+    },
+
+    #[error(
+        "Miro refused to revoke the access token (HTTP 404: {message}), so it is NOT confirmed revoked: Miro may \
+         not know it, or the client id and secret are not those of the app that issued it. If the token may still \
+         be valid, uninstall the app from that team in Miro to end it."
+    )]
+    RevokeRefused { message: String },
+
     #[error("Miro answered {endpoint} with unexpected HTTP {status}: {message}")]
     Unexpected {
         endpoint: String,
@@ -155,6 +187,10 @@ impl MiroError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, MiroError::NotFound { .. })
     }
+}
+
+fn active_word(active: bool) -> &'static str {
+    if active { "active" } else { "deactivated" }
 }
 
 /// Formats an optional error code as ` code` for the messages above.

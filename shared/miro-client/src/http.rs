@@ -156,8 +156,12 @@ impl MiroClient {
                 .stats
                 .rate_limited
                 .fetch_add(1, Ordering::Relaxed);
-            let wait = rate_limit_wait(&headers).unwrap_or(backoff);
-            let wait = wait.min(policy.max_delay.max(Duration::from_secs(1)) * 4);
+            let scim_window = self.inner.config.scim_limits.window;
+            let wait = wait_after_429(call.api, &headers, backoff, scim_window, SystemTime::now());
+            // Bounded, so a hostile or broken header cannot park a worker for hours; never below SCIM's window,
+            // which is what waiting "until the next window" needs.
+            let cap = (policy.max_delay.max(Duration::from_secs(1)) * 4).max(scim_window);
+            let wait = wait.min(cap);
             return Attempt::Again(
                 wait,
                 MiroError::RateLimited {
@@ -167,7 +171,11 @@ impl MiroClient {
                 },
             );
         }
-        if let (Some(p), Some(until)) = (&call.pacer, budget_exhausted_until(&headers, self)) {
+        // Credit headers describe the REST budget; SCIM counts requests per endpoint and must not be held back
+        // by them (a proxy or Miro itself may stamp them on every answer).
+        if call.api == Api::Rest
+            && let (Some(p), Some(until)) = (&call.pacer, budget_exhausted_until(&headers, self))
+        {
             p.block_until(until);
         }
         if status.is_server_error() {
@@ -182,7 +190,15 @@ impl MiroClient {
                 Retry::OnlyUnprocessed => Attempt::Fail(err),
             };
         }
-        if status.is_success() || status.is_redirection() {
+        if status.is_redirection() {
+            // Never success: the body is not the answer, and following it would send the token elsewhere.
+            return Attempt::Fail(MiroError::Redirected {
+                endpoint: call.endpoint.to_owned(),
+                status: status.as_u16(),
+                location: redirect_origin(&headers),
+            });
+        }
+        if status.is_success() {
             return Attempt::Done(Answer {
                 endpoint: call.endpoint,
                 quote_body: call.quote_body,
@@ -230,12 +246,38 @@ fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
     Duration::from_millis(ms)
 }
 
-/// How long Miro asked us to wait: `Retry-After` (seconds) if present, else until `X-RateLimit-Reset` (epoch seconds).
-fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
-    if let Some(secs) = header_u64(headers, RETRY_AFTER.as_str()) {
-        return Some(Duration::from_secs(secs));
-    }
-    header_u64(headers, "x-ratelimit-reset").map(until_epoch)
+/// How long to wait after a 429: never less than the backoff, and longer when the server asks for more.
+/// REST: `Retry-After` (seconds), else until `X-RateLimit-Reset` (epoch seconds); a reset already in the past
+/// says nothing (a skewed clock or a stale header), so the backoff applies. SCIM: `Retry-After` only, since the
+/// credit headers describe REST's budget; without it, one whole SCIM window, the only wait sure to reach the
+/// next window when its phase is unknown.
+fn wait_after_429(
+    api: Api,
+    headers: &HeaderMap,
+    backoff: Duration,
+    scim_window: Duration,
+    now: SystemTime,
+) -> Duration {
+    let retry_after = header_u64(headers, RETRY_AFTER.as_str()).map(Duration::from_secs);
+    let server = match api {
+        Api::Scim => Some(retry_after.unwrap_or(scim_window)),
+        Api::Rest | Api::OAuth => retry_after.or_else(|| {
+            header_u64(headers, "x-ratelimit-reset")
+                .map(|reset| until_epoch_from(reset, now))
+                .filter(|d| !d.is_zero())
+        }),
+    };
+    server.map_or(backoff, |s| s.max(backoff))
+}
+
+/// `scheme://host[:port]` of a redirect's `Location`, for the error message; never its path or query.
+fn redirect_origin(headers: &HeaderMap) -> String {
+    headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| url::Url::parse(l).ok())
+        .map(|u| format!(" to {}", u.origin().ascii_serialization()))
+        .unwrap_or_default()
 }
 
 /// When `X-RateLimit-Remaining` says not even one more Level-3 call fits, the instant the window resets.
@@ -250,9 +292,11 @@ fn budget_exhausted_until(headers: &HeaderMap, client: &MiroClient) -> Option<In
 }
 
 fn until_epoch(epoch_secs: u64) -> Duration {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    until_epoch_from(epoch_secs, SystemTime::now())
+}
+
+fn until_epoch_from(epoch_secs: u64, now: SystemTime) -> Duration {
+    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     Duration::from_secs(epoch_secs).saturating_sub(now)
 }
 
@@ -336,6 +380,43 @@ mod tests {
             let d = backoff(base, max, attempt);
             assert!(d >= base && d <= max, "attempt {attempt}: {d:?}");
         }
+    }
+
+    fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_429_waits_the_larger_of_the_server_wait_and_the_backoff() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let window = Duration::from_secs(30);
+        let backoff = Duration::from_secs(3);
+        let ra = |s: u64| headers(&[("retry-after", s.to_string())]);
+        let reset = |e: u64| headers(&[("x-ratelimit-reset", e.to_string())]);
+        let wait = |api, h: &HeaderMap| wait_after_429(api, h, backoff, window, now);
+        assert_eq!(
+            wait(Api::Rest, &ra(1)),
+            backoff,
+            "a short Retry-After does not cut the backoff"
+        );
+        assert_eq!(wait(Api::Rest, &ra(10)), Duration::from_secs(10));
+        assert_eq!(wait(Api::Rest, &reset(1_000_020)), Duration::from_secs(20));
+        assert_eq!(
+            wait(Api::Rest, &reset(999_000)),
+            backoff,
+            "a reset in the past is not wait 0"
+        );
+        assert_eq!(wait(Api::Rest, &reset(1_000_000)), backoff);
+        assert_eq!(wait(Api::Rest, &HeaderMap::new()), backoff);
+        // SCIM: no headers means one whole window; credit headers are REST's and say nothing here.
+        assert_eq!(wait(Api::Scim, &HeaderMap::new()), window);
+        assert_eq!(wait(Api::Scim, &reset(1_003_600)), window);
+        assert_eq!(wait(Api::Scim, &ra(45)), Duration::from_secs(45));
+        assert_eq!(wait(Api::Scim, &ra(1)), backoff);
     }
 
     #[test]

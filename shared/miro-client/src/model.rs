@@ -220,6 +220,16 @@ impl ScimUser {
                 && r.value.eq_ignore_ascii_case("ORGANIZATION_INTERNAL_ADMIN")
         })
     }
+
+    /// The admin roles SCIM lists (values of `organization_admin_role` entries, e.g. "Content Admin"). REST's
+    /// `adminRoles` is optional, so this is the signal to trust at the moment of a change.
+    pub fn admin_role_names(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.kind.eq_ignore_ascii_case("organization_admin_role"))
+            .map(|r| r.value.clone())
+            .collect()
+    }
 }
 
 /// One page of SCIM `GET /Users`.

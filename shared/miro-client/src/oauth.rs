@@ -156,7 +156,8 @@ impl MiroClient {
         })
     }
 
-    /// Revokes an access token (and with it its refresh token). Revoking a token Miro no longer knows is success.
+    /// Revokes an access token (and with it its refresh token). Success is Miro's 204 (or a 200). Miro documents
+    /// every failure as 404, so a 404 is [`MiroError::RevokeRefused`]: the token is not known to be revoked.
     pub async fn revoke(
         &self,
         app: &OAuthApp,
@@ -179,10 +180,7 @@ impl MiroClient {
         };
         match self.execute(call).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => {
-                tracing::debug!("token was already unknown to Miro; nothing to revoke");
-                Ok(())
-            }
+            Err(MiroError::NotFound { message, .. }) => Err(MiroError::RevokeRefused { message }),
             Err(e) => Err(e),
         }
     }

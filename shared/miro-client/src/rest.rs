@@ -49,7 +49,9 @@ impl MiroClient {
         answer.json()
     }
 
-    /// One page of members. `cursor` is `None` for the first page.
+    /// One page of members. `cursor` is `None` for the first page. A page without members has no next cursor.
+    /// A cursor naming a member who has left the org is refused by Miro as [`MiroError::BadRequest`] (400
+    /// `invalidParameters`); start over from the first page then.
     pub async fn members_page(
         &self,
         token: &SecretString,
@@ -74,14 +76,20 @@ impl MiroClient {
             .rest_get(MEMBERS, token, org_id, &["members"], &query)
             .await?;
         let env: MembersEnvelope = answer.json()?;
+        // An empty page is the end too, whatever cursor it names: asking again would only repeat it.
+        let next_cursor = if env.data.is_empty() {
+            None
+        } else {
+            env.cursor.filter(|c| !c.is_empty())
+        };
         Ok(MembersPage {
             members: env.data,
-            next_cursor: env.cursor.filter(|c| !c.is_empty()),
+            next_cursor,
         })
     }
 
     /// Every member matching `filter`, page by page, starting after `start_cursor` (to resume a checkpoint).
-    /// Ends when Miro's cursor is empty or absent; a cursor seen before ends the stream with
+    /// Ends when Miro's cursor is empty or absent or a page has no members; a cursor seen before ends the stream with
     /// [`MiroError::RepeatedCursor`] instead of looping.
     pub fn members(
         &self,

@@ -44,6 +44,16 @@ fn one() -> u64 {
     1
 }
 
+/// Percent-encodes a query value the RFC 3986 way, as Miro's docs write SCIM filters: a space is `%20`.
+/// `url`'s `query_pairs_mut` writes HTML-form style, where a space is `+`, which an RFC 3986 server reads as a
+/// plus: `userName+eq+"x"` is not the filter we meant. Form encoding writes a literal `+` as `%2B`, so every
+/// `+` left in its output stands for a space.
+fn rfc3986_component(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 impl MiroClient {
     /// The SCIM user whose `userName` (their email) matches, compared case-insensitively by Miro.
     pub async fn scim_find_user_by_email(
@@ -53,7 +63,9 @@ impl MiroClient {
     ) -> Result<Option<ScimUser>, MiroError> {
         let escaped = email.replace('\\', "\\\\").replace('"', "\\\"");
         let filter = format!("userName eq \"{escaped}\"");
-        let page = self.scim_list(scim_token, Some(&filter), 1, 2).await?;
+        // A few results, not one: a case-insensitive match may also answer near-twins (a Kelvin sign for a `k`),
+        // and only the exact (ASCII-folded) userName is the one asked for.
+        let page = self.scim_list(scim_token, Some(&filter), 1, 10).await?;
         Ok(page
             .users
             .into_iter()
@@ -81,6 +93,10 @@ impl MiroClient {
 
     /// Deactivates (`false`, which frees the seat and can be undone) or reactivates (`true`) a user.
     /// Setting the state it already has is harmless, so the call is safe to retry.
+    ///
+    /// Success is what Miro shows afterwards, not what it answered: RFC 7644 §3.5.2 allows 200 with the resource
+    /// or 204 with no body, and either is followed by `GET /Users/{id}`. The user read back is returned; if it
+    /// does not have the state asked for, the result is [`MiroError::ScimNotApplied`].
     pub async fn scim_set_active(
         &self,
         scim_token: &SecretString,
@@ -92,17 +108,30 @@ impl MiroClient {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{ "op": "Replace", "path": "active", "value": active }],
         });
-        let answer = self
-            .scim_call(
-                PATCH,
-                ScimEndpoint::Patch,
-                Method::PATCH,
-                url,
-                scim_token,
-                Body::Json(body),
-            )
-            .await?;
-        answer.json()
+        // The answer's body, if any, is not trusted: only the read-back says what Miro did.
+        self.scim_call(
+            PATCH,
+            ScimEndpoint::Patch,
+            Method::PATCH,
+            url,
+            scim_token,
+            Body::Json(body),
+        )
+        .await?;
+        let mut user = self.scim_get_user(scim_token, user_id).await?;
+        if user.active != active {
+            // One more look after a short pause, in case Miro applies the change a moment after answering.
+            tokio::time::sleep(self.inner.config.retry.base_delay).await;
+            user = self.scim_get_user(scim_token, user_id).await?;
+        }
+        if user.active != active {
+            return Err(MiroError::ScimNotApplied {
+                endpoint: PATCH.to_owned(),
+                user_id: user_id.to_owned(),
+                wanted: active,
+            });
+        }
+        Ok(user)
     }
 
     /// One page of users; `start_index` is 1-based.
@@ -123,14 +152,13 @@ impl MiroClient {
         count: u32,
     ) -> Result<ScimUsersPage, MiroError> {
         let mut url = self.segments_url(&self.inner.config.scim_base_url, &["Users"])?;
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(f) = filter {
-                q.append_pair("filter", f);
-            }
-            q.append_pair("startIndex", &start_index.max(1).to_string())
-                .append_pair("count", &count.clamp(1, SCIM_PAGE_MAX).to_string());
+        let mut query = Vec::new();
+        if let Some(f) = filter {
+            query.push(format!("filter={}", rfc3986_component(f)));
         }
+        query.push(format!("startIndex={}", start_index.max(1)));
+        query.push(format!("count={}", count.clamp(1, SCIM_PAGE_MAX)));
+        url.set_query(Some(&query.join("&")));
         let answer = self
             .scim_call(
                 LIST,

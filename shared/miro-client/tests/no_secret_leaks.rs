@@ -104,9 +104,11 @@ async fn a_full_run_logs_no_token_and_no_error_or_debug_shows_one() {
         .unwrap();
     client.scim_set_active(&scim, &user.id, true).await.unwrap();
 
-    // Errors of every kind, each formatted both ways.
-    client.revoke(&app, &grant.access_token).await.unwrap();
+    // Errors of every kind, each formatted both ways. The refresh already ended the first access token, so
+    // revoking it is refused.
+    client.revoke(&app, &refreshed.access_token).await.unwrap();
     let errors: Vec<MiroError> = vec![
+        client.revoke(&app, &grant.access_token).await.unwrap_err(),
         client.exchange_code(&app, &code).await.unwrap_err(),
         client
             .refresh(&app, grant.refresh_token.as_ref().unwrap())

@@ -89,8 +89,19 @@ async fn the_code_flow_yields_an_expiring_token_that_refreshes_and_revokes() {
         .await
         .unwrap_err();
     assert!(matches!(after, MiroError::Unauthorized { .. }), "{after:?}");
-    // Revoking twice is still success.
-    client.revoke(&app, &refreshed.access_token).await.unwrap();
+    // Miro documents every revoke failure as 404: a second revoke is refused, never reported as revoked.
+    let again = client
+        .revoke(&app, &refreshed.access_token)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, MiroError::RevokeRefused { .. }),
+        "{again:?}"
+    );
+    let text = again.to_string();
+    assert!(text.contains("NOT confirmed revoked"), "{text}");
+    assert!(text.contains("uninstall the app"), "{text}");
+    assert!(!again.is_transient());
 }
 
 #[tokio::test]

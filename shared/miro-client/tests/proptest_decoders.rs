@@ -494,7 +494,10 @@ proptest! {
                 for (m, w) in page.members.iter().zip(&members) {
                     check_member(m, w)?;
                 }
-                let want = cursor.and_then(|c| c.as_str().map(str::to_owned)).filter(|c| !c.is_empty());
+                // An empty page ends the listing whatever cursor it names.
+                let want = cursor
+                    .and_then(|c| c.as_str().map(str::to_owned))
+                    .filter(|c| !c.is_empty() && !members.is_empty());
                 prop_assert_eq!(page.next_cursor, want);
             }
             Err(e) => {
@@ -629,12 +632,15 @@ proptest! {
         });
         let scim = matches!(call, 2 | 3 | 5);
         let Some(e) = err else {
-            prop_assert!((200..400).contains(&status), "HTTP {} was a success", status);
+            prop_assert!((200..300).contains(&status), "HTTP {} was a success", status);
             return Ok(());
         };
         no_secrets(&e)?;
         let fits = match status {
-            200..=399 => matches!(e, MiroError::Decode { .. }),
+            // The PATCH answer is never trusted: the read-back meets the fixture's empty queue (HTTP 599).
+            200..=299 if call == 2 => matches!(e, MiroError::Server { status: 599, .. }),
+            200..=299 => matches!(e, MiroError::Decode { .. }),
+            300..=399 => matches!(e, MiroError::Redirected { status: s, .. } if s == status),
             401 if scim => matches!(e, MiroError::ScimUnauthorized { .. }),
             401 => matches!(e, MiroError::Unauthorized { .. }),
             403 if scim => matches!(e, MiroError::ScimDisabled { .. }),
@@ -684,7 +690,7 @@ proptest! {
         });
         match r {
             Ok(grant) => {
-                prop_assert!((200..400).contains(&status));
+                prop_assert!((200..300).contains(&status), "HTTP {} gave a grant", status);
                 if let (Some(d), Some(at)) = (grant.expires_in, grant.expires_at)
                     && d.as_secs() < 1_000_000_000_000
                 {

@@ -191,3 +191,51 @@ async fn members_by_email_and_by_id() {
     assert_eq!(org_info.id, org);
     assert!(org_info.full_licenses_purchased > 0);
 }
+
+#[tokio::test]
+async fn an_empty_page_ends_the_listing_even_when_it_names_a_cursor() {
+    // The sandbox's last page names a cursor, and the page after it is empty and names that cursor again:
+    // a client that stops only on an empty cursor reports a repeated cursor instead of a finished download.
+    let cfg = sandbox_config(250);
+    let sandbox = start(cfg.clone()).await;
+    let org = first_org(&sandbox);
+    sandbox.control().set_faults(miro_sandbox::FaultConfig {
+        cursor_past_the_end: true,
+        ..miro_sandbox::FaultConfig::default()
+    });
+    let client = client(&sandbox, &cfg);
+    let members = download(&client, &access_token(&sandbox, &org), &org)
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 250);
+    assert_eq!(
+        sandbox.control().counters().get("members"),
+        4,
+        "three pages of members and the empty one that ends it"
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_of_a_member_who_left_is_a_400_bad_request() {
+    // Core restarts the listing from the first page on exactly this error.
+    let cfg = sandbox_config(250);
+    let sandbox = start(cfg.clone()).await;
+    let org = first_org(&sandbox);
+    let client = client(&sandbox, &cfg);
+    let token = access_token(&sandbox, &org);
+    let first = client
+        .members_page(&token, &org, &MemberFilter::default(), None)
+        .await
+        .unwrap();
+    let cursor = first.next_cursor.expect("more pages");
+    assert!(sandbox.control().remove_member(&org, &cursor));
+    let err = client
+        .members_page(&token, &org, &MemberFilter::default(), Some(&cursor))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, miro_client::MiroError::BadRequest { status: 400, code, .. } if code.contains("invalidParameters")),
+        "{err:?}"
+    );
+    assert!(!err.is_transient(), "{err}");
+}

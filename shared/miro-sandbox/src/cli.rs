@@ -35,7 +35,8 @@ pub struct ServeArgs {
     pub non_expiring: bool,
 }
 
-/// Starts a sandbox, prints what a client needs as `KEY=VALUE` lines, and serves until Ctrl-C.
+/// Starts a sandbox, prints `export NAME=value` lines for the variables `miro-sam` reads (so
+/// `eval "$(miro-sam sandbox)"` points the CLI at it), and serves until Ctrl-C.
 pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
     let mut config = SandboxConfig::with_members(args.members);
     config.seed = args.seed;
@@ -44,31 +45,68 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
     config.rest_limits.window = Duration::from_millis(args.rest_window_ms);
     config.scim_limits.window = Duration::from_millis(args.scim_window_ms);
     config.oauth.expiring_tokens = !args.non_expiring;
-    let (client_id, client_secret) = (
-        config.oauth.client_id.clone(),
-        config.oauth.client_secret.clone(),
-    );
 
     let sandbox = Sandbox::start_on(SocketAddr::from(([127, 0, 0, 1], args.port)), config).await?;
-    let control = sandbox.control();
-    let org_id = control.org_ids().into_iter().next().unwrap_or_default();
-    // KEY=VALUE lines so scripts can `eval` or grep them.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "MIRO_BASE_URL={}", sandbox.base_url())?;
-    writeln!(out, "MIRO_SCIM_BASE_URL={}", sandbox.scim_base_url())?;
-    writeln!(out, "MIRO_ORG_ID={org_id}")?;
-    writeln!(out, "MIRO_CLIENT_ID={client_id}")?;
-    writeln!(out, "MIRO_CLIENT_SECRET={client_secret}")?;
-    writeln!(
-        out,
-        "MIRO_ACCESS_TOKEN={}",
-        control.issue_access_token(&org_id)
-    )?;
-    writeln!(out, "MIRO_SCIM_TOKEN={}", control.scim_token(&org_id))?;
+    out.write_all(exports(&sandbox).as_bytes())?;
     out.flush()?;
     drop(out);
+    // Human notes go to stderr so stdout stays fit for `eval`.
+    eprintln!(
+        "miro-sandbox: serving at {}; run `miro-sam connect` next. Ctrl-C stops it.",
+        sandbox.base_url()
+    );
 
     tokio::signal::ctrl_c().await?;
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// Names `miro-sam` reads (cli/src/args.rs and cli/src/context.rs), in the order printed.
+pub const EXPORTED_NAMES: &[&str] = &[
+    "MIRO_OAUTH_BASE_URL",
+    "MIRO_API_BASE_URL",
+    "MIRO_SCIM_BASE_URL",
+    "MIRO_SAM_ORG",
+    "MIRO_CLIENT_ID",
+    "MIRO_CLIENT_SECRET",
+    "MIRO_SCIM_TOKEN",
+];
+
+/// `export NAME='value'` lines, one per [`EXPORTED_NAMES`] entry, shell-quoted so `eval` takes them verbatim.
+/// The sandbox serves the consent page, the API and SCIM on one host, so the three base URLs share it.
+pub fn exports(sandbox: &Sandbox) -> String {
+    let control = sandbox.control();
+    let org_id = control.org_ids().into_iter().next().unwrap_or_default();
+    let (client_id, client_secret) = {
+        let state = control.shared.lock();
+        (
+            state.oauth.client_id.clone(),
+            state.oauth.client_secret.clone(),
+        )
+    };
+    let scim_token = if org_id.is_empty() {
+        String::new()
+    } else {
+        control.scim_token(&org_id)
+    };
+    let values = [
+        sandbox.base_url(),
+        sandbox.base_url(),
+        sandbox.scim_base_url(),
+        org_id,
+        client_id,
+        client_secret,
+        scim_token,
+    ];
+    EXPORTED_NAMES
+        .iter()
+        .zip(values)
+        .map(|(name, value)| format!("export {name}={}\n", shell_quote(&value)))
+        .collect()
+}
+
+/// POSIX single quoting: everything literal, a `'` written as `'\''`.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
 }

@@ -184,6 +184,10 @@ pub struct FaultConfig {
     pub malformed_members_page_once: bool,
     /// Members pages echo the request's own cursor, making a cursor loop.
     pub repeat_cursor: bool,
+    /// The end of a members listing is not marked by an empty cursor: the last page names its last member as
+    /// the cursor, and the page after it has an empty `data` array with that cursor again. A client must stop
+    /// on an empty page as well as on an empty cursor.
+    pub cursor_past_the_end: bool,
     /// After this many more API requests, every access token issued so far expires at once (a token that dies
     /// mid-run). Refresh tokens keep working.
     pub expire_tokens_after_requests: Option<u32>,
@@ -204,6 +208,8 @@ pub struct FaultConfig {
     pub scim_patch_not_applied: bool,
     /// Every SCIM request gets 403 "SCIM integration is disabled." (an admin switched SCIM off).
     pub scim_disabled: bool,
+    /// Every API request gets `301 Moved Permanently` to the https address, as Miro answers plain http.
+    pub redirect_to_https: bool,
 }
 
 impl Default for FaultConfig {
@@ -215,6 +221,7 @@ impl Default for FaultConfig {
             rate_limit_burst: 0,
             malformed_members_page_once: false,
             repeat_cursor: false,
+            cursor_past_the_end: false,
             expire_tokens_after_requests: None,
             fault_seed: 0,
             scim_rate_limit_burst: 0,
@@ -224,6 +231,7 @@ impl Default for FaultConfig {
             scim_patch_no_content: false,
             scim_patch_not_applied: false,
             scim_disabled: false,
+            redirect_to_https: false,
         }
     }
 }

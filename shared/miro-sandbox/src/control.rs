@@ -199,6 +199,8 @@ struct FaultsBody {
     #[serde(default)]
     repeat_cursor: bool,
     #[serde(default)]
+    cursor_past_the_end: bool,
+    #[serde(default)]
     expire_tokens_after_requests: Option<u32>,
     #[serde(default)]
     fault_seed: u64,
@@ -215,6 +217,8 @@ struct FaultsBody {
     scim_patch_not_applied: bool,
     #[serde(default)]
     scim_disabled: bool,
+    #[serde(default)]
+    redirect_to_https: bool,
 }
 
 async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -232,6 +236,7 @@ async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         rate_limit_burst: parsed.rate_limit_burst,
         malformed_members_page_once: parsed.malformed_members_page_once,
         repeat_cursor: parsed.repeat_cursor,
+        cursor_past_the_end: parsed.cursor_past_the_end,
         expire_tokens_after_requests: parsed.expire_tokens_after_requests,
         fault_seed: parsed.fault_seed,
         scim_rate_limit_burst: parsed.scim_rate_limit_burst,
@@ -241,6 +246,7 @@ async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         scim_patch_no_content: parsed.scim_patch_no_content,
         scim_patch_not_applied: parsed.scim_patch_not_applied,
         scim_disabled: parsed.scim_disabled,
+        redirect_to_https: parsed.redirect_to_https,
     });
     StatusCode::NO_CONTENT.into_response()
 }

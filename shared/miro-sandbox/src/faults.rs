@@ -3,9 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{LOCATION, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use serde_json::Value;
 
@@ -77,9 +77,21 @@ fn decide(state: &mut State, dialect: Dialect) -> Option<Fault> {
 /// Sleeps the configured latency, then maybe answers in place of the handler.
 /// `None` means: go on and answer normally (possibly late).
 pub(crate) async fn gate(shared: &Shared, dialect: Dialect) -> Option<Response> {
-    let latency = shared.lock().latency;
+    let (latency, redirect) = {
+        let state = shared.lock();
+        (state.latency, state.faults.redirect_to_https)
+    };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    if redirect {
+        shared.lock().counters.faults_injected += 1;
+        let location = shared.base_url.replacen("http://", "https://", 1);
+        let mut response = StatusCode::MOVED_PERMANENTLY.into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("{location}/")) {
+            response.headers_mut().insert(LOCATION, v);
+        }
+        return Some(response);
     }
     let (fault, snapshot, retry_after, reset_in) = {
         let mut state = shared.lock();

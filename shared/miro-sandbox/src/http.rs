@@ -91,6 +91,13 @@ pub(crate) fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
     .unwrap_or_default()
 }
 
+/// Query pairs read the RFC 3986 way, as SCIM filters are written in Miro's docs: `%20` is a space and `+` is
+/// a literal plus (only HTML forms use `+` for a space). A client that writes spaces as `+` gets a filter it
+/// did not mean, and Miro's answer to that is not something to rely on.
+pub(crate) fn parse_query_rfc3986(raw: Option<&str>) -> Vec<(String, String)> {
+    parse_query(raw.map(|q| q.replace('+', "%2B")).as_deref())
+}
+
 pub(crate) fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
     params
         .iter()

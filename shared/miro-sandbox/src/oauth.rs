@@ -217,6 +217,10 @@ fn refresh_grant(state: &mut SandboxState, params: &[(String, String)]) -> Respo
     if state.now() >= old.expires_at {
         return bad_request("invalid_grant", "Refresh token has expired");
     }
+    // Miro: "the old access token and refresh token are no longer valid" once a refresh succeeds.
+    state
+        .access_tokens
+        .retain(|_, t| t.refresh_token.as_deref() != Some(presented));
     let (access, refresh) = state.mint_tokens(&old.org_id, &old.user_id, old.scopes, true);
     state.refresh_count += 1;
     // Miro's refresh example carries no user_id.

@@ -301,6 +301,16 @@ pub(crate) async fn members(
         Ok(q) => q,
         Err(r) => return snapshot.on(r),
     };
+    // The cursor is "the ID of the organization member": one who is not (or no longer) in the org is refused
+    // like any invalid parameter, so a stale checkpoint cannot silently skip or repeat members.
+    if let Some(c) = &query.cursor
+        && org.member(c).is_none()
+    {
+        return snapshot.on(invalid_parameter(
+            "cursor",
+            "cursor does not name a member of this organization",
+        ));
+    }
     let lower = match &query.cursor {
         Some(c) => Bound::Excluded(id_key(c)),
         None => Bound::Unbounded,
@@ -319,10 +329,20 @@ pub(crate) async fn members(
         _ => String::new(),
     };
     let data: Vec<Value> = page.iter().map(|m| member_json(org, m)).collect();
+    let last_id = page.last().map(|m| m.id.clone());
     let faults = &mut state.faults;
     let mut injected = 0;
     if let (true, Some(c)) = (faults.repeat_cursor, &query.cursor) {
         cursor = c.clone();
+        injected += 1;
+    }
+    if faults.cursor_past_the_end && cursor.is_empty() {
+        // The last page still names a cursor, and the page after it is empty but names one again.
+        if let Some(last) = last_id {
+            cursor = last;
+        } else if let Some(c) = &query.cursor {
+            cursor = c.clone();
+        }
         injected += 1;
     }
     let body = json!({

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::faults::{Dialect, gate, too_many_requests};
-use crate::http::{Bearer, bearer, has_json_body, param, parse_query, scim_error, scim_response};
+use crate::http::{
+    Bearer, bearer, has_json_body, param, parse_query_rfc3986, scim_error, scim_response,
+};
 use crate::limits::ScimEndpoint;
 use crate::model::{SandboxMember, ScimOp, ScimWrite};
 use crate::scim_side::{ScimHome, ScimView};
@@ -187,7 +189,7 @@ pub(crate) async fn list_users(
     if let Some(r) = gate(&shared, Dialect::Scim).await {
         return r;
     }
-    let params = parse_query(raw.as_deref());
+    let params = parse_query_rfc3986(raw.as_deref());
     let mut state = shared.lock();
     let org_id = match authenticate(&mut state, &headers, ScimEndpoint::ListUsers) {
         Ok(o) => o,

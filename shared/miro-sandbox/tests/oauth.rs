@@ -216,6 +216,34 @@ async fn refresh_rotates_strictly_and_tokens_expire() {
 }
 
 #[tokio::test]
+async fn a_refresh_ends_the_old_access_token_at_once() {
+    // Miro: after a refresh "the old access token and refresh token are no longer valid", expired or not.
+    let c = client();
+    let sb = Sandbox::start(SandboxConfig::with_members(5))
+        .await
+        .unwrap();
+    let cb = authorize(&c, &sb, "x").await;
+    let first = token_form(&c, &sb, &code_params(&cb["code"])).await.json();
+    let access1 = first["access_token"].as_str().unwrap().to_string();
+    let refresh1 = first["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(org_status(&c, &sb, &access1).await, 200);
+
+    let r = token_form(&c, &sb, &refresh_params(&refresh1)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let access2 = r.json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        org_status(&c, &sb, &access1).await,
+        401,
+        "the old access token died with the refresh"
+    );
+    assert_eq!(org_status(&c, &sb, &access2).await, 200);
+    // Tokens issued outside this refresh chain keep working.
+    let other = sb.control().issue_access_token(&sb.control().org_ids()[0]);
+    assert_eq!(org_status(&c, &sb, &other).await, 200);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
 async fn non_expiring_mode_and_string_ids() {
     let c = client();
     let mut config = SandboxConfig::with_members(3);

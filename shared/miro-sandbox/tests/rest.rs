@@ -405,3 +405,78 @@ async fn same_seed_same_members() {
     assert_eq!(admin.role, "organization_internal_admin");
     assert!(admin.active);
 }
+
+#[tokio::test]
+async fn a_cursor_naming_a_member_who_left_is_an_invalid_parameter() {
+    let c = client();
+    let sb = Sandbox::start(SandboxConfig::unlimited(250)).await.unwrap();
+    let ctl = sb.control();
+    let org = ctl.org_ids()[0].clone();
+    let token = ctl.issue_access_token(&org);
+    let url = format!("{}/v2/orgs/{org}/members?limit=100", sb.base_url());
+    let first = get(&c, &url, Some(&token)).await.json();
+    let cursor = first["cursor"].as_str().unwrap().to_string();
+    assert!(!cursor.is_empty());
+
+    // The member the checkpoint names leaves the org before the next run.
+    assert!(ctl.remove_member(&org, &cursor));
+    let r = get(&c, &format!("{url}&cursor={cursor}"), Some(&token)).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["status"], 400);
+    assert_eq!(v["code"], "invalidParameters");
+    assert_eq!(v["message"], "Method parameters are not valid");
+    assert_eq!(v["type"], "error");
+    assert_eq!(v["context"]["fields"][0]["field"], "cursor");
+    // A well-formed id that never was a member is refused the same way; a deactivated member is still one.
+    let r = get(
+        &c,
+        &format!("{url}&cursor=3074457345000000001"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let still = ctl.members(&org)[150].id.clone();
+    ctl.update_member(&org, &still, |m| m.active = false);
+    assert_eq!(
+        get(&c, &format!("{url}&cursor={still}"), Some(&token))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn cursor_past_the_end_ends_with_an_empty_page_that_still_names_a_cursor() {
+    let c = client();
+    let sb = Sandbox::start(SandboxConfig::unlimited(150)).await.unwrap();
+    let ctl = sb.control();
+    let org = ctl.org_ids()[0].clone();
+    let token = ctl.issue_access_token(&org);
+    ctl.set_faults(miro_sandbox::FaultConfig {
+        cursor_past_the_end: true,
+        ..miro_sandbox::FaultConfig::default()
+    });
+    let url = format!("{}/v2/orgs/{org}/members?limit=100", sb.base_url());
+    let first = get(&c, &url, Some(&token)).await.json();
+    let c1 = first["cursor"].as_str().unwrap().to_string();
+    let second = get(&c, &format!("{url}&cursor={c1}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(second["size"], 50);
+    let c2 = second["cursor"].as_str().unwrap().to_string();
+    assert_eq!(
+        c2,
+        second["data"][49]["id"].as_str().unwrap(),
+        "the last page names a cursor"
+    );
+    let third = get(&c, &format!("{url}&cursor={c2}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(third["data"], serde_json::json!([]));
+    assert_eq!(
+        third["cursor"],
+        c2.as_str(),
+        "the empty page names a cursor again"
+    );
+}

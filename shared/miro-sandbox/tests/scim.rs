@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Reply, client, get, reply};
+use common::{Reply, client, filter_query, get, reply};
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxMember, ScimOp};
 use serde_json::{Value, json};
 
@@ -52,12 +52,15 @@ async fn find_deactivate_reactivate_is_visible_in_rest_and_log() {
     // Lookup by email: attribute, operator and email all case-insensitive.
     let filter = format!("USERNAME EQ \"{}\"", target.email.to_uppercase());
     let r = reply(
-        c.get(format!("{}/Users", sb.scim_base_url()))
-            .query(&[("filter", filter.as_str())])
-            .bearer_auth(&scim)
-            .send()
-            .await
-            .unwrap(),
+        c.get(format!(
+            "{}/Users?{}",
+            sb.scim_base_url(),
+            filter_query(&filter)
+        ))
+        .bearer_auth(&scim)
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -298,12 +301,16 @@ async fn list_pages_filters_and_excludes_guests() {
     assert_eq!(seen, want);
 
     let v = reply(
-        c.get(format!("{}/Users", sb.scim_base_url()))
-            .query(&[("filter", "active eq false"), ("count", "1000")])
-            .bearer_auth(&scim)
-            .send()
-            .await
-            .unwrap(),
+        c.get(format!(
+            "{}/Users?{}",
+            sb.scim_base_url(),
+            filter_query("active eq false")
+        ))
+        .query(&[("count", "1000")])
+        .bearer_auth(&scim)
+        .send()
+        .await
+        .unwrap(),
     )
     .await
     .json();
@@ -317,12 +324,15 @@ async fn list_pages_filters_and_excludes_guests() {
         "userName eq \"a\" or userName eq \"b\"",
     ] {
         let r = reply(
-            c.get(format!("{}/Users", sb.scim_base_url()))
-                .query(&[("filter", filter)])
-                .bearer_auth(&scim)
-                .send()
-                .await
-                .unwrap(),
+            c.get(format!(
+                "{}/Users?{}",
+                sb.scim_base_url(),
+                filter_query(filter)
+            ))
+            .bearer_auth(&scim)
+            .send()
+            .await
+            .unwrap(),
         )
         .await;
         assert_eq!(r.status, 400, "{filter}");
@@ -397,4 +407,50 @@ async fn scim_rate_limit_is_per_endpoint_without_headers() {
     assert_eq!(counters.rate_limited, 1);
     assert_eq!(counters.get("scim_patch_user"), 3);
     sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn filters_read_percent_20_as_a_space_and_plus_as_a_plus() {
+    // RFC 3986, as Miro's docs write filters: `%20` is a space; `+` is only a space in HTML forms.
+    let c = client();
+    let sb = Sandbox::start(SandboxConfig::with_members(30))
+        .await
+        .unwrap();
+    let ctl = sb.control();
+    let org = ctl.org_ids()[0].clone();
+    let scim = ctl.scim_token(&org);
+    let target = ctl
+        .members(&org)
+        .into_iter()
+        .find(|m| m.role == "organization_internal_user")
+        .unwrap();
+    let users = format!("{}/Users", sb.scim_base_url());
+    let spaced = format!("filter=userName%20eq%20%22{}%22", target.email);
+    let r = get(&c, &format!("{users}?{spaced}"), Some(&scim)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["Resources"][0]["id"], target.id.as_str());
+
+    let plussed = format!("filter=userName+eq+%22{}%22", target.email);
+    let r = get(&c, &format!("{users}?{plussed}"), Some(&scim)).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["scimType"], "invalidFilter");
+
+    // A `+` inside an address is data: encoded as %2B it matches, raw it is still a plus.
+    let tagged = target.email.replacen('@', "+tag@", 1);
+    ctl.update_member(&org, &target.id, |m| m.email = tagged.clone());
+    let encoded = tagged.replace('+', "%2B");
+    let r = get(
+        &c,
+        &format!("{users}?filter=userName%20eq%20%22{encoded}%22"),
+        Some(&scim),
+    )
+    .await;
+    assert_eq!(r.json()["totalResults"], 1, "{}", r.text);
+    let r = get(
+        &c,
+        &format!("{users}?filter=userName%20eq%20%22{tagged}%22"),
+        Some(&scim),
+    )
+    .await;
+    assert_eq!(r.json()["totalResults"], 1, "{}", r.text);
 }

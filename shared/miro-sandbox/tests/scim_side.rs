@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Reply, client, get, reply};
+use common::{Reply, client, filter_query, get, reply};
 use miro_sandbox::{EmptyActivity, Sandbox, SandboxConfig, SandboxMember, ScimOp, ScimRoles};
 use serde_json::{Value, json};
 
@@ -51,8 +51,11 @@ impl World {
     async fn scim_filter(&self, filter: &str) -> Value {
         let r = reply(
             self.c
-                .get(format!("{}/Users", self.sb.scim_base_url()))
-                .query(&[("filter", filter)])
+                .get(format!(
+                    "{}/Users?{}",
+                    self.sb.scim_base_url(),
+                    filter_query(filter)
+                ))
                 .bearer_auth(&self.scim)
                 .send()
                 .await

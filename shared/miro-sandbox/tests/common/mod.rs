@@ -89,3 +89,10 @@ pub async fn all_member_ids(
         assert!(pages < 10_000, "cursor loop");
     }
 }
+
+/// `filter=<value>` percent-encoded the RFC 3986 way (space as `%20`), as Miro's docs write SCIM filters.
+/// reqwest's `.query()` writes spaces as `+`, which the sandbox (strictly) reads as a plus.
+pub fn filter_query(filter: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+    format!("filter={}", encoded.replace('+', "%20"))
+}
