@@ -798,6 +798,8 @@ class TemplateTests(unittest.TestCase):
         self.assertEqual(q["RedrivePolicy"]["maxReceiveCount"], {"Ref": "ReclaimMaxReceiveCount"})
         for name in ("ReclaimQueue", "ReclaimDeadLetterQueue"):
             self.assertTrue(self.res[name]["Properties"].get("SqsManagedSseEnabled"), f"{name} unencrypted")
+            # The queue contract needs deduplication, which only FIFO queues give (and a FIFO queue's DLQ is FIFO).
+            self.assertIs(self.res[name]["Properties"].get("FifoQueue"), True, f"{name} is not FIFO")
         esms = [r["Properties"] for r in self.res.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
         self.assertEqual(len(esms), 1)
         esm = esms[0]

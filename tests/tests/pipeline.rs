@@ -199,7 +199,11 @@ async fn one_failing_org_does_not_stop_the_others() {
     let bad = run.orgs.iter().find(|o| o.org_id == w.org).unwrap();
     assert!(bad.needs_action, "{bad:?}");
     assert!(
-        bad.error.as_deref().unwrap().to_lowercase().contains("reconnect"),
+        bad.error
+            .as_deref()
+            .unwrap()
+            .to_lowercase()
+            .contains("reconnect"),
         "{bad:?}"
     );
     let good = run.orgs.iter().find(|o| o.org_id == second).unwrap();
@@ -323,4 +327,32 @@ async fn messages_queued_before_a_pause_are_skipped_by_the_worker() {
             "{r:?}"
         );
     }
+}
+
+/// A paused org is still downloaded and planned, but the scheduled run queues nothing and counts no failure.
+#[tokio::test]
+async fn a_paused_org_is_planned_but_nothing_is_queued_and_nothing_alarms() {
+    let w = world(WorldOptions {
+        members: 200,
+        ..Default::default()
+    })
+    .await;
+    w.connect_directly(&w.org, live_policy()).await;
+    let store = w.rt.deps.store.as_ref();
+    miro_sam_core::jobs::pause_org(store, &w.org, "renewal talks", "ops", chrono::Utc::now())
+        .await
+        .unwrap();
+    let run = download_subscriptions::handle(&w.rt, "r", scheduled_event(), None)
+        .await
+        .unwrap();
+    assert_eq!((run.done, run.failed), (1, 0), "{run:?}");
+    let o = &run.orgs[0];
+    assert!(o.candidates > 0 && o.enqueued == 0, "{o:?}");
+    assert!(
+        o.not_queued_because
+            .as_deref()
+            .is_some_and(|w| w.contains("paused") && w.contains("renewal talks")),
+        "{o:?}"
+    );
+    assert!(w.drain_queue().await.is_empty());
 }

@@ -16,7 +16,7 @@ pub use action::{Action, ActionNeeded, FailedOrg};
 use chrono::{DateTime, Utc};
 use miro_sam_core::domain::{OrgId, PlanId};
 use miro_sam_core::jobs::{
-    DownloadOutcome, JobError, StopAt, download_org_until, enqueue_plan, plan_org,
+    DownloadOutcome, JobError, StopAt, check_not_paused, download_org_until, enqueue_plan, plan_org,
 };
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_lambda::Runtime;
@@ -215,6 +215,13 @@ async fn download_plan_enqueue(
     }
     if let Err(why) = plan.check_executable(false) {
         tracing::info!(reason = %why, "plan not queued");
+        out.not_queued_because = Some(why.to_string());
+        return Ok(());
+    }
+    // A paused org is downloaded and planned (the admin still sees it) but nothing is queued: a decision, not a
+    // failure, so it raises no alarm.
+    if let Err(JobError::Refused(why)) = check_not_paused(rt.deps.store.as_ref(), org).await {
+        tracing::info!(reason = %why, "plan not queued: the org is paused");
         out.not_queued_because = Some(why.to_string());
         return Ok(());
     }
