@@ -111,7 +111,9 @@ pub async fn world(opts: WorldOptions) -> World {
     let queue_url = clients
         .sqs
         .create_queue()
-        .queue_name(unique("reclaim"))
+        // FIFO, like the deployed queue (infra/template.yaml): it deduplicates (plan, member) requests.
+        .queue_name(format!("{}.fifo", unique("reclaim")))
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
         .send()
         .await
         .expect("queue")
