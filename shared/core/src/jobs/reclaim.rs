@@ -189,11 +189,13 @@ pub async fn reclaim_member(
             };
             step.finish(rec, outcome, now).await
         }
-        // Miro answered and refused this user: retrying will not change that.
+        // Miro answered and refused this user, or accepted the PATCH but the read-back still shows them active:
+        // retrying will not change that, and a person should look.
         Err(
             e @ (MiroError::BadRequest { .. }
             | MiroError::Conflict { .. }
-            | MiroError::NotFound { .. }),
+            | MiroError::NotFound { .. }
+            | MiroError::ScimNotApplied { .. }),
         ) => {
             let outcome = ReclaimOutcome::Failed {
                 error: e.to_string(),
@@ -231,12 +233,7 @@ fn same_person_and_not_admin(current: &Subscription, user: &ScimUser) -> Result<
             scim_user_id: user.id.clone(),
         });
     }
-    let names: Vec<String> = user
-        .roles
-        .iter()
-        .filter(|r| r.kind.eq_ignore_ascii_case("organization_admin_role"))
-        .map(|r| r.value.clone())
-        .collect();
+    let names = user.admin_role_names();
     if !names.is_empty() {
         return Err(SkipReason::ScimAdminRoles {
             scim_user_id: user.id.clone(),
