@@ -18,11 +18,15 @@
 //! inside the JSON; a reader that finds the secret behind the item waits (briefly, bounded) for the write to
 //! land, so it never pairs a new version number with old tokens.
 //!
-//! The lease: when [`TokenStore::get_tokens`] returns a bundle that expires within the core's
-//! [`REFRESH_MARGIN`] and has a refresh token, it first takes a short lease on that version. A second worker
-//! reading meanwhile waits for the lease holder's [`TokenStore::put_tokens_if_version`] (which ends the lease) and
-//! gets the fresh tokens, so Miro sees ONE refresh. A holder that dies or does not refresh only delays the others
-//! by the lease's length, after which one of them takes it over.
+//! # The refresh lease
+//!
+//! The same item carries the refresh lease ([`TokenStore::lease_refresh`]): `lease_until_ms` is set by an
+//! UpdateItem conditioned on `version = :v` and on no unexpired lease, so of the workers that find a token to
+//! refresh exactly one holds the lease; the core's token job waits for that holder's write instead of spending the
+//! refresh token a second time. Every version bump removes the lease (the refresh it protected is done), and a
+//! holder whose refresh failed removes its own lease early (`lease_until_ms = :until`). The lease's length comes
+//! from the core (the Miro client's whole retry budget for the token call plus storing the result); a holder that
+//! dies delays the others by at most that, after which one of them takes it over.
 //!
 //! # Secrets stay secret
 //!
@@ -37,8 +41,7 @@ use aws_sdk_secretsmanager::Client as SecretsClient;
 use chrono::{DateTime, Utc};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::OrgId;
-use miro_sam_core::jobs::REFRESH_MARGIN;
-use miro_sam_core::ports::{Clock, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::ports::{RefreshLease, TokenBundle, TokenStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -49,9 +52,6 @@ use crate::retry::Backoff;
 
 /// The bundle format this build writes. Readers refuse newer ones instead of guessing.
 const BUNDLE_SCHEMA_VERSION: u32 = 1;
-
-/// Default length of the refresh lease: Miro answers a refresh in well under a second.
-pub const DEFAULT_REFRESH_LEASE: Duration = Duration::from_secs(5);
 
 /// How long a reader waits for a write whose version bump it has already seen.
 const WRITE_WAIT: Duration = Duration::from_secs(3);
@@ -65,8 +65,6 @@ pub struct SecretsTokenStore {
     secrets: SecretsClient,
     db: Db,
     prefix: Arc<str>,
-    clock: Arc<dyn Clock>,
-    lease: Duration,
     poll: Backoff,
 }
 
@@ -128,8 +126,6 @@ impl SecretsTokenStore {
             secrets,
             db: Db::new(dynamodb, table),
             prefix: Arc::from(prefix.trim_end_matches('/')),
-            clock: Arc::new(SystemClock),
-            lease: DEFAULT_REFRESH_LEASE,
             poll: Backoff {
                 max_attempts: MAX_READ_ROUNDS,
                 base: Duration::from_millis(20),
@@ -138,30 +134,12 @@ impl SecretsTokenStore {
         }
     }
 
-    /// The clock that decides whether a bundle is about to expire; use the jobs' clock.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Replaces the length of the refresh lease.
-    pub fn with_refresh_lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
-        self
-    }
-
     pub fn oauth_secret_name(&self, org: &OrgId) -> String {
         format!("{}/orgs/{org}/oauth", self.prefix)
     }
 
     pub fn scim_secret_name(&self, org: &OrgId) -> String {
         format!("{}/orgs/{org}/scim", self.prefix)
-    }
-
-    fn needs_refresh(&self, b: &TokenBundle) -> bool {
-        b.refresh_token.is_some()
-            && b.expires_at
-                .is_some_and(|t| t - self.clock.now() <= REFRESH_MARGIN)
     }
 
     async fn read_bundle(&self, org: &OrgId) -> Result<Option<TokenBundle>, StoreError> {
@@ -241,11 +219,7 @@ impl TokenStore for SecretsTokenStore {
                     org: org.to_string(),
                 });
             };
-            let Some(TokenState {
-                version,
-                lease_until_ms,
-            }) = state
-            else {
+            let Some(TokenState { version, .. }) = state else {
                 // A bundle without a version item (stored by hand or by an older build): give it one.
                 if token_state::adopt(&self.db, org, bundle.version).await? {
                     return Ok(bundle);
@@ -260,29 +234,8 @@ impl TokenStore for SecretsTokenStore {
                 // tokens there are. Label them with the current version so a refresh can still compare-and-set.
                 tracing::warn!(%org, stored = bundle.version, expected = version, "token secret lags its version item; using it");
                 bundle.version = version;
-                return Ok(bundle);
             }
-            if !self.needs_refresh(&bundle) {
-                return Ok(bundle);
-            }
-            let now_ms = Utc::now().timestamp_millis();
-            match lease_until_ms {
-                Some(until) if until > now_ms => {
-                    // Someone is refreshing this version: wait for their write instead of spending the refresh
-                    // token a second time. Past the lease (plus a write's time) we stop waiting.
-                    if started.elapsed() < self.lease + WRITE_WAIT {
-                        continue;
-                    }
-                    return Ok(bundle);
-                }
-                _ => {
-                    let until =
-                        now_ms + i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX / 2);
-                    if token_state::try_lease(&self.db, org, version, now_ms, until).await? {
-                        return Ok(bundle);
-                    }
-                }
-            }
+            return Ok(bundle);
         }
         Err(StoreError::Backend(format!(
             "could not read a settled OAuth token bundle for org {org} in {MAX_READ_ROUNDS} rounds; retry"
@@ -311,6 +264,56 @@ impl TokenStore for SecretsTokenStore {
         };
         self.write_bundle(bundle, version).await?;
         Ok(version)
+    }
+
+    async fn lease_refresh(
+        &self,
+        org: &OrgId,
+        version: u64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<RefreshLease, StoreError> {
+        let (now_ms, until_ms) = (now.timestamp_millis(), until.timestamp_millis());
+        // Two rounds: a lease that ends between our conditional write and our read is taken on the second.
+        for _ in 0..2 {
+            if token_state::try_lease(&self.db, org, version, now_ms, until_ms).await? {
+                return Ok(RefreshLease::Taken);
+            }
+            match token_state::read(&self.db, org).await? {
+                None if self.read_bundle(org).await?.is_none() => {
+                    return Err(StoreError::NotConnected {
+                        org: org.to_string(),
+                    });
+                }
+                // A bundle without its version item: reading it creates the item.
+                None => return Ok(RefreshLease::Moved),
+                Some(s) if s.version != version => return Ok(RefreshLease::Moved),
+                Some(TokenState {
+                    lease_until_ms: Some(held),
+                    ..
+                }) if held > now_ms => {
+                    return Ok(RefreshLease::Held {
+                        until: DateTime::from_timestamp_millis(held).ok_or_else(|| {
+                            StoreError::Corrupt {
+                                what: format!("token version item of org {org}"),
+                                detail: format!("lease_until_ms {held} is not a time"),
+                            }
+                        })?,
+                    });
+                }
+                Some(_) => continue,
+            }
+        }
+        Ok(RefreshLease::Moved)
+    }
+
+    async fn release_refresh(
+        &self,
+        org: &OrgId,
+        version: u64,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        token_state::release_lease(&self.db, org, version, until.timestamp_millis()).await
     }
 
     async fn get_scim_token(&self, org: &OrgId) -> Result<SecretString, StoreError> {

@@ -107,6 +107,13 @@ impl MiroConfig {
         Self::with_urls(base, base, &format!("{base}/api/v1/scim"))
     }
 
+    /// The longest the client waits between two attempts of one call: its backoff cap, or after a 429 what the
+    /// server asked for, bounded by four times that cap (at least 4 s) but never below SCIM's window. Whoever
+    /// must outlast a call with all its retries (the token refresh lease) computes with this.
+    pub fn longest_retry_wait(&self) -> Duration {
+        (self.retry.max_delay.max(Duration::from_secs(1)) * 4).max(self.scim_limits.window)
+    }
+
     pub fn with_urls(oauth: &str, api: &str, scim: &str) -> Result<Self, MiroError> {
         Ok(Self {
             oauth_base_url: parse_base(oauth)?,

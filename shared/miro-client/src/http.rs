@@ -160,7 +160,7 @@ impl MiroClient {
             let wait = wait_after_429(call.api, &headers, backoff, scim_window, SystemTime::now());
             // Bounded, so a hostile or broken header cannot park a worker for hours; never below SCIM's window,
             // which is what waiting "until the next window" needs.
-            let cap = (policy.max_delay.max(Duration::from_secs(1)) * 4).max(scim_window);
+            let cap = self.inner.config.longest_retry_wait();
             let wait = wait.min(cap);
             return Attempt::Again(
                 wait,

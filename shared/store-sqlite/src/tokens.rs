@@ -1,11 +1,18 @@
 //! `TokenStore` on SQLite. Secret values cross this module only as `SecretString`s and bound SQL parameters.
+//!
+//! # The refresh lease
+//! One row per org in `oauth_refresh_leases`: the token version it guards and when it ends (epoch milliseconds).
+//! Taking it is one `BEGIN IMMEDIATE` transaction (check the version, check the lease, write the lease), so two
+//! processes sharing the file also get one holder. A lease of an older version is dead: every token write bumps
+//! the version, so storing the refreshed tokens ends the lease without touching the row. The table is created
+//! on first use rather than by a migration, so a database file stays readable by builds that predate it.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::OrgId;
-use miro_sam_core::ports::{TokenBundle, TokenStore};
-use rusqlite::{OptionalExtension, params};
+use miro_sam_core::ports::{RefreshLease, TokenBundle, TokenStore};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::SqliteStore;
@@ -147,6 +154,84 @@ impl TokenStore for SqliteStore {
             })
     }
 
+    async fn lease_refresh(
+        &self,
+        org: &OrgId,
+        version: u64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<RefreshLease, StoreError> {
+        let (o, v, now_ms, until_ms) = (
+            org.to_string(),
+            version as i64,
+            now.timestamp_millis(),
+            until.timestamp_millis(),
+        );
+        self.call(move |conn| {
+            ensure_lease_table(conn)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM oauth_tokens WHERE org_id = ?1",
+                    [&o],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(stored) = stored else {
+                return Err(StoreError::NotConnected { org: o });
+            };
+            if stored != v {
+                return Ok(RefreshLease::Moved);
+            }
+            let held: Option<i64> = tx
+                .query_row(
+                    "SELECT lease_until_ms FROM oauth_refresh_leases \
+                     WHERE org_id = ?1 AND version = ?2 AND lease_until_ms > ?3",
+                    params![o, v, now_ms],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            if let Some(held) = held {
+                return Ok(RefreshLease::Held {
+                    until: millis(held)?,
+                });
+            }
+            tx.execute(
+                "INSERT INTO oauth_refresh_leases (org_id, version, lease_until_ms) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, \
+                 lease_until_ms = excluded.lease_until_ms",
+                params![o, v, until_ms],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(RefreshLease::Taken)
+        })
+        .await
+    }
+
+    async fn release_refresh(
+        &self,
+        org: &OrgId,
+        version: u64,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (o, v, until_ms) = (org.to_string(), version as i64, until.timestamp_millis());
+        self.call(move |conn| {
+            ensure_lease_table(conn)?;
+            conn.execute(
+                "DELETE FROM oauth_refresh_leases WHERE org_id = ?1 AND version = ?2 AND lease_until_ms = ?3",
+                params![o, v, until_ms],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn get_scim_token(&self, org: &OrgId) -> Result<SecretString, StoreError> {
         let o = org.to_string();
         let token: Option<String> = self
@@ -184,4 +269,23 @@ impl TokenStore for SqliteStore {
         })
         .await
     }
+}
+
+fn ensure_lease_table(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS oauth_refresh_leases (\
+             org_id          TEXT PRIMARY KEY, \
+             version         INTEGER NOT NULL, \
+             lease_until_ms  INTEGER NOT NULL)",
+        [],
+    )
+    .map(|_| ())
+    .map_err(backend)
+}
+
+fn millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt {
+        what: "refresh lease".into(),
+        detail: format!("{ms} is not a time in epoch milliseconds"),
+    })
 }

@@ -1,4 +1,5 @@
-//! Token refresh before a job, and the race between two workers refreshing the same org.
+//! Token refresh before a job, the refresh lease and the race between two workers refreshing the same org, and
+//! rotated tokens that a failing write must not lose: the core's refresh scenarios on SQLite and the sandbox.
 
 mod common;
 
@@ -6,14 +7,15 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use common::*;
 use miro_client::{ExposeSecret, SecretString};
 use miro_sam_core::StoreError;
 use miro_sam_core::audit::AuditEvent;
+use miro_sam_core::contract;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{self, JobError};
-use miro_sam_core::ports::{SubscriptionStore, TokenBundle, TokenStore};
+use miro_sam_core::ports::{RefreshLease, SubscriptionStore, TokenBundle, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::SandboxControl;
 
@@ -133,6 +135,25 @@ impl TokenStore for RacingTokens {
             self.inner.put_tokens(&winner).await?;
         }
         self.inner.put_tokens_if_version(bundle, expected).await
+    }
+
+    async fn lease_refresh(
+        &self,
+        org: &OrgId,
+        version: u64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<RefreshLease, StoreError> {
+        self.inner.lease_refresh(org, version, now, until).await
+    }
+
+    async fn release_refresh(
+        &self,
+        org: &OrgId,
+        version: u64,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.release_refresh(org, version, until).await
     }
 
     async fn get_scim_token(&self, org: &OrgId) -> Result<SecretString, StoreError> {
@@ -301,4 +322,131 @@ async fn connecting_an_org_stores_its_tokens_and_registers_it() {
         store.get_tokens(&org).await.unwrap().version,
         tokens.version + 1
     );
+}
+
+/// The sandbox as the core's refresh scenarios see it.
+struct Sandboxed(SandboxControl);
+
+impl contract::MiroView for Sandboxed {
+    fn refreshes(&self) -> u64 {
+        self.0.refresh_count()
+    }
+
+    fn token_calls(&self) -> u64 {
+        self.0.counters().get("token")
+    }
+
+    fn expire_access_tokens(&self) {
+        // Past the one-hour lifetime of every access token issued so far; refresh tokens last 60 days.
+        self.0
+            .advance_clock(std::time::Duration::from_secs(61 * 60));
+    }
+
+    fn revoke_all_tokens(&self) {
+        for org in self.0.org_ids() {
+            self.0.revoke_all_tokens(&org);
+        }
+    }
+}
+
+/// A world for one refresh scenario: the sandbox keeps running as long as the returned guard lives.
+async fn refresh_world() -> (contract::RefreshWorld, World) {
+    let w = world(20).await;
+    let connected = connect_with_refresh_token(&w).await;
+    let rw = contract::RefreshWorld {
+        deps: w.deps.clone(),
+        org: w.org.clone(),
+        connected,
+        miro: std::sync::Arc::new(Sandboxed(w.control.clone())),
+    };
+    (rw, w)
+}
+
+#[tokio::test]
+async fn a_failed_write_of_rotated_tokens_is_retried() {
+    let (rw, _w) = refresh_world().await;
+    contract::a_failed_write_of_rotated_tokens_is_retried(rw).await;
+}
+
+#[tokio::test]
+async fn rotated_tokens_that_cannot_be_stored_stay_in_hand() {
+    let (rw, _w) = refresh_world().await;
+    contract::rotated_tokens_that_cannot_be_stored_stay_in_hand(rw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_refreshing_at_once_make_one_refresh() {
+    let (rw, _w) = refresh_world().await;
+    contract::two_workers_refreshing_at_once_make_one_refresh(rw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refresh_after_a_401_takes_the_lease() {
+    let (rw, _w) = refresh_world().await;
+    contract::the_refresh_after_a_401_takes_the_lease(rw).await;
+}
+
+#[tokio::test]
+async fn a_holder_that_never_finishes_delays_the_others_only_by_its_lease() {
+    let (rw, _w) = refresh_world().await;
+    contract::a_holder_that_never_finishes_delays_the_others_only_by_its_lease(rw).await;
+}
+
+#[tokio::test]
+async fn a_refused_refresh_releases_the_lease() {
+    let (rw, _w) = refresh_world().await;
+    contract::a_refused_refresh_releases_the_lease(rw).await;
+}
+
+#[tokio::test]
+async fn refresh_lease_has_one_holder_per_version() {
+    contract::refresh_lease_has_one_holder_per_version(std::sync::Arc::new(
+        SqliteStore::in_memory().unwrap(),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refresh_leases_have_one_winner() {
+    contract::concurrent_refresh_leases_have_one_winner(std::sync::Arc::new(
+        SqliteStore::in_memory().unwrap(),
+    ))
+    .await;
+}
+
+/// Two handles on the same file (two `miro-sam` processes) see one lease.
+#[tokio::test]
+async fn the_lease_holds_across_handles_on_one_file() {
+    let dir = std::env::temp_dir().join(format!("miro-sam-lease-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("store.db");
+    let (a, b) = (
+        SqliteStore::open(&path).unwrap(),
+        SqliteStore::open(&path).unwrap(),
+    );
+    let org = OrgId::parse("3074457345821141000").unwrap();
+    let v = a
+        .put_tokens(&TokenBundle {
+            org_id: org.clone(),
+            access_token: SecretString::from("at-1"),
+            refresh_token: Some(SecretString::from("rt-1")),
+            expires_at: None,
+            team_id: None,
+            user_id: None,
+            scopes: vec![],
+            version: 0,
+        })
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let until = now + Duration::minutes(15);
+    assert_eq!(
+        a.lease_refresh(&org, v, now, until).await.unwrap(),
+        RefreshLease::Taken
+    );
+    assert!(matches!(
+        b.lease_refresh(&org, v, now, until).await.unwrap(),
+        RefreshLease::Held { .. }
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

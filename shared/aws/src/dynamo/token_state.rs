@@ -131,3 +131,31 @@ pub(crate) async fn try_lease(
         Err(e) => Err(db.err("UpdateItem (token refresh lease)", &e)),
     }
 }
+
+/// Removes the lease of `version` that ends at `until_ms` (the caller's own); anything else stays as it is.
+pub(crate) async fn release_lease(
+    db: &Db,
+    org: &OrgId,
+    version: u64,
+    until_ms: i64,
+) -> Result<(), StoreError> {
+    db.count_item_write();
+    let res = db
+        .client
+        .update_item()
+        .table_name(db.table.as_ref())
+        .set_key(Some(key(org_pk(org), TOKENS_SK)))
+        .update_expression("REMOVE #lease")
+        .condition_expression("#v = :v AND #lease = :until")
+        .expression_attribute_names("#v", VERSION)
+        .expression_attribute_names("#lease", LEASE_UNTIL)
+        .expression_attribute_values(":v", n(version))
+        .expression_attribute_values(":until", n(until_ms))
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if is_conditional_check_failed(&e) => Ok(()),
+        Err(e) => Err(db.err("UpdateItem (release token refresh lease)", &e)),
+    }
+}

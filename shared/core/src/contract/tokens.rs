@@ -1,13 +1,18 @@
-//! Contract of [`TokenStore`].
+//! Contract of [`TokenStore`], its refresh lease included. The refresh scenarios against the Miro sandbox, which
+//! need more than the store, are in [`refresh`].
+
+mod refresh;
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use secrecy::{ExposeSecret, SecretString};
+
+pub use refresh::*;
 
 use super::fixtures::*;
 use crate::error::StoreError;
-use crate::ports::{TokenBundle, TokenStore};
+use crate::ports::{RefreshLease, TokenBundle, TokenStore};
 
 type Tokens = Arc<dyn TokenStore>;
 
@@ -138,4 +143,125 @@ pub async fn scim_token_round_trip(tokens: Tokens) {
         "scim-2"
     );
     assert!(tokens.get_scim_token(&other_org()).await.is_err());
+}
+
+/// Leases are kept to the millisecond.
+fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::milliseconds(1)).expect("a time")
+}
+
+pub async fn refresh_lease_has_one_holder_per_version(tokens: Tokens) {
+    let v = tokens
+        .put_tokens(&bundle("at-1", Some("rt-1")))
+        .await
+        .unwrap();
+    let lease = Duration::minutes(15);
+    let (now, until) = (t0(), t0() + lease);
+    let lease_of = |version: u64, at: DateTime<Utc>| {
+        let tokens = tokens.clone();
+        async move {
+            tokens
+                .lease_refresh(&org(), version, at, at + lease)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        tokens.lease_refresh(&org(), v, now, until).await.unwrap(),
+        RefreshLease::Taken
+    );
+    let later = now + Duration::seconds(1);
+    assert_eq!(
+        lease_of(v, later).await,
+        RefreshLease::Held { until: ms(until) },
+        "a second worker is told who holds it until when"
+    );
+    assert_eq!(
+        lease_of(v + 1, later).await,
+        RefreshLease::Moved,
+        "a version that is not stored"
+    );
+
+    tokens
+        .release_refresh(&org(), v, later + lease)
+        .await
+        .unwrap();
+    assert!(
+        matches!(lease_of(v, later).await, RefreshLease::Held { .. }),
+        "releasing with another end time (someone else's lease) leaves the holder's lease alone"
+    );
+    tokens.release_refresh(&org(), v, until).await.unwrap();
+    assert_eq!(
+        lease_of(v, later).await,
+        RefreshLease::Taken,
+        "the holder's own release frees it"
+    );
+
+    let v2 = tokens
+        .put_tokens_if_version(&bundle("at-2", Some("rt-2")), v)
+        .await
+        .unwrap();
+    assert_eq!(lease_of(v, later).await, RefreshLease::Moved);
+    assert_eq!(
+        lease_of(v2, later).await,
+        RefreshLease::Taken,
+        "storing the refreshed tokens ends the lease"
+    );
+    assert_eq!(
+        lease_of(v2, later + lease).await,
+        RefreshLease::Taken,
+        "a lease that has ended is taken over"
+    );
+    let v3 = tokens
+        .put_tokens(&bundle("at-3", Some("rt-3")))
+        .await
+        .unwrap();
+    assert_eq!(
+        lease_of(v3, later + lease).await,
+        RefreshLease::Taken,
+        "a reconnect ends it too"
+    );
+
+    match tokens.lease_refresh(&other_org(), 1, now, until).await {
+        Err(StoreError::NotConnected { org }) => assert_eq!(org, OTHER_ORG),
+        other => panic!("expected NotConnected, got {other:?}"),
+    }
+    let mut theirs = bundle("at-other", Some("rt-other"));
+    theirs.org_id = other_org();
+    let w = tokens.put_tokens(&theirs).await.unwrap();
+    assert_eq!(
+        tokens
+            .lease_refresh(&other_org(), w, later, later + lease)
+            .await
+            .unwrap(),
+        RefreshLease::Taken,
+        "leases are per org"
+    );
+}
+
+pub async fn concurrent_refresh_leases_have_one_winner(tokens: Tokens) {
+    let v = tokens
+        .put_tokens(&bundle("at-1", Some("rt-1")))
+        .await
+        .unwrap();
+    let now = t0();
+    let answers = futures::future::join_all((0..8).map(|i| {
+        let tokens = tokens.clone();
+        async move {
+            let until = now + Duration::minutes(15) + Duration::milliseconds(i);
+            tokens.lease_refresh(&org(), v, now, until).await.unwrap()
+        }
+    }))
+    .await;
+    let taken = answers
+        .iter()
+        .filter(|a| **a == RefreshLease::Taken)
+        .count();
+    assert_eq!(taken, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, RefreshLease::Taken | RefreshLease::Held { .. })),
+        "{answers:?}"
+    );
 }

@@ -10,4 +10,4 @@ mod tokens;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use queue::{EnqueueReport, RECLAIM_REQUEST_SCHEMA_VERSION, ReclaimQueue, ReclaimRequest};
 pub use store::SubscriptionStore;
-pub use tokens::{TokenBundle, TokenStore};
+pub use tokens::{RefreshLease, TokenBundle, TokenStore};

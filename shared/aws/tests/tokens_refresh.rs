@@ -1,0 +1,216 @@
+//! Token refresh on DynamoDB + Secrets Manager (moto) and the Miro sandbox: the core's refresh scenarios (the
+//! lease, two workers racing, the refresh after a 401, rotated tokens a failing write must not lose), and a real
+//! Secrets Manager write failing once after the version bump.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use aws_sdk_secretsmanager::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_secretsmanager::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_secretsmanager::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use chrono::{Duration, Utc};
+use common::miro::{client_for, connect_with_refresh_token, oauth_app};
+use miro_client::ExposeSecret;
+use miro_sam_aws::{DynamoStore, SecretsTokenStore};
+use miro_sam_core::contract::{self, MiroView, RefreshWorld};
+use miro_sam_core::domain::OrgId;
+use miro_sam_core::jobs::{self, Deps};
+use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenStore};
+use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
+
+struct Sandboxed(SandboxControl);
+
+impl MiroView for Sandboxed {
+    fn refreshes(&self) -> u64 {
+        self.0.refresh_count()
+    }
+
+    fn token_calls(&self) -> u64 {
+        self.0.counters().get("token")
+    }
+
+    fn expire_access_tokens(&self) {
+        // Past the one-hour lifetime of every access token issued so far; refresh tokens last 60 days.
+        self.0
+            .advance_clock(std::time::Duration::from_secs(61 * 60));
+    }
+
+    fn revoke_all_tokens(&self) {
+        for org in self.0.org_ids() {
+            self.0.revoke_all_tokens(&org);
+        }
+    }
+}
+
+/// Fails the next `PutSecretValue` once armed, inside the SDK: the adapter's own write really fails.
+#[derive(Debug, Clone, Default)]
+struct FailNextSecretWrite {
+    armed: Arc<AtomicBool>,
+    failed: Arc<AtomicU32>,
+}
+
+impl Intercept for FailNextSecretWrite {
+    fn name(&self) -> &'static str {
+        "FailNextSecretWrite"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let put = cfg
+            .load::<Metadata>()
+            .is_some_and(|m| m.name() == "PutSecretValue");
+        if put && self.armed.swap(false, Ordering::SeqCst) {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err("injected: Secrets Manager is unavailable".into());
+        }
+        Ok(())
+    }
+}
+
+struct Env {
+    world: RefreshWorld,
+    control: SandboxControl,
+    fault: FailNextSecretWrite,
+    _sandbox: Sandbox,
+}
+
+async fn env() -> Env {
+    let sdk = common::sdk().await;
+    let clients = miro_sam_aws::AwsClients::new(&sdk);
+    let table = common::new_table(&clients).await;
+    let fault = FailNextSecretWrite::default();
+    let secrets = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&sdk)
+            .interceptor(fault.clone())
+            .build(),
+    );
+    let tokens = SecretsTokenStore::new(
+        secrets,
+        clients.dynamodb.clone(),
+        &table,
+        &common::unique("miro-sam-test"),
+    );
+    let sandbox = Sandbox::start(SandboxConfig::unlimited(20))
+        .await
+        .expect("sandbox");
+    let control = sandbox.control();
+    let org = OrgId::parse(&control.org_ids()[0]).unwrap();
+    let client = client_for(&sandbox);
+    let connected = connect_with_refresh_token(&client, &org).await;
+    let deps = Deps {
+        store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &table))
+            as Arc<dyn SubscriptionStore>,
+        tokens: Arc::new(tokens) as Arc<dyn TokenStore>,
+        client,
+        clock: Arc::new(SystemClock),
+        oauth_app: Some(oauth_app()),
+    };
+    Env {
+        world: RefreshWorld {
+            deps,
+            org,
+            connected,
+            miro: Arc::new(Sandboxed(control.clone())),
+        },
+        control,
+        fault,
+        _sandbox: sandbox,
+    }
+}
+
+#[tokio::test]
+async fn a_failed_write_of_rotated_tokens_is_retried() {
+    let e = env().await;
+    contract::a_failed_write_of_rotated_tokens_is_retried(e.world.clone()).await;
+}
+
+#[tokio::test]
+async fn rotated_tokens_that_cannot_be_stored_stay_in_hand() {
+    let e = env().await;
+    contract::rotated_tokens_that_cannot_be_stored_stay_in_hand(e.world.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_refreshing_at_once_make_one_refresh() {
+    let e = env().await;
+    contract::two_workers_refreshing_at_once_make_one_refresh(e.world.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refresh_after_a_401_takes_the_lease() {
+    let e = env().await;
+    contract::the_refresh_after_a_401_takes_the_lease(e.world.clone()).await;
+}
+
+#[tokio::test]
+async fn a_holder_that_never_finishes_delays_the_others_only_by_its_lease() {
+    let e = env().await;
+    contract::a_holder_that_never_finishes_delays_the_others_only_by_its_lease(e.world.clone())
+        .await;
+}
+
+#[tokio::test]
+async fn a_refused_refresh_releases_the_lease() {
+    let e = env().await;
+    contract::a_refused_refresh_releases_the_lease(e.world.clone()).await;
+}
+
+#[tokio::test]
+async fn refresh_lease_has_one_holder_per_version() {
+    contract::refresh_lease_has_one_holder_per_version(Arc::new(common::fresh_tokens().await))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refresh_leases_have_one_winner() {
+    contract::concurrent_refresh_leases_have_one_winner(Arc::new(common::fresh_tokens().await))
+        .await;
+}
+
+/// The adapter bumps the version item, then its `PutSecretValue` fails: the version is ahead of the secret,
+/// which still holds the spent tokens. The retry recognises them and writes the rotated tokens over them.
+#[tokio::test]
+async fn a_secret_write_that_fails_after_the_version_bump_still_ends_stored() {
+    let e = env().await;
+    let (w, tokens) = (&e.world, &e.world.deps.tokens);
+    let mut connected = w.connected.clone();
+    connected.expires_at = Some(Utc::now() + Duration::seconds(60));
+    let version = tokens.put_tokens(&connected).await.unwrap();
+
+    e.fault.armed.store(true, Ordering::SeqCst);
+    let token = jobs::usable_access_token(&w.deps, &w.org)
+        .await
+        .expect("the rotated token survives the failed secret write");
+
+    assert_eq!(
+        e.fault.failed.load(Ordering::SeqCst),
+        1,
+        "the write failed once"
+    );
+    assert_eq!(e.control.refresh_count(), 1, "one refresh at Miro");
+    let stored = tokens.get_tokens(&w.org).await.unwrap();
+    assert_eq!(
+        stored.access_token.expose_secret(),
+        token.expose_secret(),
+        "the rotated token is stored"
+    );
+    assert_ne!(
+        stored.refresh_token.as_ref().unwrap().expose_secret(),
+        connected.refresh_token.as_ref().unwrap().expose_secret(),
+        "with its rotated refresh token"
+    );
+    assert_eq!(
+        stored.version,
+        version + 2,
+        "the failed write's bump, then the retry's"
+    );
+    let info = w.deps.client.token_info(&token).await.expect("it works");
+    assert_eq!(info.organization.id, w.org.as_str());
+}
