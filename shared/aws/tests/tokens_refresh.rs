@@ -162,18 +162,6 @@ async fn a_refused_refresh_releases_the_lease() {
     contract::a_refused_refresh_releases_the_lease(e.world.clone()).await;
 }
 
-#[tokio::test]
-async fn refresh_lease_has_one_holder_per_version() {
-    contract::refresh_lease_has_one_holder_per_version(Arc::new(common::fresh_tokens().await))
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_refresh_leases_have_one_winner() {
-    contract::concurrent_refresh_leases_have_one_winner(Arc::new(common::fresh_tokens().await))
-        .await;
-}
-
 /// The adapter bumps the version item, then its `PutSecretValue` fails: the version is ahead of the secret,
 /// which still holds the spent tokens. The retry recognises them and writes the rotated tokens over them.
 #[tokio::test]

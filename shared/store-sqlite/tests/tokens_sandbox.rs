@@ -398,22 +398,6 @@ async fn a_refused_refresh_releases_the_lease() {
     contract::a_refused_refresh_releases_the_lease(rw).await;
 }
 
-#[tokio::test]
-async fn refresh_lease_has_one_holder_per_version() {
-    contract::refresh_lease_has_one_holder_per_version(std::sync::Arc::new(
-        SqliteStore::in_memory().unwrap(),
-    ))
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_refresh_leases_have_one_winner() {
-    contract::concurrent_refresh_leases_have_one_winner(std::sync::Arc::new(
-        SqliteStore::in_memory().unwrap(),
-    ))
-    .await;
-}
-
 /// Two handles on the same file (two `miro-sam` processes) see one lease.
 #[tokio::test]
 async fn the_lease_holds_across_handles_on_one_file() {

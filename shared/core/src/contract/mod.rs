@@ -65,6 +65,8 @@ macro_rules! store_contract_tests {
                 token_version_conflict,
                 missing_tokens_are_typed_errors,
                 scim_token_round_trip,
+                refresh_lease_has_one_holder_per_version,
+                concurrent_refresh_leases_have_one_winner,
             );
             $crate::store_contract_tests!(@each $queue;
                 queue_dedups_per_plan_and_member,
