@@ -42,3 +42,8 @@ echo "==> local AWS API (moto) on $MIRO_SAM_TEST_AWS_ENDPOINT"
 
 echo "==> cargo test --workspace"
 cargo test --workspace --all-targets --locked "$@"
+
+# The operator commands for a deployment are behind the CLI's `aws` feature, which no other crate turns on: run the
+# CLI's unit tests and its deployment tests once more with it.
+echo "==> cargo test -p miro-sam --features aws (operator commands)"
+cargo test -p miro-sam --features aws --locked --lib --test aws_operator "$@"

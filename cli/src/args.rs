@@ -120,6 +120,20 @@ pub enum AwsCommand {
         #[command(subcommand)]
         action: PolicyCommand,
     },
+    /// Kill switch for an org of the deployment: the reclaim worker ends every queued or approved reclaim of it
+    /// `skipped`, sending nothing to Miro, until `aws resume`.
+    Pause {
+        #[arg(long)]
+        org: String,
+        /// Why, for the audit log and for everyone who sees the org paused.
+        #[arg(long, default_value = "paused by an operator")]
+        reason: String,
+    },
+    /// Turn an org's kill switch off again.
+    Resume {
+        #[arg(long)]
+        org: String,
+    },
     /// For local runs against a local AWS API (the template does this in AWS): create the DynamoDB table, and the
     /// connect-link key and OAuth client secret when their names are configured.
     InitLocal {

@@ -125,6 +125,18 @@ pub async fn run(g: &Global, cmd: AwsCommand) -> CmdResult {
             let org = OrgId::parse(&org)?;
             super::policy::run_on(&adapters.store, &org, action, chrono::Utc::now()).await
         }
+        AwsCommand::Pause { org, reason } => {
+            let adapters = Adapters::from_env()
+                .await
+                .map_err(|e| Failure::needs_action(e.to_string()))?;
+            super::pause::pause_on(&adapters.store, &OrgId::parse(&org)?, &reason).await
+        }
+        AwsCommand::Resume { org } => {
+            let adapters = Adapters::from_env()
+                .await
+                .map_err(|e| Failure::needs_action(e.to_string()))?;
+            super::pause::resume_on(&adapters.store, &OrgId::parse(&org)?).await
+        }
         AwsCommand::InitLocal {
             table,
             link_key_secret,
