@@ -3,6 +3,17 @@
 //! Facts about Miro's API come from `../shared/miro-api.md`. The client paces itself to Miro's rate limits
 //! ([`RestLimits`], [`ScimLimits`]), retries what is safe to retry, and reports failures as [`MiroError`]s that
 //! tell the operator what to do. Tokens are [`secrecy::SecretString`]s and never appear in errors or logs.
+//!
+//! What counts as success is strict, because a reclaim recorded as done must be done:
+//! - A SCIM PATCH is answered 200 with the resource or 204 with nothing (RFC 7644 §3.5.2); either way the user is
+//!   read back, and a state that did not change is [`MiroError::ScimNotApplied`].
+//! - Any 3xx is [`MiroError::Redirected`], never an answer (redirects are not followed, so a token never leaves).
+//! - A revoke answered 404 is [`MiroError::RevokeRefused`]: the token is not known to be revoked.
+//! - A members page with no data ends the listing, whatever cursor it names.
+//!
+//! After a 429 the client waits the larger of the backoff and what Miro asked: `Retry-After`, or for REST the
+//! `X-RateLimit-Reset` time when it lies ahead. SCIM without `Retry-After` waits one whole SCIM window. REST credit
+//! headers pace REST calls only, never SCIM ones. SCIM filters are percent-encoded with `%20` for spaces.
 
 mod config;
 mod error;

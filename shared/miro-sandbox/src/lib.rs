@@ -3,7 +3,14 @@
 //! faithful to /work/shared/miro-api.md, plus a `/_sandbox/` control plane.
 //!
 //! Where Miro's behaviour is unconfirmed the sandbox picks the stricter plausible option,
-//! so a client that works here also works against Miro.
+//! so a client that works here also works against Miro. In particular: a refresh ends the old access token
+//! at once; a members `cursor` naming someone who is not (or no longer) a member is 400 `invalidParameters`;
+//! SCIM queries are read the RFC 3986 way (`%20` is a space, `+` a plus); a SCIM `userName` filter matches
+//! with full Unicode lowercasing, so it can also answer a near-twin (a Kelvin sign for a `k`) and a client
+//! must check which user it got.
+//!
+//! [`cli::serve`] (the `miro-sandbox` binary and `miro-sam sandbox`) prints `export NAME='value'` lines for
+//! exactly the variables `miro-sam` reads ([`cli::EXPORTED_NAMES`]), so `eval "$(miro-sam sandbox)"` works.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -30,8 +37,10 @@
 //! member id (`set_scim_id`), SCIM roles REST does not show (`set_scim_roles`), an empty `lastActivityAt` in a
 //! chosen form (`set_last_activity_empty`), users only SCIM lists (`add_scim_only_user`), and an admin's change
 //! made in Miro rather than through SCIM (`admin_set_active`). [`FaultConfig`] switches SCIM PATCH to
-//! `204 No Content` or to a 200 that changes nothing, turns SCIM off (403), and injects SCIM 429s with or
-//! without `Retry-After`/`X-RateLimit-*` headers.
+//! `204 No Content` or to a 200 that changes nothing, turns SCIM off (403), injects SCIM 429s with or
+//! without `Retry-After`/`X-RateLimit-*` headers (and REST 429s with a `Retry-After` or a reset in the past),
+//! stamps REST credit headers on SCIM answers, ends a listing with an empty page that still names a cursor,
+//! and redirects every API call to https.
 
 // Handlers return `Result<_, Response>` to short-circuit with a ready error body; the
 // responses are built once per request, so boxing them buys nothing.

@@ -170,3 +170,31 @@ async fn scim_answers_can_carry_rest_credit_headers() {
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 0);
     assert!(r.header_u64("x-ratelimit-reset") >= before + 3000);
 }
+
+#[tokio::test]
+async fn the_switches_are_reachable_over_the_http_control_plane() {
+    let (c, sb, org, scim) = start().await;
+    let id = plain_user(&sb, &org);
+    let r = c
+        .post(format!("{}/_sandbox/faults", sb.base_url()))
+        .json(&json!({
+            "scim_patch_no_content": true,
+            "scim_rate_limit_burst": 1,
+            "rate_limit_retry_after_secs": 4,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let limited = set_active(&c, &sb, &scim, &id, false).await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header_u64("retry-after"), 4);
+    assert_eq!(set_active(&c, &sb, &scim, &id, false).await.status, 204);
+    let r = c
+        .post(format!("{}/_sandbox/faults", sb.base_url()))
+        .json(&json!({ "scim_disabled": true, "no_such_switch": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "unknown switches are refused, not ignored");
+}
