@@ -29,7 +29,7 @@ pub use config::{MiroConfig, OAuthApp, RestLimits, RetryPolicy, ScimLimits};
 pub use error::{Api, MiroError};
 pub use model::{
     AdminRole, Entity, License, Member, MemberFilter, MembersPage, Organization, Role, ScimRole,
-    ScimServiceInfo, ScimUser, ScimUsersPage, TokenInfo,
+    ScimServiceInfo, ScimUser, ScimUsersPage, TokenInfo, UndecodableMember,
 };
 pub use oauth::TokenGrant;
 pub use secrecy::{ExposeSecret, SecretString};

@@ -148,8 +148,39 @@ pub struct Organization {
 #[derive(Debug, Clone)]
 pub struct MembersPage {
     pub members: Vec<Member>,
+    /// Entries of the page that are not a member we can read (a required field missing or mistyped). The rest of
+    /// the page is still delivered; the caller decides what an incomplete page means.
+    pub undecodable: Vec<UndecodableMember>,
     /// The cursor for the next page; `None` when this was the last page.
     pub next_cursor: Option<String>,
+}
+
+/// What can safely be said about a member entry that did not decode: its id if it has a readable one, and the
+/// kind of problem. Never the entry itself, nor serde's message when it could quote a value (an email, a name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndecodableMember {
+    pub id: Option<String>,
+    pub problem: String,
+}
+
+impl UndecodableMember {
+    pub(crate) fn of(entry: &serde_json::Value, e: &serde_json::Error) -> Self {
+        let id = match entry.get("id") {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let msg = e.to_string();
+        // "missing field `x`" and "unknown variant" name only our own field names; other messages may quote data.
+        let problem = if msg.starts_with("missing field") {
+            msg
+        } else if !entry.is_object() {
+            "the entry is not a JSON object".to_owned()
+        } else {
+            "a field has a value of the wrong type".to_owned()
+        };
+        UndecodableMember { id, problem }
+    }
 }
 
 /// Filters for the members list. With `emails`, Miro ignores every other filter and paging.

@@ -11,7 +11,7 @@ use url::Url;
 use crate::MiroClient;
 use crate::error::{Api, MiroError};
 use crate::http::{Body, Call, Retry};
-use crate::model::{Member, MemberFilter, MembersPage, Organization};
+use crate::model::{Member, MemberFilter, MembersPage, Organization, UndecodableMember};
 use crate::pacer::Pacer;
 
 /// Miro's maximum page size for the members list.
@@ -26,6 +26,12 @@ const MEMBER: &str = "GET /v2/orgs/{org}/members/{member}";
 #[derive(Deserialize)]
 struct MembersEnvelope {
     data: Vec<Member>,
+}
+
+/// A members page as sent, each member still undecoded, so one member we cannot read does not cost the page.
+#[derive(Deserialize)]
+struct RawMembersPage {
+    data: Vec<serde_json::Value>,
     #[serde(default)]
     cursor: Option<String>,
 }
@@ -75,15 +81,24 @@ impl MiroClient {
         let answer = self
             .rest_get(MEMBERS, token, org_id, &["members"], &query)
             .await?;
-        let env: MembersEnvelope = answer.json()?;
+        let raw: RawMembersPage = answer.json()?;
         // An empty page is the end too, whatever cursor it names: asking again would only repeat it.
-        let next_cursor = if env.data.is_empty() {
+        let next_cursor = if raw.data.is_empty() {
             None
         } else {
-            env.cursor.filter(|c| !c.is_empty())
+            raw.cursor.filter(|c| !c.is_empty())
         };
+        let mut members = Vec::with_capacity(raw.data.len());
+        let mut undecodable = Vec::new();
+        for v in raw.data {
+            match Member::deserialize(&v) {
+                Ok(m) => members.push(m),
+                Err(e) => undecodable.push(UndecodableMember::of(&v, &e)),
+            }
+        }
         Ok(MembersPage {
-            members: env.data,
+            members,
+            undecodable,
             next_cursor,
         })
     }

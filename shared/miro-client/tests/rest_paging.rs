@@ -239,3 +239,44 @@ async fn a_cursor_of_a_member_who_left_is_a_400_bad_request() {
     );
     assert!(!err.is_transient(), "{err}");
 }
+
+/// One entry that does not decode (no `email`, `active` as text) costs neither the page nor the listing: it is
+/// reported by id, with a problem that quotes none of its values.
+#[tokio::test]
+async fn an_undecodable_entry_is_reported_and_the_page_is_kept() {
+    let cfg = sandbox_config(150);
+    let sandbox = start(cfg.clone()).await;
+    let org = first_org(&sandbox);
+    let client = client(&sandbox, &cfg);
+    let bad = sandbox.control().members(&org)[3].clone();
+    assert!(
+        sandbox
+            .control()
+            .set_member_entry_undecodable(&org, &bad.id, true)
+    );
+    let page = client
+        .members_page(
+            &access_token(&sandbox, &org),
+            &org,
+            &MemberFilter::default(),
+            None,
+        )
+        .await
+        .expect("the page decodes");
+    assert_eq!(page.members.len(), 99);
+    assert!(page.members.iter().all(|m| m.id != bad.id));
+    assert_eq!(page.undecodable.len(), 1);
+    let u = &page.undecodable[0];
+    assert_eq!(u.id.as_deref(), Some(bad.id.as_str()));
+    assert!(
+        u.problem.contains("wrong type") || u.problem.contains("missing field"),
+        "{}",
+        u.problem
+    );
+    assert!(
+        !u.problem.contains("yes") && !u.problem.contains('@'),
+        "{}",
+        u.problem
+    );
+    assert!(page.next_cursor.is_some(), "paging goes on");
+}

@@ -114,4 +114,27 @@ impl SandboxControl {
             None => false,
         }
     }
+
+    /// From now on REST lists this member with a broken entry (no `email`, `active` given as text): a client must
+    /// keep the rest of the page. `false` undoes it. False for an unknown org or member.
+    pub fn set_member_entry_undecodable(
+        &self,
+        org_id: &str,
+        member_id: &str,
+        broken: bool,
+    ) -> bool {
+        let mut state = self.shared.lock();
+        let Some(org) = state.org_mut(org_id) else {
+            return false;
+        };
+        if org.member(member_id).is_none() {
+            return false;
+        }
+        if broken {
+            org.scim_side.undecodable.insert(member_id.to_string());
+        } else {
+            org.scim_side.undecodable.remove(member_id);
+        }
+        true
+    }
 }

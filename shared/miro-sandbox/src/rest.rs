@@ -60,6 +60,10 @@ pub(crate) fn member_json(org: &Org, m: &SandboxMember) -> Value {
             obj.insert("lastActivityAt".into(), json!(""));
         }
     }
+    if org.scim_side.undecodable.contains(&m.id) {
+        obj.remove("email");
+        obj.insert("active".into(), json!("yes"));
+    }
     // Optional in the spec: omitted when empty so clients cannot rely on it.
     if !m.admin_roles.is_empty() {
         let roles: Vec<Value> = m

@@ -427,6 +427,42 @@ async fn one_unreadable_member_keeps_the_rest_and_removes_nobody() {
     assert!(fixed.incomplete.is_none());
 }
 
+/// An entry Miro lists that does not even decode (a required field missing): the rest of its page is kept, it is
+/// counted, and the run removes nobody.
+#[tokio::test]
+async fn an_undecodable_entry_costs_neither_the_page_nor_anyone_their_record() {
+    let w = world(250).await;
+    jobs::download_org(&w.deps, &w.org).await.unwrap();
+    let o = w.org_str();
+    let members = w.control.members(&o);
+    let (bad, gone, changed) = (&members[5], &members[6], &members[7]);
+    assert!(w.control.set_member_entry_undecodable(&o, &bad.id, true));
+    assert!(w.control.remove_member(&o, &gone.id));
+    assert!(
+        w.control
+            .update_member(&o, &changed.id, |m| m.license = "basic".into())
+    );
+
+    let s = jobs::download_org(&w.deps, &w.org)
+        .await
+        .expect("the page is not lost");
+    assert_eq!((s.rejected, s.removed, s.changed), (1, 0, 1), "{s:?}");
+    assert_eq!(s.members_seen, 248, "everyone else on the page was read");
+    assert!(s.incomplete.is_some());
+    for id in [&bad.id, &gone.id] {
+        let m = w
+            .store
+            .get_member(&w.org, &MemberId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !m.is_removed(),
+            "{id} is not marked removed by an incomplete run"
+        );
+    }
+}
+
 /// A paused download's cursor is the id of the last member it received. If that member leaves before the next
 /// run, Miro refuses the cursor; the download must start over instead of failing every day.
 #[tokio::test]

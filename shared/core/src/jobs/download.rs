@@ -216,6 +216,15 @@ pub async fn download_org_until(
         };
         let now = deps.clock.now();
         let mut to_write = Vec::new();
+        for bad in &page.undecodable {
+            // Only the id is logged: the rest of the record is personal data.
+            tracing::warn!(%org, member = bad.id.as_deref().unwrap_or("(no readable id)"), problem = %bad.problem,
+                "skipping a member entry that does not decode");
+            run.progress.rejected += 1;
+            if let Some(id) = bad.id.as_deref().and_then(|i| MemberId::parse(i).ok()) {
+                stored.remove(&id);
+            }
+        }
         for m in &page.members {
             let fresh = match Subscription::from_member(org, m, now) {
                 Ok(f) => f,
