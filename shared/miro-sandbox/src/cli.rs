@@ -35,8 +35,9 @@ pub struct ServeArgs {
     pub non_expiring: bool,
 }
 
-/// Starts a sandbox, prints `export NAME=value` lines for the variables `miro-sam` reads (so
-/// `eval "$(miro-sam sandbox)"` points the CLI at it), and serves until Ctrl-C.
+/// Starts a sandbox, prints `export NAME=value` lines for the variables `miro-sam` reads, and serves until Ctrl-C.
+/// The server keeps running, so capture the lines in a file rather than `$(…)`:
+/// `miro-sam sandbox > sandbox.env &`, then `. ./sandbox.env` points the CLI at it.
 pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
     let mut config = SandboxConfig::with_members(args.members);
     config.seed = args.seed;
