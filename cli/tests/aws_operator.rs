@@ -3,7 +3,7 @@
 //! `scripts/test.sh` runs this file with the feature on.
 #![cfg(feature = "aws")]
 
-use std::process::Command;
+mod common;
 
 use miro_sam_aws::{AwsClients, DynamoStore};
 use miro_sam_core::domain::{OrgId, RegisteredOrg};
@@ -16,21 +16,16 @@ fn aws_endpoint() -> String {
 }
 
 fn miro_sam(table: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_miro-sam"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", aws_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("MIRO_SAM_TABLE_NAME", table)
-        .env("MIRO_SAM_SECRET_PREFIX", "miro-sam/cli-test")
-        .env_remove("MIRO_SAM_ORG")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    common::miro_sam(
+        args,
+        &[
+            ("AWS_ENDPOINT_URL", aws_endpoint()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("MIRO_SAM_TABLE_NAME", table.into()),
+            ("MIRO_SAM_SECRET_PREFIX", "miro-sam/cli-test".into()),
+        ],
     )
 }
 

@@ -1,18 +1,11 @@
 //! The binary's contract with scripts: messages on stderr, documented exit codes.
 
-use std::process::Command;
+mod common;
 
 fn miro_sam(data_dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_miro-sam"))
-        .args(args)
-        .env("MIRO_SAM_DATA_DIR", data_dir)
-        .env_remove("MIRO_SAM_ORG")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    common::miro_sam(
+        args,
+        &[("MIRO_SAM_DATA_DIR", data_dir.display().to_string())],
     )
 }
 

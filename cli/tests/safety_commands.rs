@@ -2,8 +2,9 @@
 //! 5 and sends nothing, and after `resume` the same plan goes through; `reactivate` holds the member out of the next
 //! plan, which says until when.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use chrono::Utc;
 use miro_client::SecretString;
@@ -87,19 +88,14 @@ impl Operator {
 }
 
 fn miro_sam(dir: &Path, base: &str, args: &[String]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_miro-sam"))
-        .args(args)
-        .env("MIRO_SAM_DATA_DIR", dir)
-        .env("MIRO_OAUTH_BASE_URL", base)
-        .env("MIRO_API_BASE_URL", base)
-        .env("MIRO_SCIM_BASE_URL", format!("{base}/api/v1/scim"))
-        .env_remove("MIRO_SAM_ORG")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    common::miro_sam(
+        args,
+        &[
+            ("MIRO_SAM_DATA_DIR", dir.display().to_string()),
+            ("MIRO_OAUTH_BASE_URL", base.to_owned()),
+            ("MIRO_API_BASE_URL", base.to_owned()),
+            ("MIRO_SCIM_BASE_URL", format!("{base}/api/v1/scim")),
+        ],
     )
 }
 
