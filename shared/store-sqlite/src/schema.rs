@@ -146,6 +146,14 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (org_id, member_id)
     ) WITHOUT ROWID;
     "#,
+    // 4: the refresh lease: one worker per token version spends the refresh token (see tokens.rs).
+    r#"
+    CREATE TABLE oauth_refresh_leases (
+        org_id          TEXT PRIMARY KEY,
+        version         INTEGER NOT NULL,
+        lease_until_ms  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The highest migration this build knows.

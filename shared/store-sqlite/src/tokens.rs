@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::ports::{RefreshLease, TokenBundle, TokenStore};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::SqliteStore;
@@ -168,7 +168,6 @@ impl TokenStore for SqliteStore {
             until.timestamp_millis(),
         );
         self.call(move |conn| {
-            ensure_lease_table(conn)?;
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
@@ -221,7 +220,6 @@ impl TokenStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let (o, v, until_ms) = (org.to_string(), version as i64, until.timestamp_millis());
         self.call(move |conn| {
-            ensure_lease_table(conn)?;
             conn.execute(
                 "DELETE FROM oauth_refresh_leases WHERE org_id = ?1 AND version = ?2 AND lease_until_ms = ?3",
                 params![o, v, until_ms],
@@ -269,18 +267,6 @@ impl TokenStore for SqliteStore {
         })
         .await
     }
-}
-
-fn ensure_lease_table(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS oauth_refresh_leases (\
-             org_id          TEXT PRIMARY KEY, \
-             version         INTEGER NOT NULL, \
-             lease_until_ms  INTEGER NOT NULL)",
-        [],
-    )
-    .map(|_| ())
-    .map_err(backend)
 }
 
 fn millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
