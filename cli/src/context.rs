@@ -112,6 +112,10 @@ fn create_private_dir(dir: &Path) -> CmdResult<()> {
 
 /// Who is acting, for the audit log: the command and the operating-system user who ran it.
 pub fn operator(command: &str) -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    // USER on Unix shells, LOGNAME under cron and some daemons, USERNAME on Windows.
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".into());
     format!("miro-sam {command} (by {user})")
 }

@@ -54,7 +54,7 @@ pub async fn pause_org(
         },
     )
     .await?;
-    tracing::warn!(%org, by = actor, reason = %pause.reason, "org paused: no reclaim will be sent");
+    tracing::info!(%org, by = actor, reason = %pause.reason, "org paused: no reclaim will be sent");
     Ok(pause)
 }
 
