@@ -157,6 +157,18 @@ pub enum MiroError {
 
     #[error("Miro client configuration: {0}")]
     Config(String),
+
+    #[error(
+        "stopped calling {endpoint} at the caller's deadline after {attempts} attempt(s){last}: the job saves \
+         where it is and continues in its next invocation"
+    )]
+    DeadlineReached {
+        endpoint: String,
+        /// Attempts sent before the deadline (0: the call never started).
+        attempts: u32,
+        /// ` (last: …)` with what the last attempt met, when there was one.
+        last: String,
+    },
 }
 
 impl MiroError {
@@ -169,6 +181,7 @@ impl MiroError {
                 | MiroError::Timeout { .. }
                 | MiroError::Network { .. }
                 | MiroError::RepeatedCursor { .. }
+                | MiroError::DeadlineReached { .. }
         )
     }
 
@@ -182,6 +195,12 @@ impl MiroError {
                 | MiroError::ScimDisabled { .. }
                 | MiroError::OAuthRejected { .. }
         )
+    }
+
+    /// The call stopped at the deadline its client was given ([`crate::MiroClient::with_deadline`]): not a
+    /// failure of Miro's, a signal to checkpoint and continue in another invocation.
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, MiroError::DeadlineReached { .. })
     }
 
     pub fn is_not_found(&self) -> bool {

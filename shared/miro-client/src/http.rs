@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use crate::MiroClient;
+use crate::deadline::deadline_reached;
 use crate::error::{Api, MiroError, code_suffix, excerpt};
 use crate::pacer::Pacer;
 
@@ -87,9 +88,21 @@ impl MiroClient {
     pub(crate) async fn execute(&self, call: Call<'_>) -> Result<Answer, MiroError> {
         let policy = self.inner.config.retry;
         let mut attempt = 1;
+        let mut last: Option<MiroError> = None;
         loop {
+            // With a deadline (deadline.rs) nothing starts that cannot end by it: not the pacing slot, not the
+            // attempt.
+            if self.past_deadline() {
+                return Err(deadline_reached(call.endpoint, attempt - 1, last.as_ref()));
+            }
             if let Some(p) = &call.pacer {
-                p.acquire().await;
+                match self.deadline {
+                    Some(d) if !p.acquire_by(d).await => {
+                        return Err(deadline_reached(call.endpoint, attempt - 1, last.as_ref()));
+                    }
+                    Some(_) => {}
+                    None => p.acquire().await,
+                }
             }
             match self.attempt(&call, attempt).await {
                 Attempt::Done(a) => return Ok(a),
@@ -97,6 +110,15 @@ impl MiroClient {
                 Attempt::Again(wait, e) => {
                     if attempt >= policy.max_attempts {
                         return Err(e);
+                    }
+                    if self.would_pass_deadline(wait) {
+                        if let Some(p) = &call.pacer {
+                            // Other callers of this budget still wait what Miro asked.
+                            p.block_until(Instant::now() + wait);
+                        }
+                        tracing::info!(endpoint = call.endpoint, attempt, wait_ms = wait.as_millis() as u64, error = %e,
+                            "not waiting to retry past the deadline");
+                        return Err(deadline_reached(call.endpoint, attempt, Some(&e)));
                     }
                     self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(endpoint = call.endpoint, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying Miro call");
@@ -106,6 +128,7 @@ impl MiroClient {
                     } else {
                         tokio::time::sleep(wait).await;
                     }
+                    last = Some(e);
                     attempt += 1;
                 }
             }
@@ -133,15 +156,30 @@ impl MiroClient {
                 "application/scim+json, application/json",
             );
         }
+        // An idempotent request still in flight at the deadline is cut; one that must not be repeated is not (a
+        // refresh grant Miro already answered would lose the rotated tokens), see deadline.rs.
+        let cut_at = match (call.retry, self.time_left()) {
+            (Retry::Idempotent, Some(left)) if left < self.inner.config.request_timeout => {
+                req = req.timeout(left);
+                true
+            }
+            _ => false,
+        };
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let resp = match req.send().await {
             Ok(r) => r,
+            Err(e) if cut_at && e.is_timeout() && self.past_deadline() => {
+                return Attempt::Fail(deadline_reached(call.endpoint, attempt, None));
+            }
             Err(e) => return self.transport_failure(call, e, attempt, backoff),
         };
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = match resp.bytes().await {
             Ok(b) => b.to_vec(),
+            Err(e) if cut_at && e.is_timeout() && self.past_deadline() => {
+                return Attempt::Fail(deadline_reached(call.endpoint, attempt, None));
+            }
             Err(e) => return self.transport_failure(call, e, attempt, backoff),
         };
         tracing::debug!(

@@ -14,8 +14,12 @@
 //! After a 429 the client waits the larger of the backoff and what Miro asked: `Retry-After`, or for REST the
 //! `X-RateLimit-Reset` time when it lies ahead. SCIM without `Retry-After` waits one whole SCIM window. REST credit
 //! headers pace REST calls only, never SCIM ones. SCIM filters are percent-encoded with `%20` for spaces.
+//!
+//! A client given a deadline ([`MiroClient::with_deadline`]) ends every call, with its retries and waits, by then,
+//! and answers [`MiroError::DeadlineReached`] instead of waiting past it (`deadline.rs`).
 
 mod config;
+mod deadline;
 mod error;
 mod http;
 mod model;
@@ -44,6 +48,8 @@ use pacer::PacerMap;
 #[derive(Clone)]
 pub struct MiroClient {
     inner: Arc<Inner>,
+    /// When every call of this clone must have ended ([`MiroClient::with_deadline`]); `None`: no deadline.
+    deadline: Option<tokio::time::Instant>,
 }
 
 struct Inner {
@@ -100,6 +106,7 @@ impl MiroClient {
                 scim_pacers: PacerMap::default(),
                 stats: Stats::default(),
             }),
+            deadline: None,
         })
     }
 

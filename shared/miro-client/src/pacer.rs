@@ -52,6 +52,30 @@ impl Pacer {
         tokio::time::sleep_until(slot).await;
     }
 
+    /// Like [`Self::acquire`], but only for a slot no later than `deadline`: a slot past it is not reserved (so
+    /// it is not taken from other callers) and the call returns `false` at once.
+    pub(crate) async fn acquire_by(&self, deadline: Instant) -> bool {
+        let slot = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let mut slot = st.next_slot.max(now);
+            if let Some(b) = st.blocked_until {
+                if b > now {
+                    slot = slot.max(b);
+                } else {
+                    st.blocked_until = None;
+                }
+            }
+            if slot > deadline {
+                return false;
+            }
+            st.next_slot = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+        true
+    }
+
     /// Miro said the budget is spent until `until` (a 429, or `X-RateLimit-Remaining` below one call).
     pub(crate) fn block_until(&self, until: Instant) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -89,6 +113,26 @@ mod tests {
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(400), "{elapsed:?}");
         assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_past_the_deadline_is_refused_at_once_and_not_reserved() {
+        let p = Pacer::new(1.0, Duration::from_secs(10), 1.0);
+        let start = Instant::now();
+        assert!(
+            p.acquire_by(start + Duration::from_secs(1)).await,
+            "the first slot is now"
+        );
+        assert!(
+            !p.acquire_by(start + Duration::from_secs(1)).await,
+            "the next is 10 s away"
+        );
+        assert_eq!(start.elapsed(), Duration::ZERO, "refused without waiting");
+        assert!(
+            p.acquire_by(start + Duration::from_secs(10)).await,
+            "the refused slot was not used up"
+        );
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
     }
 
     #[tokio::test(start_paused = true)]
