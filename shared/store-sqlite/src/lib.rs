@@ -18,6 +18,7 @@
 //! build is refused rather than misread.
 
 mod codec;
+mod download_lease;
 mod holds;
 mod queue;
 pub mod schema;

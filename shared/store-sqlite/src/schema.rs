@@ -154,6 +154,14 @@ pub const MIGRATIONS: &[&str] = &[
         lease_until_ms  INTEGER NOT NULL
     );
     "#,
+    // 5: the per-org download lease: one worker downloads an org at a time (see download_lease.rs).
+    r#"
+    CREATE TABLE download_leases (
+        org_id    TEXT PRIMARY KEY,
+        holder    TEXT NOT NULL,
+        until_ms  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The highest migration this build knows.

@@ -894,4 +894,21 @@ impl SubscriptionStore for SqliteStore {
         })
         .await
     }
+
+    async fn take_download_lease(
+        &self,
+        org: &OrgId,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<miro_sam_core::ports::DownloadLease, StoreError> {
+        let (o, h) = (org.clone(), holder.to_owned());
+        self.call(move |c| crate::download_lease::take(c, &o, &h, now, until))
+            .await
+    }
+
+    async fn release_download_lease(&self, org: &OrgId, holder: &str) -> Result<bool, StoreError> {
+        let (o, h) = (org.clone(), holder.to_owned());
+        self.call(move |c| crate::download_lease::release(c, &o, &h)).await
+    }
 }

@@ -3,6 +3,7 @@
 mod audit;
 pub(crate) mod batch;
 pub(crate) mod db;
+mod download_lease;
 mod holds;
 pub(crate) mod item;
 pub(crate) mod keys;
@@ -268,5 +269,19 @@ impl SubscriptionStore for DynamoStore {
 
     async fn list_audit(&self, org: &OrgId) -> Result<Vec<AuditEntry>, StoreError> {
         audit::list(&self.db, org).await
+    }
+
+    async fn take_download_lease(
+        &self,
+        org: &OrgId,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<miro_sam_core::ports::DownloadLease, StoreError> {
+        download_lease::take(&self.db, org, holder, now, until).await
+    }
+
+    async fn release_download_lease(&self, org: &OrgId, holder: &str) -> Result<bool, StoreError> {
+        download_lease::release(&self.db, org, holder).await
     }
 }

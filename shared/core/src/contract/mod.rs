@@ -22,12 +22,14 @@
 //! [`TokenStore`]: crate::ports::TokenStore
 //! [`ReclaimQueue`]: crate::ports::ReclaimQueue
 
+mod download_lease;
 pub mod fixtures;
 mod queue;
 mod safety;
 mod subscriptions;
 mod tokens;
 
+pub use download_lease::*;
 pub use queue::*;
 pub use safety::*;
 pub use subscriptions::*;
@@ -59,6 +61,9 @@ macro_rules! store_contract_tests {
                 ten_thousand_members,
                 pause_round_trip,
                 holds_round_trip,
+                download_lease_has_one_holder_per_org,
+                an_expired_download_lease_is_taken_over_and_release_is_the_holders_own,
+                concurrent_download_leases_have_one_winner,
             );
             $crate::store_contract_tests!(@each $tokens;
                 token_bundle_round_trip,

@@ -3,11 +3,13 @@
 //! same behaviour.
 
 mod clock;
+mod download_queue;
 mod queue;
 mod store;
 mod tokens;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use download_queue::{DOWNLOAD_JOB_SCHEMA_VERSION, DownloadJob, DownloadLease, DownloadQueue};
 pub use queue::{EnqueueReport, RECLAIM_REQUEST_SCHEMA_VERSION, ReclaimQueue, ReclaimRequest};
 pub use store::SubscriptionStore;
 pub use tokens::{RefreshLease, TokenBundle, TokenStore};

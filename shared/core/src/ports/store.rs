@@ -171,4 +171,20 @@ pub trait SubscriptionStore: Send + Sync {
     async fn get_audit(&self, id: &AuditEntryId) -> Result<Option<AuditEntry>, StoreError>;
     /// The org's entries ordered by (`at`, id).
     async fn list_audit(&self, org: &OrgId) -> Result<Vec<AuditEntry>, StoreError>;
+
+    // --- Download leases -------------------------------------------------------------------------------------
+
+    /// Takes the org's download lease for `holder` until `until`, atomically, unless another holder's lease is
+    /// unexpired (its `until` is after `now`). The same holder taking it again moves its `until`. Two downloads
+    /// of one org therefore never run at once, and a worker that dies keeps the org only until its `until`.
+    /// `now` and `until` come from the caller's clock (millisecond precision), like the refresh lease's.
+    async fn take_download_lease(
+        &self,
+        org: &OrgId,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<crate::ports::DownloadLease, StoreError>;
+    /// Ends `holder`'s lease of the org; another holder's lease is left as it is. Returns whether one was ended.
+    async fn release_download_lease(&self, org: &OrgId, holder: &str) -> Result<bool, StoreError>;
 }
