@@ -9,6 +9,7 @@
 //! - [`audit`]: the append-only record of what was done.
 //! - [`report`]: seats, activity, candidates, savings.
 //! - [`ports`]: the storage, token, queue and clock traits adapters implement.
+//! - [`partition`]: the filters partitioned paging splits the members list by, and why they are exact.
 //! - [`jobs`]: download, plan, enqueue, reclaim, reactivate, report.
 //! - `contract` (feature `contract-tests`): the conformance suite every store adapter runs.
 
@@ -17,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod hold;
 pub mod jobs;
+pub mod partition;
 pub mod pause;
 pub mod plan;
 pub mod policy;

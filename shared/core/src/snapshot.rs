@@ -68,47 +68,74 @@ impl OrgSnapshot {
         subscriptions: &[Subscription],
         now: DateTime<Utc>,
     ) -> Self {
-        let mut s = OrgSnapshot {
-            org_id: org_id.clone(),
-            date: now.date_naive(),
-            computed_at: now,
-            purchased_full_licenses,
-            members: 0,
-            assigned_by_license: BTreeMap::new(),
-            assigned_paid: 0,
-            active_within: ActivityBuckets::default(),
-            never_active: 0,
-            deactivated: 0,
-            unused_seats: 0,
-        };
-        let since = |days: i64| now - Duration::days(days);
-        let [d30, d60, d90, d120] = ACTIVITY_WINDOWS_DAYS.map(since);
-        for m in subscriptions
-            .iter()
-            .filter(|m| &m.org_id == org_id && !m.is_removed())
-        {
-            s.members += 1;
-            if !m.active {
-                s.deactivated += 1;
-                continue;
-            }
-            *s.assigned_by_license.entry(m.license.clone()).or_default() += 1;
-            if !m.license.is_paid() {
-                continue;
-            }
-            s.assigned_paid += 1;
-            match m.last_activity_at {
-                None => s.never_active += 1,
-                Some(t) => {
-                    let b = &mut s.active_within;
-                    b.days_30 += u32::from(t >= d30);
-                    b.days_60 += u32::from(t >= d60);
-                    b.days_90 += u32::from(t >= d90);
-                    b.days_120 += u32::from(t >= d120);
-                }
+        let mut b = SnapshotBuilder::new(org_id, purchased_full_licenses, now);
+        for m in subscriptions {
+            b.add(m);
+        }
+        b.finish()
+    }
+}
+
+/// Computes an [`OrgSnapshot`] one member at a time, so the snapshot of any org can be taken while paging through
+/// its stored members instead of holding them all. Same rules as [`OrgSnapshot::compute`].
+#[derive(Debug, Clone)]
+pub struct SnapshotBuilder {
+    s: OrgSnapshot,
+    /// `now − N days` for each of [`ACTIVITY_WINDOWS_DAYS`].
+    since: [DateTime<Utc>; 4],
+}
+
+impl SnapshotBuilder {
+    pub fn new(org_id: &OrgId, purchased_full_licenses: i64, now: DateTime<Utc>) -> Self {
+        SnapshotBuilder {
+            s: OrgSnapshot {
+                org_id: org_id.clone(),
+                date: now.date_naive(),
+                computed_at: now,
+                purchased_full_licenses,
+                members: 0,
+                assigned_by_license: BTreeMap::new(),
+                assigned_paid: 0,
+                active_within: ActivityBuckets::default(),
+                never_active: 0,
+                deactivated: 0,
+                unused_seats: 0,
+            },
+            since: ACTIVITY_WINDOWS_DAYS.map(|days| now - Duration::days(days)),
+        }
+    }
+
+    /// Counts `m` (members of other orgs and removed members are ignored).
+    pub fn add(&mut self, m: &Subscription) {
+        let s = &mut self.s;
+        if m.org_id != s.org_id || m.is_removed() {
+            return;
+        }
+        s.members += 1;
+        if !m.active {
+            s.deactivated += 1;
+            return;
+        }
+        *s.assigned_by_license.entry(m.license.clone()).or_default() += 1;
+        if !m.license.is_paid() {
+            return;
+        }
+        s.assigned_paid += 1;
+        match m.last_activity_at {
+            None => s.never_active += 1,
+            Some(t) => {
+                let [d30, d60, d90, d120] = self.since;
+                let b = &mut s.active_within;
+                b.days_30 += u32::from(t >= d30);
+                b.days_60 += u32::from(t >= d60);
+                b.days_90 += u32::from(t >= d90);
+                b.days_120 += u32::from(t >= d120);
             }
         }
-        s.unused_seats = purchased_full_licenses - i64::from(s.assigned_paid);
-        s
+    }
+
+    pub fn finish(mut self) -> OrgSnapshot {
+        self.s.unused_seats = self.s.purchased_full_licenses - i64::from(self.s.assigned_paid);
+        self.s
     }
 }

@@ -20,6 +20,7 @@
 mod codec;
 mod download_lease;
 mod holds;
+mod members;
 mod queue;
 pub mod schema;
 mod subscriptions;

@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use miro_sam_core::StoreError;
 use miro_sam_core::audit::AuditEntry;
 use miro_sam_core::domain::{
-    AuditEntryId, ContentHash, DownloadCheckpoint, DownloadRun, Email, License, MemberId, OrgId,
-    PlanId, RegisteredOrg, Role, RunId, Subscription,
+    AuditEntryId, DownloadCheckpoint, DownloadRun, Email, MemberId, OrgId, PlanId, RegisteredOrg,
+    RunId, Subscription,
 };
 use miro_sam_core::hold::Hold;
 use miro_sam_core::pause::OrgPause;
@@ -18,106 +18,10 @@ use miro_sam_core::snapshot::OrgSnapshot;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::codec::{
-    backend, corrupt, day, from_json, json_row, json_rows, opt_ts, parse_opt_ts, parse_ts, parsed,
+    backend, corrupt, day, from_json, json_row, json_rows, parse_ts, parsed,
     to_json, ts,
 };
-use crate::{SqliteStore, holds};
-
-const MEMBER_COLUMNS: &str = "m.org_id, m.member_id, m.email, m.license, m.role, m.admin_roles, m.active, \
-     m.license_assigned_at, m.last_activity_at, m.first_seen_at, m.last_seen_at, m.removed_at, m.content_hash, \
-     r.completed_at";
-
-/// A member row as text, converted outside the rusqlite closure so conversion errors keep their own type.
-struct MemberRow {
-    org_id: String,
-    member_id: String,
-    email: String,
-    license: String,
-    role: String,
-    admin_roles: String,
-    active: bool,
-    license_assigned_at: Option<String>,
-    last_activity_at: Option<String>,
-    first_seen_at: String,
-    last_seen_at: String,
-    removed_at: Option<String>,
-    content_hash: String,
-    run_completed_at: Option<String>,
-}
-
-impl MemberRow {
-    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(MemberRow {
-            org_id: r.get(0)?,
-            member_id: r.get(1)?,
-            email: r.get(2)?,
-            license: r.get(3)?,
-            role: r.get(4)?,
-            admin_roles: r.get(5)?,
-            active: r.get(6)?,
-            license_assigned_at: r.get(7)?,
-            last_activity_at: r.get(8)?,
-            first_seen_at: r.get(9)?,
-            last_seen_at: r.get(10)?,
-            removed_at: r.get(11)?,
-            content_hash: r.get(12)?,
-            run_completed_at: r.get(13)?,
-        })
-    }
-
-    fn into_subscription(self) -> Result<Subscription, StoreError> {
-        const W: &str = "member";
-        let removed_at = parse_opt_ts(W, self.removed_at)?;
-        let mut last_seen_at = parse_ts(W, &self.last_seen_at)?;
-        // Members not removed were in the org's last complete listing; see SubscriptionStore::get_member.
-        if removed_at.is_none()
-            && let Some(run) = parse_opt_ts(W, self.run_completed_at)?
-        {
-            last_seen_at = last_seen_at.max(run);
-        }
-        Ok(Subscription {
-            org_id: parsed(W, OrgId::parse(&self.org_id))?,
-            member_id: parsed(W, MemberId::parse(&self.member_id))?,
-            email: parsed(W, Email::parse(&self.email))?,
-            license: License::parse(&self.license),
-            role: Role::parse(&self.role),
-            admin_roles: from_json(W, &self.admin_roles)?,
-            active: self.active,
-            license_assigned_at: parse_opt_ts(W, self.license_assigned_at)?,
-            last_activity_at: parse_opt_ts(W, self.last_activity_at)?,
-            first_seen_at: parse_ts(W, &self.first_seen_at)?,
-            last_seen_at,
-            removed_at,
-            content_hash: ContentHash::from_stored(self.content_hash),
-        })
-    }
-}
-
-fn query_members(
-    c: &Connection,
-    filter: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<Subscription>, StoreError> {
-    let sql = format!(
-        "SELECT {MEMBER_COLUMNS} FROM members m LEFT JOIN download_runs r ON r.org_id = m.org_id \
-         WHERE {filter} ORDER BY length(m.member_id), m.member_id"
-    );
-    let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
-    let rows = stmt
-        .query_map(params, MemberRow::read)
-        .map_err(backend)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(backend)?;
-    rows.into_iter().map(MemberRow::into_subscription).collect()
-}
-
-fn one<T>(mut v: Vec<T>) -> Option<T> {
-    if v.is_empty() {
-        None
-    } else {
-        Some(v.swap_remove(0))
-    }
-}
+use crate::{SqliteStore, holds, members};
 
 struct PolicyRow {
     org_id: String,
@@ -307,49 +211,9 @@ impl SubscriptionStore for SqliteStore {
         if members.is_empty() {
             return Ok(());
         }
-        let members = members.to_vec();
-        let n = members.len() as u64;
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "INSERT INTO members (org_id, member_id, email, license, role, admin_roles, active, \
-                         license_assigned_at, last_activity_at, first_seen_at, last_seen_at, removed_at, content_hash) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-                         ON CONFLICT (org_id, member_id) DO UPDATE SET email = excluded.email, \
-                         license = excluded.license, role = excluded.role, admin_roles = excluded.admin_roles, \
-                         active = excluded.active, license_assigned_at = excluded.license_assigned_at, \
-                         last_activity_at = excluded.last_activity_at, first_seen_at = excluded.first_seen_at, \
-                         last_seen_at = excluded.last_seen_at, removed_at = excluded.removed_at, \
-                         content_hash = excluded.content_hash",
-                    )
-                    .map_err(backend)?;
-                for m in &members {
-                    stmt.execute(params![
-                        m.org_id.as_str(),
-                        m.member_id.as_str(),
-                        m.email.as_str(),
-                        m.license.as_str(),
-                        m.role.as_str(),
-                        to_json("admin roles", &m.admin_roles)?,
-                        m.active,
-                        opt_ts(m.license_assigned_at),
-                        opt_ts(m.last_activity_at),
-                        ts(m.first_seen_at),
-                        ts(m.last_seen_at),
-                        opt_ts(m.removed_at),
-                        m.content_hash.as_str(),
-                    ])
-                    .map_err(backend)?;
-                }
-            }
-            tx.commit().map_err(backend)
-        })
-        .await?;
-        self.member_rows_written
-            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
+        let (members, written) = (members.to_vec(), self.member_rows_written.clone());
+        self.call(move |c| members::upsert(c, &members, &written))
+            .await
     }
 
     async fn get_member(
@@ -357,15 +221,8 @@ impl SubscriptionStore for SqliteStore {
         org: &OrgId,
         member: &MemberId,
     ) -> Result<Option<Subscription>, StoreError> {
-        let (o, m) = (org.to_string(), member.to_string());
-        self.call(move |c| {
-            Ok(one(query_members(
-                c,
-                "m.org_id = ?1 AND m.member_id = ?2",
-                params![o, m],
-            )?))
-        })
-        .await
+        let (o, m) = (org.clone(), member.clone());
+        self.call(move |c| members::get(c, &o, &m)).await
     }
 
     async fn find_member_by_email(
@@ -373,20 +230,24 @@ impl SubscriptionStore for SqliteStore {
         org: &OrgId,
         email: &Email,
     ) -> Result<Option<Subscription>, StoreError> {
-        let (o, e) = (org.to_string(), email.to_string());
-        self.call(move |c| {
-            Ok(one(query_members(
-                c,
-                "m.org_id = ?1 AND m.email = ?2",
-                params![o, e],
-            )?))
-        })
-        .await
+        let (o, e) = (org.clone(), email.clone());
+        self.call(move |c| members::find_by_email(c, &o, &e)).await
     }
 
     async fn list_members(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError> {
-        let o = org.to_string();
-        self.call(move |c| query_members(c, "m.org_id = ?1", [o]))
+        let o = org.clone();
+        self.call(move |c| members::list(c, &o)).await
+    }
+
+    async fn list_members_page(
+        &self,
+        org: &OrgId,
+        after: Option<&MemberId>,
+        upto: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let (o, a, u) = (org.clone(), after.cloned(), upto.cloned());
+        self.call(move |c| members::page(c, &o, a.as_ref(), u.as_ref(), limit))
             .await
     }
 
@@ -396,29 +257,9 @@ impl SubscriptionStore for SqliteStore {
         members: &[MemberId],
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let o = org.to_string();
-        let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
-        let at = ts(at);
-        self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            let mut n = 0u64;
-            {
-                // The stored run is the previous complete listing, which still contained the member.
-                let mut stmt = tx
-                    .prepare_cached(
-                        "UPDATE members SET removed_at = ?3, last_seen_at = MAX(last_seen_at, \
-                         COALESCE((SELECT completed_at FROM download_runs WHERE org_id = ?1), last_seen_at)) \
-                         WHERE org_id = ?1 AND member_id = ?2 AND removed_at IS NULL",
-                    )
-                    .map_err(backend)?;
-                for id in &ids {
-                    n += stmt.execute(params![o, id, at]).map_err(backend)? as u64;
-                }
-            }
-            tx.commit().map_err(backend)?;
-            Ok(n)
-        })
-        .await
+        let (o, ids) = (org.clone(), members.to_vec());
+        self.call(move |c| members::mark_removed(c, &o, &ids, at))
+            .await
     }
 
     async fn put_download_run(&self, run: &DownloadRun) -> Result<(), StoreError> {

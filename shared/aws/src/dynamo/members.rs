@@ -18,7 +18,7 @@ use super::item::{Item, doc_item, get_s, opt_time, parse_doc, s};
 use super::keys::{MEMBER_PREFIX, member_email_gsi_pk, member_sk, org_pk, sortable_time};
 use super::runs;
 use crate::error::is_conditional_check_failed;
-use crate::table::{GSI1, GSI1_PK, GSI1_SK, PK};
+use crate::table::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
 
 const REMOVED_AT: &str = "removed_at";
 const SEEN_UNTIL: &str = "seen_until";
@@ -137,6 +137,85 @@ pub(crate) async fn list(db: &Db, org: &OrgId) -> Result<Vec<Subscription>, Stor
         .collect::<Result<Vec<_>, _>>()?;
     members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
     Ok(members)
+}
+
+/// Miro's member ids are 64-bit numbers: at most 20 digits. A range open at the top is read up to this length.
+const MAX_ID_DIGITS: usize = 20;
+/// Items one Query asks for; the page's `limit` caps it further.
+const QUERY_PAGE: usize = 1000;
+
+/// Members with ids in `(after, upto]` in numeric order, at most `limit`.
+///
+/// Sort keys are text (`MEMBER#<id>`), and text order is numeric order only among ids of one length (no leading
+/// zeros). So the range is read one id length at a time, shortest first, each length a `BETWEEN` of two ids of
+/// that length; the text range also holds longer ids that share a prefix, which are skipped here. Miro's ids
+/// all have 19 digits, so in practice one Query per page and nothing skipped.
+pub(crate) async fn page(
+    db: &Db,
+    org: &OrgId,
+    after: Option<&MemberId>,
+    upto: Option<&MemberId>,
+    limit: usize,
+) -> Result<Vec<Subscription>, StoreError> {
+    let last_run = runs::last(db, org).await?;
+    let lo_len = after.map_or(1, |a| a.as_str().len());
+    let hi_len = upto.map_or(MAX_ID_DIGITS.max(lo_len), |u| u.as_str().len());
+    let mut out = Vec::new();
+    for len in lo_len..=hi_len {
+        if out.len() >= limit {
+            break;
+        }
+        let lower = match after {
+            Some(a) if a.as_str().len() == len => a.as_str().to_owned(),
+            _ => "0".repeat(len),
+        };
+        let upper = match upto {
+            Some(u) if u.as_str().len() == len => u.as_str().to_owned(),
+            _ => "9".repeat(len),
+        };
+        if lower > upper {
+            continue;
+        }
+        let (lower_sk, upper_sk) = (
+            format!("{MEMBER_PREFIX}{lower}"),
+            format!("{MEMBER_PREFIX}{upper}"),
+        );
+        let mut start: Option<Item> = None;
+        loop {
+            let want = (limit - out.len()).clamp(1, QUERY_PAGE);
+            let res = db
+                .client
+                .query()
+                .table_name(db.table.as_ref())
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(org_pk(org)))
+                .expression_attribute_values(":a", s(lower_sk.clone()))
+                .expression_attribute_values(":b", s(upper_sk.clone()))
+                .consistent_read(true)
+                .limit(i32::try_from(want).unwrap_or(1000))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| db.err("Query (members range)", &e))?;
+            for i in res.items.unwrap_or_default() {
+                let id = get_s(&i, MEMBER_ID, "member")?;
+                // A longer id sharing the prefix, or the excluded lower bound itself.
+                if id.len() != len || after.is_some_and(|a| a.as_str() == id) {
+                    continue;
+                }
+                if out.len() < limit {
+                    out.push(read(&i, last_run.as_ref())?);
+                }
+            }
+            match res.last_evaluated_key {
+                Some(k) if !k.is_empty() && out.len() < limit => start = Some(k),
+                _ => break,
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn mark_removed(

@@ -114,6 +114,16 @@ impl SubscriptionStore for DynamoStore {
         members::list(&self.db, org).await
     }
 
+    async fn list_members_page(
+        &self,
+        org: &OrgId,
+        after: Option<&MemberId>,
+        upto: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        members::page(&self.db, org, after, upto, limit).await
+    }
+
     async fn mark_removed(
         &self,
         org: &OrgId,

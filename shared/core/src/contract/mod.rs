@@ -24,12 +24,14 @@
 
 mod download_lease;
 pub mod fixtures;
+mod members;
 mod queue;
 mod safety;
 mod subscriptions;
 mod tokens;
 
 pub use download_lease::*;
+pub use members::*;
 pub use queue::*;
 pub use safety::*;
 pub use subscriptions::*;
@@ -61,6 +63,8 @@ macro_rules! store_contract_tests {
                 ten_thousand_members,
                 pause_round_trip,
                 holds_round_trip,
+                member_pages_follow_numeric_id_order,
+                member_pages_include_removed_and_apply_the_last_seen_rule,
                 download_lease_has_one_holder_per_org,
                 an_expired_download_lease_is_taken_over_and_release_is_the_holders_own,
                 concurrent_download_leases_have_one_winner,

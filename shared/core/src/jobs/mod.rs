@@ -23,8 +23,8 @@ use crate::ports::{Clock, SubscriptionStore, TokenStore};
 
 pub use connect::{ConnectOptions, ConnectedOrg, REQUIRED_SCOPE, connect_org};
 pub use download::{
-    DownloadOutcome, DownloadPause, DownloadSummary, StopAt, download_org, download_org_until,
-    register_org,
+    DownloadOptions, DownloadOutcome, DownloadPause, DownloadSummary, StopAt, download_org,
+    download_org_until, download_org_with, register_org,
 };
 pub use enqueue::enqueue_plan;
 pub use hold::{HoldRequest, place_hold};

@@ -55,6 +55,21 @@ pub trait SubscriptionStore: Send + Sync {
     /// `last_seen_at` rule of [`Self::get_member`].
     async fn list_members(&self, org: &OrgId) -> Result<Vec<Subscription>, StoreError>;
 
+    /// Up to `limit` members of the org (removed ones included) whose ids lie in `(after, upto]` in numeric id
+    /// order, ordered by member id, with the `last_seen_at` rule of [`Self::get_member`]. `None` leaves that end
+    /// open. To read a whole range, call again with the last id returned as `after` until fewer than `limit`
+    /// come back. Why: the download compares each Miro page with the stored members of the same id range, and
+    /// the snapshot counts every member, without holding a whole org in memory. Adapters answer from an index
+    /// in that order, so a page costs the same at the end of a large org as at its start.
+    async fn list_members_page(
+        &self,
+        org: &OrgId,
+        after: Option<&MemberId>,
+        upto: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Subscription>, StoreError>;
+
+
     /// Sets `removed_at = at` on the listed members that are not already removed (an earlier removal time is
     /// kept). Unknown ids are ignored. Returns how many were newly marked.
     async fn mark_removed(

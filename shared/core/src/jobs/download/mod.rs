@@ -1,13 +1,23 @@
 //! Download one org: its seat count and every member, writing only what changed, then the day's snapshot.
+//!
+//! Memory does not grow with the org: each Miro page is compared with the stored members of the same id range
+//! ([`diff`]), the snapshot is counted while paging through the store, and what a run holds besides one page is
+//! the list of members missing so far (bounded) and the org's reclaimed members (for holds). Pages are fetched
+//! ahead of the comparison ([`feed`]), one or two at a time.
+
+mod diff;
+mod feed;
+mod partitioned;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
-use miro_client::{MemberFilter, MiroError};
+use miro_client::{MiroError, Organization};
 use serde::{Deserialize, Serialize};
 
+use self::diff::{Differ, STORE_PAGE, Tally};
+use self::feed::{Feed, FeedError};
 use super::hold::{HoldRequest, place_hold};
 use super::token::token_after_unauthorized;
 use super::{Deps, JobError, usable_access_token};
@@ -16,8 +26,9 @@ use crate::domain::{
     Subscription,
 };
 use crate::hold::HoldSource;
+use crate::partition::Partitioning;
 use crate::reclaim::{ReclaimOutcome, ReclaimState};
-use crate::snapshot::OrgSnapshot;
+use crate::snapshot::{OrgSnapshot, SnapshotBuilder};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DownloadSummary {
@@ -41,7 +52,17 @@ pub struct DownloadSummary {
     /// Members miro-sam had reclaimed who showed up active again (an admin reactivated them in Miro): each now
     /// has a hold.
     pub holds_placed: u64,
+    /// Pages consumed (merged pages when partitioned).
     pub pages: u64,
+    /// Entries listed twice (paging repeated them, or a member moved between parts); counted once.
+    #[serde(default)]
+    pub duplicates: u64,
+    /// Partitioned paging: stored members absent from the listing that were looked up at Miro, and how many Miro
+    /// still had (they had moved between parts during the run).
+    #[serde(default)]
+    pub lookups: u64,
+    #[serde(default)]
+    pub confirmed_present: u64,
     /// Wall-clock time of the run.
     pub duration: Duration,
     pub snapshot: OrgSnapshot,
@@ -79,6 +100,14 @@ impl StopAt {
     }
 }
 
+/// How a download pages. The default is what Miro documents: one cursor stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DownloadOptions {
+    /// Page filtered parts of the list at once ([`crate::partition`]). Off (sequential) by default: the
+    /// partition's exactness at Miro is unconfirmed, and its guards turn a wrong assumption into a failed run.
+    pub partitioning: Partitioning,
+}
+
 /// A checkpoint older than this is not resumed: the listing it started is too old to finish consistently.
 const CHECKPOINT_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
 /// Above this many members missing from the covered range, a paused run stops tracking removals (they would not
@@ -107,6 +136,16 @@ pub async fn download_org_until(
     org: &OrgId,
     stop: StopAt,
 ) -> Result<DownloadOutcome, JobError> {
+    download_org_with(deps, org, stop, DownloadOptions::default()).await
+}
+
+/// [`download_org_until`] with [`DownloadOptions`].
+pub async fn download_org_with(
+    deps: &Deps,
+    org: &OrgId,
+    stop: StopAt,
+    options: DownloadOptions,
+) -> Result<DownloadOutcome, JobError> {
     let timer = Instant::now();
     let mut token = usable_access_token(deps, org).await?;
     let mut refreshed_after_401 = false;
@@ -132,62 +171,85 @@ pub async fn download_org_until(
         }
         None => fresh_run(org, now),
     };
-    // Earlier invocations of this run covered every id up to here.
-    let mut covered_before = run.progress.last_member_id.clone();
 
-    let mut stored = stored_members(deps, org).await?;
     let reclaimed = reclaimed_by_us(deps, org).await?;
-    let mut holds_placed = 0u64;
-    let mut seen: HashSet<MemberId> = HashSet::new();
+    let partitioned = options.partitioning != Partitioning::Sequential;
+    let mut differ = Differ {
+        deps,
+        org,
+        reclaimed: &reclaimed,
+        verify_absent: None,
+        previous: HashSet::new(),
+        tally: Tally::default(),
+    };
+    let start_feed = |token: secrecy::SecretString, cursor: Option<String>, stop: StopAt| async move {
+        if partitioned {
+            let parts = partitioned::lanes(deps, org, options.partitioning).await?;
+            Ok::<_, JobError>(Feed::partitioned(
+                parts,
+                token,
+                org.to_string(),
+                cursor,
+                stop,
+            ))
+        } else {
+            Ok(Feed::sequential(
+                deps.client.clone(),
+                token,
+                org.to_string(),
+                cursor,
+                stop,
+            ))
+        }
+    };
     // Miro refuses a cursor naming a member who has since left; the listing then starts over, once.
     let mut restarted = false;
-    let mut pages = deps
-        .client
-        .members(
-            &token,
-            org.as_str(),
-            MemberFilter::default(),
-            run.cursor.clone(),
-        )
-        .boxed();
     let mut pages_this_call = 0u64;
-    loop {
+    let remaining = |done: u64| StopAt {
+        deadline: stop.deadline,
+        max_pages: stop.max_pages.map(|m| m.saturating_sub(done)),
+    };
+    let mut feed = start_feed(token.clone(), run.cursor.clone(), remaining(0)).await?;
+    let mut listing_done = false;
+    while !listing_done {
         let out_of_time = stop.deadline.is_some_and(|d| Instant::now() >= d);
         if out_of_time || stop.max_pages.is_some_and(|m| pages_this_call >= m) {
-            drop(pages);
-            let pause = pause(deps, &mut run, &stored, covered_before.as_ref(), false).await?;
+            drop(feed);
+            let pause = pause(deps, &mut run, false).await?;
             return Ok(DownloadOutcome::Paused(pause));
         }
-        let page = match pages.next().await {
-            None => break,
+        let page = match feed.next().await {
+            // The feed stopped at the deadline or the page budget before the listing ended.
+            None => {
+                drop(feed);
+                let pause = pause(deps, &mut run, false).await?;
+                return Ok(DownloadOutcome::Paused(pause));
+            }
             Some(Ok(p)) => p,
-            Some(Err(MiroError::Unauthorized { .. })) if !refreshed_after_401 => {
+            Some(Err(FeedError::Miro(MiroError::Unauthorized { .. }))) if !refreshed_after_401 => {
                 // The token died mid-run (it expired early or was rotated): refresh once and continue from the
-                // same cursor.
+                // last page written.
                 refreshed_after_401 = true;
-                drop(pages);
+                drop(feed);
                 token = match token_after_unauthorized(deps, org, &token).await {
                     Ok(t) => t,
                     Err(e) => {
                         if run.pages_done > 0 {
-                            pause(deps, &mut run, &stored, covered_before.as_ref(), true).await?;
+                            pause(deps, &mut run, true).await?;
                         }
                         return Err(e);
                     }
                 };
                 tracing::info!(%org, "access token refreshed mid-download; continuing");
-                pages = deps
-                    .client
-                    .members(
-                        &token,
-                        org.as_str(),
-                        MemberFilter::default(),
-                        run.cursor.clone(),
-                    )
-                    .boxed();
+                feed = start_feed(
+                    token.clone(),
+                    run.cursor.clone(),
+                    remaining(pages_this_call),
+                )
+                .await?;
                 continue;
             }
-            Some(Err(MiroError::BadRequest { status: 400, .. }))
+            Some(Err(FeedError::Miro(MiroError::BadRequest { status: 400, .. })))
                 if run.cursor.is_some() && !restarted =>
             {
                 // The cursor is the id of the last member received; if that member left the org, Miro refuses it
@@ -195,97 +257,41 @@ pub async fn download_org_until(
                 tracing::warn!(%org, run = %run.run_id, pages_done = run.pages_done,
                     "Miro refused the listing cursor (its member has probably left); restarting from the first page");
                 restarted = true;
-                drop(pages);
+                drop(feed);
                 run = fresh_run(org, deps.clock.now());
-                covered_before = None;
-                seen.clear();
-                stored = stored_members(deps, org).await?;
-                pages = deps
-                    .client
-                    .members(&token, org.as_str(), MemberFilter::default(), None)
-                    .boxed();
+                differ.previous.clear();
+                feed = start_feed(token.clone(), None, remaining(pages_this_call)).await?;
                 continue;
             }
             Some(Err(e)) => {
-                drop(pages);
+                drop(feed);
                 if run.pages_done > 0 {
-                    pause(deps, &mut run, &stored, covered_before.as_ref(), true).await?;
+                    pause(deps, &mut run, true).await?;
                 }
-                return Err(e.into());
+                return Err(match e {
+                    FeedError::Miro(e) => e.into(),
+                    FeedError::NotInPart {
+                        part,
+                        filter,
+                        member_id,
+                    } => JobError::InvalidRequest(format!(
+                        "part {part} of the partitioned listing ({filter:?}) returned member {member_id}, which its \
+                         filter does not select: Miro's filters are not the partition this download relies on; \
+                         turn partitioned paging off (sequential)"
+                    )),
+                });
             }
         };
-        let now = deps.clock.now();
-        let mut to_write = Vec::new();
-        for bad in &page.undecodable {
-            // Only the id is logged: the rest of the record is personal data.
-            tracing::warn!(%org, member = bad.id.as_deref().unwrap_or("(no readable id)"), problem = %bad.problem,
-                "skipping a member entry that does not decode");
-            run.progress.rejected += 1;
-            if let Some(id) = bad.id.as_deref().and_then(|i| MemberId::parse(i).ok()) {
-                stored.remove(&id);
-            }
-        }
-        for m in &page.members {
-            let fresh = match Subscription::from_member(org, m, now) {
-                Ok(f) => f,
-                Err(e) => {
-                    // Only the id is logged: the rest of the record is personal data.
-                    tracing::warn!(%org, member = %m.id, error = %e, "skipping a member Miro listed");
-                    run.progress.rejected += 1;
-                    if let Ok(id) = MemberId::parse(&m.id) {
-                        stored.remove(&id);
-                    }
-                    continue;
-                }
-            };
-            if fresh.active
-                && let Some(reclaimed_at) = reclaimed.get(&fresh.member_id)
-                && hold_if_reactivated_in_miro(deps, &fresh, *reclaimed_at, now).await?
-            {
-                holds_placed += 1;
-            }
-            let id = fresh.member_id.clone();
-            if !seen.insert(id.clone()) {
-                // Paging can repeat a member when the list shifts underneath it; count them once.
-                continue;
-            }
-            let p = &mut run.progress;
-            if p.last_member_id.as_ref().is_some_and(|last| &id <= last) {
-                p.ordered = false;
-            }
-            if p.last_member_id.as_ref().is_none_or(|last| &id > last) {
-                p.last_member_id = Some(id.clone());
-            }
-            p.members_seen += 1;
-            match stored.remove(&id) {
-                None => {
-                    p.new += 1;
-                    to_write.push(fresh);
-                }
-                Some(old) if old.content_hash == fresh.content_hash && !old.is_removed() => {
-                    p.unchanged += 1
-                }
-                Some(old) => {
-                    p.changed += 1;
-                    to_write.push(Subscription {
-                        first_seen_at: old.first_seen_at,
-                        ..fresh
-                    });
-                }
-            }
-        }
-        if !to_write.is_empty() {
-            deps.store.upsert_members(org, &to_write).await?;
-        }
+        listing_done = page.next_cursor.is_none();
+        differ.verify_absent = partitioned.then(|| token.clone());
+        differ.apply(&mut run.progress, &page, listing_done).await?;
         run.pages_done += 1;
         pages_this_call += 1;
+        // Only now is the page written: the checkpoint may name its cursor.
         run.cursor = page.next_cursor;
-        if run.cursor.is_none() {
-            // The listing is complete; a pause now would resume from the first page.
-            break;
-        }
     }
-    drop(pages);
+    drop(feed);
+    let tally = std::mem::take(&mut differ.tally);
 
     let finished_at = deps.clock.now();
     let incomplete = if !run.progress.ordered {
@@ -299,24 +305,18 @@ pub async fn download_org_until(
         None
     };
     let gone = match &incomplete {
-        None => {
-            let mut gone = std::mem::take(&mut run.progress.missing);
-            gone.extend(unseen_after(&stored, covered_before.as_ref(), None));
-            gone
-        }
+        None => std::mem::take(&mut run.progress.missing),
         Some(why) => {
             tracing::warn!(%org, reason = %why, "the listing is incomplete; nobody is marked removed by this run");
             Vec::new()
         }
     };
-    let removed = if gone.is_empty() {
-        0
-    } else {
-        deps.store.mark_removed(org, &gone, finished_at).await?
-    };
+    let mut removed = 0;
+    for chunk in gone.chunks(STORE_PAGE) {
+        removed += deps.store.mark_removed(org, chunk, finished_at).await?;
+    }
 
-    let members = deps.store.list_members(org).await?;
-    let snapshot = OrgSnapshot::compute(org, &organization, &members, finished_at);
+    let snapshot = snapshot_from_store(deps, org, &organization, finished_at).await?;
     deps.store.put_snapshot(&snapshot).await?;
     let p = &run.progress;
     let started_at = p.started_at.unwrap_or(finished_at);
@@ -345,8 +345,11 @@ pub async fn download_org_until(
         removed,
         rejected: p.rejected,
         incomplete,
-        holds_placed,
+        holds_placed: tally.holds_placed,
         pages: run.pages_done,
+        duplicates: tally.duplicates,
+        lookups: tally.lookups,
+        confirmed_present: tally.confirmed_present,
         duration: timer.elapsed(),
         snapshot,
     };
@@ -356,6 +359,28 @@ pub async fn download_org_until(
         "download complete"
     );
     Ok(DownloadOutcome::Complete(Box::new(summary)))
+}
+
+/// The day's snapshot, counted while paging through the stored members (after this run's writes and removals).
+async fn snapshot_from_store(
+    deps: &Deps,
+    org: &OrgId,
+    organization: &Organization,
+    at: DateTime<Utc>,
+) -> Result<OrgSnapshot, JobError> {
+    let mut b = SnapshotBuilder::new(org, organization.full_licenses_purchased, at);
+    let mut after: Option<MemberId> = None;
+    loop {
+        let page = deps
+            .store
+            .list_members_page(org, after.as_ref(), None, STORE_PAGE)
+            .await?;
+        page.iter().for_each(|m| b.add(m));
+        if page.len() < STORE_PAGE {
+            return Ok(b.finish());
+        }
+        after = page.last().map(|m| m.member_id.clone());
+    }
 }
 
 fn fresh_run(org: &OrgId, now: DateTime<Utc>) -> DownloadCheckpoint {
@@ -370,19 +395,6 @@ fn fresh_run(org: &OrgId, now: DateTime<Utc>) -> DownloadCheckpoint {
             ..DownloadProgress::default()
         },
     }
-}
-
-async fn stored_members(
-    deps: &Deps,
-    org: &OrgId,
-) -> Result<HashMap<MemberId, Subscription>, JobError> {
-    Ok(deps
-        .store
-        .list_members(org)
-        .await?
-        .into_iter()
-        .map(|m| (m.member_id.clone(), m))
-        .collect())
 }
 
 /// When miro-sam last reclaimed each member it ever reclaimed.
@@ -408,7 +420,7 @@ async fn reclaimed_by_us(
 /// A member miro-sam reclaimed at `reclaimed_at` is active again: someone reactivated them in Miro. Without a
 /// hold the next plan would take the seat straight back, so place one, unless a hold was already placed after
 /// that reclaim (by `reactivate`, or by an earlier download). Returns whether a hold was placed.
-async fn hold_if_reactivated_in_miro(
+pub(super) async fn hold_if_reactivated_in_miro(
     deps: &Deps,
     member: &Subscription,
     reclaimed_at: DateTime<Utc>,
@@ -440,40 +452,16 @@ async fn hold_if_reactivated_in_miro(
     Ok(true)
 }
 
-/// Stored members not seen by this invocation, not already removed, with ids in `(after, upto]`.
-fn unseen_after(
-    stored: &HashMap<MemberId, Subscription>,
-    after: Option<&MemberId>,
-    upto: Option<&MemberId>,
-) -> Vec<MemberId> {
-    stored
-        .iter()
-        .filter(|(id, m)| {
-            !m.is_removed() && after.is_none_or(|a| *id > a) && upto.is_none_or(|u| *id <= u)
-        })
-        .map(|(id, _)| id.clone())
-        .collect()
-}
-
 /// Saves where the run stands so the next invocation resumes it.
 async fn pause(
     deps: &Deps,
     run: &mut DownloadCheckpoint,
-    stored: &HashMap<MemberId, Subscription>,
-    covered_before: Option<&MemberId>,
     failed: bool,
 ) -> Result<DownloadPause, JobError> {
     let p = &mut run.progress;
-    if p.ordered {
-        p.missing.extend(unseen_after(
-            stored,
-            covered_before,
-            p.last_member_id.as_ref(),
-        ));
-        if p.missing.len() > MAX_TRACKED_MISSING {
-            p.ordered = false;
-            p.missing.clear();
-        }
+    if p.ordered && p.missing.len() > MAX_TRACKED_MISSING {
+        p.ordered = false;
+        p.missing.clear();
     }
     run.updated_at = deps.clock.now();
     deps.store.put_checkpoint(run).await?;
