@@ -162,6 +162,12 @@ async fn a_refused_refresh_releases_the_lease() {
     contract::a_refused_refresh_releases_the_lease(e.world.clone()).await;
 }
 
+#[tokio::test]
+async fn a_waiter_with_a_deadline_stops_before_it() {
+    let e = env().await;
+    contract::a_waiter_with_a_deadline_stops_before_it(e.world.clone()).await;
+}
+
 /// The adapter bumps the version item, then its `PutSecretValue` fails: the version is ahead of the secret,
 /// which still holds the spent tokens. The retry recognises them and writes the rotated tokens over them.
 #[tokio::test]

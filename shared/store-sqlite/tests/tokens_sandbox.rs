@@ -398,6 +398,12 @@ async fn a_refused_refresh_releases_the_lease() {
     contract::a_refused_refresh_releases_the_lease(rw).await;
 }
 
+#[tokio::test]
+async fn a_waiter_with_a_deadline_stops_before_it() {
+    let (rw, _w) = refresh_world().await;
+    contract::a_waiter_with_a_deadline_stops_before_it(rw).await;
+}
+
 /// Two handles on the same file (two `miro-sam` processes) see one lease.
 #[tokio::test]
 async fn the_lease_holds_across_handles_on_one_file() {

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use miro_client::{MiroConfig, OAuthApp};
+use miro_client::{MiroConfig, MiroError, OAuthApp};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
@@ -207,6 +207,18 @@ async fn wait_for_holder(
     let give_up = Instant::now() + left.min(refresh_lease_length(deps.client.config()));
     let mut round = 0;
     loop {
+        // A worker with a deadline (a Lambda invocation) stops waiting before it, so it can checkpoint or hand
+        // its message back instead of being cut off mid-wait; the holder's write will be there next time.
+        if let Some(deadline) = deps.client.deadline()
+            && std::time::Instant::now() + poll_delay(round) >= deadline
+        {
+            return Err(MiroError::DeadlineReached {
+                endpoint: "waiting for another worker's token refresh".to_owned(),
+                attempts: 0,
+                last: String::new(),
+            }
+            .into());
+        }
         tokio::time::sleep(poll_delay(round)).await;
         round += 1;
         let current = deps.tokens.get_tokens(org).await?;

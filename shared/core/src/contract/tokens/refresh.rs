@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::domain::OrgId;
 use crate::error::StoreError;
-use crate::jobs::{self, Deps};
+use crate::jobs::{self, Deps, JobError};
 use crate::ports::{FixedClock, RefreshLease, TokenBundle, TokenStore};
 
 /// What the sandbox shows of itself, for the scenarios.
@@ -492,4 +492,41 @@ pub async fn a_refused_refresh_releases_the_lease(w: RefreshWorld) {
         RefreshLease::Taken,
         "the refused holder gave its lease back"
     );
+}
+
+/// A worker with a deadline (a Lambda invocation) that finds another worker's lease waits only until shortly
+/// before its deadline, then stops with the transient `DeadlineReached`, having refreshed nothing: it must not
+/// be cut off by Lambda mid-wait (the lease can last many minutes).
+pub async fn a_waiter_with_a_deadline_stops_before_it(w: RefreshWorld) {
+    let version = w.connect(expiring()).await;
+    let now = Utc::now();
+    assert_eq!(
+        w.deps
+            .tokens
+            .lease_refresh(&w.org, version, now, now + Duration::minutes(20))
+            .await
+            .unwrap(),
+        RefreshLease::Taken,
+        "another worker holds the lease"
+    );
+    let refreshes = w.miro.refreshes();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    let deps = Deps {
+        client: w.deps.client.with_deadline(deadline),
+        ..w.deps.clone()
+    };
+    let err = jobs::usable_access_token(&deps, &w.org).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            JobError::Miro(miro_client::MiroError::DeadlineReached { .. })
+        ),
+        "{err}"
+    );
+    assert!(err.is_retryable(), "the message comes back later: {err}");
+    assert!(
+        std::time::Instant::now() < deadline + std::time::Duration::from_secs(1),
+        "it stopped at its deadline, not at the end of the lease"
+    );
+    assert_eq!(w.miro.refreshes(), refreshes, "nothing was refreshed");
 }
