@@ -20,7 +20,7 @@ pub mod sqs;
 pub mod table;
 
 pub use dynamo::{
-    DynamoStore, OAUTH_STATE_TTL, OAuthStateStore, StateTake, TakenState, WriteStats,
+    DynamoStore, OAUTH_STATE_TTL, OAuthStateStore, ReadStats, StateTake, TakenState, WriteStats,
 };
 pub use env::{AwsConfig, ConfigError};
 pub use sdk::{AdapterError, Adapters, AwsClients};

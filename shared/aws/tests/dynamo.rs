@@ -188,39 +188,80 @@ async fn a_plan_with_5000_candidates_round_trips_despite_the_item_limit() {
         store.latest_plan(&o).await.unwrap().map(|p| p.plan_id),
         Some(plan.plan_id)
     );
-    let chunks = chunk_items(&clients.dynamodb, &table, plan.plan_id).await;
-    assert!(chunks >= 3, "{json_len} bytes over {chunks} chunks");
+    assert_eq!(
+        plan_items(&clients.dynamodb, &table, plan.plan_id, "CAND#").await,
+        5_000,
+        "one item per candidate"
+    );
 
-    // Replacing the plan leaves only the new write's chunks.
+    // What a reclaim message reads: the header and its own candidate, two GetItems, whatever the plan's size.
+    let before = store.read_stats();
+    let header = store.get_plan_header(plan.plan_id).await.unwrap().unwrap();
+    let c = &plan.candidates[4_321];
+    let got = store
+        .get_plan_candidate(plan.plan_id, &c.member_id)
+        .await
+        .unwrap();
+    assert_eq!((header, got.as_ref()), (plan.header(), Some(c)));
+    let after = store.read_stats();
+    assert_eq!(
+        (
+            after.requests - before.requests,
+            after.plan_items - before.plan_items
+        ),
+        (2, 2)
+    );
+    assert!(
+        after.plan_bytes - before.plan_bytes < 8 * 1024,
+        "{} bytes read of a {json_len}-byte plan",
+        after.plan_bytes - before.plan_bytes
+    );
+
+    // Replacing the plan leaves only the new version's items.
     let mut smaller = plan.clone();
     smaller.candidates.truncate(10);
     store.put_plan(&smaller).await.expect("replace plan");
     assert_eq!(store.get_plan(plan.plan_id).await.unwrap(), Some(smaller));
     assert_eq!(
-        chunk_items(&clients.dynamodb, &table, plan.plan_id).await,
-        1,
-        "stale chunks are deleted"
+        plan_items(&clients.dynamodb, &table, plan.plan_id, "CAND#").await,
+        10,
+        "stale candidate items are deleted"
     );
 }
 
-async fn chunk_items(client: &aws_sdk_dynamodb::Client, table: &str, plan: PlanId) -> usize {
-    let out = client
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
-        .expression_attribute_values(
-            ":pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("PLAN#{plan}")),
-        )
-        .expression_attribute_values(
-            ":c",
-            aws_sdk_dynamodb::types::AttributeValue::S("CHUNK#".into()),
-        )
-        .projection_expression("pk, sk")
-        .send()
-        .await
-        .unwrap();
-    out.items().len()
+/// Items of the plan's partition whose sort key starts with `prefix`, counted page by page.
+async fn plan_items(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    plan: PlanId,
+    prefix: &str,
+) -> usize {
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("PLAN#{plan}")),
+            )
+            .expression_attribute_values(
+                ":c",
+                aws_sdk_dynamodb::types::AttributeValue::S(prefix.into()),
+            )
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        count += out.count() as usize;
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return count,
+        }
+    }
 }
 
 #[tokio::test]

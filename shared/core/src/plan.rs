@@ -14,6 +14,9 @@ use crate::policy::{ExclusionRule, InactivityBasis, Policy, Verdict, VersionedPo
 /// The plan JSON format this build writes.
 pub const PLAN_SCHEMA_VERSION: u32 = 1;
 
+/// Candidates or exclusions per store read when a job pages through a plan: bounded memory, few round trips.
+pub const PLAN_PAGE: usize = 500;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReclaimPlan {
     pub schema_version: u32,
@@ -129,15 +132,25 @@ pub enum PlanRefusal {
     OrgPaused { org_id: OrgId, pause: String },
 }
 
-impl ReclaimPlan {
-    pub fn candidate(&self, member: &MemberId) -> Option<&Candidate> {
-        self.candidates.iter().find(|c| &c.member_id == member)
-    }
+/// Everything of a plan except its candidate and exclusion lists: what a store keeps as the plan's header, and
+/// all a reclaim message needs besides its own candidate. The field names are [`ReclaimPlan`]'s, so a plan's JSON
+/// without `candidates` and `exclusions` is its header's JSON (the SQLite migration to plans-as-rows relies on
+/// it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanHeader {
+    pub schema_version: u32,
+    pub plan_id: PlanId,
+    pub org_id: OrgId,
+    pub created_at: DateTime<Utc>,
+    pub policy_version: u32,
+    pub policy: Policy,
+    pub purchased_full_licenses: Option<i64>,
+    /// As built, `totals.candidates` and `totals.excluded` are the lengths of the two lists.
+    pub totals: PlanTotals,
+    pub cap: CapCheck,
+}
 
-    pub fn exclusion(&self, member: &MemberId) -> Option<&Exclusion> {
-        self.exclusions.iter().find(|e| &e.member_id == member)
-    }
-
+impl PlanHeader {
     /// Whether the plan may be executed. `override_dry_run` exists for demos against the sandbox; the cap can
     /// never be overridden.
     pub fn check_executable(&self, override_dry_run: bool) -> Result<(), PlanRefusal> {
@@ -156,6 +169,68 @@ impl ReclaimPlan {
             });
         }
         Ok(())
+    }
+}
+
+/// The order of a plan's candidate list: most inactive first, then by member id.
+pub fn candidate_order(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+    b.days_inactive
+        .cmp(&a.days_inactive)
+        .then_with(|| a.member_id.cmp(&b.member_id))
+}
+
+impl ReclaimPlan {
+    /// The plan's header (a copy of everything but the two lists).
+    pub fn header(&self) -> PlanHeader {
+        PlanHeader {
+            schema_version: self.schema_version,
+            plan_id: self.plan_id,
+            org_id: self.org_id.clone(),
+            created_at: self.created_at,
+            policy_version: self.policy_version,
+            policy: self.policy.clone(),
+            purchased_full_licenses: self.purchased_full_licenses,
+            totals: self.totals,
+            cap: self.cap.clone(),
+        }
+    }
+
+    /// The whole plan from its header and its lists in any order: candidates are put in plan order
+    /// ([`candidate_order`]), exclusions in member id order, as [`build_plan`] leaves them.
+    pub fn from_parts(
+        header: PlanHeader,
+        mut candidates: Vec<Candidate>,
+        mut exclusions: Vec<Exclusion>,
+    ) -> Self {
+        candidates.sort_by(candidate_order);
+        exclusions.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+        ReclaimPlan {
+            schema_version: header.schema_version,
+            plan_id: header.plan_id,
+            org_id: header.org_id,
+            created_at: header.created_at,
+            policy_version: header.policy_version,
+            policy: header.policy,
+            purchased_full_licenses: header.purchased_full_licenses,
+            candidates,
+            exclusions,
+            totals: header.totals,
+            cap: header.cap,
+        }
+    }
+
+    pub fn candidate(&self, member: &MemberId) -> Option<&Candidate> {
+        self.candidates.iter().find(|c| &c.member_id == member)
+    }
+
+    pub fn exclusion(&self, member: &MemberId) -> Option<&Exclusion> {
+        self.exclusions.iter().find(|e| &e.member_id == member)
+    }
+
+    /// Whether the plan may be executed. `override_dry_run` exists for demos against the sandbox; the cap can
+    /// never be overridden.
+    pub fn check_executable(&self, override_dry_run: bool) -> Result<(), PlanRefusal> {
+        self.header().check_executable(override_dry_run)
     }
 }
 
@@ -216,11 +291,7 @@ pub fn build_plan(
             }
         }
     }
-    candidates.sort_by(|a, b| {
-        b.days_inactive
-            .cmp(&a.days_inactive)
-            .then_with(|| a.member_id.cmp(&b.member_id))
-    });
+    candidates.sort_by(candidate_order);
     exclusions.sort_by(|a, b| a.member_id.cmp(&b.member_id));
     let cap = check_cap(p, totals.candidates, purchased_full_licenses);
     ReclaimPlan {

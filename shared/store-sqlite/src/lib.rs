@@ -21,6 +21,7 @@ mod codec;
 mod download_lease;
 mod holds;
 mod members;
+mod plans;
 mod queue;
 pub mod schema;
 mod subscriptions;
@@ -33,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use miro_sam_core::StoreError;
 use rusqlite::Connection;
 
+pub use plans::PlanReads;
 pub use queue::QueuedRequest;
 
 /// The SQLite adapter. Cheap to clone: clones share the connection.
@@ -40,6 +42,7 @@ pub use queue::QueuedRequest;
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     member_rows_written: Arc<AtomicU64>,
+    plan_reads: Arc<plans::PlanReadCounters>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -76,6 +79,7 @@ impl SqliteStore {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             member_rows_written: Arc::new(AtomicU64::new(0)),
+            plan_reads: Arc::default(),
         })
     }
 

@@ -167,6 +167,37 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX members_by_numeric_id ON members (org_id, length(member_id), member_id);
     "#,
+    // 7: plans as rows: `plans` keeps the header (the plan's JSON without its two lists, which is a `PlanHeader`),
+    // each candidate and each exclusion becomes its own row, so a reclaim reads two small rows instead of the
+    // whole plan. Keyed by (plan, id length, id): the primary key is numeric member id order, for paging. Plans
+    // already stored are split here, in SQL.
+    r#"
+    CREATE TABLE plan_candidates (
+        plan_id    TEXT NOT NULL,
+        id_len     INTEGER NOT NULL,
+        member_id  TEXT NOT NULL,
+        body       TEXT NOT NULL,     -- JSON Candidate
+        PRIMARY KEY (plan_id, id_len, member_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE plan_exclusions (
+        plan_id    TEXT NOT NULL,
+        id_len     INTEGER NOT NULL,
+        member_id  TEXT NOT NULL,
+        body       TEXT NOT NULL,     -- JSON Exclusion
+        PRIMARY KEY (plan_id, id_len, member_id)
+    ) WITHOUT ROWID;
+
+    INSERT INTO plan_candidates (plan_id, id_len, member_id, body)
+        SELECT p.plan_id, length(json_extract(c.value, '$.member_id')), json_extract(c.value, '$.member_id'),
+               c.value
+        FROM plans p, json_each(p.body, '$.candidates') c;
+    INSERT INTO plan_exclusions (plan_id, id_len, member_id, body)
+        SELECT p.plan_id, length(json_extract(e.value, '$.member_id')), json_extract(e.value, '$.member_id'),
+               e.value
+        FROM plans p, json_each(p.body, '$.exclusions') e;
+    UPDATE plans SET body = json_remove(body, '$.candidates', '$.exclusions');
+    "#,
 ];
 
 /// The highest migration this build knows.

@@ -10,7 +10,7 @@ use miro_sam_core::domain::{
 };
 use miro_sam_core::hold::Hold;
 use miro_sam_core::pause::OrgPause;
-use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::plan::{Candidate, Exclusion, PlanHeader, ReclaimPlan};
 use miro_sam_core::policy::{Policy, VersionedPolicy};
 use miro_sam_core::ports::SubscriptionStore;
 use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition};
@@ -18,8 +18,7 @@ use miro_sam_core::snapshot::OrgSnapshot;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::codec::{
-    backend, corrupt, day, from_json, json_row, json_rows, parse_ts, parsed,
-    to_json, ts,
+    backend, corrupt, day, from_json, json_row, json_rows, parse_ts, parsed, to_json, ts,
 };
 use crate::{SqliteStore, holds, members};
 
@@ -511,42 +510,41 @@ impl SubscriptionStore for SqliteStore {
     }
 
     async fn put_plan(&self, plan: &ReclaimPlan) -> Result<(), StoreError> {
-        let (id, o, at) = (
-            plan.plan_id.to_string(),
-            plan.org_id.to_string(),
-            ts(plan.created_at),
-        );
-        let body = to_json("plan", plan)?;
-        self.call(move |c| {
-            c.execute(
-                "INSERT INTO plans (plan_id, org_id, created_at, body) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (plan_id) DO UPDATE SET org_id = excluded.org_id, created_at = excluded.created_at, \
-                 body = excluded.body",
-                params![id, o, at, body],
-            )
-            .map_err(backend)?;
-            Ok(())
-        })
-        .await
+        self.plan_put(plan).await
     }
 
-    async fn get_plan(&self, plan: PlanId) -> Result<Option<ReclaimPlan>, StoreError> {
-        let id = plan.to_string();
-        self.call(move |c| json_row(c, "plan", "SELECT body FROM plans WHERE plan_id = ?1", [id]))
-            .await
+    async fn get_plan_header(&self, plan: PlanId) -> Result<Option<PlanHeader>, StoreError> {
+        self.plan_header(plan).await
     }
 
-    async fn latest_plan(&self, org: &OrgId) -> Result<Option<ReclaimPlan>, StoreError> {
-        let o = org.to_string();
-        self.call(move |c| {
-            json_row(
-                c,
-                "plan",
-                "SELECT body FROM plans WHERE org_id = ?1 ORDER BY created_at DESC, plan_id DESC LIMIT 1",
-                [o],
-            )
-        })
-        .await
+    async fn latest_plan_header(&self, org: &OrgId) -> Result<Option<PlanHeader>, StoreError> {
+        self.plan_latest_header(org).await
+    }
+
+    async fn get_plan_candidate(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+    ) -> Result<Option<Candidate>, StoreError> {
+        self.plan_candidate(plan, member).await
+    }
+
+    async fn list_plan_candidates(
+        &self,
+        plan: PlanId,
+        after: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        self.plan_candidates_page(plan, after, limit).await
+    }
+
+    async fn list_plan_exclusions(
+        &self,
+        plan: PlanId,
+        after: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Exclusion>, StoreError> {
+        self.plan_exclusions_page(plan, after, limit).await
     }
 
     async fn create_reclaim_record(
@@ -750,6 +748,7 @@ impl SubscriptionStore for SqliteStore {
 
     async fn release_download_lease(&self, org: &OrgId, holder: &str) -> Result<bool, StoreError> {
         let (o, h) = (org.clone(), holder.to_owned());
-        self.call(move |c| crate::download_lease::release(c, &o, &h)).await
+        self.call(move |c| crate::download_lease::release(c, &o, &h))
+            .await
     }
 }

@@ -30,8 +30,27 @@ pub struct WriteStats {
     pub item_writes: u64,
 }
 
+/// Counters of what the store read (every GetItem and Query page), for tests and the bench.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// GetItem calls plus Query pages.
+    pub requests: u64,
+    /// Items returned.
+    pub items: u64,
+    /// Their size by DynamoDB's rule (attribute names plus values), roughly what read capacity is charged on.
+    pub bytes: u64,
+    /// Of those, plan items (headers, candidates, exclusions).
+    pub plan_items: u64,
+    pub plan_bytes: u64,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    pub read_requests: AtomicU64,
+    pub items_read: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub plan_items_read: AtomicU64,
+    pub plan_bytes_read: AtomicU64,
     pub batch_calls: AtomicU64,
     pub batch_items: AtomicU64,
     pub unprocessed_retries: AtomicU64,
@@ -42,6 +61,25 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn reads(&self) -> ReadStats {
+        ReadStats {
+            requests: self.read_requests.load(Ordering::Relaxed),
+            items: self.items_read.load(Ordering::Relaxed),
+            bytes: self.bytes_read.load(Ordering::Relaxed),
+            plan_items: self.plan_items_read.load(Ordering::Relaxed),
+            plan_bytes: self.plan_bytes_read.load(Ordering::Relaxed),
+        }
+    }
+
+    /// One read request that returned `items`.
+    fn count_read<'a>(&self, items: impl IntoIterator<Item = &'a Item>) {
+        Self::add(&self.read_requests, 1);
+        for i in items {
+            Self::add(&self.items_read, 1);
+            Self::add(&self.bytes_read, item_size(i));
+        }
     }
 
     fn snapshot(&self) -> WriteStats {
@@ -130,6 +168,16 @@ impl Db {
         self.counters.snapshot()
     }
 
+    pub(crate) fn read_stats(&self) -> ReadStats {
+        self.counters.reads()
+    }
+
+    /// Counts `item` as a plan item read (it was counted as a read already).
+    pub(crate) fn count_plan_read(&self, item: &Item) {
+        Counters::add(&self.counters.plan_items_read, 1);
+        Counters::add(&self.counters.plan_bytes_read, item_size(item));
+    }
+
     pub(crate) fn err<E>(&self, op: &str, e: &SdkError<E, HttpResponse>) -> StoreError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -156,6 +204,7 @@ impl Db {
             .send()
             .await
             .map_err(|e| self.err("GetItem", &e))?;
+        self.counters.count_read(out.item.as_ref());
         Ok(out.item)
     }
 
@@ -251,7 +300,9 @@ impl Db {
                 req = req.limit(i32::try_from(remaining).unwrap_or(1000));
             }
             let out = req.send().await.map_err(|e| self.err("Query", &e))?;
-            items.extend(out.items.unwrap_or_default());
+            let page = out.items.unwrap_or_default();
+            self.counters.count_read(&page);
+            items.extend(page);
             if let Some(limit) = q.limit
                 && items.len() >= limit
             {
@@ -264,5 +315,30 @@ impl Db {
             }
         }
         Ok(items)
+    }
+}
+
+/// An item's size by DynamoDB's rule: attribute names plus values (strings and binaries by length, numbers
+/// roughly by digits, nested values recursively with a little overhead).
+pub(crate) fn item_size(item: &Item) -> u64 {
+    item.iter()
+        .map(|(k, v)| k.len() as u64 + value_size(v))
+        .sum()
+}
+
+fn value_size(v: &AttributeValue) -> u64 {
+    match v {
+        AttributeValue::S(s) | AttributeValue::N(s) => s.len() as u64,
+        AttributeValue::B(b) => b.as_ref().len() as u64,
+        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<u64>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| 1 + k.len() as u64 + value_size(v))
+                .sum::<u64>()
+        }
+        AttributeValue::Ss(l) | AttributeValue::Ns(l) => l.iter().map(|s| s.len() as u64).sum(),
+        AttributeValue::Bs(l) => l.iter().map(|b| b.as_ref().len() as u64).sum(),
+        _ => 1,
     }
 }

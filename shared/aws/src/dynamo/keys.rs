@@ -71,15 +71,28 @@ pub(crate) fn plan_pk(plan: PlanId) -> String {
 }
 
 pub(crate) const PLAN_HEADER_SK: &str = "HEADER";
+/// Chunks of a plan's JSON as builds before plans-as-items stored them; only ever deleted now.
 pub(crate) const PLAN_CHUNK_PREFIX: &str = "CHUNK#";
+pub(crate) const PLAN_CANDIDATE_PREFIX: &str = "CAND#";
+pub(crate) const PLAN_EXCLUSION_PREFIX: &str = "EXCL#";
 
-/// Chunks of one write ("generation") of a plan, numbered in order.
-pub(crate) fn plan_chunk_sk(generation: &str, n: usize) -> String {
-    format!("{PLAN_CHUNK_PREFIX}{generation}#{n:06}")
+/// A plan item (candidate or exclusion) of `member` under `prefix`: the id's length (3 digits) before the id
+/// makes string order numeric id order, so a page of a plan is one key-range Query.
+pub(crate) fn plan_item_sk(prefix: &str, member: &MemberId) -> String {
+    let id = member.as_str();
+    format!("{prefix}{:03}#{id}", id.len())
 }
 
-pub(crate) fn plan_chunk_generation_prefix(generation: &str) -> String {
-    format!("{PLAN_CHUNK_PREFIX}{generation}#")
+/// The sort keys of the `prefix` items after `after` (all of them when `None`), as an inclusive range: every key
+/// above `after` is at least `after` + `#` (`#` sorts below every digit), and every item key is below the prefix
+/// with its `#` replaced by `$`.
+pub(crate) fn plan_item_range(prefix: &str, after: Option<&MemberId>) -> (String, String) {
+    let from = match after {
+        Some(a) => format!("{}#", plan_item_sk(prefix, a)),
+        None => prefix.to_owned(),
+    };
+    let to = format!("{}$", prefix.trim_end_matches('#'));
+    (from, to)
 }
 
 pub(crate) fn reclaim_sk(member: &MemberId) -> String {
@@ -136,5 +149,23 @@ mod tests {
         assert_eq!(sa.len(), sc.len());
         assert_eq!(policy_sk(7), "POLICY#V#0000000007");
         assert!(policy_sk(9) < policy_sk(10));
+    }
+
+    #[test]
+    fn plan_item_keys_sort_in_numeric_id_order_and_ranges_exclude_after() {
+        let id = |s: &str| MemberId::parse(s).unwrap();
+        let (a, b, c) = (id("9"), id("10"), id("3458764517517819000"));
+        let (ka, kb, kc) = (
+            plan_item_sk(PLAN_CANDIDATE_PREFIX, &a),
+            plan_item_sk(PLAN_CANDIDATE_PREFIX, &b),
+            plan_item_sk(PLAN_CANDIDATE_PREFIX, &c),
+        );
+        assert!(ka < kb && kb < kc, "{ka} {kb} {kc}");
+        let (from, to) = plan_item_range(PLAN_CANDIDATE_PREFIX, Some(&b));
+        assert!(kb < from && from <= kc && kc <= to, "{from}..{to}");
+        let (from, to) = plan_item_range(PLAN_CANDIDATE_PREFIX, None);
+        assert!(from <= ka && kc <= to);
+        let excl = plan_item_sk(PLAN_EXCLUSION_PREFIX, &a);
+        assert!(!(from.as_str()..=to.as_str()).contains(&excl.as_str()));
     }
 }

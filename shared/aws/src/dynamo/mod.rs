@@ -29,13 +29,13 @@ use miro_sam_core::domain::{
 };
 use miro_sam_core::hold::Hold;
 use miro_sam_core::pause::OrgPause;
-use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::plan::{Candidate, Exclusion, PlanHeader, ReclaimPlan};
 use miro_sam_core::policy::{Policy, VersionedPolicy};
 use miro_sam_core::ports::SubscriptionStore;
 use miro_sam_core::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition};
 use miro_sam_core::snapshot::OrgSnapshot;
 
-pub use db::WriteStats;
+pub use db::{ReadStats, WriteStats};
 pub use link_nonce::LinkUse;
 pub use oauth_state::{OAUTH_STATE_TTL, OAuthStateStore, StateTake, TakenState};
 
@@ -69,6 +69,11 @@ impl DynamoStore {
     /// What this store (and its clones) wrote so far.
     pub fn write_stats(&self) -> WriteStats {
         self.db.stats()
+    }
+
+    /// What this store (and its clones) read so far.
+    pub fn read_stats(&self) -> ReadStats {
+        self.db.read_stats()
     }
 }
 
@@ -204,12 +209,38 @@ impl SubscriptionStore for DynamoStore {
         plans::put(&self.db, plan).await
     }
 
-    async fn get_plan(&self, plan: PlanId) -> Result<Option<ReclaimPlan>, StoreError> {
-        plans::get(&self.db, plan).await
+    async fn get_plan_header(&self, plan: PlanId) -> Result<Option<PlanHeader>, StoreError> {
+        plans::header(&self.db, plan).await
     }
 
-    async fn latest_plan(&self, org: &OrgId) -> Result<Option<ReclaimPlan>, StoreError> {
-        plans::latest(&self.db, org).await
+    async fn latest_plan_header(&self, org: &OrgId) -> Result<Option<PlanHeader>, StoreError> {
+        plans::latest_header(&self.db, org).await
+    }
+
+    async fn get_plan_candidate(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+    ) -> Result<Option<Candidate>, StoreError> {
+        plans::candidate(&self.db, plan, member).await
+    }
+
+    async fn list_plan_candidates(
+        &self,
+        plan: PlanId,
+        after: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        plans::candidates(&self.db, plan, after, limit).await
+    }
+
+    async fn list_plan_exclusions(
+        &self,
+        plan: PlanId,
+        after: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Exclusion>, StoreError> {
+        plans::exclusions(&self.db, plan, after, limit).await
     }
 
     async fn create_reclaim_record(

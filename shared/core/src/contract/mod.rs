@@ -25,6 +25,7 @@
 mod download_lease;
 pub mod fixtures;
 mod members;
+mod plans;
 mod queue;
 mod safety;
 mod subscriptions;
@@ -32,6 +33,7 @@ mod tokens;
 
 pub use download_lease::*;
 pub use members::*;
+pub use plans::*;
 pub use queue::*;
 pub use safety::*;
 pub use subscriptions::*;
@@ -56,6 +58,10 @@ macro_rules! store_contract_tests {
                 snapshots_are_idempotent_per_day,
                 policy_versions,
                 plan_round_trip,
+                plan_items_page_in_member_id_order,
+                plan_replacement_leaves_no_stale_items,
+                plan_header_is_written_last,
+                ten_thousand_candidate_plan_round_trips,
                 reclaim_record_created_once,
                 reclaim_transition_happens_once,
                 concurrent_transitions_have_one_winner,
@@ -63,11 +69,11 @@ macro_rules! store_contract_tests {
                 ten_thousand_members,
                 pause_round_trip,
                 holds_round_trip,
-                member_pages_follow_numeric_id_order,
-                member_pages_include_removed_and_apply_the_last_seen_rule,
                 download_lease_has_one_holder_per_org,
                 an_expired_download_lease_is_taken_over_and_release_is_the_holders_own,
                 concurrent_download_leases_have_one_winner,
+                member_pages_follow_numeric_id_order,
+                member_pages_include_removed_and_apply_the_last_seen_rule,
             );
             $crate::store_contract_tests!(@each $tokens;
                 token_bundle_round_trip,

@@ -1,9 +1,10 @@
-//! Hands a plan's candidates to the reclaim queue, one request per candidate.
+//! Hands a plan's candidates to the reclaim queue, one request per candidate, a page at a time.
 
 use chrono::{DateTime, Utc};
 
 use super::JobError;
 use crate::domain::PlanId;
+use crate::plan::PLAN_PAGE;
 use crate::ports::{EnqueueReport, ReclaimQueue, ReclaimRequest, SubscriptionStore};
 use crate::reclaim::ReclaimRecord;
 
@@ -13,6 +14,10 @@ use crate::reclaim::ReclaimRecord;
 /// Queuing the same plan twice queues nothing new, whatever the queue can deduplicate: a candidate counts as
 /// queued once its reclaim record exists. Records are created after the send, so a crash in between re-sends
 /// on the next run (harmless: the worker is idempotent) instead of losing a request.
+///
+/// The candidates are read [`PLAN_PAGE`] at a time (in member id order, not the plan's most-inactive-first
+/// order: the cap refuses a whole plan, so no order decides who is reclaimed), and each page is sent and
+/// recorded before the next is read, so memory does not grow with the plan.
 pub async fn enqueue_plan(
     store: &dyn SubscriptionStore,
     queue: &dyn ReclaimQueue,
@@ -21,45 +26,59 @@ pub async fn enqueue_plan(
     now: DateTime<Utc>,
 ) -> Result<EnqueueReport, JobError> {
     let plan = store
-        .get_plan(plan_id)
+        .get_plan_header(plan_id)
         .await?
         .ok_or(JobError::PlanNotFound { plan_id })?;
     plan.check_executable(override_dry_run)?;
     super::check_not_paused(store, &plan.org_id).await?;
-    let mut fresh = Vec::with_capacity(plan.candidates.len());
-    for c in &plan.candidates {
-        if store
-            .get_reclaim_record(plan.plan_id, &c.member_id)
-            .await?
-            .is_none()
-        {
-            fresh.push(c);
+    let mut report = EnqueueReport::default();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_plan_candidates(plan_id, after.as_ref(), PLAN_PAGE)
+            .await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.member_id.clone());
+        let last_page = page.len() < PLAN_PAGE;
+        let mut fresh = Vec::with_capacity(page.len());
+        for c in page {
+            if store
+                .get_reclaim_record(plan_id, &c.member_id)
+                .await?
+                .is_none()
+            {
+                fresh.push(c);
+            } else {
+                report.already_queued += 1;
+            }
+        }
+        if !fresh.is_empty() {
+            let batch: Vec<ReclaimRequest> = fresh
+                .iter()
+                .map(|c| {
+                    ReclaimRequest::new(
+                        plan_id,
+                        plan.org_id.clone(),
+                        c.member_id.clone(),
+                        c.email.clone(),
+                        c.reason.clone(),
+                    )
+                })
+                .collect();
+            let sent = queue.enqueue(&batch).await?;
+            report.enqueued += sent.enqueued;
+            report.already_queued += sent.already_queued;
+            for c in fresh {
+                let record =
+                    ReclaimRecord::pending(plan_id, plan.org_id.clone(), c.member_id, c.email, now);
+                store.create_reclaim_record(&record).await?;
+            }
+        }
+        if last_page {
+            break;
         }
     }
-    let already = plan.candidates.len() - fresh.len();
-    let batch: Vec<ReclaimRequest> = fresh
-        .iter()
-        .map(|c| {
-            ReclaimRequest::new(
-                plan.plan_id,
-                plan.org_id.clone(),
-                c.member_id.clone(),
-                c.email.clone(),
-                c.reason.clone(),
-            )
-        })
-        .collect();
-    let mut report = queue.enqueue(&batch).await?;
-    for c in fresh {
-        let record = ReclaimRecord::pending(
-            plan.plan_id,
-            plan.org_id.clone(),
-            c.member_id.clone(),
-            c.email.clone(),
-            now,
-        );
-        store.create_reclaim_record(&record).await?;
-    }
-    report.already_queued += already;
     Ok(report)
 }

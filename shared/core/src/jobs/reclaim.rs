@@ -21,7 +21,7 @@ use super::{Deps, JobError, usable_access_token};
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{AuditEntryId, Email, MemberId, OrgId, PlanId, Subscription};
 use crate::error::StoreError;
-use crate::plan::ReclaimPlan;
+use crate::plan::Candidate;
 use crate::ports::SubscriptionStore;
 use crate::reclaim::{
     ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition, SkipReason, recheck,
@@ -63,16 +63,20 @@ pub async fn reclaim_member(
     opts: &ReclaimOptions,
 ) -> Result<ReclaimResult, JobError> {
     let store = deps.store.as_ref();
+    // The plan's header and this member's candidate item, never the whole plan: a message costs the same in a
+    // plan of ten candidates as in one of a million.
     let plan = store
-        .get_plan(plan_id)
+        .get_plan_header(plan_id)
         .await?
         .ok_or(JobError::PlanNotFound { plan_id })?;
-    let candidate = plan
-        .candidate(member)
+    let candidate = store
+        .get_plan_candidate(plan_id, member)
+        .await?
         .ok_or_else(|| JobError::NotACandidate {
             plan_id,
             member_id: member.clone(),
         })?;
+    let candidate = &candidate;
 
     if let Some(rec) = store.get_reclaim_record(plan_id, member).await?
         && rec.state.is_terminal()
@@ -95,7 +99,8 @@ pub async fn reclaim_member(
     }
     let step = Step {
         deps,
-        plan: &plan,
+        plan_id,
+        candidate,
         opts,
     };
 
@@ -289,7 +294,8 @@ fn replay(rec: ReclaimRecord) -> ReclaimResult {
 
 struct Step<'a> {
     deps: &'a Deps,
-    plan: &'a ReclaimPlan,
+    plan_id: PlanId,
+    candidate: &'a Candidate,
     opts: &'a ReclaimOptions,
 }
 
@@ -389,12 +395,12 @@ impl Step<'_> {
         match self
             .deps
             .store
-            .get_reclaim_record(self.plan.plan_id, member)
+            .get_reclaim_record(self.plan_id, member)
             .await?
         {
             Some(r) if r.state.is_terminal() => Ok(replay(r)),
             _ => Err(JobError::Busy {
-                plan_id: self.plan.plan_id,
+                plan_id: self.plan_id,
                 member_id: member.clone(),
             }),
         }
@@ -407,11 +413,7 @@ impl Step<'_> {
                 plan_id,
                 member_id: member_id.clone(),
                 email,
-                license: self
-                    .plan
-                    .candidate(&member_id)
-                    .map(|c| c.license.clone())
-                    .unwrap_or(miro_client::License::Unknown),
+                license: self.candidate.license.clone(),
                 scim_user_id: scim_user_id.clone(),
             },
             ReclaimOutcome::Skipped { reason } => AuditEvent::ReclaimSkipped {

@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::error::StoreError;
 use crate::hold::Hold;
 use crate::pause::OrgPause;
-use crate::plan::ReclaimPlan;
+use crate::plan::{Candidate, Exclusion, PLAN_PAGE, PlanHeader, ReclaimPlan};
 use crate::policy::{Policy, VersionedPolicy};
 use crate::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition};
 use crate::snapshot::OrgSnapshot;
@@ -68,7 +68,6 @@ pub trait SubscriptionStore: Send + Sync {
         upto: Option<&MemberId>,
         limit: usize,
     ) -> Result<Vec<Subscription>, StoreError>;
-
 
     /// Sets `removed_at = at` on the listed members that are not already removed (an earlier removal time is
     /// kept). Unknown ids are ignored. Returns how many were newly marked.
@@ -127,12 +126,90 @@ pub trait SubscriptionStore: Send + Sync {
     ) -> Result<Option<VersionedPolicy>, StoreError>;
 
     // --- Plans ------------------------------------------------------------------------------------------------
+    //
+    // A plan is stored as a header ([`PlanHeader`]) and one item per candidate and per exclusion, keyed by
+    // (plan, member): a reclaim message reads the header and its own candidate, whatever the plan's size, and
+    // the enqueue job pages through the candidates. Readers start from the header: a plan without one does not
+    // exist, whatever items a writer has already written.
 
-    /// Inserts or replaces the plan under its id.
+    /// Inserts or replaces the plan under its id: the items in bounded batches, the header last, so a reader
+    /// never sees part of a plan (a replaced plan is invisible while it is rewritten, never a mix of the two).
+    /// Replacing removes the items the new version no longer has.
     async fn put_plan(&self, plan: &ReclaimPlan) -> Result<(), StoreError>;
-    async fn get_plan(&self, plan: PlanId) -> Result<Option<ReclaimPlan>, StoreError>;
-    /// The org's plan with the latest `created_at`.
-    async fn latest_plan(&self, org: &OrgId) -> Result<Option<ReclaimPlan>, StoreError>;
+
+    /// The plan's header; `None` if the plan does not exist (or is being written).
+    async fn get_plan_header(&self, plan: PlanId) -> Result<Option<PlanHeader>, StoreError>;
+
+    /// The header of the org's plan with the latest `created_at` (of plans whose header is written).
+    async fn latest_plan_header(&self, org: &OrgId) -> Result<Option<PlanHeader>, StoreError>;
+
+    /// One candidate of the plan, by member. Strongly consistent. Meaningful once the header was read.
+    async fn get_plan_candidate(
+        &self,
+        plan: PlanId,
+        member: &MemberId,
+    ) -> Result<Option<Candidate>, StoreError>;
+
+    /// Up to `limit` candidates whose member id is above `after` (all when `None`), in member id order (numeric,
+    /// as [`MemberId`]'s `Ord`). Fewer than `limit` means the end. Each page costs the same wherever it starts.
+    async fn list_plan_candidates(
+        &self,
+        plan: PlanId,
+        after: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Candidate>, StoreError>;
+
+    /// Up to `limit` exclusions whose member id is above `after`, in member id order; as
+    /// [`Self::list_plan_candidates`].
+    async fn list_plan_exclusions(
+        &self,
+        plan: PlanId,
+        after: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<Exclusion>, StoreError>;
+
+    /// The whole plan, assembled from its header and every page of its lists (in plan order). Loads it all: for
+    /// the CLI, reports and tests; the jobs that run per message or per candidate use the calls above.
+    async fn get_plan(&self, plan: PlanId) -> Result<Option<ReclaimPlan>, StoreError> {
+        let Some(header) = self.get_plan_header(plan).await? else {
+            return Ok(None);
+        };
+        let mut candidates = Vec::new();
+        loop {
+            let after = candidates.last().map(|c: &Candidate| c.member_id.clone());
+            let page = self
+                .list_plan_candidates(plan, after.as_ref(), PLAN_PAGE)
+                .await?;
+            let done = page.len() < PLAN_PAGE;
+            candidates.extend(page);
+            if done {
+                break;
+            }
+        }
+        let mut exclusions = Vec::new();
+        loop {
+            let after = exclusions.last().map(|e: &Exclusion| e.member_id.clone());
+            let page = self
+                .list_plan_exclusions(plan, after.as_ref(), PLAN_PAGE)
+                .await?;
+            let done = page.len() < PLAN_PAGE;
+            exclusions.extend(page);
+            if done {
+                break;
+            }
+        }
+        Ok(Some(ReclaimPlan::from_parts(
+            header, candidates, exclusions,
+        )))
+    }
+
+    /// The org's latest plan, whole (see [`Self::get_plan`]).
+    async fn latest_plan(&self, org: &OrgId) -> Result<Option<ReclaimPlan>, StoreError> {
+        match self.latest_plan_header(org).await? {
+            Some(h) => self.get_plan(h.plan_id).await,
+            None => Ok(None),
+        }
+    }
 
     // --- Reclaim records --------------------------------------------------------------------------------------
 
