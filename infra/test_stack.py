@@ -608,7 +608,14 @@ class TemplateTests(unittest.TestCase):
                     self.assertTrue(resources and all(r in table_arns for r in resources), role_id)
                 elif service == "sqs":
                     self.assertLessEqual(names, allowed["sqs"], role_id)
-                    self.assertEqual(resources, [{"Fn::GetAtt": ["ReclaimQueue", "Arn"]}], role_id)
+                    # Each queue only to the roles that use it: the reclaim queue (every sender and its worker),
+                    # the download queue (the download function, dispatcher and worker in one).
+                    queues = [r["Fn::GetAtt"][0] for r in resources]
+                    self.assertEqual(len(queues), 1, role_id)
+                    if queues == ["DownloadQueue"]:
+                        self.assertEqual(role_id, "DownloadSubscriptionsRole")
+                    else:
+                        self.assertEqual(queues, ["ReclaimQueue"], role_id)
                 elif service == "secretsmanager":
                     self.assertLessEqual(names, allowed["secretsmanager"], role_id)
                 else:
@@ -800,7 +807,12 @@ class TemplateTests(unittest.TestCase):
             self.assertTrue(self.res[name]["Properties"].get("SqsManagedSseEnabled"), f"{name} unencrypted")
             # The queue contract needs deduplication, which only FIFO queues give (and a FIFO queue's DLQ is FIFO).
             self.assertIs(self.res[name]["Properties"].get("FifoQueue"), True, f"{name} is not FIFO")
-        esms = [r["Properties"] for r in self.res.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+        esms = [
+            r["Properties"]
+            for r in self.res.values()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping"
+            and r["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["ReclaimQueue", "Arn"]}
+        ]
         self.assertEqual(len(esms), 1)
         esm = esms[0]
         self.assertEqual(esm["FunctionName"], {"Ref": "ReclaimSubscriptionFunction"})
@@ -810,6 +822,47 @@ class TemplateTests(unittest.TestCase):
         self.assertEqual(esm["ScalingConfig"]["MaximumConcurrency"], {"Ref": "ReclaimWorkers"})
         workers = self.cfn["Parameters"]["ReclaimWorkers"]
         self.assertEqual((int(workers["Default"]), int(workers["MinValue"])), (2, 2))
+
+    def test_download_queue_dlq_alarm_and_the_workers_event_source(self):
+        q = self.res["DownloadQueue"]["Properties"]
+        fn = self.res["DownloadSubscriptionsFunction"]["Properties"]
+        self.assertGreaterEqual(q["VisibilityTimeout"], 6 * fn["Timeout"])
+        self.assertEqual(q["RedrivePolicy"]["deadLetterTargetArn"], {"Fn::GetAtt": ["DownloadDeadLetterQueue", "Arn"]})
+        self.assertEqual(q["RedrivePolicy"]["maxReceiveCount"], {"Ref": "DownloadMaxReceiveCount"})
+        for name in ("DownloadQueue", "DownloadDeadLetterQueue"):
+            self.assertTrue(self.res[name]["Properties"].get("SqsManagedSseEnabled"), f"{name} unencrypted")
+            # Standard: a job put back behind another worker's lease carries a per-message delay, which FIFO forbids.
+            self.assertNotIn("FifoQueue", self.res[name]["Properties"], name)
+        esms = [
+            r["Properties"]
+            for r in self.res.values()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping"
+            and r["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["DownloadQueue", "Arn"]}
+        ]
+        self.assertEqual(len(esms), 1)
+        esm = esms[0]
+        self.assertEqual(esm["FunctionName"], {"Ref": "DownloadSubscriptionsFunction"})
+        self.assertEqual(esm["BatchSize"], 1, "one org per invocation")
+        self.assertEqual(esm["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertEqual(esm["ScalingConfig"]["MaximumConcurrency"], {"Ref": "DownloadWorkers"})
+        workers = self.cfn["Parameters"]["DownloadWorkers"]
+        self.assertGreaterEqual(int(workers["MinValue"]), 2, "AWS's least maximum concurrency")
+        # The function is told the queue by the variable the code reads.
+        env = fn["Environment"]["Variables"]
+        self.assertEqual(env[self.names["DOWNLOAD_QUEUE_URL"]], {"Ref": "DownloadQueue"})
+        # The dispatcher sends, the worker consumes and sends continuations, all with the function's role.
+        stmts = [
+            st
+            for p in self.res["DownloadSubscriptionsRole"]["Properties"]["Policies"]
+            for st in p["PolicyDocument"]["Statement"]
+            if st.get("Resource") == {"Fn::GetAtt": ["DownloadQueue", "Arn"]}
+        ]
+        actions = {a for st in stmts for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+        self.assertEqual(
+            actions,
+            {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+             "sqs:GetQueueAttributes"},
+        )
 
     def test_schedule_invokes_the_download_with_empty_input_under_its_own_role(self):
         schedules = [r["Properties"] for r in self.res.values() if r["Type"] == "AWS::Scheduler::Schedule"]
@@ -882,7 +935,10 @@ class TemplateTests(unittest.TestCase):
             self.assertEqual(
                 a["AlarmActions"], {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
             )
-        want = {("ApproximateNumberOfMessagesVisible", "ReclaimDeadLetterQueue")}
+        want = {
+            ("ApproximateNumberOfMessagesVisible", "ReclaimDeadLetterQueue"),
+            ("ApproximateNumberOfMessagesVisible", "DownloadDeadLetterQueue"),
+        }
         want |= {(m, fn) for fn in FUNCTIONS for m in ("Errors", "Throttles")}
         self.assertEqual(covered, want)
         self.assertEqual(self.res["AlarmTopic"]["Condition"], "HasAlarmEmail")

@@ -2,6 +2,7 @@
 //! (moto, started by `./scripts/test.sh`), and a function [`Runtime`] wired to both exactly as a cold start
 //! would wire it.
 
+pub mod fanout;
 pub mod proxy;
 
 use aws_config::SdkConfig;
@@ -24,6 +25,10 @@ pub struct World {
     pub rt: Runtime,
     pub link_key: SecretString,
     pub queue_url: String,
+    /// The download fan-out's queue (standard, like the deployed one).
+    pub download_queue_url: String,
+    /// SQS straight to the local AWS API, never through a proxy: the harness plays the event source mapping.
+    pub harness_sqs: aws_sdk_sqs::Client,
     pub org: OrgId,
 }
 
@@ -37,6 +42,8 @@ pub struct WorldOptions {
     pub aws_endpoint: Option<String>,
     /// Applied to the function's Miro client (timeouts, retries).
     pub tune_miro: Option<fn(&mut MiroConfig)>,
+    /// The sandbox's latency before every API request.
+    pub latency: Duration,
 }
 
 fn endpoint() -> String {
@@ -96,6 +103,7 @@ pub async fn world(opts: WorldOptions) -> World {
     }
     cfg.rest_limits.window /= 60;
     cfg.scim_limits.window /= 60;
+    cfg.latency = opts.latency;
     let sandbox = Sandbox::start(cfg.clone()).await.expect("sandbox starts");
     let control = sandbox.control();
 
@@ -117,6 +125,16 @@ pub async fn world(opts: WorldOptions) -> World {
         .send()
         .await
         .expect("queue")
+        .queue_url()
+        .expect("queue url")
+        .to_owned();
+    let download_queue_url = clients
+        .sqs
+        .create_queue()
+        .queue_name(unique("download"))
+        .send()
+        .await
+        .expect("download queue")
         .queue_url()
         .expect("queue url")
         .to_owned();
@@ -143,6 +161,7 @@ pub async fn world(opts: WorldOptions) -> World {
         (env::OAUTH_CLIENT_ID, cfg.oauth.client_id.clone()),
         (env::OAUTH_REDIRECT_URI, REDIRECT_URI.to_owned()),
         (env::CONNECT_LINK_KEY_NAME, link_key_name),
+        (env::DOWNLOAD_QUEUE_URL, download_queue_url.clone()),
     ]);
     vars.extend(opts.env);
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("settings");
@@ -169,6 +188,8 @@ pub async fn world(opts: WorldOptions) -> World {
         rt,
         link_key,
         queue_url,
+        download_queue_url,
+        harness_sqs: aws_sdk_sqs::Client::new(&sdk),
         org,
     }
 }

@@ -4,6 +4,7 @@
 //! candidate ends reclaimed exactly once or skipped with a reason; nobody protected is ever deactivated.
 
 use download_subscriptions::Status;
+use download_subscriptions::worker::Handling;
 use miro_client::MiroConfig;
 use miro_sam_core::reclaim::ReclaimState;
 use miro_sam_tests::proxy::FlakyProxy;
@@ -78,18 +79,28 @@ async fn the_download_survives_every_fault_and_stores_exactly_the_sandbox_member
     })
     .await;
     connect_with_refresh_token(&w).await;
+    // The schedule's dispatcher queues the org's job; then the faults begin.
+    assert_eq!(w.dispatch().await.queued, 1);
     w.control.set_faults(chaos(1));
     proxy.arm(15);
 
-    // Each scheduled run either finishes or stops with a clear error and a checkpoint; a few runs finish the job.
+    // Each worker invocation either finishes the org or returns the job with a clear error and a checkpoint; SQS
+    // delivers it again, and a few deliveries finish the job.
     let mut runs = Vec::new();
     let done = loop {
         assert!(runs.len() < 8, "the download never finished: {runs:#?}");
-        let r = download_subscriptions::handle(&w.rt, "chaos", serde_json::json!({}), None)
+        let d = w
+            .receive_download_job()
             .await
-            .unwrap();
-        let o = r.orgs[0].clone();
-        runs.push(o.clone());
+            .expect("the job stays on the queue until the org is done");
+        let r = w.work(&d, None).await;
+        let j = r.jobs[0].clone();
+        runs.push(j.clone());
+        let Some(o) = j.outcome.clone() else {
+            // The local AWS API was away when the worker took the org's lease: returned, not lost.
+            assert_eq!(j.handling, Handling::Returned, "{j:?}");
+            continue;
+        };
         match o.status {
             Status::Done => break o,
             Status::Failed => {
@@ -98,10 +109,15 @@ async fn the_download_survives_every_fault_and_stores_exactly_the_sandbox_member
                     "a transient fault must not ask a person to act: {o:?}"
                 );
                 assert!(o.error.is_some());
+                assert_eq!(j.handling, Handling::Returned, "retried by SQS: {j:?}");
             }
             other => panic!("unexpected {other:?}"),
         }
     };
+    assert!(
+        w.receive_download_job().await.is_none(),
+        "nothing is left on the download queue"
+    );
     let truth: Vec<String> = w
         .control
         .members(w.org.as_str())
@@ -143,9 +159,7 @@ async fn reclaims_under_faults_end_exactly_once_and_never_touch_a_protected_memb
     })
     .await;
     connect_with_refresh_token(&w).await;
-    let first = download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
-        .await
-        .unwrap();
+    let (first, _) = w.daily_run().await;
     let plan_id = first.orgs[0].plan_id.expect("a plan");
     let plan = w.rt.deps.store.get_plan(plan_id).await.unwrap().unwrap();
     assert!(plan.candidates.len() > 20);
@@ -250,9 +264,7 @@ async fn a_worker_killed_between_the_scim_call_and_the_audit_write_completes_on_
     })
     .await;
     connect_with_refresh_token(&w).await;
-    download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
-        .await
-        .unwrap();
+    w.daily_run().await;
     let batch = w.drain_queue().await.remove(0);
     let record = batch["Records"][0].clone();
     let req =

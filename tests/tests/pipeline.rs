@@ -6,12 +6,7 @@ use miro_sam_tests::*;
 use miro_sandbox::{FaultConfig, ScimOp};
 use std::collections::BTreeSet;
 
-fn scheduled_event() -> serde_json::Value {
-    serde_json::from_str(include_str!(
-        "../../functions/download-subscriptions/events/scheduled-event.json"
-    ))
-    .unwrap()
-}
+use miro_sam_tests::fanout::scheduled_event;
 
 fn deactivated(w: &World) -> Vec<String> {
     w.control
@@ -31,9 +26,8 @@ async fn download_plan_queue_reclaim_and_a_same_day_rerun_queues_nothing() {
     .await;
     w.connect_directly(&w.org, live_policy()).await;
 
-    let run = download_subscriptions::handle(&w.rt, "req-1", scheduled_event(), None)
-        .await
-        .unwrap();
+    let (run, _) = w.daily_run().await;
+    assert_eq!(run.queued, 1, "one job for the one org");
     assert_eq!((run.done, run.failed, run.deferred), (1, 0, 0), "{run:?}");
     let o = &run.orgs[0];
     assert_eq!(o.status, Status::Done);
@@ -73,9 +67,7 @@ async fn download_plan_queue_reclaim_and_a_same_day_rerun_queues_nothing() {
     assert_eq!(w.control.counters().get("scim_delete_user"), 0);
 
     // Same day again: the same plan, nothing queued twice, nobody deactivated twice.
-    let again = download_subscriptions::handle(&w.rt, "req-3", serde_json::json!({}), None)
-        .await
-        .unwrap();
+    let (again, _) = w.daily_run().await;
     let o2 = &again.orgs[0];
     assert_eq!(o2.plan_id, o.plan_id, "today's executable plan is reused");
     assert_eq!(o2.enqueued, 0);
@@ -91,9 +83,7 @@ async fn a_redelivered_batch_deactivates_once_and_records_once() {
     })
     .await;
     w.connect_directly(&w.org, live_policy()).await;
-    download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
-        .await
-        .unwrap();
+    w.daily_run().await;
     let batches = w.drain_queue().await;
     let first = batches[0].clone();
     let resp = reclaim_subscription::handle(&w.rt, "r1", first.clone()).await;
@@ -125,9 +115,7 @@ async fn a_mixed_batch_reports_exactly_the_malformed_and_the_transient_messages(
     })
     .await;
     w.connect_directly(&w.org, live_policy()).await;
-    download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
-        .await
-        .unwrap();
+    w.daily_run().await;
     let batch = w.drain_queue().await.remove(0);
     let records = batch["Records"].as_array().unwrap();
     assert!(records.len() >= 2);
@@ -192,9 +180,8 @@ async fn one_failing_org_does_not_stop_the_others() {
     w.connect_directly(&second, live_policy()).await;
     w.control.revoke_all_tokens(w.org.as_str());
 
-    let run = download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
-        .await
-        .unwrap();
+    let (run, _) = w.daily_run().await;
+    assert_eq!(run.queued, 2, "one job per org");
     assert_eq!((run.done, run.failed), (1, 1), "{run:?}");
     let bad = run.orgs.iter().find(|o| o.org_id == w.org).unwrap();
     assert!(bad.needs_action, "{bad:?}");
@@ -244,23 +231,41 @@ async fn a_dry_run_org_is_planned_but_nothing_is_queued() {
 }
 
 #[tokio::test]
-async fn past_the_deadline_orgs_are_deferred_not_half_done() {
+async fn a_job_received_past_the_deadline_is_returned_not_half_done() {
     let w = world(WorldOptions {
         members: 10,
         ..Default::default()
     })
     .await;
     w.connect_directly(&w.org, live_policy()).await;
-    let run = download_subscriptions::handle(
-        &w.rt,
-        "r",
-        serde_json::json!({}),
-        Some(std::time::Instant::now()),
-    )
-    .await
-    .unwrap();
-    assert_eq!(run.deferred, 1);
+    w.dispatch().await;
+    let d = w.receive_download_job().await.expect("a job");
+    let r = w.work(&d, Some(std::time::Instant::now())).await;
+    assert_eq!(r.response.batch_item_failures.len(), 1, "{:?}", r.jobs);
     assert_eq!(w.control.counters().get("members"), 0);
+    assert_eq!(w.control.counters().get("org"), 0, "Miro was not called");
+    // Delivered again, it runs.
+    let jobs = w.work_download_queue(5, || None).await;
+    assert_eq!(jobs[0].outcome.as_ref().unwrap().status, Status::Done);
+}
+
+/// The in-line walk of every org, for a deployment without a download queue, still works (and takes the lease).
+#[tokio::test]
+async fn without_a_download_queue_the_schedule_downloads_every_org_itself() {
+    let mut w = world(WorldOptions {
+        members: 30,
+        extra_orgs: 1,
+        ..Default::default()
+    })
+    .await;
+    w.rt.download_queue = None;
+    let second = miro_sam_core::domain::OrgId::parse(&w.control.org_ids()[1]).unwrap();
+    w.connect_directly(&w.org, live_policy()).await;
+    w.connect_directly(&second, live_policy()).await;
+    let run = download_subscriptions::handle(&w.rt, "r", scheduled_event(), None)
+        .await
+        .unwrap();
+    assert_eq!((run.queued, run.done), (0, 2), "{run:?}");
 }
 
 #[tokio::test]
@@ -289,9 +294,7 @@ async fn messages_queued_before_a_pause_are_skipped_by_the_worker() {
     })
     .await;
     w.connect_directly(&w.org, live_policy()).await;
-    let run = download_subscriptions::handle(&w.rt, "r", serde_json::json!({}), None)
-        .await
-        .unwrap();
+    let (run, _) = w.daily_run().await;
     assert!(run.orgs[0].enqueued > 0, "{run:?}");
     let store = w.rt.deps.store.as_ref();
     miro_sam_core::jobs::pause_org(store, &w.org, "incident 42", "ops@acme", chrono::Utc::now())
@@ -342,9 +345,7 @@ async fn a_paused_org_is_planned_but_nothing_is_queued_and_nothing_alarms() {
     miro_sam_core::jobs::pause_org(store, &w.org, "renewal talks", "ops", chrono::Utc::now())
         .await
         .unwrap();
-    let run = download_subscriptions::handle(&w.rt, "r", scheduled_event(), None)
-        .await
-        .unwrap();
+    let (run, _) = w.daily_run().await;
     assert_eq!((run.done, run.failed), (1, 0), "{run:?}");
     let o = &run.orgs[0];
     assert!(o.candidates > 0 && o.enqueued == 0, "{o:?}");

@@ -8,17 +8,22 @@
 //! ([`metrics::ORGS_FAILED`], [`metrics::ORGS_NEEDING_ACTION`]), on which the template's alarms fire.
 
 pub mod action;
+mod dispatch;
+mod lease;
 pub mod request;
 mod scim_token;
+pub mod worker;
 
 pub use action::{Action, ActionNeeded, FailedOrg};
+pub use dispatch::dispatch;
+pub use worker::{Handling, JobResult, WorkerResponse, handle_jobs};
 
 use chrono::{DateTime, Utc};
 use miro_sam_core::domain::{OrgId, PlanId};
 use miro_sam_core::jobs::{
     DownloadOutcome, JobError, StopAt, check_not_paused, download_org_until, enqueue_plan, plan_org,
 };
-use miro_sam_core::plan::PlanHeader;
+use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_lambda::Runtime;
 use miro_sam_lambda::metrics::{self, RunMetrics};
 use serde::Serialize;
@@ -37,6 +42,8 @@ pub enum Status {
     Paused,
     /// Not started: the invocation was about to reach its deadline. The next run does it.
     Deferred,
+    /// Not started: another worker is downloading the org right now (it holds the org's download lease).
+    Busy,
     Failed,
 }
 
@@ -67,6 +74,8 @@ pub struct OrgOutcome {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DownloadResponse {
+    /// Download jobs this invocation put on the download queue (the dispatcher: one per org).
+    pub queued: u64,
     pub orgs: Vec<OrgOutcome>,
     pub done: u64,
     pub failed: u64,
@@ -98,6 +107,23 @@ pub async fn handle(
         })?;
         let orgs = match req.org_id {
             Some(o) => vec![o],
+            // The fan-out: one job per org on the download queue, for the workers.
+            None if rt.download_queue.is_some() => {
+                let queued = dispatch(rt).await?;
+                let response = DownloadResponse {
+                    queued,
+                    ..summarize(Vec::new())
+                };
+                run_metrics(
+                    rt.settings.metrics_function(FUNCTION),
+                    &response,
+                    0,
+                    started.elapsed().as_millis(),
+                )
+                .emit();
+                tracing::info!(queued, "dispatched one download job per connected org");
+                return Ok(response);
+            }
             None => rt
                 .deps
                 .store
@@ -116,7 +142,12 @@ pub async fn handle(
                 continue;
             }
             let span = tracing::info_span!("org", org_id = %org);
-            outcomes.push(run_org(rt, org, deadline).instrument(span).await);
+            let holder = format!("{request_id}/{org}");
+            outcomes.push(
+                lease::run_leased(rt, org, &holder, deadline)
+                    .instrument(span)
+                    .await,
+            );
         }
         let response = summarize(outcomes);
         run_metrics(
@@ -142,9 +173,26 @@ pub async fn handle(
     .await
 }
 
-async fn run_org(rt: &Runtime, org: OrgId, deadline: Option<Instant>) -> OrgOutcome {
+/// Downloads, plans and queues one org. Every Miro call ends by `deadline` (the client is given it), so the
+/// download stops there with a checkpoint whether it is between pages or inside one page's retries.
+pub(crate) async fn run_org(rt: &Runtime, org: OrgId, deadline: Option<Instant>) -> OrgOutcome {
     let mut out = OrgOutcome::new(org.clone(), Status::Done);
-    if let Err(e) = download_plan_enqueue(rt, &org, deadline, &mut out).await {
+    let bounded = deadline.map(|d| {
+        let mut b = rt.clone();
+        b.deps.client = rt.deps.client.with_deadline(d);
+        b
+    });
+    let rt = bounded.as_ref().unwrap_or(rt);
+    let result = download_plan_enqueue(rt, &org, deadline, &mut out).await;
+    if let Err(JobError::Miro(e)) = &result
+        && e.is_deadline()
+    {
+        // Not a failure: the download kept its checkpoint and the next invocation resumes it.
+        tracing::warn!(error = %e, "stopped at the deadline inside a Miro call; the next run resumes");
+        out.status = Status::Paused;
+        return out;
+    }
+    if let Err(e) = result {
         out.status = Status::Failed;
         out.action = Action::for_error(&e);
         out.needs_action = out.action.is_some();
@@ -184,27 +232,32 @@ async fn download_plan_enqueue(
     out.new = summary.new;
     out.changed = summary.changed;
     out.removed = summary.removed;
+    plan_and_enqueue(rt, org, out).await
+}
 
+/// Plans the org (or reuses today's executable plan) and queues its candidates, as the policy allows.
+pub(crate) async fn plan_and_enqueue(
+    rt: &Runtime,
+    org: &OrgId,
+    out: &mut OrgOutcome,
+) -> Result<(), JobError> {
     let now = rt.deps.clock.now();
     let plan = match todays_executable_plan(rt, org, now).await? {
         Some(p) => {
             tracing::info!(plan_id = %p.plan_id, "reusing today's executable plan");
             p
         }
-        // Only the header is kept: the candidates are stored as items and `enqueue_plan` pages through them.
-        None => plan_org(rt.deps.store.as_ref(), org, FUNCTION, now)
-            .await?
-            .header(),
+        None => plan_org(rt.deps.store.as_ref(), org, FUNCTION, now).await?,
     };
     out.plan_id = Some(plan.plan_id);
-    out.candidates = u64::from(plan.totals.candidates);
+    out.candidates = plan.candidates.len() as u64;
     out.dry_run = plan.policy.dry_run;
     // A policy that reclaims needs the SCIM token; without it every queued reclaim would fail. A dry run does not.
     if !plan.policy.dry_run && !scim_token::is_stored(rt, org).await? {
         tracing::error!("the org's policy reclaims, but no SCIM token is stored; nothing queued");
         out.needs_action = true;
         out.action = Some(Action::StoreScimToken);
-        if plan.totals.candidates > 0 {
+        if !plan.candidates.is_empty() {
             out.not_queued_because = Some(
                 "no SCIM token is stored for the org, so every reclaim would fail; store it and the next run \
                  queues them"
@@ -213,7 +266,7 @@ async fn download_plan_enqueue(
         }
         return Ok(());
     }
-    if plan.totals.candidates == 0 {
+    if plan.candidates.is_empty() {
         return Ok(());
     }
     if let Err(why) = plan.check_executable(false) {
@@ -244,15 +297,15 @@ async fn todays_executable_plan(
     rt: &Runtime,
     org: &OrgId,
     now: DateTime<Utc>,
-) -> Result<Option<PlanHeader>, JobError> {
-    let plan = rt.deps.store.latest_plan_header(org).await?;
+) -> Result<Option<ReclaimPlan>, JobError> {
+    let plan = rt.deps.store.latest_plan(org).await?;
     Ok(plan.filter(|p| {
         p.created_at.date_naive() == now.date_naive() && p.check_executable(false).is_ok()
     }))
 }
 
 impl OrgOutcome {
-    fn new(org_id: OrgId, status: Status) -> Self {
+    pub(crate) fn new(org_id: OrgId, status: Status) -> Self {
         OrgOutcome {
             org_id,
             status,
@@ -273,7 +326,8 @@ impl OrgOutcome {
     }
 }
 
-fn summarize(orgs: Vec<OrgOutcome>) -> DownloadResponse {
+/// The response for these org outcomes (counts, failed orgs, actions).
+pub fn summarize(orgs: Vec<OrgOutcome>) -> DownloadResponse {
     let count = |s: Status| orgs.iter().filter(|o| o.status == s).count() as u64;
     let failed_orgs = orgs
         .iter()
@@ -295,10 +349,11 @@ fn summarize(orgs: Vec<OrgOutcome>) -> DownloadResponse {
         })
         .collect();
     DownloadResponse {
+        queued: 0,
         done: count(Status::Done),
         failed: count(Status::Failed),
         paused: count(Status::Paused),
-        deferred: count(Status::Deferred),
+        deferred: count(Status::Deferred) + count(Status::Busy),
         needs_action: action_needed.len() as u64,
         failed_orgs,
         action_needed,
@@ -326,6 +381,7 @@ pub fn run_metrics(
         .count(metrics::ORGS_NEEDING_ACTION, r.needs_action)
         .count("OrgsPaused", r.paused)
         .count("OrgsDeferred", r.deferred)
+        .count("DownloadJobsQueued", r.queued)
         .count("RateLimited", rate_limited)
         .millis("RunDuration", duration_ms);
     m

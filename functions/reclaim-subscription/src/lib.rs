@@ -3,6 +3,10 @@
 //! retry (`ReportBatchItemFailures`): transient failures come back later, and malformed or unprocessable
 //! messages go round until the redrive count sends them to the dead-letter queue. One bad message never fails
 //! the others, and nothing here panics.
+//!
+//! Near the invocation's deadline the worker starts no further message and returns the unstarted ones as batch
+//! item failures; the message in progress has every Miro call bounded by the deadline (its client is given it),
+//! so a 429 wait that would outlast the invocation ends it as a retry instead of being cut off by Lambda.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use miro_sam_core::jobs::{JobError, ReclaimOptions, reclaim_member};
@@ -22,6 +26,8 @@ pub struct BatchCounts {
     pub failed: u64,
     pub retried: u64,
     pub malformed: u64,
+    /// Not started before the deadline; returned to the queue.
+    pub unstarted: u64,
 }
 
 /// Handles one invocation's payload. A payload that is not an SQS event at all cannot name a message to retry,
@@ -31,10 +37,20 @@ pub async fn handle(
     request_id: &str,
     payload: serde_json::Value,
 ) -> SqsBatchResponse {
+    handle_until(rt, request_id, payload, None).await
+}
+
+/// [`handle`] with the invocation's deadline (the Lambda deadline minus the margin).
+pub async fn handle_until(
+    rt: &Runtime,
+    request_id: &str,
+    payload: serde_json::Value,
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
     let span = tracing::info_span!("invoke", request_id = %request_id, function = FUNCTION);
     async move {
         match serde_json::from_value::<SqsEvent>(payload) {
-            Ok(event) => handle_batch(rt, event).await.0,
+            Ok(event) => handle_batch_until(rt, event, deadline).await.0,
             Err(e) => {
                 tracing::error!(error = %e, "the payload is not an SQS event; nothing to process");
                 response(Vec::new())
@@ -47,7 +63,23 @@ pub async fn handle(
 
 /// Runs every message of the batch in order; returns the failures to report and the counts.
 pub async fn handle_batch(rt: &Runtime, event: SqsEvent) -> (SqsBatchResponse, BatchCounts) {
+    handle_batch_until(rt, event, None).await
+}
+
+/// [`handle_batch`] that stops at `deadline`: messages not started by then are returned as failures (SQS delivers
+/// them again), and every Miro call of the message in progress ends by then.
+pub async fn handle_batch_until(
+    rt: &Runtime,
+    event: SqsEvent,
+    deadline: Option<Instant>,
+) -> (SqsBatchResponse, BatchCounts) {
     let started = Instant::now();
+    let bounded = deadline.map(|d| {
+        let mut b = rt.clone();
+        b.deps.client = rt.deps.client.with_deadline(d);
+        b
+    });
+    let rt = bounded.as_ref().unwrap_or(rt);
     let before = rt.deps.client.stats();
     let mut counts = BatchCounts::default();
     let mut failures = Vec::new();
@@ -55,6 +87,12 @@ pub async fn handle_batch(rt: &Runtime, event: SqsEvent) -> (SqsBatchResponse, B
         // SQS always sets it. Without one a failure can only be reported with an empty id, which Lambda treats as
         // a failure of the whole batch: everything is delivered again, which the idempotent reclaim absorbs.
         let message_id = message.message_id.clone().unwrap_or_default();
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            tracing::info!(message_id = %message_id, "not started: the invocation reached its deadline; SQS delivers it again");
+            counts.unstarted += 1;
+            failures.push(message_id);
+            continue;
+        }
         let outcome = process(rt, message)
             .instrument(tracing::info_span!("message", message_id = %message_id))
             .await;
@@ -78,7 +116,7 @@ pub async fn handle_batch(rt: &Runtime, event: SqsEvent) -> (SqsBatchResponse, B
         .count("Reclaimed", counts.reclaimed)
         .count("Skipped", counts.skipped)
         .count("Failed", counts.failed + counts.malformed)
-        .count("Retried", counts.retried)
+        .count("Retried", counts.retried + counts.unstarted)
         .count("RateLimited", rate_limited)
         .millis("RunDuration", started.elapsed().as_millis())
         .emit();
@@ -89,6 +127,7 @@ pub async fn handle_batch(rt: &Runtime, event: SqsEvent) -> (SqsBatchResponse, B
         failed = counts.failed,
         retried = counts.retried,
         malformed = counts.malformed,
+        unstarted = counts.unstarted,
         rate_limited,
         duration_ms = started.elapsed().as_millis() as u64,
         "batch summary"

@@ -24,6 +24,9 @@ use miro_sam_core::ports::{EnqueueReport, ReclaimQueue, ReclaimRequest};
 use crate::error::{backend, is_transient};
 use crate::retry::Backoff;
 
+pub mod download_jobs;
+pub use download_jobs::SqsDownloadQueue;
+
 /// SQS's limit per `SendMessageBatch` call.
 pub const MAX_BATCH: usize = 10;
 
@@ -50,11 +53,11 @@ impl std::fmt::Debug for SqsReclaimQueue {
     }
 }
 
-struct Unsent {
+pub(crate) struct Unsent {
     /// Entries of the chunk that did go out before the chunk gave up.
-    sent: usize,
-    count: usize,
-    cause: String,
+    pub(crate) sent: usize,
+    pub(crate) count: usize,
+    pub(crate) cause: String,
 }
 
 impl SqsReclaimQueue {
@@ -112,18 +115,29 @@ impl SqsReclaimQueue {
         &self,
         entries: Vec<SendMessageBatchRequestEntry>,
     ) -> Result<usize, Unsent> {
-        let attempts = self.backoff.max_attempts.max(1);
+        send_chunk(&self.client, &self.queue_url, &self.backoff, entries).await
+    }
+}
+
+/// Sends one batch (at most [`MAX_BATCH`] entries), resending failed entries under `backoff`.
+pub(crate) async fn send_chunk(
+    client: &Client,
+    queue_url: &str,
+    backoff: &Backoff,
+    entries: Vec<SendMessageBatchRequestEntry>,
+) -> Result<usize, Unsent> {
+    {
+        let attempts = backoff.max_attempts.max(1);
         let mut pending = entries;
         let mut sent = 0;
         let mut cause = String::new();
         for attempt in 0..attempts {
             if attempt > 0 {
-                self.backoff.wait(attempt - 1).await;
+                backoff.wait(attempt - 1).await;
             }
-            let res = self
-                .client
+            let res = client
                 .send_message_batch()
-                .queue_url(self.queue_url.as_ref())
+                .queue_url(queue_url)
                 .set_entries(Some(pending.clone()))
                 .send()
                 .await;
@@ -143,7 +157,7 @@ impl SqsReclaimQueue {
                         cause: backend(
                             "SQS",
                             "SendMessageBatch",
-                            &format!("queue {}", self.queue_url),
+                            &format!("queue {}", queue_url),
                             &e,
                         )
                         .to_string(),
@@ -186,7 +200,7 @@ impl SqsReclaimQueue {
             if next.is_empty() {
                 return Ok(sent);
             }
-            tracing::debug!(queue = %self.queue_url, failed = next.len(), attempt, "resending failed entries");
+            tracing::debug!(queue = %queue_url, failed = next.len(), attempt, "resending failed entries");
             pending = next;
         }
         Err(Unsent {

@@ -39,3 +39,7 @@ pub const LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// Seconds to keep in hand before the Lambda deadline; a download stops cleanly and checkpoints when less is
 /// left. Default 60.
 pub const DEADLINE_MARGIN_SECS: &str = "MIRO_SAM_DEADLINE_MARGIN_SECS";
+
+/// URL of the SQS download queue: the scheduled run (the dispatcher) queues one job per connected org on it, and
+/// the download workers take them. Unset: the scheduled run downloads every org itself, one after another.
+pub const DOWNLOAD_QUEUE_URL: &str = "MIRO_SAM_DOWNLOAD_QUEUE_URL";

@@ -3,6 +3,7 @@
 //! signed connect links ([`connect_link`]).
 
 pub mod connect_link;
+pub mod deadline;
 pub mod env;
 pub mod logging;
 pub mod metrics;

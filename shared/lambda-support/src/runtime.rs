@@ -2,6 +2,7 @@
 //! (the `basic-shared-resource` pattern): settings, AWS adapters, the Miro client and the core's [`Deps`].
 
 use miro_client::{MiroClient, MiroConfig, MiroError, OAuthApp};
+use miro_sam_aws::sqs::SqsDownloadQueue;
 use miro_sam_aws::{Adapters, ConfigError, sdk::AdapterError};
 use miro_sam_core::jobs::Deps;
 use miro_sam_core::ports::SystemClock;
@@ -27,6 +28,8 @@ pub struct Runtime {
     pub settings: Settings,
     pub adapters: Adapters,
     pub deps: Deps,
+    /// The download fan-out's queue, when [`Settings::download_queue_url`] is set.
+    pub download_queue: Option<SqsDownloadQueue>,
 }
 
 impl Runtime {
@@ -69,10 +72,15 @@ impl Runtime {
             clock: Arc::new(SystemClock),
             oauth_app,
         };
+        let download_queue = settings
+            .download_queue_url
+            .as_deref()
+            .map(|url| SqsDownloadQueue::new(adapters.clients.sqs.clone(), url));
         Ok(Runtime {
             settings,
             adapters,
             deps,
+            download_queue,
         })
     }
 

@@ -18,6 +18,8 @@ pub struct Settings {
     pub reclaim_workers: u32,
     pub log_level: String,
     pub deadline_margin: Duration,
+    /// The download fan-out's queue ([`env::DOWNLOAD_QUEUE_URL`]); `None`: no fan-out.
+    pub download_queue_url: Option<String>,
     /// The deployed function's name, as Lambda sets it ([`env::LAMBDA_FUNCTION_NAME`]).
     pub function_name: Option<String>,
 }
@@ -78,6 +80,18 @@ impl Settings {
             .map_err(|e| invalid(env::MIRO_API_BASE_URL, &api_base, e.to_string()))?;
 
         let reclaim_workers = number(env::RECLAIM_WORKERS, 2)?.clamp(1, 1000) as u32;
+
+        let download_queue_url = read(env::DOWNLOAD_QUEUE_URL);
+        if let Some(url) = &download_queue_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(invalid(
+                env::DOWNLOAD_QUEUE_URL,
+                url,
+                "expected a queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/miro-sam-download"
+                    .into(),
+            ));
+        }
 
         let allowed_orgs = match read(env::ALLOWED_ORGS) {
             None => None,
@@ -154,6 +168,7 @@ impl Settings {
             reclaim_workers,
             log_level: read(env::LOG_LEVEL).unwrap_or_else(|| "info".into()),
             deadline_margin: Duration::from_secs(number(env::DEADLINE_MARGIN_SECS, 60)?),
+            download_queue_url,
             function_name: read(env::LAMBDA_FUNCTION_NAME),
         })
     }
@@ -287,6 +302,7 @@ mod tests {
             (env::DEFAULT_CAP_COUNT, "many"),
             (env::RECLAIM_WORKERS, "two"),
             (env::DEADLINE_MARGIN_SECS, "1m"),
+            (env::DOWNLOAD_QUEUE_URL, "miro-sam-download"),
             (env::MIRO_API_BASE_URL, "ftp://x"),
             (env::MIRO_OAUTH_BASE_URL, "ftp://x"),
             (env::MIRO_SCIM_BASE_URL, "ftp://x"),

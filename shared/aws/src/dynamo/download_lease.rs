@@ -51,14 +51,12 @@ pub(crate) async fn take(
         Err(e) => return Err(db.err("PutItem (download lease)", &e)),
     };
     // The holder's item, from the failed condition when the service returns it, else read.
-    let old = err
-        .as_service_error()
-        .and_then(|s| match s {
-            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
-                c.item.clone()
-            }
-            _ => None,
-        });
+    let old = err.as_service_error().and_then(|s| match s {
+        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+            c.item.clone()
+        }
+        _ => None,
+    });
     let old = match old {
         Some(i) => Some(i),
         None => db.get(org_pk(org), DOWNLOAD_LEASE_SK).await?,

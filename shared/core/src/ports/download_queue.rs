@@ -96,7 +96,10 @@ pub enum DownloadLease {
     /// The caller holds the org's lease until the `until` it asked for (or until it releases it).
     Taken,
     /// Another worker holds it until `until` (millisecond precision).
-    Held { holder: String, until: DateTime<Utc> },
+    Held {
+        holder: String,
+        until: DateTime<Utc>,
+    },
 }
 
 #[cfg(test)]
@@ -109,10 +112,15 @@ mod tests {
         let j = DownloadJob::new(org, Utc::now());
         assert_eq!(DownloadJob::from_json(&j.to_json()).unwrap(), j);
         let c = j.continued().deferred();
-        assert_eq!((c.continuation, c.deferrals, c.queued_at), (1, 1, j.queued_at));
+        assert_eq!(
+            (c.continuation, c.deferrals, c.queued_at),
+            (1, 1, j.queued_at)
+        );
         let mut v: serde_json::Value = serde_json::from_str(&j.to_json()).unwrap();
         v["schema_version"] = 2.into();
-        let err = DownloadJob::from_json(&v.to_string()).unwrap_err().to_string();
+        let err = DownloadJob::from_json(&v.to_string())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("upgrade the worker"), "{err}");
         assert!(DownloadJob::from_json("{}").is_err());
     }
