@@ -8,6 +8,7 @@
 //! - [`startup`]: exec → first Runtime API poll of each function binary, and binary sizes.
 
 pub mod download;
+pub mod fleet;
 pub mod machine;
 pub mod partition;
 pub mod reclaim;

@@ -38,6 +38,8 @@ enum Cmd {
     Startup(StartupArgs),
     /// All of the above.
     All(DownloadArgs),
+    /// 20 orgs × 20 000 members through the real fan-out (queue on the local AWS API), 10 workers.
+    Fleet(FleetArgs),
     /// One download run in a child process (used by `download`).
     #[command(hide = true)]
     DownloadRun(DownloadRunArgs),
@@ -57,6 +59,20 @@ struct DownloadArgs {
     /// Largest org also downloaded into DynamoDB on the local AWS API.
     #[arg(long, default_value_t = 100_000)]
     dynamo_max_members: usize,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct FleetArgs {
+    #[arg(long, default_value_t = 20)]
+    orgs: usize,
+    #[arg(long, default_value_t = 20_000)]
+    members: usize,
+    #[arg(long, default_value_t = 10)]
+    workers: usize,
+    #[arg(long, default_value_t = 10)]
+    latency_ms: u64,
+    #[arg(long, default_value_t = 1000)]
+    window_ms: u64,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -142,6 +158,27 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
         );
         return Ok(());
     }
+    if let Cmd::Fleet(a) = &cli.command {
+        let endpoint = aws_endpoint()
+            .ok_or("fleet: MIRO_SAM_TEST_AWS_ENDPOINT (the local AWS API) is required")?;
+        let row = miro_sam_bench::fleet::run(&miro_sam_bench::fleet::FleetConfig {
+            orgs: a.orgs,
+            members: a.members,
+            workers: a.workers,
+            credits: 100_000,
+            window: Duration::from_millis(a.window_ms),
+            latency: Duration::from_millis(a.latency_ms),
+            aws_endpoint: endpoint,
+        })
+        .await?;
+        println!("{}", row.markdown());
+        if let Some(path) = &cli.json {
+            let text = serde_json::to_string_pretty(&row).map_err(|e| e.to_string())?;
+            std::fs::write(path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        return Ok(());
+    }
     if cfg!(debug_assertions) {
         eprintln!(
             "warning: a debug build; benchmark numbers need `cargo run --release -p miro-sam-bench`"
@@ -162,7 +199,7 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
             report.reclaim = Some(run_reclaim().await?);
             report.download = Some(run_download(a).await?);
         }
-        Cmd::DownloadRun(_) => unreachable!("handled above"),
+        Cmd::DownloadRun(_) | Cmd::Fleet(_) => unreachable!("handled above"),
     }
     println!("{}", report.markdown());
     if let Some(path) = &cli.json {
