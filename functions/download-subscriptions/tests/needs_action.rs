@@ -1,15 +1,12 @@
 //! A scheduled run where an org failed or needs a person names those orgs in its result and counts them in the
-//! metrics the template's alarms watch. Real event JSON, the Miro sandbox, the local AWS API (moto).
+//! metrics the template's alarms watch. Real event JSON (the scheduled event to the dispatcher, SQS events to the
+//! download workers), the Miro sandbox, the local AWS API (moto).
 
 use download_subscriptions::{Action, DownloadResponse, FUNCTION, Status, run_metrics};
 use miro_sam_core::domain::OrgId;
 use miro_sam_lambda::env::LAMBDA_FUNCTION_NAME;
 use miro_sam_lambda::metrics::{DIMENSION, ORGS_FAILED, ORGS_NEEDING_ACTION};
 use miro_sam_tests::{World, WorldOptions, live_policy, world};
-
-fn scheduled_event() -> serde_json::Value {
-    serde_json::from_str(include_str!("../events/scheduled-event.json")).unwrap()
-}
 
 async fn three_orgs() -> (World, OrgId, OrgId) {
     let w = world(WorldOptions {
@@ -68,9 +65,8 @@ async fn a_failed_org_and_an_org_without_its_scim_token_are_named_and_counted() 
     w.control.revoke_all_tokens(w.org.as_str());
     remove_scim_token(&w, &no_scim, true).await;
 
-    let run = download_subscriptions::handle(&w.rt, "req-1", scheduled_event(), None)
-        .await
-        .unwrap();
+    // The schedule's dispatcher, then one worker per org (the download queue).
+    let (run, _) = w.daily_run().await;
 
     assert_eq!(
         (run.done, run.failed, run.needs_action),
@@ -148,9 +144,8 @@ async fn a_failed_org_and_an_org_without_its_scim_token_are_named_and_counted() 
 #[tokio::test]
 async fn a_clean_run_sends_zeros_so_the_alarms_return_to_ok() {
     let (w, _, _) = three_orgs().await;
-    let run = download_subscriptions::handle(&w.rt, "req-1", scheduled_event(), None)
-        .await
-        .unwrap();
+    // The schedule's dispatcher, then one worker per org (the download queue).
+    let (run, _) = w.daily_run().await;
     assert_eq!(
         (run.done, run.failed, run.needs_action),
         (3, 0, 0),
@@ -197,9 +192,8 @@ async fn a_dry_run_org_without_a_scim_token_needs_nobody() {
     .await
     .unwrap();
     remove_scim_token(&w, &no_scim, true).await;
-    let run = download_subscriptions::handle(&w.rt, "req-1", scheduled_event(), None)
-        .await
-        .unwrap();
+    // The schedule's dispatcher, then one worker per org (the download queue).
+    let (run, _) = w.daily_run().await;
     assert_eq!(
         (run.done, run.failed, run.needs_action),
         (3, 0, 0),
