@@ -127,7 +127,9 @@ async fn run_download(a: &DownloadArgs) -> Result<DownloadSection, String> {
 async fn run_reclaim() -> Result<ReclaimSection, String> {
     let cfg = ReclaimConfig::default();
     let rows = reclaim::run(&cfg).await?;
-    Ok(ReclaimSection::new(&cfg, rows))
+    let mut section = ReclaimSection::new(&cfg, rows);
+    section.reads = reclaim::run_reads(&reclaim::ReadsConfig::default()).await?;
+    Ok(section)
 }
 
 async fn run_startup(repeats: usize) -> Result<Vec<startup::StartupRow>, String> {

@@ -332,3 +332,329 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
         scim_lists: counters.get("scim_list_users"),
     })
 }
+
+// --- Store reads per reclaim message ----------------------------------------------------------------------------
+
+/// Store reads per reclaim message against the size of the plan: `messages` real candidates of a small sandbox
+/// org are reclaimed out of plans padded (with candidates Miro does not know, never messaged) to each size.
+#[derive(Debug, Clone)]
+pub struct ReadsConfig {
+    pub members: usize,
+    pub plan_sizes: Vec<usize>,
+    pub messages: usize,
+    /// The local AWS API (moto); without it only SQLite is measured.
+    pub aws_endpoint: Option<String>,
+}
+
+impl Default for ReadsConfig {
+    fn default() -> Self {
+        ReadsConfig {
+            members: 200,
+            plan_sizes: vec![100, 10_000],
+            messages: 20,
+            aws_endpoint: std::env::var(miro_sam_aws::env::TEST_AWS_ENDPOINT)
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadsRow {
+    pub variant: &'static str,
+    pub store: &'static str,
+    pub plan_candidates: usize,
+    pub messages: usize,
+    /// Plan rows (SQLite) or items (DynamoDB) read per message: header and candidate.
+    pub plan_reads_per_message: f64,
+    pub plan_kib_per_message: f64,
+    /// DynamoDB only: every GetItem and Query page of the message (records, audit, policy, hold, pause
+    /// included), and the items and KiB they returned.
+    pub store_requests_per_message: Option<f64>,
+    pub store_items_per_message: Option<f64>,
+    pub store_kib_per_message: Option<f64>,
+    /// What every message read before plans were items: the whole plan's JSON (one SQLite row; on DynamoDB a
+    /// header plus 300 KiB chunks).
+    pub whole_plan_kib: f64,
+    pub outcomes: String,
+}
+
+/// What a store read so far, in one shape for both adapters.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reads {
+    plan_items: u64,
+    plan_bytes: u64,
+    requests: Option<u64>,
+    items: Option<u64>,
+    bytes: Option<u64>,
+}
+
+enum BenchStore {
+    Sqlite(SqliteStore),
+    Dynamo(miro_sam_aws::DynamoStore),
+}
+
+impl BenchStore {
+    fn name(&self) -> &'static str {
+        match self {
+            BenchStore::Sqlite(_) => "sqlite",
+            BenchStore::Dynamo(_) => "dynamodb",
+        }
+    }
+
+    fn port(&self) -> Arc<dyn miro_sam_core::ports::SubscriptionStore> {
+        match self {
+            BenchStore::Sqlite(s) => Arc::new(s.clone()),
+            BenchStore::Dynamo(s) => Arc::new(s.clone()),
+        }
+    }
+
+    fn reads(&self) -> Reads {
+        match self {
+            BenchStore::Sqlite(s) => {
+                let r = s.plan_reads();
+                Reads {
+                    plan_items: r.rows,
+                    plan_bytes: r.bytes,
+                    ..Reads::default()
+                }
+            }
+            BenchStore::Dynamo(s) => {
+                let r = s.read_stats();
+                Reads {
+                    plan_items: r.plan_items,
+                    plan_bytes: r.plan_bytes,
+                    requests: Some(r.requests),
+                    items: Some(r.items),
+                    bytes: Some(r.bytes),
+                }
+            }
+        }
+    }
+}
+
+pub async fn run_reads(cfg: &ReadsConfig) -> Result<Vec<ReadsRow>, String> {
+    let mut rows = Vec::new();
+    for dynamo in [false, true] {
+        if dynamo && cfg.aws_endpoint.is_none() {
+            eprintln!(
+                "reclaim reads: DynamoDB skipped (no {})",
+                miro_sam_aws::env::TEST_AWS_ENDPOINT
+            );
+            continue;
+        }
+        for &size in &cfg.plan_sizes {
+            let row = reads_for(cfg, dynamo, size).await?;
+            eprintln!(
+                "reclaim reads, {} plan of {} candidates: {:.1} plan reads ({:.2} KiB) per message; the whole plan is {:.0} KiB",
+                row.store,
+                row.plan_candidates,
+                row.plan_reads_per_message,
+                row.plan_kib_per_message,
+                row.whole_plan_kib
+            );
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<ReadsRow, String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let sandbox = Sandbox::start(SandboxConfig::with_members(cfg.members))
+        .await
+        .map_err(|x| e(&x))?;
+    let control = sandbox.control();
+    let org_s = control.org_ids()[0].clone();
+    let org = OrgId::parse(&org_s).map_err(|x| e(&x))?;
+
+    // Tokens in an in-memory SQLite store whichever store holds the plan: only the plan reads are measured.
+    let tokens = SqliteStore::in_memory().map_err(|x| e(&x))?;
+    tokens
+        .put_tokens(&TokenBundle {
+            org_id: org.clone(),
+            access_token: SecretString::from(control.issue_access_token(&org_s)),
+            refresh_token: None,
+            expires_at: None,
+            team_id: None,
+            user_id: None,
+            scopes: vec!["organizations:read".into()],
+            version: 0,
+        })
+        .await
+        .map_err(|x| e(&x))?;
+    tokens
+        .put_scim_token(&org, &SecretString::from(control.scim_token(&org_s)))
+        .await
+        .map_err(|x| e(&x))?;
+    let store = match (&cfg.aws_endpoint, dynamo) {
+        (Some(endpoint), true) => {
+            let clients = miro_sam_aws::AwsClients::new(&crate::download::aws_sdk(endpoint).await);
+            let table = format!("miro-sam-bench-reads-{}", uuid::Uuid::new_v4().simple());
+            miro_sam_aws::table::create_table(&clients.dynamodb, &table)
+                .await
+                .map_err(|x| format!("cannot create the table in the local AWS API: {x}"))?;
+            BenchStore::Dynamo(miro_sam_aws::DynamoStore::new(clients.dynamodb, &table))
+        }
+        _ => BenchStore::Sqlite(SqliteStore::in_memory().map_err(|x| e(&x))?),
+    };
+    let port = store.port();
+    let deps = Deps {
+        store: port.clone(),
+        tokens: Arc::new(tokens),
+        client: MiroClient::new(client_config(
+            &sandbox.base_url(),
+            100_000,
+            Duration::from_secs(1),
+        )?)
+        .map_err(|x| e(&x))?,
+        clock: Arc::new(SystemClock),
+        oauth_app: None,
+    };
+    download_org(&deps, &org).await.map_err(|x| e(&x))?;
+    let now = chrono::Utc::now();
+    let policy = Policy {
+        dry_run: false,
+        cap: ReclaimCap {
+            max_count: Some(1_000_000),
+            max_percent: None,
+        },
+        ..Policy::default()
+    };
+    set_policy(port.as_ref(), &org, &policy, "bench", now)
+        .await
+        .map_err(|x| e(&x))?;
+    let real = plan_org(port.as_ref(), &org, "bench", now)
+        .await
+        .map_err(|x| e(&x))?;
+    if real.candidates.len() < cfg.messages {
+        return Err(format!(
+            "the sandbox org has {} candidates, the reads benchmark reclaims {}: raise its size",
+            real.candidates.len(),
+            cfg.messages
+        ));
+    }
+    let messaged: Vec<_> = real.candidates[..cfg.messages].to_vec();
+    let plan = padded(&real, size, cfg.messages)?;
+    port.put_plan(&plan).await.map_err(|x| e(&x))?;
+    let whole_plan_kib = serde_json::to_vec(&plan).map_err(|x| e(&x))?.len() as f64 / 1024.0;
+
+    let opts = ReclaimOptions {
+        override_dry_run: false,
+        actor: "bench reads".into(),
+    };
+    let before = store.reads();
+    let mut outcomes = Tally::default();
+    for c in &messaged {
+        match reclaim_member(&deps, plan.plan_id, &c.member_id, &opts).await {
+            Ok(r) => match r.outcome {
+                ReclaimOutcome::Reclaimed { .. } => outcomes.reclaimed += 1,
+                ReclaimOutcome::Skipped { .. } => outcomes.skipped += 1,
+                ReclaimOutcome::Failed { .. } => outcomes.failed += 1,
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "reclaim failed");
+                outcomes.errors += 1;
+            }
+        }
+    }
+    let after = store.reads();
+    sandbox.shutdown().await;
+    let per = |a: u64, b: u64| (a - b) as f64 / cfg.messages as f64;
+    let per_opt = |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(a, b)| per(a, b));
+    Ok(ReadsRow {
+        variant: "reclaim-reads",
+        store: store.name(),
+        plan_candidates: plan.candidates.len(),
+        messages: cfg.messages,
+        plan_reads_per_message: per(after.plan_items, before.plan_items),
+        plan_kib_per_message: per(after.plan_bytes, before.plan_bytes) / 1024.0,
+        store_requests_per_message: per_opt(after.requests, before.requests),
+        store_items_per_message: per_opt(after.items, before.items),
+        store_kib_per_message: per_opt(after.bytes, before.bytes).map(|b| b / 1024.0),
+        whole_plan_kib,
+        outcomes: format!(
+            "{}/{}/{}/{}",
+            outcomes.reclaimed, outcomes.skipped, outcomes.failed, outcomes.errors
+        ),
+    })
+}
+
+/// `real` under a new id with `size` candidates: its first `keep` real ones plus made-up members (ids Miro has
+/// never issued, emails on a reserved domain) standing for the rest of a large org; only the real ones get
+/// messages.
+fn padded(
+    real: &miro_sam_core::plan::ReclaimPlan,
+    size: usize,
+    keep: usize,
+) -> Result<miro_sam_core::plan::ReclaimPlan, String> {
+    use miro_sam_core::domain::{Email, MemberId, PlanId};
+    let template = real
+        .candidates
+        .first()
+        .ok_or("the plan has no candidates")?;
+    let mut plan = real.clone();
+    plan.plan_id = PlanId::new();
+    plan.candidates.truncate(keep.min(size));
+    for i in plan.candidates.len()..size {
+        let mut c = template.clone();
+        c.member_id = MemberId::parse(&format!("9{i:018}")).map_err(|x| x.to_string())?;
+        c.email =
+            Email::parse(&format!("padding{i}@example.invalid")).map_err(|x| x.to_string())?;
+        plan.candidates.push(c);
+    }
+    plan.candidates
+        .sort_by(miro_sam_core::plan::candidate_order);
+    let n = plan.candidates.len() as u32;
+    plan.totals.candidates = n;
+    plan.cap.candidates = n;
+    Ok(plan)
+}
+
+/// The reads table for `RESULTS.md`.
+pub fn reads_markdown(rows: &[ReadsRow]) -> String {
+    let mut s = String::from(
+        "#### Store reads per reclaim message\n\n\
+         | store | plan candidates | messages | plan reads / msg | plan KiB / msg | all requests / msg | all items / msg | all KiB / msg | whole plan KiB (read per msg before) | reclaimed/skipped/failed/errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    let opt = |v: Option<f64>, d: usize| v.map_or("-".to_owned(), |v| format!("{v:.d$}"));
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.1} | {:.2} | {} | {} | {} | {:.0} | {} |\n",
+            r.store,
+            r.plan_candidates,
+            r.messages,
+            r.plan_reads_per_message,
+            r.plan_kib_per_message,
+            opt(r.store_requests_per_message, 1),
+            opt(r.store_items_per_message, 1),
+            opt(r.store_kib_per_message, 2),
+            r.whole_plan_kib,
+            r.outcomes,
+        ));
+    }
+    let constant = rows
+        .iter()
+        .map(|r| {
+            (
+                r.store,
+                r.plan_reads_per_message,
+                r.store_requests_per_message,
+            )
+        })
+        .fold(
+            std::collections::BTreeMap::<&str, Vec<_>>::new(),
+            |mut m, (s, p, q)| {
+                m.entry(s).or_default().push((p, q));
+                m
+            },
+        )
+        .values()
+        .all(|v| v.windows(2).all(|w| w[0] == w[1]));
+    s.push_str(&format!(
+        "\nGoal: reads per reclaim message constant in the plan's size: {}\n",
+        if constant { "met" } else { "NOT met" }
+    ));
+    s
+}

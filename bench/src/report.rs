@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::download::DownloadRow;
 use crate::machine::Machine;
-use crate::reclaim::{ReclaimConfig, ReclaimRow};
+use crate::reclaim::{ReadsRow, ReclaimConfig, ReclaimRow, reads_markdown};
 use crate::startup::StartupRow;
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +35,8 @@ pub struct ReclaimSection {
     pub latency_ms: u64,
     pub members: usize,
     pub rows: Vec<ReclaimRow>,
+    /// Store reads per reclaim message against the plan's size (`reclaim::run_reads`).
+    pub reads: Vec<ReadsRow>,
 }
 
 impl ReclaimSection {
@@ -47,6 +49,7 @@ impl ReclaimSection {
             latency_ms: cfg.latency.as_millis() as u64,
             members: cfg.members,
             rows,
+            reads: Vec::new(),
         }
     }
 }
@@ -125,6 +128,10 @@ impl Report {
                 ));
             }
             s.push('\n');
+            if !r.reads.is_empty() {
+                s.push_str(&reads_markdown(&r.reads));
+                s.push('\n');
+            }
         }
         if let Some(rows) = &self.startup {
             s.push_str("### Start-up: exec → first GET /2018-06-01/runtime/invocation/next (native release build)\n\n");
