@@ -23,7 +23,7 @@ use miro_sam_core::domain::{OrgId, PlanId};
 use miro_sam_core::jobs::{
     DownloadOutcome, JobError, StopAt, check_not_paused, download_org_until, enqueue_plan, plan_org,
 };
-use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::plan::PlanHeader;
 use miro_sam_lambda::Runtime;
 use miro_sam_lambda::metrics::{self, RunMetrics};
 use serde::Serialize;
@@ -247,17 +247,20 @@ pub(crate) async fn plan_and_enqueue(
             tracing::info!(plan_id = %p.plan_id, "reusing today's executable plan");
             p
         }
-        None => plan_org(rt.deps.store.as_ref(), org, FUNCTION, now).await?,
+        // Only the header is kept: the candidates are stored as items and `enqueue_plan` pages through them.
+        None => plan_org(rt.deps.store.as_ref(), org, FUNCTION, now)
+            .await?
+            .header(),
     };
     out.plan_id = Some(plan.plan_id);
-    out.candidates = plan.candidates.len() as u64;
+    out.candidates = u64::from(plan.totals.candidates);
     out.dry_run = plan.policy.dry_run;
     // A policy that reclaims needs the SCIM token; without it every queued reclaim would fail. A dry run does not.
     if !plan.policy.dry_run && !scim_token::is_stored(rt, org).await? {
         tracing::error!("the org's policy reclaims, but no SCIM token is stored; nothing queued");
         out.needs_action = true;
         out.action = Some(Action::StoreScimToken);
-        if !plan.candidates.is_empty() {
+        if plan.totals.candidates > 0 {
             out.not_queued_because = Some(
                 "no SCIM token is stored for the org, so every reclaim would fail; store it and the next run \
                  queues them"
@@ -266,7 +269,7 @@ pub(crate) async fn plan_and_enqueue(
         }
         return Ok(());
     }
-    if plan.candidates.is_empty() {
+    if plan.totals.candidates == 0 {
         return Ok(());
     }
     if let Err(why) = plan.check_executable(false) {
@@ -297,8 +300,8 @@ async fn todays_executable_plan(
     rt: &Runtime,
     org: &OrgId,
     now: DateTime<Utc>,
-) -> Result<Option<ReclaimPlan>, JobError> {
-    let plan = rt.deps.store.latest_plan(org).await?;
+) -> Result<Option<PlanHeader>, JobError> {
+    let plan = rt.deps.store.latest_plan_header(org).await?;
     Ok(plan.filter(|p| {
         p.created_at.date_naive() == now.date_naive() && p.check_executable(false).is_ok()
     }))
