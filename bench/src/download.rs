@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use miro_client::{MiroClient, MiroConfig, RestLimits, SecretString};
 use miro_sam_aws::{AwsClients, DynamoStore};
 use miro_sam_core::domain::OrgId;
-use miro_sam_core::jobs::{Deps, download_org};
+use miro_sam_core::jobs::{Deps, DownloadOptions, DownloadOutcome, StopAt, download_org_with};
 use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenBundle, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::machine::{cpu_seconds, reset_peak_rss, status_kib};
-use crate::partition::{Partitioning, parallel_download_org};
+use crate::partition::Partitioning;
 
 /// Miro's Level-3 cost of one members page (and of the org call).
 pub const LEVEL3: u64 = 500;
@@ -44,13 +44,13 @@ pub struct DownloadConfig {
 impl Default for DownloadConfig {
     fn default() -> Self {
         DownloadConfig {
-            sizes: vec![10_000, 100_000],
+            sizes: vec![10_000, 100_000, 1_000_000],
             credits: 100_000,
             window: Duration::from_secs(1),
             latency: Duration::from_millis(10),
-            variants: Partitioning::ALL.to_vec(),
+            variants: vec![Partitioning::Sequential, Partitioning::ActiveLicense],
             aws_endpoint: None,
-            dynamo_variants: vec![Partitioning::Sequential, Partitioning::ActiveLicense],
+            dynamo_variants: vec![Partitioning::Sequential],
             dynamo_max_members: 100_000,
         }
     }
@@ -247,30 +247,27 @@ pub async fn child_run(a: ChildArgs) -> Result<ChildResult, String> {
         cpu_s: 0.0,
     };
     let cpu_before = cpu_seconds().unwrap_or(0.0);
-    if a.partitioning == Partitioning::Sequential {
-        let s = download_org(&deps, &org).await.map_err(|e| e.to_string())?;
-        r.pages = s.pages;
-        r.members_seen = s.members_seen;
-        r.new = s.new;
-        r.changed = s.changed;
-        r.unchanged = s.unchanged;
-        r.removed = s.removed;
-        r.rejected = s.rejected;
-    } else {
-        let s = parallel_download_org(&deps, &org, a.partitioning)
-            .await
-            .map_err(|e| e.to_string())?;
-        r.pages = s.pages;
-        r.parts = s.parts;
-        r.members_seen = s.members_seen;
-        r.new = s.new;
-        r.changed = s.changed;
-        r.unchanged = s.unchanged;
-        r.removed = s.removed;
-        r.rejected = s.rejected;
-        r.duplicates = s.duplicates;
-        r.confirmed_present = s.confirmed_present;
-    }
+    // Every variant is the core's download: sequential (pipelined) or partitioned, as the setting says.
+    let options = DownloadOptions {
+        partitioning: a.partitioning,
+    };
+    let s = match download_org_with(&deps, &org, StopAt::default(), options)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        DownloadOutcome::Complete(s) => s,
+        DownloadOutcome::Paused(p) => return Err(format!("the download paused: {p:?}")),
+    };
+    r.pages = s.pages;
+    r.parts = a.partitioning.filters().len() as u64;
+    r.members_seen = s.members_seen;
+    r.new = s.new;
+    r.changed = s.changed;
+    r.unchanged = s.unchanged;
+    r.removed = s.removed;
+    r.rejected = s.rejected;
+    r.duplicates = s.duplicates;
+    r.confirmed_present = s.confirmed_present;
     r.wall_ms = started.elapsed().as_millis() as u64;
     r.cpu_s = cpu_seconds().unwrap_or(0.0) - cpu_before;
     r.peak_rss_kib = status_kib("VmHWM").unwrap_or(0);

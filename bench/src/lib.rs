@@ -2,8 +2,8 @@
 //! configuration and prints the floor that configuration imposes next to what miro-sam achieved.
 //!
 //! - [`download`]: an org of N members, the credit budget and window scaled to seconds, a per-request latency
-//!   that keeps sequential paging below the ceiling; sequential (the core's `download_org`) and partitioned
-//!   parallel paging ([`partition`]); SQLite always, DynamoDB on the local AWS API when it is there.
+//!   that keeps sequential paging below the ceiling; the core's download, sequential (pipelined) and with
+//!   partitioned paging (`miro_sam_core::partition`); SQLite always, DynamoDB on the local AWS API when it is there.
 //! - [`reclaim`]: queued candidates, N workers each pacing to 1/N of the SCIM PATCH budget.
 //! - [`startup`]: exec → first Runtime API poll of each function binary, and binary sizes.
 

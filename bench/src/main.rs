@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Download orgs of 10 000 and 100 000 members, sequential and partitioned.
+    /// Download orgs of 10 000, 100 000 and 1 000 000 members (`--members`), sequential and partitioned.
     Download(DownloadArgs),
     /// 1 000 queued candidates, 4 workers at 1/4 of the SCIM budget each (and two contrasting scenarios).
     Reclaim,
@@ -47,16 +47,31 @@ enum Cmd {
 
 #[derive(clap::Args, Debug, Clone)]
 struct DownloadArgs {
-    /// Org sizes.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    /// Org sizes (members), e.g. `--members 10000,100000,1000000`.
+    #[arg(
+        long = "members",
+        alias = "sizes",
+        value_delimiter = ',',
+        default_value = "10000,100000,1000000"
+    )]
     sizes: Vec<usize>,
+    /// Pagings to run on SQLite (sequential, active, active-license, active-license-role).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "sequential,active-license"
+    )]
+    variants: Vec<String>,
+    /// Pagings to run on DynamoDB.
+    #[arg(long, value_delimiter = ',', default_value = "sequential")]
+    dynamo_variants: Vec<String>,
     /// Per-request latency of the sandbox.
     #[arg(long, default_value_t = 10)]
     latency_ms: u64,
     /// Credit window (Miro: 60 000).
     #[arg(long, default_value_t = 1000)]
     window_ms: u64,
-    /// Largest org also downloaded into DynamoDB on the local AWS API.
+    /// Largest org also downloaded into DynamoDB on the local AWS API (moto is slow: see bench/RESULTS.md).
     #[arg(long, default_value_t = 100_000)]
     dynamo_max_members: usize,
 }
@@ -103,9 +118,18 @@ fn aws_endpoint() -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
+fn pagings(names: &[String]) -> Result<Vec<Partitioning>, String> {
+    names
+        .iter()
+        .map(|n| Partitioning::from_arg(n).ok_or_else(|| format!("unknown paging {n:?}")))
+        .collect()
+}
+
 async fn run_download(a: &DownloadArgs) -> Result<DownloadSection, String> {
     let cfg = DownloadConfig {
         sizes: a.sizes.clone(),
+        variants: pagings(&a.variants)?,
+        dynamo_variants: pagings(&a.dynamo_variants)?,
         latency: Duration::from_millis(a.latency_ms),
         window: Duration::from_millis(a.window_ms),
         aws_endpoint: aws_endpoint(),

@@ -100,6 +100,8 @@ impl Report {
                 ));
             }
             s.push('\n');
+            s.push_str(&download_goals(&d.rows));
+            s.push('\n');
         }
         if let Some(r) = &self.reclaim {
             s.push_str(&format!(
@@ -158,4 +160,38 @@ impl Report {
         }
         s
     }
+}
+
+/// The goals for the download, met or missed, one line each.
+pub fn download_goals(rows: &[DownloadRow]) -> String {
+    let mut s = String::from("Goals:\n");
+    let mark = |ok: bool| if ok { "met" } else { "MISSED" };
+    for r in rows.iter().filter(|r| r.variant == "sequential") {
+        s.push_str(&format!(
+            "- sequential pipelined ≥ 45% of the ceiling, {} members, {}, {}: {} ({})\n",
+            r.members,
+            r.store,
+            r.run,
+            pct(r.of_ceiling),
+            mark(r.of_ceiling >= 0.45)
+        ));
+    }
+    let limited: u64 = rows.iter().map(|r| r.rate_limited).sum();
+    s.push_str(&format!(
+        "- 0 × 429 in every run: {limited} ({})\n",
+        mark(limited == 0)
+    ));
+    for (members, limit) in [(100_000usize, 64.0), (1_000_000, 96.0)] {
+        for r in rows.iter().filter(|r| r.members == members) {
+            s.push_str(&format!(
+                "- peak RSS ≤ {limit:.0} MiB at {members} members, {} {} {}: {:.1} MiB ({})\n",
+                r.variant,
+                r.store,
+                r.run,
+                r.peak_rss_mib,
+                mark(r.peak_rss_mib <= limit)
+            ));
+        }
+    }
+    s
 }

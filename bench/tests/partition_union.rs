@@ -5,7 +5,7 @@
 //!    role values outside the documented enums;
 //! 3. against the sandbox with members of arbitrary license/role text and activity (property test).
 //!
-//! Plus: the parallel download stores exactly what the core's sequential download stores.
+//! Plus: the core's partitioned download stores exactly what its sequential download stores.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -14,10 +14,13 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use miro_client::{License, MemberFilter, MiroClient, MiroConfig, RestLimits, Role, SecretString};
 use miro_sam_bench::partition::{
-    Partitioning, fetch_parts, in_part, license_selects, parallel_download_org, role_selects,
+    Partitioning, fetch_parts, in_part, license_selects, role_selects,
 };
 use miro_sam_core::domain::OrgId;
-use miro_sam_core::jobs::{Deps, download_org};
+use miro_sam_core::jobs::{
+    Deps, DownloadOptions, DownloadOutcome, DownloadSummary, StopAt, download_org,
+    download_org_with,
+};
 use miro_sam_core::ports::{SystemClock, TokenBundle, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{LICENSES, ROLES, Sandbox, SandboxConfig, SandboxMember};
@@ -263,6 +266,22 @@ async fn deps(sandbox: &Sandbox, store: SqliteStore) -> (Deps, OrgId) {
     )
 }
 
+/// The core's download with partitioned paging on.
+async fn parallel_download_org(
+    deps: &Deps,
+    org: &OrgId,
+    partitioning: Partitioning,
+) -> DownloadSummary {
+    let options = DownloadOptions { partitioning };
+    match download_org_with(deps, org, StopAt::default(), options)
+        .await
+        .unwrap()
+    {
+        DownloadOutcome::Complete(s) => *s,
+        DownloadOutcome::Paused(p) => panic!("paused without a stop: {p:?}"),
+    }
+}
+
 /// What a store holds about an org's members, without our own bookkeeping times.
 async fn stored(deps: &Deps, org: &OrgId) -> BTreeMap<String, (String, bool, bool)> {
     deps.store
@@ -291,13 +310,13 @@ fn the_parallel_download_stores_what_the_sequential_one_stores() {
         for p in PARTITIONED {
             let store = SqliteStore::in_memory().unwrap();
             let (par, _) = deps(&sandbox, store.clone()).await;
-            let first = parallel_download_org(&par, &org, p).await.unwrap();
+            let first = parallel_download_org(&par, &org, p).await;
             assert_eq!((first.members_seen, first.new), (1_500, 1_500), "{p:?}");
             assert_eq!(stored(&par, &org).await, want, "{p:?}");
             assert_eq!(store.member_rows_written(), 1_500);
 
             // Unchanged re-run: nothing written.
-            let again = parallel_download_org(&par, &org, p).await.unwrap();
+            let again = parallel_download_org(&par, &org, p).await;
             assert_eq!((again.unchanged, again.new, again.changed), (1_500, 0, 0));
             assert_eq!(store.member_rows_written(), 1_500, "{p:?}: a re-run wrote");
             assert_eq!(again.lookups, 0, "{p:?}: nobody is absent");
@@ -312,9 +331,7 @@ fn removal_needs_a_404_and_changes_are_written() {
         let sandbox = Sandbox::start(config(600, true)).await.unwrap();
         let control = sandbox.control();
         let (deps, org) = deps(&sandbox, SqliteStore::in_memory().unwrap()).await;
-        parallel_download_org(&deps, &org, Partitioning::ActiveLicense)
-            .await
-            .unwrap();
+        parallel_download_org(&deps, &org, Partitioning::ActiveLicense).await;
         let members = control.members(org.as_str());
         let (gone, moved) = (&members[10].id, &members[20].id);
         assert!(control.remove_member(org.as_str(), gone));
@@ -323,9 +340,7 @@ fn removal_needs_a_404_and_changes_are_written() {
             m.active = !m.active;
             m.license = "free_restricted".into();
         }));
-        let s = parallel_download_org(&deps, &org, Partitioning::ActiveLicense)
-            .await
-            .unwrap();
+        let s = parallel_download_org(&deps, &org, Partitioning::ActiveLicense).await;
         assert_eq!((s.removed, s.lookups, s.changed), (1, 1, 1));
         let after = stored(&deps, &org).await;
         assert!(
@@ -334,5 +349,54 @@ fn removal_needs_a_404_and_changes_are_written() {
         );
         assert!(!after[moved.as_str()].2);
         assert_eq!(after.values().filter(|(_, _, removed)| *removed).count(), 1);
+    });
+}
+
+/// A partitioned download stopped by its page budget resumes from the merged cursor (every part starts after
+/// it) and ends with exactly the org, removals across the pause included.
+#[test]
+fn a_partitioned_download_resumes_from_its_checkpoint_and_ends_exact() {
+    rt().block_on(async {
+        let sandbox = Sandbox::start(config(1_200, true)).await.unwrap();
+        let control = sandbox.control();
+        let (deps, org) = deps(&sandbox, SqliteStore::in_memory().unwrap()).await;
+        let options = DownloadOptions {
+            partitioning: Partitioning::ActiveLicense,
+        };
+        parallel_download_org(&deps, &org, Partitioning::ActiveLicense).await;
+        let members = control.members(org.as_str());
+        let (early, late) = (members[30].id.clone(), members[1_100].id.clone());
+        assert!(control.remove_member(org.as_str(), &early));
+        assert!(control.remove_member(org.as_str(), &late));
+        let budget = StopAt {
+            deadline: None,
+            max_pages: Some(4),
+        };
+        let mut calls = 0;
+        let done = loop {
+            calls += 1;
+            assert!(calls <= 10, "the run must finish");
+            match download_org_with(&deps, &org, budget, options)
+                .await
+                .unwrap()
+            {
+                DownloadOutcome::Complete(s) => break s,
+                DownloadOutcome::Paused(p) => assert!(p.pages_done > 0),
+            }
+        };
+        assert!(
+            calls >= 3,
+            "1 198 members in merged pages of 100 take 12 pages"
+        );
+        assert_eq!((done.removed, done.unchanged), (2, 1_198));
+        let after = stored(&deps, &org).await;
+        let removed: Vec<&String> = after.iter().filter(|(_, v)| v.2).map(|(k, _)| k).collect();
+        assert_eq!(removed, {
+            let mut v = vec![&early, &late];
+            v.sort();
+            v
+        });
+        assert!(deps.store.get_checkpoint(&org).await.unwrap().is_none());
+        sandbox.shutdown().await;
     });
 }

@@ -7,7 +7,7 @@
 //! or below the range is a repeat of the previous page (skipped) or out of order (the run then removes nobody,
 //! and the entry is compared by a point read).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use miro_client::MembersPage;
@@ -17,8 +17,9 @@ use super::super::{Deps, JobError};
 use super::hold_if_reactivated_in_miro;
 use crate::domain::{DownloadProgress, MemberId, OrgId, Subscription};
 
-/// Stored members read per store call while walking a page's range.
-pub(super) const STORE_PAGE: usize = 500;
+/// Stored members read per store call: the stored side of the join is read ahead this many at a time (one
+/// store call per ten Miro pages, not one per page; a DynamoDB Query costs the same for 100 items as for 1 000).
+pub(super) const STORE_PAGE: usize = 1_000;
 /// Above this many members missing in one run, removals are not tracked any more (the run removes nobody; the
 /// next complete run does): the list is the one thing a run holds that grows with the org.
 pub(super) const MAX_MISSING_IN_RUN: usize = 100_000;
@@ -42,6 +43,8 @@ pub(super) struct Differ<'a> {
     pub verify_absent: Option<SecretString>,
     /// Ids of the previous page, to tell a repeat from an out-of-order entry.
     pub previous: HashSet<MemberId>,
+    /// The stored side of the join, read ahead in id order.
+    pub stored: StoredCursor,
     pub tally: Tally,
 }
 
@@ -113,22 +116,18 @@ impl Differ<'_> {
 
         // The range this page covers: (lo, its largest id], or (lo, ∞) for the last page. A page that adds no id
         // above lo covers nothing yet: its range is the next page's.
-        let mut more = last || running_max != lo;
+        let walk = last || running_max != lo;
         let hi = if last { None } else { running_max.clone() };
-        let mut after = lo.clone();
-        while more {
-            let stored = deps
-                .store
-                .list_members_page(org, after.as_ref(), hi.as_ref(), STORE_PAGE)
-                .await?;
-            more = stored.len() == STORE_PAGE;
-            after = stored.last().map(|s| s.member_id.clone()).or(after);
-            for old in stored {
-                if let Some(fresh) = in_range.remove(&old.member_id) {
-                    compare(p, old, fresh, &mut to_write);
-                } else if !old.is_removed() && !unreadable.contains(&old.member_id) {
-                    self.absent(p, old, now, &mut to_write).await?;
-                }
+        while walk
+            && let Some(old) = self
+                .stored
+                .next_upto(deps, org, lo.as_ref(), hi.as_ref())
+                .await?
+        {
+            if let Some(fresh) = in_range.remove(&old.member_id) {
+                compare(p, old, fresh, &mut to_write);
+            } else if !old.is_removed() && !unreadable.contains(&old.member_id) {
+                self.absent(p, old, now, &mut to_write).await?;
             }
         }
         for (_, fresh) in std::mem::take(&mut in_range) {
@@ -197,6 +196,56 @@ impl Differ<'_> {
             p.missing.push(old.member_id);
         }
         Ok(())
+    }
+}
+
+/// The org's stored members in id order, read [`STORE_PAGE`] at a time. Memory: one read-ahead.
+#[derive(Debug, Default)]
+pub(super) struct StoredCursor {
+    buf: VecDeque<Subscription>,
+    /// The last id read from the store.
+    read_to: Option<MemberId>,
+    /// The store has nothing above `read_to` (that this run has not written itself).
+    exhausted: bool,
+}
+
+impl StoredCursor {
+    /// The next stored member with an id in `(lo, hi]` (`hi` `None`: no upper end), or `None` when there is none.
+    ///
+    /// Reads start above `lo` as well as above what was read: everything up to `lo` was compared and written
+    /// already, and members this run wrote must not come back as "stored" for a later range. For the same
+    /// reason "exhausted" stays true: whatever appears later was written by this run, in a range already done.
+    pub(super) async fn next_upto(
+        &mut self,
+        deps: &Deps,
+        org: &OrgId,
+        lo: Option<&MemberId>,
+        hi: Option<&MemberId>,
+    ) -> Result<Option<Subscription>, JobError> {
+        while self
+            .buf
+            .front()
+            .is_some_and(|m| lo.is_some_and(|lo| &m.member_id <= lo))
+        {
+            self.buf.pop_front();
+        }
+        if self.buf.is_empty() && !self.exhausted {
+            let from = match (&self.read_to, lo) {
+                (Some(r), Some(l)) => Some(r.max(l).clone()),
+                (r, l) => r.clone().or_else(|| l.cloned()),
+            };
+            let page = deps
+                .store
+                .list_members_page(org, from.as_ref(), None, STORE_PAGE)
+                .await?;
+            self.exhausted = page.len() < STORE_PAGE;
+            self.read_to = page.last().map(|m| m.member_id.clone()).or(from);
+            self.buf.extend(page);
+        }
+        match self.buf.front() {
+            Some(m) if hi.is_none_or(|hi| &m.member_id <= hi) => Ok(self.buf.pop_front()),
+            _ => Ok(None),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use miro_client::{MiroError, Organization};
 use serde::{Deserialize, Serialize};
 
-use self::diff::{Differ, STORE_PAGE, Tally};
+use self::diff::{Differ, STORE_PAGE, StoredCursor, Tally};
 use self::feed::{Feed, FeedError};
 use super::hold::{HoldRequest, place_hold};
 use super::token::token_after_unauthorized;
@@ -180,6 +180,7 @@ pub async fn download_org_with(
         reclaimed: &reclaimed,
         verify_absent: None,
         previous: HashSet::new(),
+        stored: StoredCursor::default(),
         tally: Tally::default(),
     };
     let start_feed = |token: secrecy::SecretString, cursor: Option<String>, stop: StopAt| async move {
@@ -260,6 +261,7 @@ pub async fn download_org_with(
                 drop(feed);
                 run = fresh_run(org, deps.clock.now());
                 differ.previous.clear();
+                differ.stored = StoredCursor::default();
                 feed = start_feed(token.clone(), None, remaining(pages_this_call)).await?;
                 continue;
             }
