@@ -112,8 +112,10 @@ async fn a_worker_at_its_deadline_checkpoints_queues_its_continuation_and_the_or
     assert_eq!(taken, DownloadLease::Taken, "the worker released its lease");
     assert!(store.release_download_lease(&w.org, "probe").await.unwrap());
 
+    // Later invocations get 2 s each and up to 200 tries: the local AWS API can take most of a second per query
+    // on a loaded machine, and what is asserted is that the org finishes through continuations, not how fast.
     let rest = w
-        .work_download_queue(40, || Some(Instant::now() + Duration::from_millis(500)))
+        .work_download_queue(200, || Some(Instant::now() + Duration::from_secs(2)))
         .await;
     let last = rest.last().unwrap();
     assert_eq!(last.handling, Handling::Finished, "{rest:#?}");
