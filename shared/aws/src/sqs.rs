@@ -19,7 +19,7 @@ use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchError;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use futures::StreamExt;
 use miro_sam_core::StoreError;
-use miro_sam_core::ports::{EnqueueReport, ReclaimQueue, ReclaimRequest};
+use miro_sam_core::ports::{EnqueueReport, ReactivateRequest, ReclaimQueue, ReclaimRequest};
 
 use crate::error::{backend, is_transient};
 use crate::retry::Backoff;
@@ -89,7 +89,18 @@ impl SqsReclaimQueue {
         id: usize,
         r: &ReclaimRequest,
     ) -> Result<SendMessageBatchRequestEntry, StoreError> {
-        let key = r.dedup_key();
+        self.entry_of(id, r.dedup_key(), r.to_json(), r.org_id.as_str())
+    }
+
+    /// One message: its body, its dedup key (attribute, and FIFO deduplication id) and, on FIFO, its org as
+    /// the group, so one org's reclaims and undos run one at a time.
+    fn entry_of(
+        &self,
+        id: usize,
+        key: String,
+        body: String,
+        group: &str,
+    ) -> Result<SendMessageBatchRequestEntry, StoreError> {
         let attr = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(key.clone())
@@ -99,12 +110,10 @@ impl SqsReclaimQueue {
             })?;
         let mut entry = SendMessageBatchRequestEntry::builder()
             .id(id.to_string())
-            .message_body(r.to_json())
+            .message_body(body)
             .message_attributes(DEDUP_KEY_ATTRIBUTE, attr);
         if self.fifo {
-            entry = entry
-                .message_deduplication_id(key)
-                .message_group_id(r.org_id.as_str());
+            entry = entry.message_deduplication_id(key).message_group_id(group);
         }
         entry
             .build()
@@ -261,6 +270,21 @@ impl ReclaimQueue for SqsReclaimQueue {
         Ok(EnqueueReport {
             enqueued: sent,
             already_queued: repeated,
+        })
+    }
+
+    async fn enqueue_reactivation(&self, request: &ReactivateRequest) -> Result<(), StoreError> {
+        let entry = self.entry_of(
+            0,
+            request.dedup_key(),
+            request.to_json(),
+            request.org_id.as_str(),
+        )?;
+        self.send_chunk(vec![entry]).await.map(|_| ()).map_err(|u| {
+            StoreError::Backend(format!(
+                "SQS SendMessageBatch to queue {}: the undo of member {} was not sent ({}); ask for it again",
+                self.queue_url, request.member_id, u.cause
+            ))
         })
     }
 }

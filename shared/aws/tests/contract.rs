@@ -10,7 +10,7 @@ use miro_sam_aws::SqsReclaimQueue;
 use miro_sam_core::StoreError;
 use miro_sam_core::contract::{QueueUnderTest, check_queue_dedups_per_plan_and_member};
 use miro_sam_core::ports::{
-    EnqueueReport, ReclaimQueue, ReclaimRequest, SubscriptionStore, TokenStore,
+    EnqueueReport, ReactivateRequest, ReclaimQueue, ReclaimRequest, SubscriptionStore, TokenStore,
 };
 
 miro_sam_core::store_contract_tests! {
@@ -31,6 +31,10 @@ impl ReclaimQueue for NoDedup {
             report.enqueued += self.0.enqueue(std::slice::from_ref(r)).await?.enqueued;
         }
         Ok(report)
+    }
+
+    async fn enqueue_reactivation(&self, request: &ReactivateRequest) -> Result<(), StoreError> {
+        self.0.enqueue_reactivation(request).await
     }
 }
 

@@ -82,6 +82,37 @@ pub enum AuditEvent {
         paused_at: DateTime<Utc>,
         reason: String,
     },
+    /// A person approved candidates of a plan (all of them, or a selection): they were queued for reclaim.
+    PlanApproved {
+        plan_id: PlanId,
+        /// Candidates queued by this approval.
+        queued: u32,
+        /// True when the admin approved a selection rather than the whole plan.
+        selection: bool,
+    },
+    /// A person rejected one candidate of a plan: that plan will not reclaim them.
+    CandidateRejected {
+        plan_id: PlanId,
+        member_id: MemberId,
+        email: Email,
+        why: String,
+    },
+    /// A person asked for an undo from the console; the reclaim worker carries it out (then `Reactivated`).
+    ReactivateRequested {
+        member_id: MemberId,
+        email: Email,
+        why: String,
+    },
+    /// A person removed a member's hold.
+    HoldRemoved {
+        member_id: MemberId,
+        email: Email,
+    },
+    /// An admin signed in to the console.
+    SignedIn {
+        user_id: String,
+        email: String,
+    },
 }
 
 impl AuditEvent {
@@ -98,6 +129,45 @@ impl AuditEvent {
             AuditEvent::HoldPlaced { .. } => "hold_placed",
             AuditEvent::OrgPaused { .. } => "org_paused",
             AuditEvent::OrgResumed { .. } => "org_resumed",
+            AuditEvent::PlanApproved { .. } => "plan_approved",
+            AuditEvent::CandidateRejected { .. } => "candidate_rejected",
+            AuditEvent::ReactivateRequested { .. } => "reactivate_requested",
+            AuditEvent::HoldRemoved { .. } => "hold_removed",
+            AuditEvent::SignedIn { .. } => "signed_in",
+        }
+    }
+
+    /// Every kind [`Self::kind`] can return, for filters and their validation.
+    pub const KINDS: [&'static str; 15] = [
+        "org_connected",
+        "policy_changed",
+        "plan_created",
+        "reclaimed",
+        "reclaim_skipped",
+        "reclaim_failed",
+        "reactivated",
+        "hold_placed",
+        "org_paused",
+        "org_resumed",
+        "plan_approved",
+        "candidate_rejected",
+        "reactivate_requested",
+        "hold_removed",
+        "signed_in",
+    ];
+
+    /// The member the event is about, if it names one by id.
+    pub fn member_id(&self) -> Option<&MemberId> {
+        match self {
+            AuditEvent::Reclaimed { member_id, .. }
+            | AuditEvent::ReclaimSkipped { member_id, .. }
+            | AuditEvent::ReclaimFailed { member_id, .. }
+            | AuditEvent::HoldPlaced { member_id, .. }
+            | AuditEvent::CandidateRejected { member_id, .. }
+            | AuditEvent::ReactivateRequested { member_id, .. }
+            | AuditEvent::HoldRemoved { member_id, .. } => Some(member_id),
+            AuditEvent::Reactivated { member_id, .. } => member_id.as_ref(),
+            _ => None,
         }
     }
 
@@ -108,12 +178,17 @@ impl AuditEvent {
             | AuditEvent::ReclaimSkipped { email, .. }
             | AuditEvent::ReclaimFailed { email, .. }
             | AuditEvent::Reactivated { email, .. }
-            | AuditEvent::HoldPlaced { email, .. } => Some(email),
+            | AuditEvent::HoldPlaced { email, .. }
+            | AuditEvent::CandidateRejected { email, .. }
+            | AuditEvent::ReactivateRequested { email, .. }
+            | AuditEvent::HoldRemoved { email, .. } => Some(email),
             AuditEvent::OrgConnected { .. }
             | AuditEvent::PolicyChanged { .. }
             | AuditEvent::PlanCreated { .. }
             | AuditEvent::OrgPaused { .. }
-            | AuditEvent::OrgResumed { .. } => None,
+            | AuditEvent::OrgResumed { .. }
+            | AuditEvent::PlanApproved { .. }
+            | AuditEvent::SignedIn { .. } => None,
         }
     }
 }
@@ -133,6 +208,46 @@ impl AuditEntry {
                 error: error.clone(),
             }),
             _ => None,
+        }
+    }
+}
+
+/// Which entries an audit page shows. Every field narrows; the default shows everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Entries about this member ([`AuditEvent::member_id`]).
+    pub member: Option<MemberId>,
+    /// Entries of this kind ([`AuditEvent::kind`]; one of [`AuditEvent::KINDS`]).
+    pub kind: Option<String>,
+    /// Entries at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Entries before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl AuditQuery {
+    pub fn matches(&self, e: &AuditEntry) -> bool {
+        self.member
+            .as_ref()
+            .is_none_or(|m| e.event.member_id() == Some(m))
+            && self.kind.as_deref().is_none_or(|k| e.event.kind() == k)
+            && self.from.is_none_or(|f| e.at >= f)
+            && self.to.is_none_or(|t| e.at < t)
+    }
+}
+
+/// Where an audit page ended: the (`at`, id) of its last (oldest) entry. The next page starts strictly before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCursor {
+    pub at: DateTime<Utc>,
+    pub id: AuditEntryId,
+}
+
+impl AuditCursor {
+    pub fn of(e: &AuditEntry) -> Self {
+        AuditCursor {
+            at: e.at,
+            id: e.id.clone(),
         }
     }
 }

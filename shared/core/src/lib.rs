@@ -6,7 +6,7 @@
 //! - [`plan`]: who a policy would reclaim, who it protects and why, and the cap check.
 //! - [`reclaim`]: the life of one reclaim and the re-check made just before acting.
 //! - [`hold`]: per-member holds that make an undo stick; [`pause`]: the org's kill switch.
-//! - [`audit`]: the append-only record of what was done.
+//! - [`audit`]: the append-only record of what was done; [`timeline`]: what changed about each member.
 //! - [`report`]: seats, activity, candidates, savings.
 //! - [`ports`]: the storage, token, queue and clock traits adapters implement.
 //! - [`partition`]: the filters partitioned paging splits the members list by, and why they are exact.
@@ -26,6 +26,7 @@ pub mod ports;
 pub mod reclaim;
 pub mod report;
 pub mod snapshot;
+pub mod timeline;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;

@@ -163,6 +163,24 @@ impl fmt::Display for ReclaimOutcome {
     }
 }
 
+/// Where a page of reclaim records ended (its last, oldest record); the next page starts strictly before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordCursor {
+    pub created_at: DateTime<Utc>,
+    pub plan_id: PlanId,
+    pub member_id: MemberId,
+}
+
+impl RecordCursor {
+    pub fn of(r: &ReclaimRecord) -> Self {
+        RecordCursor {
+            created_at: r.created_at,
+            plan_id: r.plan_id,
+            member_id: r.member_id.clone(),
+        }
+    }
+}
+
 /// Why a planned reclaim was not carried out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "skip", rename_all = "snake_case")]
@@ -235,6 +253,15 @@ pub enum SkipReason {
     /// The org's current policy is a dry run: a plan made before the switch is not executed.
     DryRunNow {
         policy_version: u32,
+    },
+    /// An admin rejected this candidate of the plan.
+    RejectedByAdmin {
+        by: String,
+        why: String,
+    },
+    /// A newer plan replaced this one before the reclaim ran: an approval covers its own plan only.
+    PlanSuperseded {
+        by_plan: PlanId,
     },
 }
 
@@ -344,6 +371,13 @@ impl fmt::Display for SkipReason {
             SkipReason::DryRunNow { policy_version } => write!(
                 f,
                 "the org's current policy (v{policy_version}) is a dry run; nothing is sent while it is"
+            ),
+            SkipReason::RejectedByAdmin { by, why } => {
+                write!(f, "rejected by {by}: {why}")
+            }
+            SkipReason::PlanSuperseded { by_plan } => write!(
+                f,
+                "plan {by_plan} replaced this plan before the reclaim ran; approve the new plan instead"
             ),
         }
     }

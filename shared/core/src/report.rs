@@ -286,7 +286,12 @@ fn reclaimed_seats(input: &ReportInput<'_>) -> (ReclaimTotals, Vec<ReclaimedSeat
             | AuditEvent::PlanCreated { .. }
             | AuditEvent::HoldPlaced { .. }
             | AuditEvent::OrgPaused { .. }
-            | AuditEvent::OrgResumed { .. } => {}
+            | AuditEvent::OrgResumed { .. }
+            | AuditEvent::PlanApproved { .. }
+            | AuditEvent::CandidateRejected { .. }
+            | AuditEvent::ReactivateRequested { .. }
+            | AuditEvent::HoldRemoved { .. }
+            | AuditEvent::SignedIn { .. } => {}
         }
     }
 

@@ -7,7 +7,8 @@ use miro_client::{License, Member};
 use miro_sam_core::DomainError;
 use miro_sam_core::domain::{Email, EmailDomain, MemberId, OrgId, PlanId, Subscription};
 use miro_sam_core::policy::{
-    Exemption, ExemptionMatch, InactivityDays, POLICY_SCHEMA_VERSION, Percent, Policy, ReclaimCap,
+    Approval, Exemption, ExemptionMatch, InactivityDays, POLICY_SCHEMA_VERSION, Percent, Policy,
+    ReclaimCap,
 };
 use miro_sam_core::ports::{RECLAIM_REQUEST_SCHEMA_VERSION, ReclaimRequest};
 use proptest::prelude::*;
@@ -150,9 +151,19 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
         cap,
         any::<bool>(),
         1u32..=3650,
+        any::<bool>(),
     )
         .prop_map(
-            |(licenses, days, grace, exemptions, (count, percent), dry_run, hold_days)| Policy {
+            |(
+                licenses,
+                days,
+                grace,
+                exemptions,
+                (count, percent),
+                dry_run,
+                hold_days,
+                automatic,
+            )| Policy {
                 schema_version: POLICY_SCHEMA_VERSION,
                 licenses: licenses.into_iter().collect(),
                 inactivity_days: InactivityDays::new(days).expect("in range"),
@@ -164,6 +175,11 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                 },
                 dry_run,
                 reactivation_hold_days: hold_days,
+                approval: if automatic {
+                    Approval::Automatic
+                } else {
+                    Approval::Required
+                },
             },
         )
 }

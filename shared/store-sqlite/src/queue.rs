@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use miro_sam_core::StoreError;
-use miro_sam_core::ports::{EnqueueReport, ReclaimQueue, ReclaimRequest};
+use miro_sam_core::ports::{
+    EnqueueReport, ReactivateRequest, ReclaimQueue, ReclaimRequest, WorkMessage,
+};
 use rusqlite::{TransactionBehavior, params};
 
 use crate::SqliteStore;
@@ -14,8 +16,18 @@ use crate::codec::{backend, parse_ts, parsed, ts};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedRequest {
     pub dedup_key: String,
-    pub request: ReclaimRequest,
+    pub message: WorkMessage,
     pub enqueued_at: DateTime<Utc>,
+}
+
+impl QueuedRequest {
+    /// The reclaim this is, if it is one (not an undo).
+    pub fn reclaim(&self) -> Option<&ReclaimRequest> {
+        match &self.message {
+            WorkMessage::Reclaim(r) => Some(r),
+            WorkMessage::Reactivate(_) => None,
+        }
+    }
 }
 
 #[async_trait]
@@ -25,6 +37,25 @@ impl ReclaimQueue for SqliteStore {
             .iter()
             .map(|r| (r.dedup_key(), r.org_id.to_string(), r.to_json()))
             .collect();
+        self.insert_messages(rows).await
+    }
+
+    async fn enqueue_reactivation(&self, request: &ReactivateRequest) -> Result<(), StoreError> {
+        let row = (
+            request.dedup_key(),
+            request.org_id.to_string(),
+            request.to_json(),
+        );
+        self.insert_messages(vec![row]).await.map(|_| ())
+    }
+}
+
+impl SqliteStore {
+    /// Appends (dedup key, org, body) rows; a key seen before is not queued again.
+    async fn insert_messages(
+        &self,
+        rows: Vec<(String, String, String)>,
+    ) -> Result<EnqueueReport, StoreError> {
         let now = ts(Utc::now());
         self.call(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
@@ -48,9 +79,7 @@ impl ReclaimQueue for SqliteStore {
         })
         .await
     }
-}
 
-impl SqliteStore {
     /// Requests not yet completed, oldest first, at most `limit`.
     pub async fn queued_requests(&self, limit: usize) -> Result<Vec<QueuedRequest>, StoreError> {
         let limit = limit.min(i64::MAX as usize) as i64;
@@ -71,7 +100,7 @@ impl SqliteStore {
         rows.into_iter()
             .map(|(key, body, at)| {
                 Ok(QueuedRequest {
-                    request: parsed("queued reclaim request", ReclaimRequest::from_json(&body))?,
+                    message: parsed("queued message", WorkMessage::from_json(&body))?,
                     enqueued_at: parse_ts("queued reclaim request", &at)?,
                     dedup_key: key,
                 })

@@ -28,7 +28,7 @@ impl QueueProbe for Drain {
                 .await
                 .expect("complete a request");
         }
-        queued.into_iter().map(|q| q.request).collect()
+        queued.iter().filter_map(|q| q.reclaim().cloned()).collect()
     }
 }
 

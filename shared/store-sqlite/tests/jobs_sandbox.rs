@@ -684,14 +684,10 @@ async fn queued_plans_run_to_completion_once() {
     let items = w.store.queued_requests(usize::MAX).await.unwrap();
     assert_eq!(items.len(), plan.candidates.len());
     for item in &items {
-        let r = jobs::reclaim_member(
-            &w.deps,
-            item.request.plan_id,
-            &item.request.member_id,
-            &live(),
-        )
-        .await
-        .unwrap();
+        let request = item.reclaim().expect("only reclaims were queued");
+        let r = jobs::reclaim_member(&w.deps, request.plan_id, &request.member_id, &live())
+            .await
+            .unwrap();
         assert!(
             matches!(r.outcome, ReclaimOutcome::Reclaimed { .. }),
             "{r:?}"

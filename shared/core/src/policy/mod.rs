@@ -42,6 +42,30 @@ pub struct Policy {
     /// How long a member whose reclaim was undone (by miro-sam or by an admin in Miro) is held: excluded from
     /// every plan until the hold ends. Without it, the next daily run would take the seat back again.
     pub reactivation_hold_days: u32,
+    /// Whether a person approves each plan before anything is queued (the default), or the daily run queues
+    /// every executable plan by itself.
+    pub approval: Approval,
+}
+
+/// Who starts a plan's reclaims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// Nothing is queued until an admin approves the plan (all of it, or a selection) in the console or with
+    /// the CLI. An approval covers that plan only and lapses when a newer plan replaces it.
+    #[default]
+    Required,
+    /// The daily run queues the candidates of every plan that may execute (not a dry run, within its cap).
+    Automatic,
+}
+
+impl Approval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::Required => "required",
+            Approval::Automatic => "automatic",
+        }
+    }
 }
 
 /// The default length of a hold after an undo.
@@ -65,6 +89,7 @@ impl Default for Policy {
             },
             dry_run: true,
             reactivation_hold_days: DEFAULT_REACTIVATION_HOLD_DAYS,
+            approval: Approval::Required,
         }
     }
 }
@@ -269,6 +294,8 @@ struct PolicyDoc {
     dry_run: Option<bool>,
     #[serde(default)]
     reactivation_hold_days: Option<u32>,
+    #[serde(default)]
+    approval: Option<Approval>,
 }
 
 fn default_schema_version() -> u32 {
@@ -290,6 +317,7 @@ impl TryFrom<PolicyDoc> for Policy {
             reactivation_hold_days: d
                 .reactivation_hold_days
                 .unwrap_or(def.reactivation_hold_days),
+            approval: d.approval.unwrap_or(def.approval),
         };
         p.validate()?;
         Ok(p)

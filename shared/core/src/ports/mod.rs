@@ -4,12 +4,17 @@
 
 mod clock;
 mod download_queue;
+mod oauth_states;
 mod queue;
 mod store;
 mod tokens;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use download_queue::{DOWNLOAD_JOB_SCHEMA_VERSION, DownloadJob, DownloadLease, DownloadQueue};
-pub use queue::{EnqueueReport, RECLAIM_REQUEST_SCHEMA_VERSION, ReclaimQueue, ReclaimRequest};
+pub use oauth_states::{OAUTH_STATE_TTL, OAuthStates, StateTake, TakenState};
+pub use queue::{
+    EnqueueReport, REACTIVATE_REQUEST_SCHEMA_VERSION, RECLAIM_REQUEST_SCHEMA_VERSION,
+    ReactivateRequest, ReclaimQueue, ReclaimRequest, WorkMessage,
+};
 pub use store::SubscriptionStore;
 pub use tokens::{RefreshLease, TokenBundle, TokenStore};

@@ -68,6 +68,107 @@ impl ReclaimRequest {
     }
 }
 
+/// The undo message format this build writes.
+pub const REACTIVATE_REQUEST_SCHEMA_VERSION: u32 = 1;
+
+/// "Reactivate this member": an undo asked for in the console, which holds no SCIM token. The reclaim worker
+/// carries it out with [`crate::jobs::reactivate`] (hold first, then SCIM), so a redelivered request is
+/// harmless: the second finds the member active and only renews the hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactivateRequest {
+    /// Always `"reactivate"`: tells the message from a [`ReclaimRequest`], which has no `kind`.
+    pub kind: ReactivateKind,
+    pub schema_version: u32,
+    /// Unique per request: the dedup key, so one click is one undo however often it is delivered.
+    pub request_id: uuid::Uuid,
+    pub org_id: OrgId,
+    pub member_id: MemberId,
+    pub email: Email,
+    /// Who asked (the admin's email) and why: the undo's audit entry and hold carry them.
+    pub requested_by: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReactivateKind {
+    Reactivate,
+}
+
+impl ReactivateRequest {
+    pub fn new(
+        org_id: OrgId,
+        member_id: MemberId,
+        email: Email,
+        requested_by: String,
+        why: String,
+    ) -> Self {
+        ReactivateRequest {
+            kind: ReactivateKind::Reactivate,
+            schema_version: REACTIVATE_REQUEST_SCHEMA_VERSION,
+            request_id: uuid::Uuid::new_v4(),
+            org_id,
+            member_id,
+            email,
+            requested_by,
+            why,
+        }
+    }
+
+    pub fn dedup_key(&self) -> String {
+        format!("reactivate:{}", self.request_id)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a reactivate request always serializes")
+    }
+}
+
+/// Any message the reclaim worker takes from its queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkMessage {
+    Reclaim(ReclaimRequest),
+    Reactivate(ReactivateRequest),
+}
+
+impl WorkMessage {
+    /// Reads a queue message body: a reactivate request carries `"kind": "reactivate"`; a body without `kind`
+    /// is a reclaim request (the format every earlier build wrote). Unknown kinds and newer versions are refused
+    /// with what to do, never guessed.
+    pub fn from_json(s: &str) -> Result<Self, DomainError> {
+        let invalid = |detail: String| DomainError::Invalid {
+            what: "queue message",
+            detail,
+        };
+        let v: serde_json::Value = serde_json::from_str(s).map_err(|e| invalid(e.to_string()))?;
+        match v.get("kind") {
+            None => ReclaimRequest::from_json(s).map(WorkMessage::Reclaim),
+            Some(serde_json::Value::String(k)) if k == "reactivate" => {
+                let r: ReactivateRequest =
+                    serde_json::from_value(v).map_err(|e| invalid(e.to_string()))?;
+                if r.schema_version != REACTIVATE_REQUEST_SCHEMA_VERSION {
+                    return Err(invalid(format!(
+                        "reactivate request schema_version {} is not understood by this build (it reads \
+                         {REACTIVATE_REQUEST_SCHEMA_VERSION}); upgrade the worker",
+                        r.schema_version
+                    )));
+                }
+                Ok(WorkMessage::Reactivate(r))
+            }
+            Some(k) => Err(invalid(format!(
+                "message kind {k} is not understood by this build; upgrade the worker"
+            ))),
+        }
+    }
+
+    pub fn org_id(&self) -> &OrgId {
+        match self {
+            WorkMessage::Reclaim(r) => &r.org_id,
+            WorkMessage::Reactivate(r) => &r.org_id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EnqueueReport {
     pub enqueued: usize,
@@ -78,4 +179,7 @@ pub struct EnqueueReport {
 #[async_trait]
 pub trait ReclaimQueue: Send + Sync {
     async fn enqueue(&self, batch: &[ReclaimRequest]) -> Result<EnqueueReport, StoreError>;
+
+    /// Queues one undo for the worker.
+    async fn enqueue_reactivation(&self, request: &ReactivateRequest) -> Result<(), StoreError>;
 }

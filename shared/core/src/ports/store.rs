@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::audit::AuditEntry;
+use crate::audit::{AuditCursor, AuditEntry, AuditQuery};
 use crate::domain::{
     AuditEntryId, DownloadCheckpoint, DownloadRun, Email, MemberId, OrgId, PlanId, RegisteredOrg,
     Subscription,
@@ -13,8 +13,15 @@ use crate::hold::Hold;
 use crate::pause::OrgPause;
 use crate::plan::{Candidate, Exclusion, PLAN_PAGE, PlanHeader, ReclaimPlan};
 use crate::policy::{Policy, VersionedPolicy};
-use crate::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition};
+use crate::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition, RecordCursor};
 use crate::snapshot::OrgSnapshot;
+use crate::timeline::MemberEvent;
+
+/// The error the console-era methods return from an adapter that does not implement them yet.
+// TEMPORARY while the adapters gain these methods (issue 11); removed before the issue is resolved.
+fn not_yet(what: &str) -> StoreError {
+    StoreError::Backend(format!("this store does not implement {what} yet"))
+}
 
 /// The product's state. Implementations must be safe to share between tasks and must keep every guarantee
 /// below; `crate::contract` (feature `contract-tests`) checks them.
@@ -279,4 +286,111 @@ pub trait SubscriptionStore: Send + Sync {
     ) -> Result<crate::ports::DownloadLease, StoreError>;
     /// Ends `holder`'s lease of the org; another holder's lease is left as it is. Returns whether one was ended.
     async fn release_download_lease(&self, org: &OrgId, holder: &str) -> Result<bool, StoreError>;
+
+    // --- Streamed plans ---------------------------------------------------------------------------------------
+    //
+    // A plan of a large org is written while it is computed, a page of members at a time, so planning never
+    // holds the whole org: the items first, in any number of calls, the header last. Until the header is
+    // written the plan does not exist for readers (see the plans section above).
+
+    /// Writes these items of a new plan (one that has no header yet). Idempotent: writing an item again
+    /// replaces it. Every item's plan is `plan`.
+    async fn put_plan_items(
+        &self,
+        plan: PlanId,
+        org: &OrgId,
+        candidates: &[Candidate],
+        exclusions: &[Exclusion],
+    ) -> Result<(), StoreError> {
+        let _ = (plan, org, candidates, exclusions);
+        Err(not_yet("put_plan_items"))
+    }
+
+    /// Writes the header of a plan whose items [`Self::put_plan_items`] wrote: from now on readers see it.
+    async fn put_plan_header(&self, header: &PlanHeader) -> Result<(), StoreError> {
+        let _ = header;
+        Err(not_yet("put_plan_header"))
+    }
+
+    /// Up to `limit` plan headers of the org, newest first (by `created_at`, then plan id, descending), only
+    /// those created strictly before `before` when given. Why: the console's "what changed since the previous
+    /// plan" and plan history, without reading any plan's items.
+    async fn list_plan_headers(
+        &self,
+        org: &OrgId,
+        before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<PlanHeader>, StoreError> {
+        let _ = (org, before, limit);
+        Err(not_yet("list_plan_headers"))
+    }
+
+    // --- Paged reads for the console and reports --------------------------------------------------------------
+    //
+    // Every page costs the same wherever it starts, whatever the size of the org (adapters answer from an index
+    // in the page's order): the console's goal is a page in well under 200 ms for a 100 000-member org.
+
+    /// Up to `limit` members of the org (removed ones included) whose email starts with `prefix` (emails are
+    /// stored folded, so pass a folded prefix; "" matches everyone), ordered by (email, member id), strictly after
+    /// `after` = (email, member id) when given. Same `last_seen_at` rule as [`Self::get_member`].
+    async fn search_members(
+        &self,
+        org: &OrgId,
+        prefix: &str,
+        after: Option<(&Email, &MemberId)>,
+        limit: usize,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let _ = (org, prefix, after, limit);
+        Err(not_yet("search_members"))
+    }
+
+    /// Up to `limit` of the org's audit entries that match `query`, newest first (by `at`, then id,
+    /// descending), strictly before `before` when given. An adapter may read past entries that do not match,
+    /// but returns fewer than `limit` only at the end of the log.
+    async fn list_audit_page(
+        &self,
+        org: &OrgId,
+        query: &AuditQuery,
+        before: Option<&AuditCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let _ = (org, query, before, limit);
+        Err(not_yet("list_audit_page"))
+    }
+
+    /// Up to `limit` reclaim records of the org, in state `state` when given, newest first (by `created_at`,
+    /// plan id, member id, descending), strictly before `before` when given. Fewer than `limit` only at the end.
+    async fn list_reclaim_records_page(
+        &self,
+        org: &OrgId,
+        state: Option<ReclaimState>,
+        before: Option<&RecordCursor>,
+        limit: usize,
+    ) -> Result<Vec<ReclaimRecord>, StoreError> {
+        let _ = (org, state, before, limit);
+        Err(not_yet("list_reclaim_records_page"))
+    }
+
+    // --- Member timelines -------------------------------------------------------------------------------------
+
+    /// Appends the events to their members' timelines. An event whose (org, member, [`MemberEvent::key`]) is
+    /// already stored is left as it is, so a re-run of the same day adds nothing. Events are kept at least
+    /// [`crate::timeline::TIMELINE_RETENTION_DAYS`] days.
+    async fn append_member_events(&self, events: &[MemberEvent]) -> Result<(), StoreError> {
+        let _ = events;
+        Err(not_yet("append_member_events"))
+    }
+
+    /// Up to `limit` events of the member, newest first (by [`MemberEvent::key`] descending), strictly before
+    /// the key `before` when given.
+    async fn list_member_events(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MemberEvent>, StoreError> {
+        let _ = (org, member, before, limit);
+        Err(not_yet("list_member_events"))
+    }
 }
