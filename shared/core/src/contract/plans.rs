@@ -17,7 +17,7 @@ type Store = Arc<dyn SubscriptionStore>;
 
 /// A plan of `candidates` candidates and `exclusions` exclusions (admins) whose member ids are `1..` and so of
 /// every length from one digit up: numeric order and text order differ (`9` < `10`).
-fn sized_plan(org: &OrgId, candidates: u64, exclusions: u64) -> ReclaimPlan {
+pub(super) fn sized_plan(org: &OrgId, candidates: u64, exclusions: u64) -> ReclaimPlan {
     let members: Vec<Subscription> = (1..=candidates + exclusions)
         .map(|n| {
             let mut m = subscription(org, n, 100 + (n % 300) as i64);
