@@ -1,0 +1,111 @@
+//! miro-sam's admin console: an axum [`Router`] over the core's ports with server-rendered pages, served twice
+//! from the same code: by the `console` Lambda (lambda_http) under `/console` of the deployment's HTTP API, and
+//! by `miro-sam serve` on 127.0.0.1 over the SQLite store.
+//!
+//! # Using it
+//! ```ignore
+//! let app: axum::Router = miro_sam_console::router(config, deps);
+//! axum::serve(listener, app).await?;              // or lambda_http::run(app) on AWS
+//! // miro-sam serve: print a single-use login link instead of Sign in with Miro
+//! let link = miro_sam_console::one_time_login_link(&config, deps.states.as_ref(), &org, "operator").await?;
+//! ```
+//! - [`ConsoleConfig`]: where the console lives (`base_path`, `public_url`), the session key (32 bytes,
+//!   HMAC-SHA256), whether cookies are `Secure`, an optional allow-list of admin emails, the seat price for
+//!   savings, and whether one-time login links are accepted (`local_login`, for `miro-sam serve` only).
+//! - [`ConsoleDeps`]: the store, token store, OAuth states, reclaim queue, Miro client, the Miro app (for Sign in
+//!   with Miro; `None` turns it off) and the clock.
+//! - [`router`]: every route below, nested under `base_path`.
+//! - [`one_time_login_link`]: a single-use loopback URL (10 minutes) that signs the operator in to one org.
+//!
+//! # Sign-in and sessions
+//! `GET {base}/login` starts the OAuth code flow of the Miro app (redirect URI
+//! `{public_url}{base}/auth/callback`, which must be registered in the app); the callback requires a Company
+//! Admin of a connected org (see `auth.rs` for the exact checks and when the sign-in token is kept as the org's
+//! token). The session is a signed cookie (HMAC-SHA256; user id, email, org, expiry 8 h; HttpOnly,
+//! SameSite=Lax, Secure when configured). A session sees and changes its own org only. Tampered, foreign-key or
+//! expired cookies get a clear page and no data. Every POST needs the session's CSRF token (`csrf` form field),
+//! checked before any handler runs; every response carries a strict Content-Security-Policy (no scripts, no
+//! inline styles, no framing), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.
+//!
+//! # Routes (under `base_path`)
+//! | route | what |
+//! |---|---|
+//! | `GET /` | overview: seats, seats over time, activity, savings, last download, alerts |
+//! | `GET /login`, `GET /auth/callback`, `POST /logout`, `GET /local-login` | signing in and out |
+//! | `GET /static/console.css` | the stylesheet |
+//!
+//! Every console action that changes state is audited with the admin's identity (`email (console, Miro user
+//! id)`), by the core job that performs it or by the console itself.
+
+mod auth;
+mod charts;
+mod config;
+mod error;
+mod form;
+mod format;
+mod pages;
+mod security;
+mod session;
+mod state;
+mod views;
+
+use axum::Router;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+pub use auth::{LoginLinkError, one_time_login_link};
+pub use config::{ConsoleConfig, ConsoleDeps};
+pub use security::headers::CSP;
+pub use security::session::{SESSION_COOKIE, SESSION_LENGTH};
+
+use state::AppState;
+
+const CSS: &str = include_str!("../static/console.css");
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+}
+
+async fn not_found() -> error::PageError {
+    error::PageError::NotFound("There is no such page in the console.".into())
+}
+
+/// The console: every page and action, under `config.base_path`.
+pub fn router(config: ConsoleConfig, deps: ConsoleDeps) -> Router {
+    let st = AppState::new(config, deps);
+    // Full paths rather than `nest`: a nested router cannot answer both `/console` and `/console/`.
+    let base = st.base.clone();
+    let at = |path: &str| format!("{base}{path}");
+    let mut routes = Router::new().route(&at("/"), get(pages::overview::overview));
+    if !base.is_empty() {
+        routes = routes.route(&base, get(pages::overview::overview));
+    }
+    routes
+        .route(&at("/login"), get(auth::login))
+        .route(&at("/auth/callback"), get(auth::callback))
+        .route(&at("/local-login"), get(auth::local_login))
+        .route(&at("/logout"), post(auth::logout))
+        .route(&at("/static/console.css"), get(stylesheet))
+        .fallback(not_found)
+        // Innermost first: the CSRF check sees every POST before its handler; failures become pages; every
+        // response, failure pages included, gets the security headers.
+        .layer(axum::middleware::from_fn_with_state(
+            st.clone(),
+            security::csrf::require_csrf,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            st.clone(),
+            error::render_failures,
+        ))
+        .layer(axum::middleware::from_fn(
+            security::headers::security_headers,
+        ))
+        .with_state(st)
+}

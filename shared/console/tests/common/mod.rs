@@ -1,0 +1,279 @@
+//! The console on a random 127.0.0.1 port over a SQLite store and the Miro sandbox, and a browser (reqwest with
+//! a cookie store) that signs in through the sandbox's OAuth flow exactly as a person's would.
+#![allow(dead_code)]
+
+// The sandbox world (sandbox, `:memory:` SQLite store, job deps) of the SQLite adapter's tests, reused as is.
+#[path = "../../../store-sqlite/tests/common/mod.rs"]
+mod sqlite_world;
+
+pub use sqlite_world::{World, oauth_app, world};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use miro_sam_console::{ConsoleConfig, ConsoleDeps, router};
+use miro_sam_core::StoreError;
+use miro_sam_core::ports::{
+    Clock, FixedClock, OAUTH_STATE_TTL, OAuthStates, ReclaimQueue, StateTake, SubscriptionStore,
+    TakenState, TokenStore,
+};
+use secrecy::SecretBox;
+
+/// Single-use states in memory, on the console's clock.
+// TEMPORARY until the SQLite store implements OAuthStates (then the tests use the store's).
+pub struct MemoryStates {
+    clock: Arc<dyn Clock>,
+    states: Mutex<HashMap<String, TakenState>>,
+}
+
+impl MemoryStates {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        MemoryStates {
+            clock,
+            states: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl OAuthStates for MemoryStates {
+    async fn issue_state(&self, data: &str) -> Result<String, StoreError> {
+        let now = self.clock.now();
+        let state = uuid::Uuid::new_v4().simple().to_string();
+        self.states.lock().unwrap().insert(
+            state.clone(),
+            TakenState {
+                data: data.to_owned(),
+                created_at: now,
+                expires_at: now + OAUTH_STATE_TTL,
+            },
+        );
+        Ok(state)
+    }
+
+    async fn take_state(&self, state: &str) -> Result<StateTake, StoreError> {
+        let taken = self.states.lock().unwrap().remove(state);
+        Ok(match taken {
+            None => StateTake::Unknown,
+            Some(t) if self.clock.now() >= t.expires_at => StateTake::Expired {
+                expired_at: t.expires_at,
+            },
+            Some(t) => StateTake::Valid(t),
+        })
+    }
+}
+
+pub const KEY: [u8; 32] = [7u8; 32];
+
+/// Options that differ between tests.
+pub struct Options {
+    pub members: usize,
+    pub admin_emails: Option<Vec<miro_sam_core::domain::Email>>,
+    pub local_login: bool,
+    pub key: [u8; 32],
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            members: 60,
+            admin_emails: None,
+            local_login: false,
+            key: KEY,
+        }
+    }
+}
+
+pub struct Console {
+    pub w: World,
+    /// `http://127.0.0.1:PORT/console`
+    pub url: String,
+    pub origin: String,
+    pub clock: Arc<FixedClock>,
+    pub states: Arc<MemoryStates>,
+    pub config_for_links: ConsoleConfig,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn config(origin: &str, o: &Options) -> ConsoleConfig {
+    ConsoleConfig {
+        base_path: "/console".into(),
+        public_url: url::Url::parse(origin).unwrap(),
+        session_key: SecretBox::new(Box::new(o.key)),
+        secure_cookies: false,
+        admin_emails: o.admin_emails.clone(),
+        price_per_seat_month_minor: Some(1_000),
+        currency: "USD".into(),
+        local_login: o.local_login,
+    }
+}
+
+pub async fn console(o: Options) -> Console {
+    let w = world(o.members).await;
+    serve(w, o).await
+}
+
+/// Serves the console over the world's store and sandbox.
+pub async fn serve(w: World, o: Options) -> Console {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let clock = Arc::new(FixedClock::new(Utc::now()));
+    let states = Arc::new(MemoryStates::new(clock.clone()));
+    let deps = ConsoleDeps {
+        store: Arc::new(w.store.clone()) as Arc<dyn SubscriptionStore>,
+        tokens: Arc::new(w.store.clone()) as Arc<dyn TokenStore>,
+        states: states.clone(),
+        queue: Arc::new(w.store.clone()) as Arc<dyn ReclaimQueue>,
+        client: w.deps.client.clone(),
+        oauth_app: Some(oauth_app()),
+        clock: clock.clone(),
+    };
+    let app = router(config(&origin, &o), deps);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Console {
+        url: format!("{origin}/console"),
+        config_for_links: config(&origin, &o),
+        origin,
+        clock,
+        states,
+        w,
+        server,
+    }
+}
+
+/// A browser: keeps cookies, follows redirects.
+pub fn browser() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+/// A browser that stops at every redirect (to look at them).
+pub fn manual_browser() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Console {
+    /// Registers the world's org as connected (the SQLite world stores tokens but no org record).
+    pub async fn connect_org(&self) {
+        self.w
+            .store
+            .put_org(&miro_sam_core::domain::RegisteredOrg {
+                id: self.w.org.clone(),
+                name: "Acme Corp".into(),
+                connected_at: Utc::now(),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Signs in through Miro's (the sandbox's) OAuth flow; returns the final page.
+    pub async fn sign_in(&self, b: &reqwest::Client) -> reqwest::Response {
+        b.get(format!("{}/login", self.url)).send().await.unwrap()
+    }
+
+    /// Signs in and checks it worked.
+    pub async fn signed_in_browser(&self) -> reqwest::Client {
+        let b = browser();
+        let r = self.sign_in(&b).await;
+        assert_eq!(r.status(), 200, "sign-in lands on the overview");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("<h1>Overview</h1>"), "{body}");
+        b
+    }
+
+    pub async fn get(&self, b: &reqwest::Client, path: &str) -> (u16, String) {
+        let r = b.get(format!("{}{path}", self.url)).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    pub async fn post(
+        &self,
+        b: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, String) {
+        let r = b
+            .post(format!("{}{path}", self.url))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// The CSRF token a page's forms carry.
+pub fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("the page has a form with a CSRF token");
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+impl Console {
+    /// Walks the sign-in by hand and returns the session cookie's value (to tamper with it).
+    pub async fn session_cookie(&self) -> String {
+        let b = manual_browser();
+        let mut url = format!("{}/login", self.url);
+        for _ in 0..5 {
+            let r = b.get(&url).send().await.unwrap();
+            for v in r.headers().get_all("set-cookie") {
+                let v = v.to_str().unwrap();
+                if let Some(rest) =
+                    v.strip_prefix(&format!("{}=", miro_sam_console::SESSION_COOKIE))
+                    && !rest.starts_with(';')
+                {
+                    return rest.split(';').next().unwrap().to_owned();
+                }
+            }
+            assert!(
+                r.status().is_redirection(),
+                "sign-in stopped at {}: {}",
+                r.status(),
+                r.text().await.unwrap()
+            );
+            url = r.headers()["location"].to_str().unwrap().to_owned();
+        }
+        panic!("sign-in never set a session cookie");
+    }
+
+    /// A page fetched with exactly this cookie value and no other.
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> (u16, String) {
+        let r = manual_browser()
+            .get(format!("{}{path}", self.url))
+            .header(
+                "cookie",
+                format!("{}={cookie}", miro_sam_console::SESSION_COOKIE),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+}
