@@ -335,10 +335,11 @@ impl World {
     }
 }
 
-/// A policy that executes, with a cap wide enough for a synthetic org.
+/// A policy that executes on its own (no approval step), with a cap wide enough for a synthetic org.
 pub fn live_policy() -> miro_sam_core::policy::Policy {
     miro_sam_core::policy::Policy {
         dry_run: false,
+        approval: miro_sam_core::policy::Approval::Automatic,
         cap: miro_sam_core::policy::ReclaimCap {
             max_count: None,
             max_percent: Some(miro_sam_core::policy::Percent::new(60.0).expect("a percentage")),

@@ -24,6 +24,7 @@ use miro_sam_core::jobs::{
     DownloadOutcome, JobError, StopAt, check_not_paused, download_org_until, enqueue_plan, plan_org,
 };
 use miro_sam_core::plan::PlanHeader;
+use miro_sam_core::policy::Approval;
 use miro_sam_lambda::Runtime;
 use miro_sam_lambda::metrics::{self, RunMetrics};
 use serde::Serialize;
@@ -275,6 +276,16 @@ pub(crate) async fn plan_and_enqueue(
     if let Err(why) = plan.check_executable(false) {
         tracing::info!(reason = %why, "plan not queued");
         out.not_queued_because = Some(why.to_string());
+        return Ok(());
+    }
+    // With approval required (the default) the run only plans: a person approves in the console or with the
+    // CLI, and that approval queues. Waiting for a person is not a failure, so it raises no alarm.
+    if plan.policy.approval == Approval::Required {
+        tracing::info!(plan_id = %plan.plan_id, "plan not queued: it waits for an admin's approval");
+        out.not_queued_because = Some(format!(
+            "the org's policy requires approval: plan {} waits for an admin to approve it in the console              (or `miro-sam approve`)",
+            plan.plan_id
+        ));
         return Ok(());
     }
     // A paused org is downloaded and planned (the admin still sees it) but nothing is queued: a decision, not a

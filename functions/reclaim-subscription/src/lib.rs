@@ -1,5 +1,7 @@
-//! The reclaim worker: one SQS batch (up to 10 messages), each a versioned reclaim request. Each message runs the
-//! core's reclaim job (re-check, then SCIM deactivation, then the audit entry). The answer lists the messages to
+//! The reclaim worker: one SQS batch (up to 10 messages), each a versioned reclaim request or an undo (a
+//! reactivate request the console queued: the console holds no SCIM token, this worker does). A reclaim runs the
+//! core's reclaim job (re-check, then SCIM deactivation, then the audit entry); an undo runs the core's
+//! reactivate job (hold first, then SCIM, then the audit entry). The answer lists the messages to
 //! retry (`ReportBatchItemFailures`): transient failures come back later, and malformed or unprocessable
 //! messages go round until the redrive count sends them to the dead-letter queue. One bad message never fails
 //! the others, and nothing here panics.
@@ -9,8 +11,8 @@
 //! so a 429 wait that would outlast the invocation ends it as a retry instead of being cut off by Lambda.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use miro_sam_core::jobs::{JobError, ReclaimOptions, reclaim_member};
-use miro_sam_core::ports::ReclaimRequest;
+use miro_sam_core::jobs::{JobError, MemberRef, ReclaimOptions, reactivate, reclaim_member};
+use miro_sam_core::ports::{ReactivateRequest, WorkMessage};
 use miro_sam_core::reclaim::ReclaimOutcome;
 use miro_sam_lambda::Runtime;
 use miro_sam_lambda::metrics::RunMetrics;
@@ -26,6 +28,8 @@ pub struct BatchCounts {
     pub failed: u64,
     pub retried: u64,
     pub malformed: u64,
+    /// Undos carried out (or found already done).
+    pub reactivated: u64,
     /// Not started before the deadline; returned to the queue.
     pub unstarted: u64,
 }
@@ -100,6 +104,7 @@ pub async fn handle_batch_until(
             Processed::Reclaimed => counts.reclaimed += 1,
             Processed::Skipped => counts.skipped += 1,
             Processed::Failed => counts.failed += 1,
+            Processed::Reactivated => counts.reactivated += 1,
             Processed::Retry => {
                 counts.retried += 1;
                 failures.push(message_id);
@@ -116,6 +121,7 @@ pub async fn handle_batch_until(
         .count("Reclaimed", counts.reclaimed)
         .count("Skipped", counts.skipped)
         .count("Failed", counts.failed + counts.malformed)
+        .count("Reactivated", counts.reactivated)
         .count("Retried", counts.retried + counts.unstarted)
         .count("RateLimited", rate_limited)
         .millis("RunDuration", started.elapsed().as_millis())
@@ -127,6 +133,7 @@ pub async fn handle_batch_until(
         failed = counts.failed,
         retried = counts.retried,
         malformed = counts.malformed,
+        reactivated = counts.reactivated,
         unstarted = counts.unstarted,
         rate_limited,
         duration_ms = started.elapsed().as_millis() as u64,
@@ -140,6 +147,7 @@ enum Processed {
     Skipped,
     /// Recorded as failed in the audit log; retrying would not help, so the message is done.
     Failed,
+    Reactivated,
     /// Worth another delivery (transient Miro or storage trouble, or a job error a person must fix first).
     Retry,
     Malformed,
@@ -150,10 +158,11 @@ async fn process(rt: &Runtime, message: &SqsMessage) -> Processed {
         tracing::error!("message has no body; it will reach the dead-letter queue");
         return Processed::Malformed;
     };
-    let request = match ReclaimRequest::from_json(body) {
-        Ok(r) => r,
+    let request = match WorkMessage::from_json(body) {
+        Ok(WorkMessage::Reclaim(r)) => r,
+        Ok(WorkMessage::Reactivate(r)) => return process_undo(rt, &r).await,
         Err(e) => {
-            tracing::error!(error = %e, "malformed reclaim request; it will reach the dead-letter queue");
+            tracing::error!(error = %e, "malformed queue message; it will reach the dead-letter queue");
             return Processed::Malformed;
         }
     };
@@ -181,6 +190,32 @@ async fn process(rt: &Runtime, message: &SqsMessage) -> Processed {
                 Processed::Failed
             }
         },
+        Err(e) => {
+            log_job_error(&e);
+            Processed::Retry
+        }
+    }
+}
+
+/// An undo: the reactivate job places the hold before the SCIM call, so a redelivery after a crash finds the
+/// member active and only renews the hold.
+async fn process_undo(rt: &Runtime, request: &ReactivateRequest) -> Processed {
+    let span = tracing::info_span!("reactivate", org_id = %request.org_id, member_id = %request.member_id, request_id = %request.request_id);
+    let result = reactivate(
+        &rt.deps,
+        &request.org_id,
+        &MemberRef::Id(request.member_id.clone()),
+        &request.requested_by,
+        &request.why,
+    )
+    .instrument(span.clone())
+    .await;
+    let _enter = span.enter();
+    match result {
+        Ok(r) => {
+            tracing::info!(already_active = r.already_active, until = %r.hold.expires_at, "reactivated");
+            Processed::Reactivated
+        }
         Err(e) => {
             log_job_error(&e);
             Processed::Retry

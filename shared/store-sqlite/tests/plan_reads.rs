@@ -1,4 +1,4 @@
-//! A reclaim message reads the plan's header and its own candidate, not the plan: its cost does not grow with
+//! A reclaim message reads the plan's header, its own candidate and the org's latest plan header, not the plan: its cost does not grow with
 //! the plan. Measured with the store's plan read counter, against the sandbox.
 
 mod common;
@@ -14,6 +14,8 @@ use miro_sam_core::reclaim::ReclaimOutcome;
 fn grown(plan: &ReclaimPlan, extra: usize) -> ReclaimPlan {
     let mut p = plan.clone();
     p.plan_id = PlanId::new();
+    // Each grown plan is the org's newest, as a reclaim needs its plan to be (older plans' approvals lapse).
+    p.created_at = plan.created_at + chrono::Duration::seconds(1 + extra as i64);
     for i in 0..extra {
         let mut c = plan.candidates[0].clone();
         c.member_id = MemberId::parse(&format!("9{i:018}")).unwrap();
@@ -27,7 +29,7 @@ fn grown(plan: &ReclaimPlan, extra: usize) -> ReclaimPlan {
 }
 
 #[tokio::test]
-async fn a_reclaim_message_reads_two_plan_rows_whatever_the_plan_size() {
+async fn a_reclaim_message_reads_three_plan_rows_whatever_the_plan_size() {
     let w = common::world(60).await;
     w.set_live_policy().await;
     let base = w.download_and_plan().await;
@@ -50,8 +52,8 @@ async fn a_reclaim_message_reads_two_plan_rows_whatever_the_plan_size() {
     }
     assert_eq!(
         (per_message[0].0, per_message[1].0),
-        (2, 2),
-        "header and candidate only"
+        (3, 3),
+        "its plan's header, its candidate and the org's latest header (is the approval still current?) only"
     );
     assert!(
         per_message[1].1 < 8 * 1024,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::JobError;
 use crate::domain::PlanId;
-use crate::plan::PLAN_PAGE;
+use crate::plan::{Candidate, PLAN_PAGE, PlanHeader};
 use crate::ports::{EnqueueReport, ReclaimQueue, ReclaimRequest, SubscriptionStore};
 use crate::reclaim::ReclaimRecord;
 
@@ -31,54 +31,82 @@ pub async fn enqueue_plan(
         .ok_or(JobError::PlanNotFound { plan_id })?;
     plan.check_executable(override_dry_run)?;
     super::check_not_paused(store, &plan.org_id).await?;
+    queue_all_candidates(store, queue, &plan, now).await
+}
+
+/// Queues every candidate of the plan that has no reclaim record yet, a page at a time.
+pub(super) async fn queue_all_candidates(
+    store: &dyn SubscriptionStore,
+    queue: &dyn ReclaimQueue,
+    plan: &PlanHeader,
+    now: DateTime<Utc>,
+) -> Result<EnqueueReport, JobError> {
     let mut report = EnqueueReport::default();
     let mut after = None;
     loop {
         let page = store
-            .list_plan_candidates(plan_id, after.as_ref(), PLAN_PAGE)
+            .list_plan_candidates(plan.plan_id, after.as_ref(), PLAN_PAGE)
             .await?;
         let Some(last) = page.last() else {
             break;
         };
         after = Some(last.member_id.clone());
         let last_page = page.len() < PLAN_PAGE;
-        let mut fresh = Vec::with_capacity(page.len());
-        for c in page {
-            if store
-                .get_reclaim_record(plan_id, &c.member_id)
-                .await?
-                .is_none()
-            {
-                fresh.push(c);
-            } else {
-                report.already_queued += 1;
-            }
-        }
-        if !fresh.is_empty() {
-            let batch: Vec<ReclaimRequest> = fresh
-                .iter()
-                .map(|c| {
-                    ReclaimRequest::new(
-                        plan_id,
-                        plan.org_id.clone(),
-                        c.member_id.clone(),
-                        c.email.clone(),
-                        c.reason.clone(),
-                    )
-                })
-                .collect();
-            let sent = queue.enqueue(&batch).await?;
-            report.enqueued += sent.enqueued;
-            report.already_queued += sent.already_queued;
-            for c in fresh {
-                let record =
-                    ReclaimRecord::pending(plan_id, plan.org_id.clone(), c.member_id, c.email, now);
-                store.create_reclaim_record(&record).await?;
-            }
-        }
+        let sent = queue_candidates(store, queue, plan, page, now).await?;
+        report.enqueued += sent.enqueued;
+        report.already_queued += sent.already_queued;
         if last_page {
             break;
         }
+    }
+    Ok(report)
+}
+
+/// Queues those of `candidates` that have no reclaim record yet, then creates their records. A candidate counts
+/// as queued once its record exists; records are created after the send, so a crash in between re-sends next
+/// time (harmless: the worker is idempotent) instead of losing a request.
+pub(super) async fn queue_candidates(
+    store: &dyn SubscriptionStore,
+    queue: &dyn ReclaimQueue,
+    plan: &PlanHeader,
+    candidates: Vec<Candidate>,
+    now: DateTime<Utc>,
+) -> Result<EnqueueReport, JobError> {
+    let mut report = EnqueueReport::default();
+    let mut fresh = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        if store
+            .get_reclaim_record(plan.plan_id, &c.member_id)
+            .await?
+            .is_none()
+        {
+            fresh.push(c);
+        } else {
+            report.already_queued += 1;
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(report);
+    }
+    let batch: Vec<ReclaimRequest> = fresh
+        .iter()
+        .map(|c| {
+            ReclaimRequest::new(
+                plan.plan_id,
+                plan.org_id.clone(),
+                c.member_id.clone(),
+                c.email.clone(),
+                c.reason.clone(),
+            )
+        })
+        .collect();
+    let sent = queue.enqueue(&batch).await?;
+    report.enqueued += sent.enqueued;
+    report.already_queued += sent.already_queued;
+    for c in fresh {
+        let record =
+            ReclaimRecord::pending(plan.plan_id, plan.org_id.clone(), c.member_id, c.email, now);
+        store.create_reclaim_record(&record).await?;
     }
     Ok(report)
 }

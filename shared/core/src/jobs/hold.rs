@@ -58,3 +58,40 @@ pub async fn place_hold(
     tracing::info!(org = %req.org, member = %hold.member_id, until = %hold.expires_at, source = hold.source.as_str(), "hold placed");
     Ok(hold)
 }
+
+/// Removes the member's hold (a person decided the member may be planned again). Returns whether there was one.
+pub async fn remove_hold(
+    store: &dyn SubscriptionStore,
+    org: &OrgId,
+    member: &MemberId,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, JobError> {
+    let actor = actor.trim();
+    if actor.is_empty() {
+        return Err(JobError::InvalidRequest(
+            "removing a hold needs who is asking; it ends up in the audit log".into(),
+        ));
+    }
+    let Some(hold) = store.get_hold(org, member).await? else {
+        return Ok(false);
+    };
+    if !store.delete_hold(org, member).await? {
+        return Ok(false);
+    }
+    append_once(
+        store,
+        AuditEntry {
+            id: AuditEntryId::unique("unhold"),
+            org_id: org.clone(),
+            at: now,
+            actor: actor.to_owned(),
+            event: AuditEvent::HoldRemoved {
+                member_id: member.clone(),
+                email: hold.email,
+            },
+        },
+    )
+    .await?;
+    Ok(true)
+}

@@ -1,16 +1,19 @@
 //! The jobs: connect an org, download it, plan, enqueue, reclaim one member, undo, report. Each is an async function over the
 //! ports plus a [`MiroClient`], safe to re-run: re-running a finished step changes nothing.
 
+mod approve;
 mod connect;
 mod download;
 mod enqueue;
 mod hold;
 mod pause;
 mod plan;
+mod plan_diff;
 mod reactivate;
 mod reclaim;
 mod report;
 mod token;
+mod undo;
 
 use std::sync::Arc;
 
@@ -21,19 +24,22 @@ use crate::error::{DomainError, StoreError};
 use crate::plan::PlanRefusal;
 use crate::ports::{Clock, SubscriptionStore, TokenStore};
 
+pub use approve::{ApprovalReport, Selection, approve_plan, reject_candidates};
 pub use connect::{ConnectOptions, ConnectedOrg, REQUIRED_SCOPE, connect_org};
 pub use download::{
     DownloadOptions, DownloadOutcome, DownloadPause, DownloadSummary, StopAt, download_org,
     download_org_until, download_org_with, register_org,
 };
 pub use enqueue::enqueue_plan;
-pub use hold::{HoldRequest, place_hold};
+pub use hold::{HoldRequest, place_hold, remove_hold};
 pub use pause::{check_not_paused, pause_org, resume_org};
 pub use plan::{current_policy, plan_org, set_policy};
+pub use plan_diff::{PlanDiff, plan_diff};
 pub use reactivate::{MemberRef, ReactivateResult, reactivate};
 pub use reclaim::{ReclaimOptions, ReclaimResult, reclaim_member};
 pub use report::org_report;
 pub use token::{REFRESH_MARGIN, usable_access_token};
+pub use undo::request_reactivation;
 
 /// What the Miro-facing jobs need. Cheap to clone.
 #[derive(Clone)]

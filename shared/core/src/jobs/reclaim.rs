@@ -113,6 +113,18 @@ pub async fn reclaim_member(
         return step.transition(rec, outcome).await;
     }
 
+    // An approval covers its own plan only: a reclaim not yet started whose plan a newer one replaced is not
+    // carried out (the new plan re-decides, under the current data). One started (`Applying`) is finished.
+    if rec.state == ReclaimState::Pending
+        && let Some(latest) = store.latest_plan_header(&plan.org_id).await?
+        && latest.plan_id != plan_id
+    {
+        let reason = SkipReason::PlanSuperseded {
+            by_plan: latest.plan_id,
+        };
+        return step.finish(rec, skipped(reason), now).await;
+    }
+
     let org = &plan.org_id;
     let policy = current_policy(store, org, now).await?;
     let hold = store.get_hold(org, member).await?;

@@ -183,3 +183,80 @@ pub trait ReclaimQueue: Send + Sync {
     /// Queues one undo for the worker.
     async fn enqueue_reactivation(&self, request: &ReactivateRequest) -> Result<(), StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, MemberId, OrgId, PlanId};
+
+    fn ids() -> (OrgId, MemberId, Email) {
+        (
+            OrgId::parse("3074457345821141000").unwrap(),
+            MemberId::parse("3458764517517819000").unwrap(),
+            Email::parse("jane@example.com").unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_body_without_kind_is_a_reclaim_as_every_earlier_build_wrote_it() {
+        let (org, member, email) = ids();
+        let r = ReclaimRequest::new(PlanId::new(), org, member, email, "idle".into());
+        assert_eq!(
+            WorkMessage::from_json(&r.to_json()).unwrap(),
+            WorkMessage::Reclaim(r)
+        );
+    }
+
+    #[test]
+    fn a_reactivate_request_round_trips_and_is_told_apart() {
+        let (org, member, email) = ids();
+        let r = ReactivateRequest::new(
+            org,
+            member,
+            email,
+            "admin@example.com".into(),
+            "back".into(),
+        );
+        assert!(r.to_json().contains(r#""kind":"reactivate""#));
+        assert_eq!(
+            WorkMessage::from_json(&r.to_json()).unwrap(),
+            WorkMessage::Reactivate(r.clone())
+        );
+        assert_ne!(
+            r.dedup_key(),
+            ReactivateRequest::new(
+                r.org_id.clone(),
+                r.member_id.clone(),
+                r.email.clone(),
+                "admin@example.com".into(),
+                "back".into()
+            )
+            .dedup_key(),
+            "two clicks are two requests"
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_and_newer_versions_are_refused_with_what_to_do() {
+        let (org, member, email) = ids();
+        let mut v = serde_json::to_value(ReactivateRequest::new(
+            org,
+            member,
+            email,
+            "a".into(),
+            "b".into(),
+        ))
+        .unwrap();
+        v["schema_version"] = 2.into();
+        let e = WorkMessage::from_json(&v.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("upgrade the worker"), "{e}");
+        v["kind"] = "delete".into();
+        let e = WorkMessage::from_json(&v.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not understood"), "{e}");
+        assert!(WorkMessage::from_json("not json").is_err());
+    }
+}

@@ -1,0 +1,106 @@
+//! What changed between two plans of an org: who is a candidate now and was not, and who no longer is. Both
+//! plans are read a page at a time in member id order and merged, so memory holds `limit` candidates of each
+//! side, whatever the plans' sizes.
+
+use super::JobError;
+use crate::domain::PlanId;
+use crate::plan::{Candidate, PLAN_PAGE};
+use crate::ports::SubscriptionStore;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanDiff {
+    /// Candidates of the current plan that the previous one did not have (the first `limit`, by member id).
+    pub added: Vec<Candidate>,
+    /// Candidates of the previous plan that the current one no longer has (the first `limit`, by member id).
+    pub removed: Vec<Candidate>,
+    pub added_count: u32,
+    pub removed_count: u32,
+}
+
+/// Compares the candidates of `current` with those of `previous`.
+pub async fn plan_diff(
+    store: &dyn SubscriptionStore,
+    current: PlanId,
+    previous: PlanId,
+    limit: usize,
+) -> Result<PlanDiff, JobError> {
+    for p in [current, previous] {
+        if store.get_plan_header(p).await?.is_none() {
+            return Err(JobError::PlanNotFound { plan_id: p });
+        }
+    }
+    let mut diff = PlanDiff::default();
+    let mut cur = Pages::new(current);
+    let mut prev = Pages::new(previous);
+    loop {
+        let (a, b) = (cur.peek(store).await?, prev.peek(store).await?);
+        match (a, b) {
+            (None, None) => break,
+            (Some(a), None) => {
+                push(&mut diff.added, &mut diff.added_count, a, limit);
+                cur.advance();
+            }
+            (None, Some(b)) => {
+                push(&mut diff.removed, &mut diff.removed_count, b, limit);
+                prev.advance();
+            }
+            (Some(a), Some(b)) => match a.member_id.cmp(&b.member_id) {
+                std::cmp::Ordering::Less => {
+                    push(&mut diff.added, &mut diff.added_count, a, limit);
+                    cur.advance();
+                }
+                std::cmp::Ordering::Greater => {
+                    push(&mut diff.removed, &mut diff.removed_count, b, limit);
+                    prev.advance();
+                }
+                std::cmp::Ordering::Equal => {
+                    cur.advance();
+                    prev.advance();
+                }
+            },
+        }
+    }
+    Ok(diff)
+}
+
+fn push(list: &mut Vec<Candidate>, count: &mut u32, c: Candidate, limit: usize) {
+    *count += 1;
+    if list.len() < limit {
+        list.push(c);
+    }
+}
+
+/// One plan's candidates as a cursor: a page in memory, the next read when it runs out.
+struct Pages {
+    plan: PlanId,
+    page: std::collections::VecDeque<Candidate>,
+    after: Option<crate::domain::MemberId>,
+    exhausted: bool,
+}
+
+impl Pages {
+    fn new(plan: PlanId) -> Self {
+        Pages {
+            plan,
+            page: Default::default(),
+            after: None,
+            exhausted: false,
+        }
+    }
+
+    async fn peek(&mut self, store: &dyn SubscriptionStore) -> Result<Option<Candidate>, JobError> {
+        if self.page.is_empty() && !self.exhausted {
+            let page = store
+                .list_plan_candidates(self.plan, self.after.as_ref(), PLAN_PAGE)
+                .await?;
+            self.exhausted = page.len() < PLAN_PAGE;
+            self.after = page.last().map(|c| c.member_id.clone());
+            self.page = page.into();
+        }
+        Ok(self.page.front().cloned())
+    }
+
+    fn advance(&mut self) {
+        self.page.pop_front();
+    }
+}
