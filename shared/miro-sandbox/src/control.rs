@@ -160,6 +160,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/faults", post(faults))
         .route("/tokens", get(tokens))
         .route("/advance-clock", post(advance_clock))
+        .route("/sign-in", post(crate::control_oauth::sign_in))
+        .route("/reinstall", post(crate::control_oauth::reinstall))
 }
 
 fn control(shared: Arc<Shared>) -> SandboxControl {

@@ -7,7 +7,9 @@
 //! at once; a members `cursor` naming someone who is not (or no longer) a member is 400 `invalidParameters`;
 //! SCIM queries are read the RFC 3986 way (`%20` is a space, `+` a plus); a SCIM `userName` filter matches
 //! with full Unicode lowercasing, so it can also answer a near-twin (a Kelvin sign for a `k`) and a client
-//! must check which user it got.
+//! must check which user it got; a second authorization by the same user and team is a re-install that ends
+//! that user's earlier tokens (switchable); the org endpoints answer 403 to a token whose user is not a Company
+//! Admin of the org (documented by Miro).
 //!
 //! [`cli::serve`] (the `miro-sandbox` binary and `miro-sam sandbox`) prints `export NAME='value'` lines for
 //! exactly the variables `miro-sam` reads ([`cli::EXPORTED_NAMES`]), so `eval "$(miro-sam sandbox)"` works.
@@ -31,7 +33,39 @@
 //! Control plane (JSON, never faulted, not counted): `GET /_sandbox/counters`,
 //! `POST /_sandbox/reset-counters`, `GET /_sandbox/scim-log`, `POST /_sandbox/faults`
 //! (FaultConfig fields; durations as `timeout_delay_ms` and `rate_limit_retry_after_secs`),
-//! `GET /_sandbox/tokens`, `POST /_sandbox/advance-clock` (`{"seconds": N, "millis": N}`).
+//! `GET /_sandbox/tokens`, `POST /_sandbox/advance-clock` (`{"seconds": N, "millis": N}`),
+//! `POST /_sandbox/sign-in` (a [`SignInAs`] as JSON), `POST /_sandbox/reinstall` (`{"replaces_tokens": bool}`).
+//!
+//! **Who signs in.** [`SandboxControl::set_sign_in`] chooses the user the next authorizations grant for, until
+//! changed: [`SignInAs::OrgAdmin`] (default: the Company Admin who installed the app, member #1),
+//! [`SignInAs::MemberWithRole`] (e.g. [`ROLE_USER`] for a plain member), [`SignInAs::Member`] (a member the
+//! test picked and perhaps gave another role or admin roles), [`SignInAs::AdminOf`] (another org's admin: the
+//! grant is for that org and its team). The code's tokens are that user's, the token response's `user_id` and
+//! `team_id` and `/v1/oauth-token`'s `user`, `createdBy`, `organization` and `team` name that user and org, and
+//! the REST org endpoints answer `403 forbiddenAccess` to a user who is not a Company Admin of the org.
+//!
+//! ```no_run
+//! # async fn demo(sandbox: miro_sandbox::Sandbox) {
+//! use miro_sandbox::{ROLE_USER, SignInAs};
+//! let control = sandbox.control();
+//! control
+//!     .set_sign_in(SignInAs::MemberWithRole { role: ROLE_USER.to_string() })
+//!     .expect("the org has a plain member");
+//! // ... a sign-in through /oauth/authorize is now that member's; back to the admin:
+//! control.set_sign_in(SignInAs::OrgAdmin).unwrap();
+//! # }
+//! ```
+//!
+//! **Re-installs.** Miro may treat a second authorization by the same user and team as a re-install that
+//! replaces the earlier token (UNCONFIRMED, see /work/shared/miro-api.md). On by default: the code exchange of
+//! a second authorization issues new tokens and ends every earlier access and refresh token of that user in that
+//! org (including ones from [`SandboxControl::issue_access_token`] for the installing admin); other users' and
+//! other orgs' tokens are untouched. So a test can connect an org, sign in as the connecting admin, and see a
+//! download still work only if the stored tokens were replaced by the new ones.
+//! [`SandboxControl::set_reinstall_replaces_tokens`]`(false)` (or [`OAuthAppConfig::reinstall_replaces_tokens`])
+//! keeps earlier tokens working. [`SandboxControl::access_token_is_live`] and
+//! [`SandboxControl::refresh_token_is_live`] tell a test whether a token would still be accepted, without a
+//! request.
 //!
 //! SCIM and REST can be made to disagree through [`SandboxControl`] (Rust only): a SCIM id different from the
 //! member id (`set_scim_id`), SCIM roles REST does not show (`set_scim_roles`), an empty `lastActivityAt` in a
@@ -49,6 +83,7 @@
 pub mod cli;
 mod config;
 mod control;
+mod control_oauth;
 mod control_scim;
 mod data;
 mod faults;
@@ -59,6 +94,7 @@ mod oauth;
 mod rest;
 mod scim;
 mod scim_side;
+mod sign_in;
 mod state;
 
 use std::net::SocketAddr;
@@ -78,8 +114,12 @@ pub use config::{
     OrgSpec, RestLimits, SandboxConfig, ScimLimits,
 };
 pub use control::SandboxControl;
-pub use model::{Counters, ENDPOINT_KEYS, LICENSES, ROLES, SandboxMember, ScimOp, ScimWrite};
+pub use model::{
+    Counters, ENDPOINT_KEYS, LICENSES, ROLE_ADMIN, ROLE_EXTERNAL, ROLE_GUEST, ROLE_USER, ROLES,
+    SandboxMember, ScimOp, ScimWrite,
+};
 pub use scim_side::{EmptyActivity, SCIM_ROLE_ADMIN, SCIM_ROLE_USER, ScimRoles};
+pub use sign_in::SignInAs;
 
 use state::Shared;
 

@@ -16,6 +16,7 @@ use crate::http::{
     token_not_provided,
 };
 use crate::limits::LEVEL1_CREDITS;
+use crate::sign_in::Grantee;
 use crate::state::{AuthCode, Shared, State as SandboxState, random_token, to_chrono};
 
 /// "The code can only be used once and it expires 10 minutes after being issued."
@@ -69,7 +70,14 @@ pub(crate) async fn authorize(
     else {
         return bad_request("invalid_request", "No organization to install into");
     };
-    let (org_id, team_id, user_id) = (org.id.clone(), org.team_id.clone(), org.admin.id.clone());
+    let Grantee {
+        org_id,
+        team_id,
+        user_id,
+    } = match state.sign_in.grantee(&state, org) {
+        Ok(g) => g,
+        Err(message) => return bad_request("invalid_request", &message),
+    };
     let client_id = state.oauth.client_id.clone();
     let csrf_state = param(&params, "state");
     {
@@ -198,6 +206,11 @@ fn code_grant(state: &mut SandboxState, params: &[(String, String)]) -> Response
             "redirect_uri does not match the authorization request",
         );
     }
+    // "After the access_token is received, the application is considered installed": a second install by the
+    // same user and team replaces what the first one issued (when the sandbox models re-installs).
+    if state.oauth.reinstall_replaces_tokens {
+        state.end_user_tokens(&grant.org_id, &grant.user_id);
+    }
     let scopes = state.oauth.scopes.clone();
     let (access, refresh) = state.mint_tokens(&grant.org_id, &grant.user_id, scopes, true);
     token_response(state, &grant.org_id, Some(&grant.user_id), access, refresh)
@@ -305,7 +318,7 @@ pub(crate) async fn token_info(
     let Some(org) = state.org(&org_id) else {
         return snapshot.on(invalid());
     };
-    let user = json!({ "type": "user", "name": org.admin.display_name, "id": user_id });
+    let user = json!({ "type": "user", "name": org.user_name(&user_id), "id": user_id });
     let body = json!({
         "type": "token",
         "organization": { "type": "organization", "name": org.name, "id": org.id },

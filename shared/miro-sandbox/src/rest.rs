@@ -137,6 +137,14 @@ fn authorize<'s>(
             "Access to this organization is forbidden",
         );
     }
+    // "You can only use this endpoint if you have the role of a Company Admin" ([SPEC], every org endpoint).
+    if !org.is_company_admin(&user_id) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "forbiddenAccess",
+            "Only a Company Admin of the organization can use this endpoint",
+        );
+    }
     if org.developer_team {
         return refuse(
             StatusCode::FORBIDDEN,

@@ -14,6 +14,7 @@ use crate::data::{self, id_key};
 use crate::limits::{RestBudgets, ScimBudgets};
 use crate::model::{Counters, SandboxMember, ScimWrite};
 use crate::scim_side::ScimSide;
+use crate::sign_in::SignInAs;
 
 pub(crate) struct Shared {
     state: Mutex<State>,
@@ -101,6 +102,8 @@ pub(crate) struct State {
     pub access_tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub codes: HashMap<String, AuthCode>,
+    /// Who the next authorizations grant for.
+    pub sign_in: SignInAs,
     pub counters: Counters,
     pub scim_log: Vec<ScimWrite>,
     pub refresh_count: u64,
@@ -145,6 +148,7 @@ impl State {
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             codes: HashMap::new(),
+            sign_in: SignInAs::default(),
             counters: Counters::default(),
             scim_log: Vec::new(),
             refresh_count: 0,
@@ -213,6 +217,14 @@ impl State {
             },
         );
         (access, refresh)
+    }
+
+    /// A re-install: every access and refresh token of this user in this org (one org, one team) stops working.
+    pub fn end_user_tokens(&mut self, org_id: &str, user_id: &str) {
+        self.access_tokens
+            .retain(|_, t| !(t.org_id == org_id && t.user_id == user_id));
+        self.refresh_tokens
+            .retain(|_, t| !(t.org_id == org_id && t.user_id == user_id));
     }
 
     pub fn set_faults(&mut self, faults: FaultConfig) {
