@@ -1,5 +1,5 @@
 //! miro-sam's embedded storage: one SQLite file implementing the core's [`SubscriptionStore`], [`TokenStore`] and
-//! [`ReclaimQueue`] ports.
+//! [`ReclaimQueue`] ports, and [`OAuthStates`] (the connect flow's and the console sign-in's single-use states).
 //!
 //! # Secrets
 //! The file holds every connected org's OAuth and SCIM tokens in clear text, like a `~/.netrc`. Protect it the
@@ -17,14 +17,20 @@
 //! Forward-only numbered migrations tracked in `PRAGMA user_version` (see [`schema`]). A file written by a newer
 //! build is refused rather than misread.
 
+mod audit;
 mod codec;
 mod download_lease;
 mod holds;
+mod member_search;
 mod members;
+mod oauth_states;
+mod plan_stream;
 mod plans;
 mod queue;
+mod records;
 pub mod schema;
 mod subscriptions;
+mod timeline;
 mod tokens;
 
 use std::path::Path;
@@ -32,6 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use miro_sam_core::StoreError;
+use miro_sam_core::ports::{Clock, SystemClock};
 use rusqlite::Connection;
 
 pub use plans::PlanReads;
@@ -43,6 +50,8 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     member_rows_written: Arc<AtomicU64>,
     plan_reads: Arc<plans::PlanReadCounters>,
+    /// "Now" for what the store times itself (OAuth states); callers pass their own times everywhere else.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -80,7 +89,14 @@ impl SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             member_rows_written: Arc::new(AtomicU64::new(0)),
             plan_reads: Arc::default(),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Another notion of "now" for what the store times itself, e.g. a test's fixed clock for OAuth state expiry.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The schema version of the open database.

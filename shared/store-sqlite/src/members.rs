@@ -85,7 +85,7 @@ impl MemberRow {
 const NUMERIC: &str = "ORDER BY length(m.member_id), m.member_id";
 
 /// Members matching `filter`, ordered and limited by `tail` (an `ORDER BY`, maybe with a `LIMIT`).
-fn query_members(
+pub(crate) fn query_members(
     c: &Connection,
     filter: &str,
     tail: &str,

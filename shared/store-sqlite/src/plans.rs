@@ -56,13 +56,13 @@ impl PlanReadCounters {
 
 /// Which item table.
 #[derive(Clone, Copy)]
-enum Items {
+pub(crate) enum Items {
     Candidates,
     Exclusions,
 }
 
 impl Items {
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Items::Candidates => "plan_candidates",
             Items::Exclusions => "plan_exclusions",
@@ -78,9 +78,9 @@ impl Items {
 }
 
 /// One item row to insert: member id and JSON body.
-type Row = (String, String);
+pub(crate) type Row = (String, String);
 
-fn rows<T: Serialize>(
+pub(crate) fn rows<T: Serialize>(
     what: &str,
     items: &[T],
     id: impl Fn(&T) -> &MemberId,
@@ -91,7 +91,7 @@ fn rows<T: Serialize>(
         .collect()
 }
 
-fn decode<T: DeserializeOwned>(
+pub(crate) fn decode<T: DeserializeOwned>(
     counters: &PlanReadCounters,
     what: &str,
     bodies: Vec<String>,
@@ -133,7 +133,7 @@ fn insert(c: &mut Connection, items: Items, plan: &str, batch: &[Row]) -> Result
     tx.commit().map_err(backend)
 }
 
-fn put_header(c: &Connection, header: &PlanHeader) -> Result<(), StoreError> {
+pub(crate) fn put_header(c: &Connection, header: &PlanHeader) -> Result<(), StoreError> {
     let body = to_json("plan header", header)?;
     c.execute(
         "INSERT INTO plans (plan_id, org_id, created_at, body) VALUES (?1, ?2, ?3, ?4) \

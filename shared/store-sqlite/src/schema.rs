@@ -198,6 +198,53 @@ pub const MIGRATIONS: &[&str] = &[
         FROM plans p, json_each(p.body, '$.exclusions') e;
     UPDATE plans SET body = json_remove(body, '$.candidates', '$.exclusions');
     "#,
+    // 8: the console. Every console page is one range of an index in the page's order, so it costs the same on
+    // its hundredth page as on its first. Numeric member id order needs (length, id); `id_len` is a VIRTUAL
+    // generated column (computed on read, nothing stored in the table, nothing for writers to fill) because
+    // SQLite uses a row-value bound such as `(created_at, plan_id, id_len, member_id) < (?, ?, ?, ?)` over a
+    // whole index only when every part is a column, not an expression like `length(member_id)`.
+    // The audit log gains `member_id` (what `AuditEvent::member_id` names), filled from the stored JSON here;
+    // the update trigger is lifted for that one statement and put back in the same transaction.
+    r#"
+    ALTER TABLE members ADD COLUMN id_len INTEGER GENERATED ALWAYS AS (length(member_id)) VIRTUAL;
+    DROP INDEX members_by_email;
+    CREATE INDEX members_by_email ON members (org_id, email, id_len, member_id);
+
+    ALTER TABLE audit_log ADD COLUMN member_id TEXT;
+    DROP TRIGGER audit_log_no_update;
+    UPDATE audit_log SET member_id = json_extract(body, '$.event.member_id');
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE INDEX audit_by_kind ON audit_log (org_id, kind, at, entry_id);
+    CREATE INDEX audit_by_member ON audit_log (org_id, member_id, at, entry_id) WHERE member_id IS NOT NULL;
+
+    ALTER TABLE reclaim_records ADD COLUMN id_len INTEGER GENERATED ALWAYS AS (length(member_id)) VIRTUAL;
+    DROP INDEX reclaim_records_by_org;
+    CREATE INDEX reclaim_records_by_org ON reclaim_records (org_id, created_at, plan_id, id_len, member_id);
+    CREATE INDEX reclaim_records_by_state
+        ON reclaim_records (org_id, state, created_at, plan_id, id_len, member_id);
+
+    DROP INDEX plans_by_org;
+    CREATE INDEX plans_by_org ON plans (org_id, created_at, plan_id);
+
+    -- Each member's timeline, keyed by MemberEvent::key (time, then kind): a re-run adds nothing.
+    CREATE TABLE member_events (
+        org_id     TEXT NOT NULL,
+        member_id  TEXT NOT NULL,
+        event_key  TEXT NOT NULL,
+        body       TEXT NOT NULL,     -- JSON MemberEvent
+        PRIMARY KEY (org_id, member_id, event_key)
+    ) WITHOUT ROWID;
+
+    -- Single-use OAuth states, by the SHA-256 of the state: the file never holds a usable state.
+    CREATE TABLE oauth_states (
+        state_sha256  TEXT PRIMARY KEY,   -- hex
+        data          TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT NOT NULL
+    );
+    CREATE INDEX oauth_states_by_expiry ON oauth_states (expires_at);
+    "#,
 ];
 
 /// The highest migration this build knows.

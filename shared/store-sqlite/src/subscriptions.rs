@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use miro_sam_core::StoreError;
-use miro_sam_core::audit::AuditEntry;
+use miro_sam_core::audit::{AuditCursor, AuditEntry, AuditQuery};
 use miro_sam_core::domain::{
     AuditEntryId, DownloadCheckpoint, DownloadRun, Email, MemberId, OrgId, PlanId, RegisteredOrg,
     RunId, Subscription,
@@ -13,14 +13,13 @@ use miro_sam_core::pause::OrgPause;
 use miro_sam_core::plan::{Candidate, Exclusion, PlanHeader, ReclaimPlan};
 use miro_sam_core::policy::{Policy, VersionedPolicy};
 use miro_sam_core::ports::SubscriptionStore;
-use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition};
+use miro_sam_core::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition, RecordCursor};
 use miro_sam_core::snapshot::OrgSnapshot;
+use miro_sam_core::timeline::MemberEvent;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::codec::{
-    backend, corrupt, day, from_json, json_row, json_rows, parse_ts, parsed, to_json, ts,
-};
-use crate::{SqliteStore, holds, members};
+use crate::codec::{backend, day, from_json, json_row, json_rows, parse_ts, parsed, to_json, ts};
+use crate::{SqliteStore, audit, holds, member_search, members, records, timeline};
 
 struct PolicyRow {
     org_id: String,
@@ -63,74 +62,6 @@ fn query_policy(
         .map_err(backend)?
         .map(PolicyRow::into_policy)
         .transpose()
-}
-
-struct RecordRow {
-    plan_id: String,
-    member_id: String,
-    org_id: String,
-    email: String,
-    state: String,
-    scim_user_id: Option<String>,
-    outcome: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-const RECORD_COLUMNS: &str =
-    "plan_id, member_id, org_id, email, state, scim_user_id, outcome, created_at, updated_at";
-
-impl RecordRow {
-    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(RecordRow {
-            plan_id: r.get(0)?,
-            member_id: r.get(1)?,
-            org_id: r.get(2)?,
-            email: r.get(3)?,
-            state: r.get(4)?,
-            scim_user_id: r.get(5)?,
-            outcome: r.get(6)?,
-            created_at: r.get(7)?,
-            updated_at: r.get(8)?,
-        })
-    }
-
-    fn into_record(self) -> Result<ReclaimRecord, StoreError> {
-        const W: &str = "reclaim record";
-        Ok(ReclaimRecord {
-            plan_id: parsed(W, PlanId::parse(&self.plan_id))?,
-            org_id: parsed(W, OrgId::parse(&self.org_id))?,
-            member_id: parsed(W, MemberId::parse(&self.member_id))?,
-            email: parsed(W, Email::parse(&self.email))?,
-            state: ReclaimState::parse(&self.state)
-                .ok_or_else(|| corrupt(W, format!("state {:?}", self.state)))?,
-            scim_user_id: self.scim_user_id,
-            outcome: self
-                .outcome
-                .map(|o| from_json::<ReclaimOutcome>(W, &o))
-                .transpose()?,
-            created_at: parse_ts(W, &self.created_at)?,
-            updated_at: parse_ts(W, &self.updated_at)?,
-        })
-    }
-}
-
-fn get_record(
-    c: &Connection,
-    plan: &str,
-    member: &str,
-) -> Result<Option<ReclaimRecord>, StoreError> {
-    c.query_row(
-        &format!(
-            "SELECT {RECORD_COLUMNS} FROM reclaim_records WHERE plan_id = ?1 AND member_id = ?2"
-        ),
-        params![plan, member],
-        RecordRow::read,
-    )
-    .optional()
-    .map_err(backend)?
-    .map(RecordRow::into_record)
-    .transpose()
 }
 
 fn org_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String)> {
@@ -552,34 +483,7 @@ impl SubscriptionStore for SqliteStore {
         record: &ReclaimRecord,
     ) -> Result<(ReclaimRecord, bool), StoreError> {
         let r = record.clone();
-        self.call(move |c| {
-            let outcome = r.outcome.as_ref().map(|o| to_json("reclaim outcome", o)).transpose()?;
-            let (plan, member) = (r.plan_id.to_string(), r.member_id.to_string());
-            let created = c
-                .execute(
-                    &format!(
-                        "INSERT INTO reclaim_records ({RECORD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                         ON CONFLICT (plan_id, member_id) DO NOTHING"
-                    ),
-                    params![
-                        plan,
-                        member,
-                        r.org_id.as_str(),
-                        r.email.as_str(),
-                        r.state.as_str(),
-                        r.scim_user_id,
-                        outcome,
-                        ts(r.created_at),
-                        ts(r.updated_at)
-                    ],
-                )
-                .map_err(backend)?
-                == 1;
-            let stored = get_record(c, &plan, &member)?
-                .ok_or_else(|| StoreError::Backend("reclaim record vanished right after its insert".into()))?;
-            Ok((stored, created))
-        })
-        .await
+        self.call(move |c| records::create(c, &r)).await
     }
 
     async fn get_reclaim_record(
@@ -587,8 +491,8 @@ impl SubscriptionStore for SqliteStore {
         plan: PlanId,
         member: &MemberId,
     ) -> Result<Option<ReclaimRecord>, StoreError> {
-        let (p, m) = (plan.to_string(), member.to_string());
-        self.call(move |c| get_record(c, &p, &m)).await
+        let m = member.clone();
+        self.call(move |c| records::get(c, plan, &m)).await
     }
 
     async fn transition_reclaim(
@@ -598,53 +502,14 @@ impl SubscriptionStore for SqliteStore {
         from: ReclaimState,
         transition: &ReclaimTransition,
     ) -> Result<ReclaimRecord, StoreError> {
-        let (p, m) = (plan.to_string(), member.to_string());
-        let t = transition.clone();
-        self.call(move |c| {
-            let outcome = t.outcome.as_ref().map(|o| to_json("reclaim outcome", o)).transpose()?;
-            // One conditional UPDATE: the compare and the set cannot be separated by another writer.
-            let changed = c
-                .execute(
-                    "UPDATE reclaim_records SET state = ?4, scim_user_id = COALESCE(?5, scim_user_id), \
-                     outcome = COALESCE(?6, outcome), updated_at = ?7 \
-                     WHERE plan_id = ?1 AND member_id = ?2 AND state = ?3",
-                    params![p, m, from.as_str(), t.to.as_str(), t.scim_user_id, outcome, ts(t.at)],
-                )
-                .map_err(backend)?;
-            let current = get_record(c, &p, &m)?;
-            match (changed, current) {
-                (1, Some(r)) => Ok(r),
-                (_, None) => Err(StoreError::NotFound {
-                    what: format!("reclaim record of member {m} in plan {p}"),
-                }),
-                (_, Some(r)) => Err(StoreError::Conflict {
-                    what: format!(
-                        "reclaim record of member {m} in plan {p} (expected {from}, found {})",
-                        r.state
-                    ),
-                }),
-            }
-        })
-        .await
+        let (m, t) = (member.clone(), transition.clone());
+        self.call(move |c| records::transition(c, plan, &m, from, &t))
+            .await
     }
 
     async fn list_reclaim_records(&self, org: &OrgId) -> Result<Vec<ReclaimRecord>, StoreError> {
-        let o = org.to_string();
-        self.call(move |c| {
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {RECORD_COLUMNS} FROM reclaim_records WHERE org_id = ?1 \
-                     ORDER BY created_at, plan_id, length(member_id), member_id"
-                ))
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([o], RecordRow::read)
-                .map_err(backend)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(backend)?;
-            rows.into_iter().map(RecordRow::into_record).collect()
-        })
-        .await
+        let o = org.clone();
+        self.call(move |c| records::list(c, &o)).await
     }
 
     async fn put_pause(&self, pause: &OrgPause) -> Result<(), StoreError> {
@@ -683,55 +548,18 @@ impl SubscriptionStore for SqliteStore {
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let (id, o, at, kind) = (
-            entry.id.to_string(),
-            entry.org_id.to_string(),
-            ts(entry.at),
-            entry.event.kind(),
-        );
-        let body = to_json("audit entry", entry)?;
-        self.call(move |c| {
-            let n = c
-                .execute(
-                    "INSERT INTO audit_log (entry_id, org_id, at, kind, body) VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT (entry_id) DO NOTHING",
-                    params![id, o, at, kind, body],
-                )
-                .map_err(backend)?;
-            if n == 0 {
-                return Err(StoreError::AlreadyExists {
-                    what: format!("audit entry {id}"),
-                });
-            }
-            Ok(())
-        })
-        .await
+        let e = entry.clone();
+        self.call(move |c| audit::append(c, &e)).await
     }
 
     async fn get_audit(&self, id: &AuditEntryId) -> Result<Option<AuditEntry>, StoreError> {
-        let id = id.to_string();
-        self.call(move |c| {
-            json_row(
-                c,
-                "audit entry",
-                "SELECT body FROM audit_log WHERE entry_id = ?1",
-                [id],
-            )
-        })
-        .await
+        let id = id.clone();
+        self.call(move |c| audit::get(c, &id)).await
     }
 
     async fn list_audit(&self, org: &OrgId) -> Result<Vec<AuditEntry>, StoreError> {
-        let o = org.to_string();
-        self.call(move |c| {
-            json_rows(
-                c,
-                "audit entry",
-                "SELECT body FROM audit_log WHERE org_id = ?1 ORDER BY at, entry_id",
-                [o],
-            )
-        })
-        .await
+        let o = org.clone();
+        self.call(move |c| audit::list(c, &o)).await
     }
 
     async fn take_download_lease(
@@ -749,6 +577,86 @@ impl SubscriptionStore for SqliteStore {
     async fn release_download_lease(&self, org: &OrgId, holder: &str) -> Result<bool, StoreError> {
         let (o, h) = (org.clone(), holder.to_owned());
         self.call(move |c| crate::download_lease::release(c, &o, &h))
+            .await
+    }
+
+    async fn put_plan_items(
+        &self,
+        plan: PlanId,
+        _org: &OrgId,
+        candidates: &[Candidate],
+        exclusions: &[Exclusion],
+    ) -> Result<(), StoreError> {
+        self.plan_items_put(plan, candidates, exclusions).await
+    }
+
+    async fn put_plan_header(&self, header: &PlanHeader) -> Result<(), StoreError> {
+        self.plan_header_put(header).await
+    }
+
+    async fn list_plan_headers(
+        &self,
+        org: &OrgId,
+        before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<PlanHeader>, StoreError> {
+        self.plan_headers_page(org, before, limit).await
+    }
+
+    async fn search_members(
+        &self,
+        org: &OrgId,
+        prefix: &str,
+        after: Option<(&Email, &MemberId)>,
+        limit: usize,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let (o, p) = (org.clone(), prefix.to_owned());
+        let a = after.map(|(e, m)| (e.clone(), m.clone()));
+        self.call(move |c| member_search::search(c, &o, &p, a.as_ref().map(|(e, m)| (e, m)), limit))
+            .await
+    }
+
+    async fn list_audit_page(
+        &self,
+        org: &OrgId,
+        query: &AuditQuery,
+        before: Option<&AuditCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let (o, q, b) = (org.clone(), query.clone(), before.cloned());
+        self.call(move |c| audit::page(c, &o, &q, b.as_ref(), limit))
+            .await
+    }
+
+    async fn list_reclaim_records_page(
+        &self,
+        org: &OrgId,
+        state: Option<ReclaimState>,
+        before: Option<&RecordCursor>,
+        limit: usize,
+    ) -> Result<Vec<ReclaimRecord>, StoreError> {
+        let (o, b) = (org.clone(), before.cloned());
+        self.call(move |c| records::page(c, &o, state, b.as_ref(), limit))
+            .await
+    }
+
+    async fn append_member_events(&self, events: &[MemberEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let e = events.to_vec();
+        self.call(move |c| timeline::append(c, &e)).await
+    }
+
+    async fn list_member_events(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MemberEvent>, StoreError> {
+        let (o, m, b) = (org.clone(), member.clone(), before.map(str::to_owned));
+        self.call(move |c| timeline::page(c, &o, &m, b.as_deref(), limit))
             .await
     }
 }

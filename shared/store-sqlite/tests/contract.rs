@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use miro_sam_core::contract::{QueueProbe, QueueUnderTest};
-use miro_sam_core::ports::{ReclaimRequest, SubscriptionStore, TokenStore};
+use miro_sam_core::ports::{Clock, OAuthStates, ReclaimRequest, SubscriptionStore, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 
 fn fresh() -> SqliteStore {
@@ -44,4 +44,7 @@ miro_sam_core::store_contract_tests! {
     store: || async { Arc::new(fresh()) as Arc<dyn SubscriptionStore> },
     tokens: || async { Arc::new(fresh()) as Arc<dyn TokenStore> },
     queue: || async { fresh_queue() },
+    oauth_states: |clock: Arc<dyn Clock>| async move {
+        Arc::new(fresh().with_clock(clock)) as Arc<dyn OAuthStates>
+    },
 }
