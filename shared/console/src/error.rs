@@ -29,6 +29,8 @@ pub(crate) enum PageError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Job(#[from] JobError),
     #[error(transparent)]
@@ -106,6 +108,7 @@ impl PageError {
             }
             PageError::NotFound(m) => f(StatusCode::NOT_FOUND, "Not found", m.clone()),
             PageError::BadRequest(m) => f(StatusCode::BAD_REQUEST, "Cannot do that", m.clone()),
+            PageError::Conflict(m) => f(StatusCode::CONFLICT, "Changed in the meantime", m.clone()),
             PageError::Job(e) => job_failure(e),
             PageError::Store(e) => store_failure(e),
             PageError::Internal(m) => f(

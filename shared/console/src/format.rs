@@ -32,6 +32,12 @@ pub(crate) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A day, or "never".
+pub(crate) fn opt_day(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "never".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,7 @@ mod error;
 mod form;
 mod format;
 mod pages;
+mod query;
 mod security;
 mod session;
 mod state;
@@ -88,6 +89,38 @@ pub fn router(config: ConsoleConfig, deps: ConsoleDeps) -> Router {
         routes = routes.route(&base, get(pages::overview::overview));
     }
     routes
+        .route(&at("/plans"), get(pages::plans::plans))
+        .route(
+            &at("/plans/{plan}/approve"),
+            post(pages::plans::approve_all),
+        )
+        .route(
+            &at("/plans/{plan}/selection"),
+            post(pages::plans::selection),
+        )
+        .route(&at("/members"), get(pages::members::members))
+        .route(&at("/members/{id}"), get(pages::members::member))
+        .route(
+            &at("/members/{id}/reactivate"),
+            post(pages::members::reactivate),
+        )
+        .route(
+            &at("/members/{id}/hold/remove"),
+            post(pages::members::remove_hold),
+        )
+        .route(&at("/reclaimed"), get(pages::members::reclaimed))
+        .route(&at("/exemptions"), get(pages::exemptions::exemptions))
+        .route(&at("/exemptions/add"), post(pages::exemptions::add))
+        .route(&at("/exemptions/remove"), post(pages::exemptions::remove))
+        .route(&at("/policy"), get(pages::policy::policy))
+        .route(&at("/policy/preview"), post(pages::policy::preview))
+        .route(&at("/policy/save"), post(pages::policy::save_policy))
+        .route(&at("/pause"), post(pages::policy::pause))
+        .route(&at("/resume"), post(pages::policy::resume))
+        .route(&at("/audit"), get(pages::audit::audit))
+        .route(&at("/audit.csv"), get(pages::audit::audit_csv))
+        .route(&at("/audit.json"), get(pages::audit::audit_json))
+        .route(&at("/members.csv"), get(pages::exports::members_csv))
         .route(&at("/login"), get(auth::login))
         .route(&at("/auth/callback"), get(auth::callback))
         .route(&at("/local-login"), get(auth::local_login))

@@ -4,14 +4,23 @@ mod common;
 
 use chrono::Duration;
 use common::*;
+use miro_client::ExposeSecret;
 use miro_sam_core::audit::AuditEvent;
-use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::jobs;
+use miro_sam_core::ports::{SubscriptionStore, TokenStore};
+use miro_sandbox::SignInAs;
 
+/// The signing-in admin is the user whose grant the org uses: Miro may treat the second authorization as a
+/// re-install that ends the org's earlier token (the sandbox does, by default), so the console keeps the new
+/// tokens as the org's instead of revoking them, and the next download still works.
 #[tokio::test]
-async fn the_orgs_admin_signs_in_and_the_sign_in_token_is_revoked() {
+async fn the_connecting_admin_signs_in_and_the_org_keeps_working() {
     let c = console(Options::default()).await;
-    c.connect_org().await;
-    let revokes_before = c.w.control.counters().get("revoke");
+    assert!(
+        c.w.control.reinstall_replaces_tokens(),
+        "the sandbox models re-installs"
+    );
+    let before = c.w.store.get_tokens(&c.w.org).await.unwrap();
     let b = c.signed_in_browser().await;
     let (status, page) = c.get(&b, "/").await;
     assert_eq!(status, 200);
@@ -19,9 +28,28 @@ async fn the_orgs_admin_signs_in_and_the_sign_in_token_is_revoked() {
     assert!(page.contains("Sign out"));
     assert_eq!(
         c.w.control.counters().get("revoke"),
-        revokes_before + 1,
-        "the sign-in token is revoked (the org's stored grant is not the signing-in user's)"
+        0,
+        "the org's own new grant is not revoked"
     );
+    let after = c.w.store.get_tokens(&c.w.org).await.unwrap();
+    assert!(
+        after.version > before.version,
+        "the sign-in's tokens replaced the org's"
+    );
+    assert!(
+        !c.w.control
+            .access_token_is_live(before.access_token.expose_secret()),
+        "the re-install ended the earlier token"
+    );
+    assert!(
+        c.w.control
+            .access_token_is_live(after.access_token.expose_secret())
+    );
+    let summary = jobs::download_org(&c.w.deps, &c.w.org)
+        .await
+        .expect("the download still works");
+    assert!(summary.members_seen > 0);
+
     let audit = c.w.store.list_audit(&c.w.org).await.unwrap();
     let signed_in: Vec<_> = audit
         .iter()
@@ -35,10 +63,123 @@ async fn the_orgs_admin_signs_in_and_the_sign_in_token_is_revoked() {
     );
 }
 
+/// Another Company Admin of the org: the role is read with the org's token and the sign-in token is revoked,
+/// leaving the org's grant as it was.
+#[tokio::test]
+async fn another_admin_of_the_org_signs_in_and_the_sign_in_token_is_revoked() {
+    let c = console(Options::default()).await;
+    let org = c.w.org.to_string();
+    let admin_id =
+        c.w.control
+            .members(&org)
+            .iter()
+            .find(|m| m.role == "organization_internal_user")
+            .unwrap()
+            .id
+            .clone();
+    assert!(c.w.control.update_member(&org, &admin_id, |m| m.role =
+        "organization_internal_admin".into()));
+    c.w.control
+        .set_sign_in(SignInAs::Member {
+            member_id: admin_id.clone(),
+        })
+        .unwrap();
+    let before = c.w.store.get_tokens(&c.w.org).await.unwrap();
+
+    let b = c.signed_in_browser().await;
+    assert_eq!(
+        c.w.control.counters().get("revoke"),
+        1,
+        "the sign-in token is revoked"
+    );
+    let after = c.w.store.get_tokens(&c.w.org).await.unwrap();
+    assert_eq!(
+        after.version, before.version,
+        "the org's tokens are untouched"
+    );
+    assert!(
+        c.w.control
+            .access_token_is_live(after.access_token.expose_secret())
+    );
+    let (_, page) = c.get(&b, "/").await;
+    let email =
+        c.w.control
+            .members(&org)
+            .into_iter()
+            .find(|m| m.id == admin_id)
+            .unwrap()
+            .email;
+    assert!(
+        page.contains(&email.to_ascii_lowercase()),
+        "the session is the signing-in admin's"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_member_is_refused_without_data() {
+    let c = console(Options::default()).await;
+    c.w.control
+        .set_sign_in(SignInAs::MemberWithRole {
+            role: "organization_internal_user".into(),
+        })
+        .unwrap();
+    let b = browser();
+    let r = c.sign_in(&b).await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Company Admins only"), "{page}");
+    assert!(!page.contains("Sign out"), "no signed-in frame");
+    assert_eq!(
+        c.w.control.counters().get("revoke"),
+        1,
+        "the member's token is revoked"
+    );
+    assert_eq!(c.get(&b, "/").await.0, 401, "no session was issued");
+    let audit = c.w.store.list_audit(&c.w.org).await.unwrap();
+    assert!(
+        !audit
+            .iter()
+            .any(|e| matches!(e.event, AuditEvent::SignedIn { .. }))
+    );
+}
+
+#[tokio::test]
+async fn another_orgs_admin_is_refused_without_data() {
+    let c = console(Options {
+        extra_orgs: 1,
+        ..Options::default()
+    })
+    .await;
+    let other = c.w.control.org_ids()[1].clone();
+    c.w.control
+        .set_sign_in(SignInAs::AdminOf {
+            org_id: other.clone(),
+        })
+        .unwrap();
+    let b = browser();
+    let r = c.sign_in(&b).await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("not connected to miro-sam") && page.contains(&other),
+        "{page}"
+    );
+    assert!(!page.contains("Acme Corp"), "nothing of the connected org");
+    assert_eq!(
+        c.w.control.counters().get("revoke"),
+        1,
+        "the other org's token is revoked"
+    );
+    assert_eq!(c.get(&b, "/").await.0, 401);
+}
+
 #[tokio::test]
 async fn an_admin_of_an_org_that_is_not_connected_is_refused_without_data() {
-    let c = console(Options::default()).await;
-    // Tokens are stored but the org was never registered: not connected.
+    let c = console(Options {
+        connect: false,
+        ..Options::default()
+    })
+    .await;
     let b = browser();
     let r = c.sign_in(&b).await;
     assert_eq!(r.status(), 403);
@@ -64,7 +205,6 @@ async fn an_admin_outside_the_allow_list_is_refused() {
         ..Options::default()
     })
     .await;
-    c.connect_org().await;
     let r = c.sign_in(&browser()).await;
     assert_eq!(r.status(), 403);
     assert!(
@@ -78,7 +218,6 @@ async fn an_admin_outside_the_allow_list_is_refused() {
 #[tokio::test]
 async fn a_tampered_cookie_gets_a_clear_page_and_no_data() {
     let c = console(Options::default()).await;
-    c.connect_org().await;
     let cookie = c.session_cookie().await;
     let (status, page) = c.get_with_cookie("/", &cookie).await;
     assert_eq!(status, 200, "the untouched cookie works");
@@ -100,14 +239,10 @@ async fn a_tampered_cookie_gets_a_clear_page_and_no_data() {
 #[tokio::test]
 async fn a_cookie_signed_with_another_key_is_refused() {
     let c = console(Options::default()).await;
-    c.connect_org().await;
     let cookie = c.session_cookie().await;
-    let w = {
-        // A second console over the same world but another key: a rotated key signs everyone out.
-        let mut c = c;
-        let w = std::mem::replace(&mut c.w, world(1).await);
-        w
-    };
+    // A second console over the same world but another key: a rotated key signs everyone out.
+    let mut c = c;
+    let w = std::mem::replace(&mut c.w, world_with(1, 0).await);
     let other = serve(
         w,
         Options {
@@ -125,7 +260,6 @@ async fn a_cookie_signed_with_another_key_is_refused() {
 #[tokio::test]
 async fn an_expired_session_gets_a_clear_page() {
     let c = console(Options::default()).await;
-    c.connect_org().await;
     let b = c.signed_in_browser().await;
     c.clock.advance(Duration::hours(7) + Duration::minutes(59));
     assert_eq!(c.get(&b, "/").await.0, 200, "still inside 8 hours");
@@ -139,7 +273,6 @@ async fn an_expired_session_gets_a_clear_page() {
 #[tokio::test]
 async fn a_post_without_the_sessions_csrf_token_is_refused() {
     let c = console(Options::default()).await;
-    c.connect_org().await;
     let b = c.signed_in_browser().await;
     let (_, page) = c.get(&b, "/").await;
     let csrf = csrf_of(&page);
@@ -183,7 +316,6 @@ async fn a_post_without_the_sessions_csrf_token_is_refused() {
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let c = console(Options::default()).await;
-    c.connect_org().await;
     let b = c.signed_in_browser().await;
     let anonymous = manual_browser();
     let cases: Vec<(&reqwest::Client, &str)> = vec![
@@ -221,7 +353,6 @@ async fn every_response_carries_the_security_headers() {
 #[tokio::test]
 async fn a_replayed_or_foreign_callback_is_refused() {
     let c = console(Options::default()).await;
-    c.connect_org().await;
     let (status, page) = c
         .get(&browser(), "/auth/callback?state=never-issued&code=x")
         .await;

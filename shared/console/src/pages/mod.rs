@@ -1,6 +1,13 @@
 //! The console's pages. Each reads a page of data for the signed-in admin's org, never the whole org.
 
+pub(crate) mod audit;
+pub(crate) mod exemptions;
+pub(crate) mod exports;
+pub(crate) mod members;
 pub(crate) mod overview;
+pub(crate) mod plans;
+pub(crate) mod policy;
+mod policy_edit;
 
 use miro_sam_core::domain::RegisteredOrg;
 

@@ -6,19 +6,24 @@
 #[path = "../../../store-sqlite/tests/common/mod.rs"]
 mod sqlite_world;
 
-pub use sqlite_world::{World, oauth_app, world};
+pub use sqlite_world::{World, client_for, oauth_app};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use miro_client::SecretString;
 use miro_sam_console::{ConsoleConfig, ConsoleDeps, router};
 use miro_sam_core::StoreError;
+use miro_sam_core::domain::OrgId;
+use miro_sam_core::jobs::{self, ConnectOptions, Deps};
 use miro_sam_core::ports::{
     Clock, FixedClock, OAUTH_STATE_TTL, OAuthStates, ReclaimQueue, StateTake, SubscriptionStore,
-    TakenState, TokenStore,
+    SystemClock, TakenState, TokenStore,
 };
+use miro_sam_sqlite::SqliteStore;
+use miro_sandbox::{Sandbox, SandboxConfig};
 use secrecy::SecretBox;
 
 /// Single-use states in memory, on the console's clock.
@@ -70,6 +75,10 @@ pub const KEY: [u8; 32] = [7u8; 32];
 /// Options that differ between tests.
 pub struct Options {
     pub members: usize,
+    /// Orgs besides the first (never connected).
+    pub extra_orgs: usize,
+    /// Connect the first org through the real OAuth flow before the test (as its Company Admin).
+    pub connect: bool,
     pub admin_emails: Option<Vec<miro_sam_core::domain::Email>>,
     pub local_login: bool,
     pub key: [u8; 32],
@@ -79,6 +88,8 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             members: 60,
+            extra_orgs: 0,
+            connect: true,
             admin_emails: None,
             local_login: false,
             key: KEY,
@@ -116,8 +127,71 @@ fn config(origin: &str, o: &Options) -> ConsoleConfig {
     }
 }
 
+/// The sandbox world of the SQLite tests, with `extra_orgs` more orgs in the sandbox and no tokens stored: the
+/// org is connected (or not) through the real OAuth flow, so its stored grant names the admin who approved it.
+pub async fn world_with(members: usize, extra_orgs: usize) -> World {
+    let mut config = SandboxConfig::unlimited(members);
+    for i in 0..extra_orgs {
+        let mut extra = config.orgs[0].clone();
+        extra.id = format!("30744573458211420{i:02}");
+        extra.name = format!("Other Org {i}");
+        config.orgs.push(extra);
+    }
+    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+    let control = sandbox.control();
+    let org = OrgId::parse(&control.org_ids()[0]).expect("sandbox org id");
+    let store = SqliteStore::in_memory().expect("store");
+    store
+        .put_scim_token(&org, &SecretString::from(control.scim_token(org.as_str())))
+        .await
+        .expect("SCIM token stored");
+    let deps = Deps {
+        store: Arc::new(store.clone()) as Arc<dyn SubscriptionStore>,
+        tokens: Arc::new(store.clone()) as Arc<dyn TokenStore>,
+        client: client_for(&sandbox),
+        clock: Arc::new(SystemClock),
+        oauth_app: Some(oauth_app()),
+    };
+    World {
+        sandbox,
+        control,
+        org,
+        store,
+        deps,
+    }
+}
+
+/// Plays the admin's browser at Miro's authorize page and returns the code.
+pub async fn authorization_code(w: &World) -> SecretString {
+    let url = w
+        .deps
+        .client
+        .authorize_url(&oauth_app(), "connect-state", None);
+    let answer = manual_browser().get(url.as_str()).send().await.unwrap();
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .expect("a code")
+        .1
+        .into_owned();
+    SecretString::from(code)
+}
+
+/// Connects the world's org as `miro-sam connect` or the deployment's /oauth/start would.
+pub async fn connect(w: &World) {
+    let code = authorization_code(w).await;
+    jobs::connect_org(&w.deps, &oauth_app(), &code, &ConnectOptions::default())
+        .await
+        .expect("org connects");
+}
+
 pub async fn console(o: Options) -> Console {
-    let w = world(o.members).await;
+    let w = world_with(o.members, o.extra_orgs).await;
+    if o.connect {
+        connect(&w).await;
+    }
     serve(w, o).await
 }
 
@@ -171,19 +245,6 @@ pub fn manual_browser() -> reqwest::Client {
 }
 
 impl Console {
-    /// Registers the world's org as connected (the SQLite world stores tokens but no org record).
-    pub async fn connect_org(&self) {
-        self.w
-            .store
-            .put_org(&miro_sam_core::domain::RegisteredOrg {
-                id: self.w.org.clone(),
-                name: "Acme Corp".into(),
-                connected_at: Utc::now(),
-            })
-            .await
-            .unwrap();
-    }
-
     /// Signs in through Miro's (the sandbox's) OAuth flow; returns the final page.
     pub async fn sign_in(&self, b: &reqwest::Client) -> reqwest::Response {
         b.get(format!("{}/login", self.url)).send().await.unwrap()

@@ -1,0 +1,427 @@
+//! Members: search by email prefix (a page at a time), a member's page (license, role, activity, hold,
+//! timeline, undo), the reclaimed list, and the undo and hold actions.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use miro_sam_core::audit::AuditQuery;
+use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId};
+use miro_sam_core::jobs;
+use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, RecordCursor};
+use miro_sam_core::timeline::ActivityBucket;
+
+use super::{layout, org_of};
+use crate::error::PageError;
+use crate::form::FormData;
+use crate::format::{opt_day, when};
+use crate::query::{Query, href};
+use crate::session::Admin;
+use crate::state::AppState;
+use crate::views::{Layout, html, message_page};
+
+const ROWS: usize = 50;
+
+pub(crate) struct MemberRow {
+    pub id: String,
+    pub email: String,
+    pub license: String,
+    pub role: String,
+    pub active: bool,
+    pub removed: bool,
+    pub last_activity: String,
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+pub(crate) struct MembersPage {
+    pub layout: Layout,
+    pub search: String,
+    pub rows: Vec<MemberRow>,
+    pub next_href: Option<String>,
+}
+
+fn parse_member(id: &str) -> Result<MemberId, PageError> {
+    MemberId::parse(id).map_err(|e| PageError::NotFound(e.to_string()))
+}
+
+pub(crate) async fn members(
+    State(st): State<AppState>,
+    admin: Admin,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let q = Query::parse(raw.as_deref());
+    // Stored emails are folded with ASCII rules only; fold the prefix the same way.
+    let search = q.get("q").unwrap_or_default().to_ascii_lowercase();
+    let after_email = q.get("after_email").and_then(|e| Email::parse(e).ok());
+    let after_id = q.get("after_id").and_then(|m| MemberId::parse(m).ok());
+    let after = after_email.as_ref().zip(after_id.as_ref());
+    let mut found = st
+        .deps
+        .store
+        .search_members(&admin.session.org, &search, after, ROWS + 1)
+        .await?;
+    let more = found.len() > ROWS;
+    found.truncate(ROWS);
+    let next_href = more.then(|| found.last()).flatten().map(|m| {
+        href(
+            &format!("{}/members", st.base),
+            &[
+                ("q", &search),
+                ("after_email", m.email.as_str()),
+                ("after_id", m.member_id.as_str()),
+            ],
+        )
+    });
+    let page = MembersPage {
+        layout: layout(&st, &admin, &org, "Members"),
+        rows: found
+            .iter()
+            .map(|m| MemberRow {
+                id: m.member_id.to_string(),
+                email: m.email.to_string(),
+                license: m.license.to_string(),
+                role: m.role.to_string(),
+                active: m.active,
+                removed: m.is_removed(),
+                last_activity: opt_day(m.last_activity_at),
+            })
+            .collect(),
+        search,
+        next_href,
+    };
+    Ok(html(&page))
+}
+
+pub(crate) struct EventRow {
+    pub at: String,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "member.html")]
+pub(crate) struct MemberPage {
+    pub layout: Layout,
+    pub id: String,
+    pub facts: Vec<(&'static str, String)>,
+    pub hold: Option<String>,
+    pub reclaimed: Option<String>,
+    pub undo_requested: Option<String>,
+    pub can_undo: bool,
+    pub timeline: Vec<EventRow>,
+    pub timeline_next: Option<String>,
+    pub timeline_problem: Option<String>,
+    pub csrf: String,
+}
+
+/// The member's latest audit entry of `kind`, if any (one small read).
+async fn latest_of(
+    st: &AppState,
+    org: &OrgId,
+    member: &MemberId,
+    kind: &str,
+) -> Result<Option<miro_sam_core::audit::AuditEntry>, PageError> {
+    let q = AuditQuery {
+        member: Some(member.clone()),
+        kind: Some(kind.into()),
+        ..AuditQuery::default()
+    };
+    Ok(st
+        .deps
+        .store
+        .list_audit_page(org, &q, None, 1)
+        .await?
+        .into_iter()
+        .next())
+}
+
+pub(crate) async fn member(
+    State(st): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let org_id = &admin.session.org;
+    let id = parse_member(&id)?;
+    let store = st.deps.store.as_ref();
+    let m = store.get_member(org_id, &id).await?.ok_or_else(|| {
+        PageError::NotFound(format!(
+            "Your organization has no member {id} in miro-sam's data."
+        ))
+    })?;
+    let now = st.now();
+    let hold = store.get_hold(org_id, &id).await?;
+    let facts = vec![
+        ("Email", m.email.to_string()),
+        ("Member id", m.member_id.to_string()),
+        ("License", m.license.to_string()),
+        ("Role", m.role.to_string()),
+        (
+            "Admin roles",
+            if m.admin_roles.is_empty() {
+                "none".into()
+            } else {
+                m.admin_roles.join(", ")
+            },
+        ),
+        (
+            "State",
+            if m.is_removed() {
+                format!("left the organization ({})", opt_day(m.removed_at))
+            } else if m.active {
+                "active".into()
+            } else {
+                "deactivated".into()
+            },
+        ),
+        ("Last activity", opt_day(m.last_activity_at)),
+        (
+            "Activity",
+            ActivityBucket::of(m.last_activity_at, now).to_string(),
+        ),
+        ("License assigned", opt_day(m.license_assigned_at)),
+        ("First seen", when(m.first_seen_at)),
+        ("Last seen", when(m.last_seen_at)),
+    ];
+
+    // Reclaimed and not undone since (through miro-sam, or in Miro as a later download saw)?
+    let (reclaimed, undo_requested, can_undo) = match latest_of(&st, org_id, &id, "reclaimed").await
+    {
+        Ok(Some(r)) => {
+            let reactivated = latest_of(&st, org_id, &id, "reactivated").await?;
+            let requested = latest_of(&st, org_id, &id, "reactivate_requested").await?;
+            let undone = reactivated.as_ref().is_some_and(|e| e.at >= r.at);
+            let run = store.last_download_run(org_id).await?;
+            let seen_active =
+                run.is_some_and(|run| run.completed_at > r.at) && m.active && !m.is_removed();
+            let requested = requested.filter(|e| e.at >= r.at);
+            (
+                Some(format!(
+                    "Seat reclaimed {} by {}{}",
+                    when(r.at),
+                    r.actor,
+                    if undone {
+                        " — since reactivated".to_owned()
+                    } else if seen_active {
+                        " — active again in Miro".to_owned()
+                    } else {
+                        String::new()
+                    }
+                )),
+                requested.map(|e| {
+                    format!(
+                        "Undo requested {} by {}; the reclaim worker carries it out.",
+                        when(e.at),
+                        e.actor
+                    )
+                }),
+                !undone && !seen_active,
+            )
+        }
+        Ok(None) => (None, None, false),
+        Err(e) => (
+            Some(format!("Could not read the reclaim history: {e}")),
+            None,
+            false,
+        ),
+    };
+
+    let before = Query::parse(raw.as_deref())
+        .get("before")
+        .map(str::to_owned);
+    let (timeline, timeline_next, timeline_problem) = match store
+        .list_member_events(org_id, &id, before.as_deref(), ROWS + 1)
+        .await
+    {
+        Ok(mut events) => {
+            let more = events.len() > ROWS;
+            events.truncate(ROWS);
+            let next = more.then(|| events.last()).flatten().map(|e| {
+                href(
+                    &format!("{}/members/{id}", st.base),
+                    &[("before", &e.key())],
+                )
+            });
+            (
+                events
+                    .iter()
+                    .map(|e| EventRow {
+                        at: when(e.at),
+                        text: e.change.to_string(),
+                    })
+                    .collect(),
+                next,
+                None,
+            )
+        }
+        Err(e) => (Vec::new(), None, Some(e.to_string())),
+    };
+
+    let page = MemberPage {
+        layout: layout(&st, &admin, &org, m.email.as_str()),
+        id: id.to_string(),
+        facts,
+        hold: hold.map(|h| {
+            if h.applies_at(now) {
+                h.to_string()
+            } else {
+                format!("{h} (expired)")
+            }
+        }),
+        reclaimed,
+        undo_requested,
+        can_undo,
+        timeline,
+        timeline_next,
+        timeline_problem,
+        csrf: admin.csrf.clone(),
+    };
+    Ok(html(&page))
+}
+
+/// `POST {base}/members/{id}/reactivate`: undo a reclaim (queued for the reclaim worker, which holds the SCIM
+/// token and places the hold first).
+pub(crate) async fn reactivate(
+    State(st): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let id = parse_member(&id)?;
+    let why = form.require("why", "A reason for the undo")?;
+    let request = jobs::request_reactivation(
+        st.deps.store.as_ref(),
+        st.deps.queue.as_ref(),
+        &admin.session.org,
+        &id,
+        &admin.session.actor(),
+        why,
+        st.now(),
+    )
+    .await?;
+    Ok(message_page(
+        layout(&st, &admin, &org, "Undo requested"),
+        &format!(
+            "The reactivation of {} is queued. The reclaim worker places a hold (so the next plan leaves them \
+             alone) and then reactivates them in Miro.",
+            request.email
+        ),
+        Some((
+            format!("{}/members/{id}", st.base),
+            "Back to the member".into(),
+        )),
+    ))
+}
+
+/// `POST {base}/members/{id}/hold/remove`.
+pub(crate) async fn remove_hold(
+    State(st): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let id = parse_member(&id)?;
+    let removed = jobs::remove_hold(
+        st.deps.store.as_ref(),
+        &admin.session.org,
+        &id,
+        &admin.session.actor(),
+        st.now(),
+    )
+    .await?;
+    Ok(message_page(
+        layout(&st, &admin, &org, "Hold"),
+        if removed {
+            "The hold is removed: the next plan reviews this member like anyone else."
+        } else {
+            "This member had no hold; nothing changed."
+        },
+        Some((
+            format!("{}/exemptions", st.base),
+            "Back to exemptions and holds".into(),
+        )),
+    ))
+}
+
+pub(crate) struct ReclaimedRow {
+    pub member_id: String,
+    pub email: String,
+    pub plan_id: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "reclaimed.html")]
+pub(crate) struct ReclaimedPage {
+    pub layout: Layout,
+    pub rows: Vec<ReclaimedRow>,
+    pub next_href: Option<String>,
+    pub csrf: String,
+}
+
+/// `GET {base}/reclaimed`: seats reclaimed, newest first, with an undo button each.
+pub(crate) async fn reclaimed(
+    State(st): State<AppState>,
+    admin: Admin,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let q = Query::parse(raw.as_deref());
+    let before = match (
+        q.get("before_at")
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
+        q.get("before_plan").and_then(|p| PlanId::parse(p).ok()),
+        q.get("before_member").and_then(|m| MemberId::parse(m).ok()),
+    ) {
+        (Some(t), Some(p), Some(m)) => Some(RecordCursor {
+            created_at: t.with_timezone(&Utc),
+            plan_id: p,
+            member_id: m,
+        }),
+        _ => None,
+    };
+    let mut records = st
+        .deps
+        .store
+        .list_reclaim_records_page(
+            &admin.session.org,
+            Some(ReclaimState::Done),
+            before.as_ref(),
+            ROWS + 1,
+        )
+        .await?;
+    let more = records.len() > ROWS;
+    records.truncate(ROWS);
+    let next_href = more.then(|| records.last()).flatten().map(|r| {
+        let c = RecordCursor::of(r);
+        href(
+            &format!("{}/reclaimed", st.base),
+            &[
+                ("before_at", &c.created_at.to_rfc3339()),
+                ("before_plan", &c.plan_id.to_string()),
+                ("before_member", c.member_id.as_str()),
+            ],
+        )
+    });
+    let page = ReclaimedPage {
+        layout: layout(&st, &admin, &org, "Reclaimed seats"),
+        rows: records
+            .iter()
+            .map(|r| ReclaimedRow {
+                member_id: r.member_id.to_string(),
+                email: r.email.to_string(),
+                plan_id: r.plan_id.to_string(),
+                at: match &r.outcome {
+                    Some(ReclaimOutcome::Reclaimed { at, .. }) => when(*at),
+                    _ => when(r.updated_at),
+                },
+            })
+            .collect(),
+        next_href,
+        csrf: admin.csrf.clone(),
+    };
+    Ok(html(&page))
+}

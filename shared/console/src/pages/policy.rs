@@ -1,0 +1,218 @@
+//! The policy: view its JSON, edit it with validation errors shown and a diff against the current version
+//! before saving (nothing is stored until the admin confirms the diff), and pause or resume the org.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use miro_sam_core::jobs;
+use miro_sam_core::policy::Policy;
+use similar::{ChangeTag, TextDiff};
+
+use super::policy_edit::{check_version, current, policy_of, save, version_of};
+use super::{layout, org_of};
+use crate::error::PageError;
+use crate::form::FormData;
+use crate::format::when;
+use crate::session::Admin;
+use crate::state::AppState;
+use crate::views::{Layout, html, message_page};
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+pub(crate) struct PolicyPage {
+    pub layout: Layout,
+    pub version: u32,
+    pub meta: String,
+    pub current_json: String,
+    /// What the textarea holds: the current JSON, or what the admin sent when it was refused.
+    pub draft: String,
+    pub error: Option<String>,
+    pub paused: Option<String>,
+    pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "policy_preview.html")]
+pub(crate) struct PreviewPage {
+    pub layout: Layout,
+    pub version: u32,
+    /// (css class, line) with the sign in front.
+    pub diff: Vec<(&'static str, String)>,
+    pub unchanged: bool,
+    pub json: String,
+    pub csrf: String,
+}
+
+async fn page(
+    st: &AppState,
+    admin: &Admin,
+    draft: Option<String>,
+    error: Option<String>,
+) -> Result<PolicyPage, PageError> {
+    let org = org_of(st, admin).await?;
+    let cur = current(st, &admin.session.org).await?;
+    let current_json = policy_of(&cur).to_json_pretty();
+    Ok(PolicyPage {
+        layout: layout(st, admin, &org, "Policy"),
+        version: version_of(&cur),
+        meta: match &cur {
+            Some(p) => format!(
+                "Version {}, saved {} by {}.",
+                p.version,
+                when(p.created_at),
+                p.created_by
+            ),
+            None => {
+                "No policy stored yet: the default below applies (a dry run) until one is saved."
+                    .into()
+            }
+        },
+        draft: draft.unwrap_or_else(|| current_json.clone()),
+        current_json,
+        error,
+        paused: st
+            .deps
+            .store
+            .get_pause(&admin.session.org)
+            .await?
+            .map(|p| p.to_string()),
+        csrf: admin.csrf.clone(),
+    })
+}
+
+pub(crate) async fn policy(
+    State(st): State<AppState>,
+    admin: Admin,
+) -> Result<Response, PageError> {
+    Ok(html(&page(&st, &admin, None, None).await?))
+}
+
+/// The posted JSON as a policy, or the page again with the error and the text as sent (nothing stored).
+async fn parsed(
+    st: &AppState,
+    admin: &Admin,
+    form: &FormData,
+) -> Result<Result<Policy, Response>, PageError> {
+    let text = form.get("policy").unwrap_or_default();
+    match Policy::from_json(text) {
+        Ok(p) => Ok(Ok(p)),
+        Err(e) => {
+            let mut res = html(&page(st, admin, Some(text.to_owned()), Some(e.to_string())).await?)
+                .into_response();
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(Err(res))
+        }
+    }
+}
+
+/// `POST {base}/policy/preview`: validate, then show the diff and ask for confirmation.
+pub(crate) async fn preview(
+    State(st): State<AppState>,
+    admin: Admin,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let cur = current(&st, &admin.session.org).await?;
+    check_version(&form, &cur)?;
+    let new = match parsed(&st, &admin, &form).await? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
+    };
+    let (old_json, new_json) = (policy_of(&cur).to_json_pretty(), new.to_json_pretty());
+    let diff = TextDiff::from_lines(&old_json, &new_json)
+        .iter_all_changes()
+        .map(|c| {
+            let (class, sign) = match c.tag() {
+                ChangeTag::Delete => ("del", '-'),
+                ChangeTag::Insert => ("add", '+'),
+                ChangeTag::Equal => ("", ' '),
+            };
+            (
+                class,
+                format!("{sign} {}", c.value().trim_end_matches('\n')),
+            )
+        })
+        .collect();
+    Ok(html(&PreviewPage {
+        layout: layout(&st, &admin, &org, "Review the policy change"),
+        version: version_of(&cur),
+        diff,
+        unchanged: old_json == new_json,
+        // One line: a hidden field carries it back unchanged.
+        json: serde_json::to_string(&new).map_err(|e| PageError::Internal(e.to_string()))?,
+        csrf: admin.csrf.clone(),
+    }))
+}
+
+/// `POST {base}/policy/save`: the reviewed policy becomes the next version.
+pub(crate) async fn save_policy(
+    State(st): State<AppState>,
+    admin: Admin,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let cur = current(&st, &admin.session.org).await?;
+    check_version(&form, &cur)?;
+    let new = match parsed(&st, &admin, &form).await? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
+    };
+    let saved = save(&st, &admin, &new).await?;
+    Ok(message_page(
+        layout(&st, &admin, &org, "Policy saved"),
+        &format!(
+            "Saved as policy version {}. The next plan uses it.",
+            saved.version
+        ),
+        Some((format!("{}/policy", st.base), "Back to the policy".into())),
+    ))
+}
+
+/// `POST {base}/pause`: the kill switch.
+pub(crate) async fn pause(
+    State(st): State<AppState>,
+    admin: Admin,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let reason = form.text("reason").unwrap_or("paused from the console");
+    let p = jobs::pause_org(
+        st.deps.store.as_ref(),
+        &admin.session.org,
+        reason,
+        &admin.session.actor(),
+        st.now(),
+    )
+    .await?;
+    Ok(message_page(
+        layout(&st, &admin, &org, "Paused"),
+        &format!("Reclaims are {p}. Nothing is sent to Miro for this org until it is resumed."),
+        Some((format!("{}/policy", st.base), "Back to the policy".into())),
+    ))
+}
+
+/// `POST {base}/resume`.
+pub(crate) async fn resume(
+    State(st): State<AppState>,
+    admin: Admin,
+) -> Result<Response, PageError> {
+    let org = org_of(&st, &admin).await?;
+    let was = jobs::resume_org(
+        st.deps.store.as_ref(),
+        &admin.session.org,
+        &admin.session.actor(),
+        st.now(),
+    )
+    .await?;
+    Ok(message_page(
+        layout(&st, &admin, &org, "Resumed"),
+        match was {
+            Some(_) => {
+                "Reclaims are resumed. Reclaims that ended skipped while paused stay skipped: the next plan names them again."
+            }
+            None => "The org was not paused; nothing changed.",
+        },
+        Some((format!("{}/policy", st.base), "Back to the policy".into())),
+    ))
+}
