@@ -43,3 +43,19 @@ pub const DEADLINE_MARGIN_SECS: &str = "MIRO_SAM_DEADLINE_MARGIN_SECS";
 /// URL of the SQS download queue: the scheduled run (the dispatcher) queues one job per connected org on it, and
 /// the download workers take them. Unset: the scheduled run downloads every org itself, one after another.
 pub const DOWNLOAD_QUEUE_URL: &str = "MIRO_SAM_DOWNLOAD_QUEUE_URL";
+
+/// The admin console (functions/console): name of the Secrets Manager secret whose string value is the session
+/// key, at least 32 random bytes, base64-encoded (the template generates it). Required by the console.
+pub const CONSOLE_SESSION_KEY_NAME: &str = "MIRO_SAM_CONSOLE_SESSION_KEY_NAME";
+/// The admin console: the origin browsers reach it at, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`
+/// (the console is at `{origin}/console`; Miro sends admins back to `{origin}/console/auth/callback`). Required by
+/// the console.
+pub const CONSOLE_PUBLIC_URL: &str = "MIRO_SAM_CONSOLE_PUBLIC_URL";
+/// The admin console: comma-separated emails of the only Company Admins who may sign in; empty or unset lets in
+/// every Company Admin of a connected org.
+pub const CONSOLE_ADMIN_EMAILS: &str = "MIRO_SAM_CONSOLE_ADMIN_EMAILS";
+/// The admin console: price of one paid seat per month in minor units (cents), for the savings figures; empty or
+/// unset hides them.
+pub const CONSOLE_SEAT_PRICE_MINOR: &str = "MIRO_SAM_CONSOLE_SEAT_PRICE_MINOR";
+/// The admin console: ISO 4217 currency of the seat price. Default `USD`.
+pub const CONSOLE_CURRENCY: &str = "MIRO_SAM_CONSOLE_CURRENCY";

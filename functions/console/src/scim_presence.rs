@@ -1,0 +1,104 @@
+//! The console's token store: the org's OAuth tokens as every function has them (read, refreshed, and replaced
+//! when the signing-in admin is the org's connecting admin), but SCIM tokens only as metadata. The console shows
+//! an alert when an org has no SCIM token; it never needs the token, and its role may not read it
+//! (infra/template.yaml), so a leak of the internet-facing console cannot deactivate anybody.
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client as SecretsClient;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use chrono::{DateTime, Utc};
+use miro_sam_aws::SecretsTokenStore;
+use miro_sam_core::StoreError;
+use miro_sam_core::domain::OrgId;
+use miro_sam_core::ports::{RefreshLease, TokenBundle, TokenStore};
+use secrecy::SecretString;
+
+pub struct ConsoleTokens {
+    tokens: SecretsTokenStore,
+    secrets: SecretsClient,
+}
+
+impl ConsoleTokens {
+    pub fn new(tokens: SecretsTokenStore, secrets: SecretsClient) -> Self {
+        ConsoleTokens { tokens, secrets }
+    }
+
+    /// Whether the org's SCIM secret exists and is not scheduled for deletion (Secrets Manager
+    /// `DescribeSecret`: metadata, never the value).
+    pub async fn scim_token_stored(&self, org: &OrgId) -> Result<bool, StoreError> {
+        let name = self.tokens.scim_secret_name(org);
+        match self.secrets.describe_secret().secret_id(&name).send().await {
+            Ok(out) => Ok(out.deleted_date().is_none()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::Backend(format!(
+                "cannot tell whether the SCIM token of org {org} is stored (Secrets Manager DescribeSecret on \
+                 secret {name}): {}",
+                DisplayErrorContext(&e)
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for ConsoleTokens {
+    async fn get_tokens(&self, org: &OrgId) -> Result<TokenBundle, StoreError> {
+        self.tokens.get_tokens(org).await
+    }
+
+    async fn put_tokens(&self, bundle: &TokenBundle) -> Result<u64, StoreError> {
+        self.tokens.put_tokens(bundle).await
+    }
+
+    async fn put_tokens_if_version(
+        &self,
+        bundle: &TokenBundle,
+        expected_version: u64,
+    ) -> Result<u64, StoreError> {
+        self.tokens
+            .put_tokens_if_version(bundle, expected_version)
+            .await
+    }
+
+    async fn lease_refresh(
+        &self,
+        org: &OrgId,
+        version: u64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<RefreshLease, StoreError> {
+        self.tokens.lease_refresh(org, version, now, until).await
+    }
+
+    async fn release_refresh(
+        &self,
+        org: &OrgId,
+        version: u64,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.tokens.release_refresh(org, version, until).await
+    }
+
+    /// An empty value when the token is stored (the console only asks whether it is; the value is never read),
+    /// [`StoreError::NoScimToken`] when it is not.
+    async fn get_scim_token(&self, org: &OrgId) -> Result<SecretString, StoreError> {
+        if self.scim_token_stored(org).await? {
+            Ok(SecretString::from(String::new()))
+        } else {
+            Err(StoreError::NoScimToken {
+                org: org.to_string(),
+            })
+        }
+    }
+
+    async fn put_scim_token(&self, org: &OrgId, _token: &SecretString) -> Result<(), StoreError> {
+        Err(StoreError::Backend(format!(
+            "the console does not store SCIM tokens (org {org}); the operator stores them with \
+             the operator command `scim-token`"
+        )))
+    }
+}
