@@ -69,6 +69,12 @@ pub enum Command {
     Plan,
     /// Execute a stored plan: re-check each candidate and deactivate through SCIM.
     Apply(ApplyArgs),
+    /// Approve a plan (all of it, or the candidates given with --member): they are queued for reclaim.
+    Approve(ApproveArgs),
+    /// Reject candidates of a plan: that plan will not reclaim them.
+    Reject(RejectArgs),
+    /// The admin console on this machine (127.0.0.1 only), with the worker that carries out what it queues.
+    Serve(ServeArgs),
     /// Undo a reclaim: reactivate a member through SCIM and hold them (no plan takes the seat again until the
     /// hold ends, `reactivation_hold_days` in the policy).
     Reactivate(ReactivateArgs),
@@ -166,6 +172,12 @@ pub struct DemoArgs {
     /// Plan only; reclaim nothing (the demo executes by default because the org is synthetic).
     #[arg(long)]
     pub dry_run: bool,
+    /// Afterwards, serve the admin console on the demo's org (with its sandbox running) until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
+    /// The console's port on 127.0.0.1 with --serve (0 picks a free one).
+    #[arg(long, default_value_t = 8780)]
+    pub port: u16,
 }
 
 #[derive(Args, Debug)]
@@ -198,6 +210,37 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    /// The plan to approve (from `miro-sam plan`).
+    pub plan_id: String,
+    /// Approve only these members (repeat the flag); without it the whole plan.
+    #[arg(long)]
+    pub member: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RejectArgs {
+    /// The plan.
+    pub plan_id: String,
+    /// The member to reject (repeat the flag for several).
+    #[arg(long, required = true)]
+    pub member: Vec<String>,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8780)]
+    pub port: u16,
+    /// Price of one seat per month, for the money saved.
+    #[arg(long, env = "MIRO_SAM_SEAT_PRICE", default_value_t = 16.0)]
+    pub seat_price: f64,
 }
 
 #[derive(Args, Debug)]

@@ -5,6 +5,7 @@ pub mod commands;
 pub mod context;
 pub mod exit;
 pub mod failure;
+pub mod local_worker;
 pub mod loopback;
 pub mod progress;
 pub mod render;

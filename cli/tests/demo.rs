@@ -17,6 +17,8 @@ async fn the_demo_reclaims_exactly_the_safe_candidates_and_reports_the_truth() {
         out: out.path().to_owned(),
         seat_price: 10.0,
         dry_run: false,
+        serve: false,
+        port: 0,
     };
     let o = run_demo(&args).await.expect("the demo runs");
     let org = o.connected.org_id.as_str().to_owned();
@@ -123,6 +125,8 @@ async fn a_dry_run_demo_plans_but_deactivates_nobody() {
         out: out.path().to_owned(),
         seat_price: 10.0,
         dry_run: true,
+        serve: false,
+        port: 0,
     };
     let o = run_demo(&args).await.expect("the demo runs");
     assert!(!o.plan.candidates.is_empty());
@@ -139,6 +143,8 @@ fn small_demo(out: &std::path::Path) -> DemoArgs {
         out: out.to_owned(),
         seat_price: 10.0,
         dry_run: false,
+        serve: false,
+        port: 0,
     }
 }
 

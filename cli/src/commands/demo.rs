@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::apply::{self, Tally};
-use super::{connect, report, sync};
-use crate::args::{DemoArgs, Global};
+use super::{connect, report, serve, sync};
+use crate::args::{DemoArgs, Global, ServeArgs};
 use crate::context::Ctx;
 use crate::failure::{CmdResult, Failure};
 use crate::loopback::Loopback;
@@ -53,6 +53,8 @@ pub struct DemoOutcome {
     pub files: Vec<PathBuf>,
     /// The sandbox's handle, for tests that compare the outcome with the ground truth.
     pub control: SandboxControl,
+    /// The demo's store and a client of its sandbox: `demo --serve` serves the console over it.
+    pub ctx: Ctx,
     sandbox: Sandbox,
 }
 
@@ -83,6 +85,21 @@ pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
     for f in &outcome.files {
         println!("  {}", f.display());
     }
+    if args.serve {
+        let org = outcome.connected.org_id.clone();
+        let serve_args = ServeArgs {
+            port: args.port,
+            seat_price: args.seat_price,
+        };
+        // The sandbox keeps running, so approvals and undos in the console reach a Miro.
+        let served = serve::serve(&outcome.ctx, &org, &serve_args).await;
+        outcome.shutdown().await;
+        return served;
+    }
+    println!(
+        "\nOpen the admin console on the demo's org (the sandbox keeps running while it is open):\n  \
+         cargo run -p miro-sam -- demo --serve"
+    );
     outcome.shutdown().await;
     Ok(())
 }
@@ -204,6 +221,7 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
         report,
         files,
         control,
+        ctx,
         sandbox,
     })
 }

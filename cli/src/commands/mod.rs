@@ -1,6 +1,7 @@
 //! One file per subcommand; each takes the parsed arguments and returns a [`CmdResult`].
 
 pub mod apply;
+pub mod approve;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod connect;
@@ -11,6 +12,7 @@ pub mod policy;
 pub mod reactivate;
 pub mod report;
 pub mod scim_token;
+pub mod serve;
 pub mod sync;
 
 use crate::args::{Cli, Command};
@@ -27,6 +29,9 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Sync => sync::run(&Ctx::open(g)?, g).await,
         Command::Plan => plan::run(&Ctx::open(g)?, g).await,
         Command::Apply(a) => apply::run(&Ctx::open(g)?, g, a).await,
+        Command::Approve(a) => approve::approve(&Ctx::open(g)?, a).await,
+        Command::Reject(a) => approve::reject(&Ctx::open(g)?, a).await,
+        Command::Serve(a) => serve::run(&Ctx::open(g)?, g, a).await,
         Command::Reactivate(a) => reactivate::run(&Ctx::open(g)?, g, a).await,
         Command::Pause(a) => pause::pause(&Ctx::open(g)?, g, a).await,
         Command::Resume => pause::resume(&Ctx::open(g)?, g).await,

@@ -1,0 +1,78 @@
+//! `miro-sam serve`: the admin console on this machine, over the embedded store, on 127.0.0.1 only, with the
+//! worker that carries out what the console queues. It prints a one-time login link instead of Sign in with
+//! Miro (which needs the Miro app's redirect URI to reach this machine; with MIRO_CLIENT_ID and
+//! MIRO_CLIENT_SECRET set it is offered too).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use miro_sam_console::{ConsoleConfig, ConsoleDeps, one_time_login_link, router};
+use miro_sam_core::domain::OrgId;
+use rand::RngCore;
+use secrecy::SecretBox;
+
+use crate::args::{Global, ServeArgs};
+use crate::context::{Ctx, operator};
+use crate::failure::{CmdResult, Failure};
+use crate::local_worker;
+
+pub async fn run(ctx: &Ctx, g: &Global, args: ServeArgs) -> CmdResult {
+    let org = ctx.org(g).await?;
+    serve(ctx, &org, &args).await
+}
+
+/// Serves the console for `org` until Ctrl-C (also used by `demo --serve`).
+pub async fn serve(ctx: &Ctx, org: &OrgId, args: &ServeArgs) -> CmdResult {
+    // Loopback only: the console shows and changes who keeps a seat; nobody else on the network may reach it.
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))
+            .await
+            .map_err(|e| {
+                Failure::usage(format!(
+                    "cannot listen on 127.0.0.1:{}: {e}; choose another --port",
+                    args.port
+                ))
+            })?;
+    let addr = listener.local_addr()?;
+    let public_url = url::Url::parse(&format!("http://{addr}"))
+        .map_err(|e| Failure::usage(format!("the console address {addr} is not a URL: {e}")))?;
+    // A fresh key per run: restarting `serve` signs everyone out, and no key is ever stored on disk.
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    let config = ConsoleConfig {
+        base_path: "/console".into(),
+        public_url,
+        session_key: SecretBox::new(Box::new(key)),
+        secure_cookies: false,
+        admin_emails: None,
+        price_per_seat_month_minor: Some((args.seat_price * 100.0).round().max(0.0) as u64),
+        currency: "USD".into(),
+        local_login: true,
+    };
+    let link = one_time_login_link(&config, ctx.store.as_ref(), org, &operator("serve"))
+        .await
+        .map_err(|e| Failure::new(crate::exit::FAILURE, e.to_string()))?;
+    let deps = ConsoleDeps {
+        store: ctx.deps.store.clone(),
+        tokens: ctx.deps.tokens.clone(),
+        states: ctx.store.clone(),
+        queue: ctx.store.clone() as Arc<dyn miro_sam_core::ports::ReclaimQueue>,
+        client: ctx.deps.client.clone(),
+        oauth_app: ctx.deps.oauth_app.clone(),
+        clock: ctx.deps.clock.clone(),
+    };
+    let app = router(config, deps);
+    println!("miro-sam console for org {org} on http://{addr}/console");
+    println!("Open this one-time login link (valid 10 minutes, works once):");
+    println!("{link}");
+    println!("Press Ctrl-C to stop.");
+    let worker_actor = operator("serve (worker)");
+    let server = axum::serve(listener, app).with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    tokio::select! {
+        r = server => r.map_err(|e| Failure::new(crate::exit::FAILURE, format!("the console stopped: {e}")))?,
+        () = local_worker::run_forever(ctx, &worker_actor) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! `miro-sam serve`: the console on 127.0.0.1 over the embedded store, and its worker that carries out what the
+//! console queues (the role SQS and the reclaim Lambda play on a deployment).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use miro_sam_cli::args::DemoArgs;
+use miro_sam_cli::commands::demo::run_demo;
+use miro_sam_cli::local_worker::run_round;
+use miro_sam_core::jobs::{Selection, approve_plan, plan_org, request_reactivation, set_policy};
+use miro_sam_core::policy::Approval;
+use miro_sandbox::ScimOp;
+
+fn demo_args(out: &std::path::Path) -> DemoArgs {
+    DemoArgs {
+        members: 150,
+        seed: 11,
+        out: out.to_owned(),
+        seat_price: 10.0,
+        dry_run: false,
+        serve: false,
+        port: 0,
+    }
+}
+
+/// Kills the child when the test ends, pass or fail.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_prints_a_one_time_login_link_that_opens_the_console_once() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_demo(&demo_args(out.path()))
+        .await
+        .expect("the demo runs");
+    let data = out.path().join("data");
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_miro-sam"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["serve", "--port", "0"])
+            .env_remove("MIRO_SAM_ORG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    // The link is printed once the listener is bound, so reading it is the wait. The thread keeps reading
+    // afterwards: a closed pipe would make the server's next line of output fail.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("/console/local-login?") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let link = tokio::task::spawn_blocking(move || rx.recv().expect("a login link is printed"))
+        .await
+        .unwrap();
+    let link = link.trim().to_owned();
+    assert!(
+        link.starts_with("http://127.0.0.1:"),
+        "loopback only: {link}"
+    );
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = browser.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Overview"), "{html}");
+    assert!(
+        html.contains(o.connected.org_id.as_str()),
+        "the org's overview"
+    );
+
+    let stranger = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let again = stranger.get(&link).send().await.unwrap();
+    assert_ne!(again.status(), 200, "a used link signs nobody in");
+    o.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_worker_carries_out_approved_reclaims_and_queued_undos() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_demo(&demo_args(out.path()))
+        .await
+        .expect("the demo runs");
+    let ctx = &o.ctx;
+    let org = o.connected.org_id.clone();
+    let store = ctx.deps.store.as_ref();
+    let now = ctx.deps.clock.now();
+    let deactivated_by_demo = o.control.scim_log().len();
+
+    // An undo queued the way the console queues it.
+    let reclaimed = o.plan.candidates[0].member_id.clone();
+    request_reactivation(
+        store,
+        ctx.store.as_ref(),
+        &org,
+        &reclaimed,
+        "admin@acme.example",
+        "needed",
+        now,
+    )
+    .await
+    .unwrap();
+    // And a fresh plan under a policy that needs approval, one candidate approved.
+    let mut policy = miro_sam_core::jobs::current_policy(store, &org, now)
+        .await
+        .unwrap()
+        .policy;
+    policy.approval = Approval::Required;
+    policy.inactivity_days = miro_sam_core::policy::InactivityDays::new(30).unwrap();
+    set_policy(store, &org, &policy, "test", now).await.unwrap();
+    let plan = plan_org(store, &org, "test", now).await.unwrap();
+    let chosen = plan
+        .candidates
+        .iter()
+        .find(|c| c.member_id != reclaimed)
+        .expect("a candidate under a 30-day threshold")
+        .member_id
+        .clone();
+    approve_plan(
+        store,
+        ctx.store.as_ref(),
+        plan.plan_id,
+        &Selection::Members(vec![chosen.clone()]),
+        "admin@acme.example",
+        now,
+    )
+    .await
+    .unwrap();
+
+    let round = run_round(ctx, "miro-sam serve (worker)").await.unwrap();
+    assert_eq!((round.done, round.retry_later), (2, 0));
+    let log = o.control.scim_log();
+    let new: Vec<_> = log[deactivated_by_demo..]
+        .iter()
+        .map(|w| (w.op, w.user_id.clone()))
+        .collect();
+    assert!(
+        new.contains(&(ScimOp::Reactivate, reclaimed.to_string())),
+        "{new:?}"
+    );
+    assert!(
+        new.contains(&(ScimOp::Deactivate, chosen.to_string())),
+        "{new:?}"
+    );
+    assert_eq!(new.len(), 2, "nothing else was sent: {new:?}");
+    assert!(store.get_hold(&org, &reclaimed).await.unwrap().is_some());
+
+    let idle = run_round(ctx, "miro-sam serve (worker)").await.unwrap();
+    assert_eq!(idle.done, 0, "completed messages are not run twice");
+    o.shutdown().await;
+}
