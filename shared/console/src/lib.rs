@@ -3,7 +3,7 @@
 //! by `miro-sam serve` on 127.0.0.1 over the SQLite store.
 //!
 //! # Using it
-//! ```ignore
+//! ```text
 //! let app: axum::Router = miro_sam_console::router(config, deps);
 //! axum::serve(listener, app).await?;              // or lambda_http::run(app) on AWS
 //! // miro-sam serve: print a single-use login link instead of Sign in with Miro

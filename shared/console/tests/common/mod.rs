@@ -6,7 +6,7 @@
 #[path = "../../../store-sqlite/tests/common/mod.rs"]
 mod sqlite_world;
 
-pub use sqlite_world::{World, client_for, oauth_app};
+pub use sqlite_world::{World, client_for, live_policy, oauth_app};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -336,5 +336,63 @@ impl Console {
             .unwrap();
         let status = r.status().as_u16();
         (status, r.text().await.unwrap())
+    }
+}
+
+/// Every `value` of the `member` checkboxes on a page (the candidates that can still be approved).
+pub fn checkboxes(page: &str) -> Vec<String> {
+    values_after(page, "name=\"member\" value=\"")
+}
+
+/// Every member id linked from a part of a page (`/members/{id}` links).
+pub fn member_links(part: &str) -> Vec<String> {
+    values_after(part, "/members/")
+        .into_iter()
+        .filter(|v| v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty())
+        .collect()
+}
+
+fn values_after(page: &str, marker: &str) -> Vec<String> {
+    page.match_indices(marker)
+        .map(|(i, _)| {
+            let rest = &page[i + marker.len()..];
+            rest[..rest.find(['"', '?', '/']).unwrap_or(rest.len())].to_owned()
+        })
+        .collect()
+}
+
+/// The part of `page` between two markers.
+pub fn between<'a>(page: &'a str, from: &str, to: &str) -> &'a str {
+    let start = page
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} not on the page"));
+    let rest = &page[start..];
+    &rest[..rest.find(to).unwrap_or(rest.len())]
+}
+
+impl Console {
+    /// A live policy (not a dry run, approval required), a download and a plan.
+    pub async fn seed(&self) -> miro_sam_core::plan::ReclaimPlan {
+        jobs::set_policy(
+            self.w.deps.store.as_ref(),
+            &self.w.org,
+            &live_policy(),
+            "test",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        jobs::download_org(&self.w.deps, &self.w.org)
+            .await
+            .expect("download");
+        let plan = jobs::plan_org(self.w.deps.store.as_ref(), &self.w.org, "test", Utc::now())
+            .await
+            .expect("plan");
+        assert!(
+            plan.candidates.len() >= 5,
+            "the sandbox org yields candidates: {:?}",
+            plan.totals
+        );
+        plan
     }
 }

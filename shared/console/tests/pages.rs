@@ -1,0 +1,791 @@
+//! Every page with seeded data (a real download and plan from the sandbox), and the actions behind them, over
+//! real HTTP with a signed-in browser.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use chrono::Duration;
+use common::*;
+use miro_sam_core::audit::AuditEvent;
+use miro_sam_core::domain::MemberId;
+use miro_sam_core::jobs::{self, ReclaimOptions};
+use miro_sam_core::plan::candidate_order;
+use miro_sam_core::ports::{SubscriptionStore, WorkMessage};
+use miro_sam_core::reclaim::ReclaimState;
+use miro_sam_core::timeline::{ActivityBucket, MemberChange, MemberEvent};
+use miro_sam_core::{License, Role};
+
+#[tokio::test]
+async fn every_page_renders_with_seeded_data() {
+    let c = console(Options::default()).await;
+    let plan = c.seed().await;
+    // A second day of snapshots, so the chart over time has a line.
+    let mut yesterday = c.w.store.latest_snapshot(&c.w.org).await.unwrap().unwrap();
+    yesterday.date -= Duration::days(1);
+    yesterday.assigned_paid += 3;
+    c.w.store.put_snapshot(&yesterday).await.unwrap();
+    let b = c.signed_in_browser().await;
+    let member = &plan.candidates[0];
+
+    let (status, page) = c.get(&b, "/").await;
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains("Could not read"),
+        "every part of the overview was read: {page}"
+    );
+    for want in [
+        "Purchased",
+        "Used in 30 days",
+        "Never used",
+        "Deactivated",
+        "Seats over time",
+        "<svg",
+    ] {
+        assert!(page.contains(want), "overview shows {want:?}");
+    }
+    assert_eq!(
+        page.matches("<svg").count(),
+        2,
+        "seats over time and activity buckets"
+    );
+    assert!(page.contains(&format!(
+        "names <strong>{}</strong> candidates",
+        plan.candidates.len()
+    )));
+    let potential = 1_000 * plan.candidates.len() as u64 / 100;
+    assert!(
+        page.contains(&format!("{potential}.00 USD a month")),
+        "potential savings = candidates × price"
+    );
+    assert!(page.contains("Last complete download ended"));
+
+    let (status, page) = c.get(&b, "/plans").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&plan.plan_id.to_string()));
+    assert!(page.contains(member.email.as_str()) && page.contains(&member.reason));
+    assert!(page.contains("not approved"), "each candidate's status");
+    assert!(page.contains("This is the org's first plan."));
+
+    let prefix = &member.email.as_str()[..3];
+    let (status, page) = c.get(&b, &format!("/members?q={prefix}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(member.email.as_str()));
+    let found = member_links(&page);
+    assert!(!found.is_empty());
+    let all = c.w.store.list_members(&c.w.org).await.unwrap();
+    let expected = all
+        .iter()
+        .filter(|m| m.email.as_str().starts_with(prefix))
+        .count();
+    assert_eq!(
+        found.len(),
+        expected.min(50),
+        "the search lists exactly the members with that prefix"
+    );
+
+    // Timeline events as the jobs record them (a year apart, so the order shows).
+    let t0 = c.now() - Duration::days(300);
+    let ev = |at, change| MemberEvent {
+        org_id: c.w.org.clone(),
+        member_id: member.member_id.clone(),
+        at,
+        change,
+    };
+    c.w.store
+        .append_member_events(&[
+            ev(
+                t0,
+                MemberChange::Joined {
+                    license: License::Full,
+                    role: Role::InternalUser,
+                },
+            ),
+            ev(
+                t0 + Duration::days(200),
+                MemberChange::ActivityCrossed {
+                    from: ActivityBucket::Within(30),
+                    to: ActivityBucket::Beyond,
+                },
+            ),
+            ev(
+                t0 + Duration::days(299),
+                MemberChange::Planned {
+                    plan_id: plan.plan_id,
+                    reason: member.reason.clone(),
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    let (status, page) = c.get(&b, &format!("/members/{}", member.member_id)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(member.license.as_str()) && page.contains("Timeline"));
+    let timeline = between(&page, "<h2>Timeline</h2>", "audit log");
+    let (joined, crossed, planned) = (
+        timeline.find("joined with a full license").expect("joined"),
+        timeline
+            .find("active within 30 days → inactive over 120 days")
+            .expect("activity crossed"),
+        timeline
+            .find(&format!("candidate of plan {}", plan.plan_id))
+            .expect("planned"),
+    );
+    assert!(
+        planned < crossed && crossed < joined,
+        "newest first: {timeline}"
+    );
+
+    for (path, want) in [
+        ("/reclaimed", "No seat reclaimed yet."),
+        ("/exemptions", "Add an exemption"),
+        ("/policy", "&#34;inactivity_days&#34;: 90"),
+        ("/audit", "plan_created"),
+    ] {
+        let (status, page) = c.get(&b, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(page.contains(want), "{path} shows {want:?}: {page}");
+        assert!(page.contains("Sign out"), "{path} is a signed-in page");
+    }
+    for path in [
+        "/".to_owned(),
+        "/plans".to_owned(),
+        format!("/members/{}", member.member_id),
+        "/members?q=a".to_owned(),
+        "/reclaimed".to_owned(),
+        "/exemptions".to_owned(),
+        "/policy".to_owned(),
+        "/audit".to_owned(),
+        "/audit.csv".to_owned(),
+        "/members.csv".to_owned(),
+    ] {
+        let r = b.get(format!("{}{path}", c.url)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(
+            r.headers()["content-security-policy"],
+            miro_sam_console::CSP,
+            "{path}"
+        );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer", "{path}");
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains("<script") && !body.contains(" style="),
+            "{path}: no scripts, no inline styles"
+        );
+    }
+}
+
+#[tokio::test]
+async fn approving_a_selection_queues_exactly_those_candidates() {
+    let c = console(Options::default()).await;
+    let plan = c.seed().await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/plans").await;
+    let open = checkboxes(&page);
+    assert_eq!(
+        open.len(),
+        plan.candidates.len().min(50),
+        "every candidate on the page can be ticked"
+    );
+    let chosen: Vec<&str> = vec![&open[0], &open[2], &open[3]];
+    let mut form = vec![("csrf", csrf_of(&page)), ("action", "approve".to_owned())];
+    form.extend(chosen.iter().map(|m| ("member", m.to_string())));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, result) = c
+        .post(&b, &format!("/plans/{}/selection", plan.plan_id), &form)
+        .await;
+    assert_eq!(status, 200, "{result}");
+    assert!(
+        result.contains("Approved 3 of the ticked candidates"),
+        "{result}"
+    );
+
+    let queued: BTreeSet<String> =
+        c.w.store
+            .queued_requests(10_000)
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|q| q.reclaim().map(|r| r.member_id.to_string()))
+            .collect();
+    let want: BTreeSet<String> = chosen.iter().map(|m| m.to_string()).collect();
+    assert_eq!(queued, want, "exactly the ticked candidates are queued");
+
+    let (_, page) = c.get(&b, "/plans").await;
+    assert_eq!(page.matches("approved, queued").count(), 3);
+    assert_eq!(
+        checkboxes(&page).len(),
+        open.len() - 3,
+        "queued candidates cannot be ticked again"
+    );
+    let audit = c.w.store.list_audit(&c.w.org).await.unwrap();
+    let approved: Vec<_> = audit
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.event,
+                AuditEvent::PlanApproved {
+                    queued: 3,
+                    selection: true,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(approved.len(), 1, "{audit:?}");
+    assert!(
+        approved[0].actor.contains("(console, Miro user "),
+        "audited with the admin's identity"
+    );
+}
+
+#[tokio::test]
+async fn rejecting_a_selection_needs_a_reason_and_skips_those_candidates() {
+    let c = console(Options::default()).await;
+    let plan = c.seed().await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/plans").await;
+    let open = checkboxes(&page);
+    let csrf = csrf_of(&page);
+    let path = format!("/plans/{}/selection", plan.plan_id);
+    let (status, _) = c
+        .post(
+            &b,
+            &path,
+            &[("csrf", &csrf), ("action", "reject"), ("member", &open[1])],
+        )
+        .await;
+    assert_eq!(status, 400, "a rejection without a reason is refused");
+    assert!(
+        c.w.store
+            .get_reclaim_record(plan.plan_id, &MemberId::parse(&open[1]).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let (status, result) = c
+        .post(
+            &b,
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "reject"),
+                ("why", "still onboarding"),
+                ("member", &open[1]),
+                ("member", &open[4]),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{result}");
+    assert!(result.contains("Rejected 2 candidates"));
+    for m in [&open[1], &open[4]] {
+        let r =
+            c.w.store
+                .get_reclaim_record(plan.plan_id, &MemberId::parse(m).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(r.state, ReclaimState::Skipped);
+    }
+    assert!(
+        c.w.store.queued_requests(100).await.unwrap().is_empty(),
+        "a rejection queues nothing"
+    );
+    let rejected =
+        c.w.store
+            .list_audit(&c.w.org)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.event, AuditEvent::CandidateRejected { .. }))
+            .count();
+    assert_eq!(rejected, 2);
+}
+
+#[tokio::test]
+async fn the_plan_list_pages_through_every_candidate_once_in_order() {
+    let c = console(Options {
+        members: 400,
+        ..Options::default()
+    })
+    .await;
+    let plan = c.seed().await;
+    assert!(
+        plan.candidates.len() > 50,
+        "enough for two pages: {}",
+        plan.candidates.len()
+    );
+    let b = c.signed_in_browser().await;
+    let mut seen = Vec::new();
+    let mut path = "/plans".to_owned();
+    for _ in 0..20 {
+        let (status, page) = c.get(&b, &path).await;
+        assert_eq!(status, 200);
+        let rows = member_links(between(&page, "<h2>Candidates</h2>", "<h2>What changed"));
+        assert!(rows.len() <= 50, "one page at a time");
+        seen.extend(rows);
+        let next = page.find("\">Next page</a>").map(|end| {
+            let start = page[..end].rfind("href=\"").unwrap() + "href=\"".len();
+            page[start..end].replace("&amp;", "&")
+        });
+        match next {
+            Some(n) => {
+                path = n
+                    .strip_prefix("/console")
+                    .expect("a console link")
+                    .to_owned()
+            }
+            None => break,
+        }
+    }
+    let mut expected = plan.candidates.clone();
+    expected.sort_by(candidate_order);
+    let expected: Vec<String> = expected.iter().map(|c| c.member_id.to_string()).collect();
+    assert_eq!(
+        seen, expected,
+        "every candidate exactly once, most inactive first"
+    );
+
+    // Search narrows the list (and says how many match); sorting by email orders it.
+    let needle = &plan.candidates[0].email.as_str()[..4];
+    let (_, page) = c.get(&b, &format!("/plans?q={needle}&sort=email")).await;
+    let want: Vec<_> = {
+        let mut m: Vec<_> = plan
+            .candidates
+            .iter()
+            .filter(|x| x.email.as_str().contains(needle))
+            .collect();
+        m.sort_by(|a, b| a.email.cmp(&b.email).then(a.member_id.cmp(&b.member_id)));
+        m.iter().take(50).map(|x| x.member_id.to_string()).collect()
+    };
+    assert_eq!(
+        member_links(between(&page, "<h2>Candidates</h2>", "<h2>What changed")),
+        want
+    );
+    let matching = plan
+        .candidates
+        .iter()
+        .filter(|x| x.email.as_str().contains(needle))
+        .count();
+    assert!(
+        page.contains(&format!("{matching} candidates match.")),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
+    let c = console(Options::default()).await;
+    let plan = c.seed().await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/plans").await;
+    let target = checkboxes(&page)[0].clone();
+    let (status, _) = c
+        .post(
+            &b,
+            &format!("/plans/{}/selection", plan.plan_id),
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("action", "approve"),
+                ("member", &target),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The reclaim worker's part, for real against the sandbox's SCIM.
+    for q in c.w.store.queued_requests(10).await.unwrap() {
+        let r = q.reclaim().unwrap();
+        jobs::reclaim_member(
+            &c.w.deps,
+            r.plan_id,
+            &r.member_id,
+            &ReclaimOptions::default(),
+        )
+        .await
+        .unwrap();
+        c.w.store.complete_request(&q.dedup_key).await.unwrap();
+    }
+    assert!(
+        !c.w.ground_truth(&MemberId::parse(&target).unwrap()).active,
+        "reclaimed in Miro"
+    );
+
+    let (_, reclaimed) = c.get(&b, "/reclaimed").await;
+    let mut listed = member_links(&reclaimed);
+    listed.dedup();
+    assert_eq!(
+        listed,
+        vec![target.clone()],
+        "the reclaimed list names them"
+    );
+    // The console's clock (fixed for the session tests) catches up with the worker's.
+    c.clock.set(chrono::Utc::now());
+    let (_, page) = c.get(&b, &format!("/members/{target}")).await;
+    assert!(page.contains("Seat reclaimed"), "{page}");
+    assert!(page.contains("Undo: reactivate this member"));
+    let (status, _) = c
+        .post(
+            &b,
+            &format!("/members/{target}/reactivate"),
+            &[("csrf", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(status, 400, "an undo needs a reason");
+    let (status, result) = c
+        .post(
+            &b,
+            &format!("/members/{target}/reactivate"),
+            &[("csrf", &csrf_of(&page)), ("why", "needs it for the audit")],
+        )
+        .await;
+    assert_eq!(status, 200, "{result}");
+    let undo: Vec<_> =
+        c.w.store
+            .queued_requests(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|q| match q.message {
+                WorkMessage::Reactivate(r) => Some(r),
+                WorkMessage::Reclaim(_) => None,
+            })
+            .collect();
+    assert_eq!(undo.len(), 1);
+    assert_eq!(undo[0].member_id.as_str(), target);
+    assert_eq!(undo[0].why, "needs it for the audit");
+    assert!(
+        undo[0].requested_by.contains("(console, Miro user "),
+        "{}",
+        undo[0].requested_by
+    );
+    let (_, page) = c.get(&b, &format!("/members/{target}")).await;
+    assert!(
+        page.contains("Undo requested"),
+        "the member page says the undo is on its way"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_policy_shows_the_error_and_stores_nothing() {
+    let c = console(Options::default()).await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/policy").await;
+    let csrf = csrf_of(&page);
+    let before = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
+    let version = before.version.to_string();
+
+    let bad = r#"{"inactivity_days": 0, "dry_run": false}"#;
+    let (status, page) = c
+        .post(
+            &b,
+            "/policy/preview",
+            &[("csrf", &csrf), ("version", &version), ("policy", bad)],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("Not saved") && page.contains("between 1 and 3650"),
+        "{page}"
+    );
+    assert!(
+        page.contains("inactivity_days&#34;: 0"),
+        "the text as sent stays in the editor: {page}"
+    );
+    let (status, _) = c
+        .post(
+            &b,
+            "/policy/save",
+            &[("csrf", &csrf), ("version", &version), ("policy", bad)],
+        )
+        .await;
+    assert_eq!(status, 422, "saving it directly is refused too");
+    assert_eq!(
+        c.w.store
+            .latest_policy(&c.w.org)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        before.version,
+        "nothing stored"
+    );
+
+    let good = r#"{"inactivity_days": 120, "dry_run": true}"#;
+    let (status, page) = c
+        .post(
+            &b,
+            "/policy/preview",
+            &[("csrf", &csrf), ("version", &version), ("policy", good)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<span class=\"del\">-   &#34;inactivity_days&#34;: 90,</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"add\">+   &#34;inactivity_days&#34;: 120,</span>"),
+        "{page}"
+    );
+    assert_eq!(
+        c.w.store
+            .latest_policy(&c.w.org)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        before.version,
+        "a preview stores nothing"
+    );
+
+    let (status, _) = c
+        .post(
+            &b,
+            "/policy/save",
+            &[("csrf", &csrf), ("version", "0"), ("policy", good)],
+        )
+        .await;
+    assert_eq!(status, 409, "an edit of an older version is refused");
+    let (status, page) = c
+        .post(
+            &b,
+            "/policy/save",
+            &[("csrf", &csrf), ("version", &version), ("policy", good)],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let after = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
+    assert_eq!(after.version, before.version + 1);
+    assert_eq!(after.policy.inactivity_days.get(), 120);
+    assert!(after.created_by.contains("(console, Miro user "));
+}
+
+#[tokio::test]
+async fn exemptions_are_added_and_removed_as_policy_versions() {
+    let c = console(Options::default()).await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/exemptions").await;
+    let csrf = csrf_of(&page);
+    let v1 =
+        c.w.store
+            .latest_policy(&c.w.org)
+            .await
+            .unwrap()
+            .unwrap()
+            .version;
+    let (status, page) = c
+        .post(
+            &b,
+            "/exemptions/add",
+            &[
+                ("csrf", &csrf),
+                ("version", &v1.to_string()),
+                ("kind", "email"),
+                ("value", "not an email"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{page}");
+    let (status, _) = c
+        .post(
+            &b,
+            "/exemptions/add",
+            &[
+                ("csrf", &csrf),
+                ("version", &v1.to_string()),
+                ("kind", "domain"),
+                ("value", "contractors.example.com"),
+                ("reason", "board"),
+                ("expires", "2099-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let p = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
+    assert_eq!(p.version, v1 + 1);
+    assert_eq!(p.policy.exemptions.len(), 1);
+    assert_eq!(p.policy.exemptions[0].reason, "board");
+    let (_, page) = c.get(&b, "/exemptions").await;
+    assert!(page.contains("contractors.example.com"));
+    let (status, _) = c
+        .post(
+            &b,
+            "/exemptions/remove",
+            &[
+                ("csrf", &csrf),
+                ("version", &p.version.to_string()),
+                ("index", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let p = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
+    assert_eq!(p.version, v1 + 2);
+    assert!(p.policy.exemptions.is_empty());
+}
+
+#[tokio::test]
+async fn pausing_stops_approvals_until_resumed() {
+    let c = console(Options::default()).await;
+    let plan = c.seed().await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/policy").await;
+    let csrf = csrf_of(&page);
+    let (status, _) = c
+        .post(&b, "/pause", &[("csrf", &csrf), ("reason", "audit week")])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        c.w.store.get_pause(&c.w.org).await.unwrap().unwrap().reason,
+        "audit week"
+    );
+    let (_, overview) = c.get(&b, "/").await;
+    assert!(overview.contains("Reclaims are paused"));
+    let (status, page) = c
+        .post(
+            &b,
+            &format!("/plans/{}/approve", plan.plan_id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 409, "{page}");
+    assert!(c.w.store.queued_requests(10).await.unwrap().is_empty());
+    let (status, _) = c.post(&b, "/resume", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 200);
+    assert!(c.w.store.get_pause(&c.w.org).await.unwrap().is_none());
+    let (status, page) = c
+        .post(
+            &b,
+            &format!("/plans/{}/approve", plan.plan_id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        c.w.store.queued_requests(10_000).await.unwrap().len(),
+        plan.candidates.len()
+    );
+}
+
+#[tokio::test]
+async fn a_plan_of_another_org_or_no_plan_cannot_be_approved() {
+    let c = console(Options::default()).await;
+    c.seed().await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/").await;
+    let (status, _) = c
+        .post(
+            &b,
+            &format!("/plans/{}/approve", miro_sam_core::domain::PlanId::new()),
+            &[("csrf", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(c.w.store.queued_requests(10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_audit_exports_have_every_row() {
+    let c = console(Options::default()).await;
+    c.seed().await;
+    let b = c.signed_in_browser().await;
+    let entries = c.w.store.list_audit(&c.w.org).await.unwrap();
+    assert!(
+        entries.len() >= 3,
+        "connect, policy, plan, sign-in: {entries:?}"
+    );
+
+    let r = b.get(format!("{}/audit.csv", c.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let body = r.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>()[..4],
+        ["at", "id", "actor", "kind"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), entries.len());
+    let ids: BTreeSet<&str> = rows.iter().map(|r| &r[1]).collect();
+    assert_eq!(
+        ids,
+        entries
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect::<BTreeSet<_>>()
+    );
+
+    let r = b
+        .get(format!("{}/audit.json?kind=signed_in", c.url))
+        .send()
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(
+        json.as_array().unwrap().len(),
+        1,
+        "the filter applies to the export"
+    );
+    assert_eq!(json[0]["event"]["event"], "signed_in");
+
+    let (status, page) = c.get(&b, "/audit?kind=signed_in").await;
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("<td>signed_in</td>").count(), 1);
+    let (status, _) = c.get(&b, "/audit?kind=nonsense").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn the_members_csv_has_every_member_with_oomnitzas_fields() {
+    let c = console(Options::default()).await;
+    c.seed().await;
+    let b = c.signed_in_browser().await;
+    let r = b
+        .get(format!("{}/members.csv", c.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "Id",
+            "Username",
+            "First name",
+            "Family name",
+            "User type",
+            "Active",
+            "Role",
+            "Last activity",
+            "License assigned",
+            "Sync time"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let members = c.w.store.list_members(&c.w.org).await.unwrap();
+    assert_eq!(rows.len(), members.len());
+    let first = &members[0];
+    let row = rows
+        .iter()
+        .find(|r| &r[0] == first.member_id.as_str())
+        .unwrap();
+    assert_eq!(&row[1], first.email.as_str());
+    assert_eq!(&row[4], first.license.as_str());
+    assert_eq!(&row[5], if first.active { "true" } else { "false" });
+}
