@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the three Lambda functions as `bootstrap` binaries for provided.al2023 on arm64 (Graviton), the way
+# Builds the four Lambda functions as `bootstrap` binaries for provided.al2023 on arm64 (Graviton), the way
 # `sam build` does, and prints their sizes. Needs Rust (rustup, cargo) and Python 3.11 with pip.
 #
 # cargo-lambda (with zig as the cross linker) comes from PyPI, pinned in infra/requirements-build.txt, into
@@ -24,7 +24,11 @@ if [ ! -x "$venv/bin/cargo-lambda" ] || ! cmp -s "$requirements" "$venv/.require
 fi
 export PATH="$venv/bin:$PATH"
 
-functions=(oauth-callback download-subscriptions reclaim-subscription)
+# The functions by binary name (= the template's BuildProperties.Binary); each is built from the package of the same
+# name unless `package` says otherwise (the console's package is `console-function`: crates.io's `console` is in the
+# lock file, so `-p console` would be ambiguous).
+functions=(oauth-callback download-subscriptions reclaim-subscription console)
+declare -A package=([console]=console-function)
 
 arch_flag=(--arm64)
 arch=arm64
@@ -39,7 +43,7 @@ if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux
 fi
 
 packages=()
-for f in "${functions[@]}"; do packages+=(-p "$f"); done
+for f in "${functions[@]}"; do packages+=(-p "${package[$f]:-$f}"); done
 
 echo "==> cargo lambda build --release ${arch_flag[*]} ${packages[*]}"
 started=$(date +%s)

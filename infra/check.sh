@@ -6,10 +6,11 @@
 #   2. translate.py + cfn-lint           SAM -> CloudFormation, linted with no errors (.venv-infra)
 #   3. checkov                           no failed checks; every skip is in the template with its reason
 #   4. test_stack.py                     the template against the code (env var names, table shape, secret paths,
-#                                        IAM, the alarmed metric names), least privilege (the roles' DynamoDB
-#                                        statements evaluated against the requests each function makes and must
-#                                        not make), then the translated template deployed into the local AWS API
-#                                        (moto)
+#                                        IAM, the alarmed metric names, the console's routes and redirect URI),
+#                                        least privilege (the roles' DynamoDB statements evaluated against the
+#                                        requests each function makes and must not make; the console's role reads
+#                                        no SCIM token and sends to the reclaim queue only), then the translated
+#                                        template deployed into the local AWS API (moto)
 #
 # The local AWS API: MIRO_SAM_TEST_AWS_ENDPOINT when set (./scripts/test.sh exports it); otherwise this script starts
 # moto_server from .venv (created from requirements-test.txt when missing) on a free loopback port and stops it on

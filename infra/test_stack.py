@@ -55,7 +55,12 @@ FUNCTIONS = {
     "OAuthCallbackFunction": "oauth-callback",
     "DownloadSubscriptionsFunction": "download-subscriptions",
     "ReclaimSubscriptionFunction": "reclaim-subscription",
+    "ConsoleFunction": "console",
 }
+# The console's package is not named like its binary (crates.io's `console` is in the lock file).
+PACKAGE_OF = {"console": "console-function"}
+CONSOLE_SETTINGS_RS = ROOT / "functions/console/src/settings.rs"
+CONSOLE_CONFIG_RS = ROOT / "shared/console/src/config.rs"
 
 # What each function needs set, by the Rust constant's name (its value is parsed from the env modules, so a renamed
 # variable fails here). Every function builds the same Settings and AwsConfig; these are the ones whose value must
@@ -65,7 +70,7 @@ COMMON_NEEDS = {
     "SECRET_PREFIX",  # AwsConfig: required
     "OAUTH_CLIENT_SECRET_NAME",  # every function exchanges or refreshes tokens
     "OAUTH_CLIENT_ID",
-    "MIRO_API_BASE_URL",  # all three functions talk to the same Miro
+    "MIRO_API_BASE_URL",  # all four functions talk to the same Miro
     "MIRO_OAUTH_BASE_URL",
     "MIRO_SCIM_BASE_URL",
     "LOG_LEVEL",
@@ -83,6 +88,15 @@ NEEDS = {
     },
     "DownloadSubscriptionsFunction": COMMON_NEEDS | {"RECLAIM_QUEUE_URL", "DEADLINE_MARGIN_SECS"},
     "ReclaimSubscriptionFunction": COMMON_NEEDS | {"RECLAIM_WORKERS"},
+    "ConsoleFunction": COMMON_NEEDS
+    | {
+        "RECLAIM_QUEUE_URL",
+        "CONSOLE_SESSION_KEY_NAME",
+        "CONSOLE_PUBLIC_URL",
+        "CONSOLE_ADMIN_EMAILS",
+        "CONSOLE_SEAT_PRICE_MINOR",
+        "CONSOLE_CURRENCY",
+    },
 }
 # Names the template must never set: test-only ones, and the ones Lambda itself sets.
 TEST_ONLY = {"TEST_AWS_ENDPOINT", "LAMBDA_FUNCTION_NAME"}
@@ -105,9 +119,19 @@ SECRET_ACCESS = {
         "org-oauth": {"GetSecretValue", "PutSecretValue"},
         "org-scim": {"GetSecretValue"},
     },
+    "ConsoleFunction": {
+        "client-secret": {"GetSecretValue"},
+        "console-session-key": {"GetSecretValue"},
+        # Read and refreshed, and replaced when the signing-in admin is the org's connecting admin.
+        "org-oauth": {"GetSecretValue", "PutSecretValue"},
+        # The overview's "no SCIM token" alert: metadata only. The console never reads the token.
+        "org-scim": {"DescribeSecret"},
+    },
 }
 
 ROUTES = {"GET /oauth/start", "GET /oauth/callback", "GET /health"}
+# The console's routes: its base path and everything under it, pages (GET) and actions (POST).
+CONSOLE_ROUTES = {"GET {base}", "GET {base}/{{proxy+}}", "POST {base}/{{proxy+}}"}
 
 # Template parameter that carries each variable's value, to compare the parameter's default with the code's.
 PARAMETER_OF = {
@@ -120,6 +144,9 @@ PARAMETER_OF = {
     "DEFAULT_CAP_PERCENT": "DefaultCapPercent",
     "RECLAIM_WORKERS": "ReclaimWorkers",
     "LOG_LEVEL": "LogLevel",
+    "CONSOLE_ADMIN_EMAILS": "ConsoleAdminEmails",
+    "CONSOLE_SEAT_PRICE_MINOR": "ConsoleSeatPriceMinor",
+    "CONSOLE_CURRENCY": "ConsoleCurrency",
 }
 
 
@@ -180,8 +207,11 @@ def table_shape() -> dict:
             raise AssertionError(f"table.rs uses {ident}, which is not a `pub const` string there")
         return consts[ident]
 
-    gsi_start = src.index("GlobalSecondaryIndex::builder()")
-    gsi_block = src[gsi_start : src.index(".build()\n        .map_err(built)?;", gsi_start)]
+    # Every index create_table builds (not the builders of an index added to an existing table).
+    gsi_blocks = [
+        src[m.start() : src.index(".build()\n        .map_err(built)?;", m.start())]
+        for m in re.finditer(r"(?<![A-Za-z])GlobalSecondaryIndex::builder\(\)", src)
+    ]
     create_start = src.index(".create_table()")
     create_block = src[create_start : src.index(".send()", create_start)]
 
@@ -191,11 +221,16 @@ def table_shape() -> dict:
             for i, t in re.findall(r"key\((\w+), KeyType::(Hash|Range)\)", block)
         ]
 
-    gsi_name = re.search(r"\.index_name\((\w+)\)", gsi_block)
-    projection = re.search(r"ProjectionType::(\w+)", gsi_block)
+    gsis = {}
+    for block in gsi_blocks:
+        gsi_name = re.search(r"\.index_name\((\w+)\)", block)
+        projection = re.search(r"ProjectionType::(\w+)", block)
+        if not (gsi_name and projection):
+            raise AssertionError("table.rs's index builders no longer have the shape this test parses; update test_stack.py")
+        gsis[name(gsi_name.group(1))] = {"key_schema": keys(block), "projection": projection.group(1).upper()}
     billing = re.search(r"BillingMode::(\w+)", create_block)
     ttl = re.search(r"TimeToLiveSpecification::builder\(\)\s*\.attribute_name\((\w+)\)", src)
-    if not (gsi_name and projection and billing and ttl):
+    if not (gsis and billing and ttl):
         raise AssertionError("table.rs's create_table no longer has the shape this test parses; update test_stack.py")
     # Every attribute definition goes through `attr`, which is ScalarAttributeType::S.
     attr_fn = re.search(r"let attr = \|n: &str\| \{(.*?)\};", src, re.S)
@@ -204,7 +239,7 @@ def table_shape() -> dict:
     return {
         "key_schema": keys(create_block),
         "attributes": {name(i): "S" for i in re.findall(r"attribute_definitions\(attr\((\w+)\)\?\)", create_block)},
-        "gsis": {name(gsi_name.group(1)): {"key_schema": keys(gsi_block), "projection": projection.group(1).upper()}},
+        "gsis": gsis,
         "billing": {"PayPerRequest": "PAY_PER_REQUEST", "Provisioned": "PROVISIONED"}[billing.group(1)],
         "ttl": name(ttl.group(1)),
     }
@@ -244,6 +279,19 @@ def partition_prefixes() -> set[str]:
             f"{DYNAMO_DIR} no longer has the shape this test parses (found {sorted(found)}); update test_stack.py"
         )
     return found
+
+
+def console_paths() -> tuple[str, str]:
+    """The console's base path (functions/console/src/settings.rs) and its sign-in callback path under it
+    (shared/console/src/config.rs, `callback_url`)."""
+    base = rust_consts(CONSOLE_SETTINGS_RS).get("BASE_PATH")
+    m = re.search(r"fn callback_url\b.*?self\.absolute\(\"([^\"]+)\"\)", CONSOLE_CONFIG_RS.read_text(), re.S)
+    if not base or not m:
+        raise AssertionError(
+            f"cannot read the console's BASE_PATH ({CONSOLE_SETTINGS_RS}) or callback_url ({CONSOLE_CONFIG_RS}); "
+            "update test_stack.py"
+        )
+    return base, m.group(1)
 
 
 def metric_names() -> dict[str, str]:
@@ -348,8 +396,42 @@ CALLBACK_PARTITIONS = {
     "ORG#": "written",
     "AUDIT#": "appended",
     "PLAN#": "never",
+    "TIMELINE#": "never",
 }
 ITEM_ACTIONS = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"]
+
+# Every DynamoDB request the console makes, by partition (shared/aws/src/dynamo/*.rs; the console's pages and the
+# core jobs its actions run: approve_plan, reject_candidates, set_policy, pause_org/resume_org, remove_hold,
+# request_reactivation, usable_access_token). The console role must allow these.
+CONSOLE_REQUESTS = [
+    ("PutItem", "table", ["OAUTH_STATE#0f3a"]),  # /console/login: the sign-in state, put if absent
+    ("DeleteItem", "table", ["OAUTH_STATE#0f3a"]),  # /console/auth/callback: taken once
+    ("GetItem", "table", ["ORGS"]),  # orgs.rs get: is the admin's org connected?
+    ("GetItem", "table", ["ORG#3458764500000000000"]),  # a member, the pause item, a hold, a policy version
+    ("Query", "table", ["ORG#3458764500000000000"]),  # latest policy, snapshots, plan index, members by id
+    ("PutItem", "table", ["ORG#3458764500000000000"]),  # a policy version (if absent), the pause item, a hold
+    ("UpdateItem", "table", ["ORG#3458764500000000000"]),  # policy counter, token version item, refresh lease
+    ("DeleteItem", "table", ["ORG#3458764500000000000"]),  # resume (the pause item), remove a hold
+    ("GetItem", "table", ["PLAN#2f8e6c1a-0000-4000-8000-000000000001"]),  # plan header, one candidate, a record
+    ("Query", "table", ["PLAN#2f8e6c1a-0000-4000-8000-000000000001"]),  # a page of candidates or exclusions
+    ("PutItem", "table", ["PLAN#2f8e6c1a-0000-4000-8000-000000000001"]),  # approve/reject: the record, if absent
+    ("PutItem", "table", ["AUDIT#console-0192"]),  # audit.rs append, if absent
+    ("GetItem", "table", ["AUDIT#console-0192"]),  # (the entry a refused append finds)
+    ("Query", "table", ["TIMELINE#3458764500000000000#3458764500000000001"]),  # a member's timeline
+    ("Query", "index", ["ORG#3458764500000000000#AUDIT"]),  # the audit log in time order
+    ("Query", "index", ["ORG#3458764500000000000#RECLAIMS"]),  # reclaimed members
+    ("Query", "index", ["ORG#3458764500000000000#EMAIL#a@example.com"]),  # member by email
+]
+# What each partition prefix is to the console role. A new prefix fails the test until it is added here.
+CONSOLE_PARTITIONS = {
+    "OAUTH_STATE#": "written",
+    "LINK#": "never",
+    "ORGS": "read",
+    "ORG#": "written",
+    "AUDIT#": "appended",
+    "PLAN#": "appended",
+    "TIMELINE#": "read",
+}
 
 
 def adapter_actions() -> dict[str, set[str]]:
@@ -470,7 +552,7 @@ class TemplateTests(unittest.TestCase):
 
     # -- environment -------------------------------------------------------------------------------------------
 
-    def test_the_three_functions_exist(self):
+    def test_the_four_functions_exist(self):
         lambdas = {k for k, r in self.res.items() if r["Type"] == "AWS::Lambda::Function"}
         self.assertEqual(lambdas, set(FUNCTIONS))
 
@@ -514,11 +596,34 @@ class TemplateTests(unittest.TestCase):
             {"Ref": "ReclaimWorkers"},
             "the workers' share of Miro's budget must use the event source's maximum concurrency",
         )
+        console = self.env("ConsoleFunction")
+        self.assertEqual(console[n["RECLAIM_QUEUE_URL"]], {"Ref": "ReclaimQueue"})
+        self.assertEqual(
+            sub_text(console[n["CONSOLE_SESSION_KEY_NAME"]]),
+            sub_text(self.res["ConsoleSessionKey"]["Properties"]["Name"]),
+            "the console reads its session key from the secret the template generates",
+        )
+        for var in ("CONSOLE_ADMIN_EMAILS", "CONSOLE_SEAT_PRICE_MINOR", "CONSOLE_CURRENCY"):
+            self.assertEqual(console[n[var]], {"Ref": PARAMETER_OF[var]}, var)
 
     def test_redirect_uri_is_the_callback_url_output(self):
         uri = sub_text(self.env("OAuthCallbackFunction")[self.names["OAUTH_REDIRECT_URI"]])
         self.assertEqual(uri, "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/oauth/callback")
         self.assertEqual(sub_text(self.cfn["Outputs"]["CallbackUrl"]["Value"]), uri)
+
+    def test_console_sign_in_redirect_uri_is_an_output(self):
+        base, callback = console_paths()
+        origin = sub_text(self.env("ConsoleFunction")[self.names["CONSOLE_PUBLIC_URL"]])
+        self.assertEqual(origin, "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}")
+        outputs = self.cfn["Outputs"]
+        # What the console sends Miro as its redirect URI (ConsoleConfig::callback_url: origin + base + callback),
+        # and so what the Miro app's redirect URI list must include.
+        self.assertEqual(sub_text(outputs["ConsoleCallbackUrl"]["Value"]), f"{origin}{base}{callback}")
+        self.assertEqual(sub_text(outputs["ConsoleUrl"]["Value"]), f"{origin}{base}")
+        self.assertEqual(
+            sub_text(outputs["ConsoleSessionKeyName"]["Value"]),
+            sub_text(self.res["ConsoleSessionKey"]["Properties"]["Name"]),
+        )
 
     def test_parameter_defaults_are_the_codes_defaults(self):
         defaults = env_defaults()
@@ -540,6 +645,16 @@ class TemplateTests(unittest.TestCase):
                 self.assertNotIn("SecretString", r["Properties"], logical)
         self.assertNotIn("GenerateSecretString", self.res["OAuthClientSecret"]["Properties"])
         self.assertIn("GenerateSecretString", self.res["ConnectLinkKey"]["Properties"])
+        # The console reads its key as base64 of at least 32 bytes (functions/console/src/session_key.rs): letters
+        # and digits only, a multiple of 4 characters, at least 44 of them.
+        generated = self.res["ConsoleSessionKey"]["Properties"]["GenerateSecretString"]
+        length = int(generated["PasswordLength"])
+        self.assertTrue(generated.get("ExcludePunctuation"), "punctuation is not base64")
+        self.assertFalse(generated.get("IncludeSpace", False))
+        self.assertEqual(length % 4, 0, "unpadded base64 comes in groups of 4 characters")
+        min_bytes = int(re.search(r"MIN_KEY_BYTES: usize = (\d+);", (ROOT / "functions/console/src/session_key.rs")
+                                  .read_text()).group(1))
+        self.assertGreaterEqual(length * 6 // 8, min_bytes)
         for p, spec in self.cfn["Parameters"].items():
             self.assertNotRegex(p.lower(), r"secret|token|password", f"parameter {p} looks like it carries a secret")
 
@@ -570,8 +685,9 @@ class TemplateTests(unittest.TestCase):
 
     def test_roles_grant_only_what_the_code_calls_on_named_resources(self):
         allowed = adapter_actions()
-        gsi = next(iter(table_shape()["gsis"]))
-        table_arns = [{"Fn::GetAtt": ["Table", "Arn"]}, {"Fn::Sub": "${Table.Arn}/index/%s" % gsi}]
+        table_arns = [TABLE_RESOURCE] + [{"Fn::Sub": "${Table.Arn}/index/%s" % g} for g in table_shape()["gsis"]]
+        # Every index at once, for reading only (the console's pages Query whichever index orders their items).
+        every_index = {"Fn::Sub": "${Table.Arn}/index/*"}
         for fn in FUNCTIONS:
             role_id, role = self.role_of(fn)
             trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -605,7 +721,8 @@ class TemplateTests(unittest.TestCase):
                     )
                 elif service == "dynamodb":
                     self.assertLessEqual(names, allowed["dynamodb"], f"{role_id}: actions the adapter never calls")
-                    self.assertTrue(resources and all(r in table_arns for r in resources), role_id)
+                    named = all(r in table_arns or (r == every_index and names == {"Query"}) for r in resources)
+                    self.assertTrue(resources and named, f"{role_id}: {s.get('Sid')} on {resources}")
                 elif service == "sqs":
                     self.assertLessEqual(names, allowed["sqs"], role_id)
                     # Each queue only to the roles that use it: the reclaim queue (every sender and its worker),
@@ -627,6 +744,7 @@ class TemplateTests(unittest.TestCase):
         kinds = {
             "${OAuthClientSecret}": "client-secret",
             "${ConnectLinkKey}": "connect-link-key",
+            "${ConsoleSessionKey}": "console-session-key",
             **{f"{SECRET_ARN}{prefix}{path}-??????": kind for kind, path in paths.items()},
         }
         for fn, want in SECRET_ACCESS.items():
@@ -734,6 +852,83 @@ class TemplateTests(unittest.TestCase):
             file=sys.stderr,
         )
 
+    def test_console_role_allows_what_the_console_does_and_denies_what_it_must_not(self):
+        stmts = self.dynamodb_statements("ConsoleFunction")
+        for action, resource, keys in CONSOLE_REQUESTS:
+            self.assertEqual(
+                dynamodb_decision(stmts, action, resource, keys), "Allow", f"the console needs {action} on {keys}"
+            )
+        plan, org = "PLAN#2f8e6c1a-0000-4000-8000-000000000001", "ORG#3458764500000000000"
+        denied = [("UpdateItem", "AUDIT#console-0192"), ("DeleteItem", "AUDIT#console-0192")]  # append only
+        denied += [(a, "LINK#5d1c") for a in ITEM_ACTIONS]  # connect links are the callback's alone
+        denied += [("UpdateItem", plan), ("DeleteItem", plan)]  # records move only in the reclaim worker
+        denied += [(a, "TIMELINE#1#2") for a in ("PutItem", "UpdateItem", "DeleteItem")]  # the download's
+        denied += [("DeleteItem", "ORGS")]
+        denied += [("BatchWriteItem", pk) for pk in (org, plan, "OAUTH_STATE#0f3a")]
+        for action, pk in denied:
+            self.assertEqual(dynamodb_decision(stmts, action, "table", [pk]), "Deny", f"{action} on {pk}")
+        for action in ("Scan", "PartiQLUpdate", "PartiQLDelete"):
+            for resource in ("table", "index"):
+                self.assertEqual(dynamodb_decision(stmts, action, resource, None), "Deny", f"{action} {resource}")
+        # Not allowed (implicitly): what the console never does.
+        for action, resource, keys in [
+            ("PutItem", "table", ["ORGS"]),  # connecting is the callback's
+            ("UpdateItem", "table", ["ORGS"]),
+            ("Query", "table", ["ORGS"]),
+            ("GetItem", "table", ["SOMETHING#ELSE"]),
+            ("PutItem", "table", None),  # no partition key in the request context
+            ("BatchGetItem", "table", [org, plan]),
+            ("ConditionCheckItem", "table", [org]),
+            ("GetItem", "index", ["ORG#3458764500000000000#AUDIT"]),  # indexes are Queried, nothing else
+            ("PutItem", "index", ["ORG#3458764500000000000#AUDIT"]),
+        ]:
+            self.assertNotEqual(dynamodb_decision(stmts, action, resource, keys), "Allow", f"{action} {keys}")
+        new = partition_prefixes() - set(CONSOLE_PARTITIONS)
+        self.assertFalse(
+            new,
+            f"partition prefixes new in keys.rs: {sorted(new)}. Give each its place in CONSOLE_PARTITIONS "
+            "(infra/test_stack.py) and, if the console reads or writes it, allow it in ConsoleRole (infra/template.yaml)",
+        )
+        for prefix, kind in CONSOLE_PARTITIONS.items():
+            sample = prefix if prefix == "ORGS" else prefix + "x"
+            reads = {a for a in ("GetItem", "Query") if dynamodb_decision(stmts, a, "table", [sample]) == "Allow"}
+            writes = {a for a in ("PutItem", "UpdateItem", "DeleteItem")
+                      if dynamodb_decision(stmts, a, "table", [sample]) == "Allow"}
+            if kind == "never":
+                self.assertFalse(reads | writes, prefix)
+            elif kind == "read":
+                self.assertTrue(reads, prefix)
+                self.assertFalse(writes, prefix)
+            elif kind == "appended":
+                self.assertEqual(writes, {"PutItem"}, prefix)
+            else:
+                self.assertIn("PutItem", writes, prefix)
+        print(
+            "\n  NOTE console may Put/Update/Delete any item of an org's partition ORG#{org} and Put any item of a "
+            "plan's partition PLAN#{plan}: IAM has no condition on sort keys (nor on the org of the signed-in admin), "
+            "so only the code keeps the console to its own org's policy versions, pause, holds and token items and "
+            "to creating reclaim records (infra/README.md, 'What each role may write').",
+            file=sys.stderr,
+        )
+
+    def test_console_role_never_reads_scim_tokens_and_sends_only_to_the_reclaim_queue(self):
+        _, role = self.role_of("ConsoleFunction")
+        # An org's SCIM secret, as its ARN looks (the six random characters Secrets Manager appends).
+        path = secret_paths()["org-scim"].replace("*", "3458764500000000000")
+        scim = "%s${AWS::StackName}%s-AbC123" % (SECRET_ARN, path)
+        sqs = []
+        for s, _ in statements(role):
+            actions = set(as_list(s["Action"]))
+            if s["Effect"] != "Allow":
+                continue
+            resources = [sub_text(r) for r in as_list(s["Resource"])]
+            if any(r is not None and _like(r, scim) for r in resources):
+                self.assertLessEqual(actions, {"secretsmanager:DescribeSecret", "xray:PutTraceSegments",
+                                               "xray:PutTelemetryRecords"}, f"{s.get('Sid')}: SCIM token access")
+            self.assertNotIn("secretsmanager:*", actions)
+            sqs += [(a, r) for a in actions if a.startswith("sqs:") for r in as_list(s["Resource"])]
+        self.assertEqual(sqs, [("sqs:SendMessage", {"Fn::GetAtt": ["ReclaimQueue", "Arn"]})])
+
     def test_worker_roles_never_change_audit_entries_or_touch_connect_items(self):
         must_allow = {
             "DownloadSubscriptionsFunction": [
@@ -763,28 +958,48 @@ class TemplateTests(unittest.TestCase):
 
     # -- HTTP API ----------------------------------------------------------------------------------------------
 
-    def test_http_api_has_exactly_the_callback_routes(self):
+    def test_http_api_has_exactly_the_callback_and_console_routes(self):
+        base, _ = console_paths()
+        console_routes = {r.format(base=base) for r in CONSOLE_ROUTES}
         routes = {
             r["Properties"]["RouteKey"]: r["Properties"]
             for r in self.res.values()
             if r["Type"] == "AWS::ApiGatewayV2::Route"
         }
-        self.assertEqual(set(routes), ROUTES)
+        self.assertEqual(set(routes), ROUTES | console_routes)
         integrations = {
             k: r["Properties"] for k, r in self.res.items() if r["Type"] == "AWS::ApiGatewayV2::Integration"
         }
-        self.assertEqual(len(integrations), 1)
-        (integration_id, integration), = integrations.items()
-        self.assertEqual(integration["IntegrationUri"], {"Fn::GetAtt": ["OAuthCallbackFunction", "Arn"]})
-        self.assertEqual(integration["PayloadFormatVersion"], "2.0")
+        self.assertEqual(len(integrations), 2)
+        function_of = {k: i["IntegrationUri"]["Fn::GetAtt"][0] for k, i in integrations.items()}
+        for integration in integrations.values():
+            self.assertEqual(integration["PayloadFormatVersion"], "2.0")
         for key, route in routes.items():
-            self.assertEqual(sub_text(route["Target"]), "integrations/${%s}" % integration_id, key)
+            target = sub_text(route["Target"])
+            m = re.fullmatch(r"integrations/\$\{(\w+)\}", target or "")
+            self.assertTrue(m, f"{key}: {target}")
+            want = "ConsoleFunction" if key in console_routes else "OAuthCallbackFunction"
+            self.assertEqual(function_of[m.group(1)], want, key)
+            self.assertEqual(route["AuthorizationType"], "NONE", key)
         stages = [r["Properties"] for r in self.res.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
         self.assertEqual([(s["StageName"], s["AutoDeploy"]) for s in stages], [("$default", True)])
-        perms = [r["Properties"] for r in self.res.values() if r["Type"] == "AWS::Lambda::Permission"]
-        self.assertEqual(len(perms), 1)
-        self.assertEqual(perms[0]["FunctionName"], {"Ref": "OAuthCallbackFunction"})
-        self.assertIn("${HttpApi}/", sub_text(perms[0]["SourceArn"]))
+        perms = {
+            r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
+            for r in self.res.values()
+            if r["Type"] == "AWS::Lambda::Permission"
+        }
+        self.assertEqual(set(perms), {"OAuthCallbackFunction", "ConsoleFunction"})
+        for fn, perm in perms.items():
+            self.assertIn("${HttpApi}/", sub_text(perm["SourceArn"]), fn)
+        # The console's permission covers its routes and none of the callback's.
+        arn = sub_text(perms["ConsoleFunction"]["SourceArn"])
+        prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/$default"
+        for key in console_routes:
+            method, path = key.split(" ", 1)
+            self.assertTrue(_like(arn, f"{prefix}/{method}{path}"), f"{key} not covered by {arn}")
+        for key in ROUTES:
+            method, path = key.split(" ", 1)
+            self.assertFalse(_like(arn, f"{prefix}/{method}{path}"), f"the console may be invoked for {key}")
 
     def test_routes_are_the_ones_the_function_serves(self):
         src = ROOT / "functions/oauth-callback/src"
@@ -794,6 +1009,12 @@ class TemplateTests(unittest.TestCase):
         for route in ROUTES:
             path = route.split(" ", 1)[1]
             self.assertIn(f'"{path}"', code, f"oauth-callback does not mention {path}")
+        # The console serves its router under BASE_PATH; its pages (GET) and actions (POST) are all below it.
+        base, callback = console_paths()
+        self.assertEqual(base, "/console", "the template's console routes and outputs are written for /console")
+        router = (ROOT / "shared/console/src/lib.rs").read_text()
+        for path in ("/login", callback):
+            self.assertRegex(router, r'at\("%s"\)' % re.escape(path), f"the console router has no {path}")
 
     # -- queue, event source, schedule -------------------------------------------------------------------------
 
@@ -896,7 +1117,16 @@ class TemplateTests(unittest.TestCase):
             self.assertEqual(code_dir, ROOT / "functions" / binary, fn)
             cargo = code_dir / "Cargo.toml"
             if cargo.exists():
-                self.assertRegex(cargo.read_text(), r'(?m)^name = "%s"$' % re.escape(binary), f"{cargo}")
+                text = cargo.read_text()
+                self.assertRegex(text, r'(?m)^name = "%s"$' % re.escape(binary), f"{cargo}")
+                package = PACKAGE_OF.get(binary, binary)
+                self.assertRegex(text, r'(?m)^\[package\]\n(#.*\n)*name = "%s"$' % re.escape(package), f"{cargo}")
+            # infra/build.sh builds it (its binary list and the package each is in).
+            build = (INFRA / "build.sh").read_text()
+            listed = re.search(r"(?m)^functions=\(([^)]*)\)", build)
+            self.assertTrue(listed and binary in listed.group(1).split(), f"infra/build.sh does not build {binary}")
+            if binary in PACKAGE_OF:
+                self.assertIn(f"[{binary}]={PACKAGE_OF[binary]}", build, f"infra/build.sh: {binary}'s package")
             props = self.res[fn]["Properties"]
             self.assertEqual(
                 (props["Runtime"], props["Architectures"], props["Handler"]),
@@ -905,14 +1135,20 @@ class TemplateTests(unittest.TestCase):
         timeouts = {fn: self.res[fn]["Properties"]["Timeout"] for fn in FUNCTIONS}
         self.assertEqual(
             timeouts,
-            {"OAuthCallbackFunction": 15, "DownloadSubscriptionsFunction": 900, "ReclaimSubscriptionFunction": 60},
+            {
+                "OAuthCallbackFunction": 15,
+                "DownloadSubscriptionsFunction": 900,
+                "ReclaimSubscriptionFunction": 60,
+                # API Gateway's integration timeout (29 s) is the most a console request can take anyway.
+                "ConsoleFunction": 29,
+            },
         )
         margin = self.env("DownloadSubscriptionsFunction")[self.names["DEADLINE_MARGIN_SECS"]]
         self.assertLess(int(margin), timeouts["DownloadSubscriptionsFunction"])
 
     def test_log_groups_have_retention_and_tracing_is_off_by_default(self):
         groups = [r["Properties"] for r in self.res.values() if r["Type"] == "AWS::Logs::LogGroup"]
-        self.assertEqual(len(groups), 4)
+        self.assertEqual(len(groups), len(FUNCTIONS) + 1, "one per function and the API's access log")
         for g in groups:
             self.assertEqual(g["RetentionInDays"], {"Ref": "LogRetentionDays"})
         self.assertEqual(int(self.cfn["Parameters"]["LogRetentionDays"]["Default"]), 30)
@@ -1062,7 +1298,8 @@ class StackTests(unittest.TestCase):
         for logical in (
             "Table", "ReclaimQueue", "ReclaimDeadLetterQueue", *FUNCTIONS,
             "OAuthCallbackRole", "DownloadSubscriptionsRole", "ReclaimSubscriptionRole", "DownloadScheduleRole",
-            "OAuthCallbackLogGroup", "DownloadSubscriptionsLogGroup", "ReclaimSubscriptionLogGroup",
+            "ConsoleRole", "OAuthCallbackLogGroup", "DownloadSubscriptionsLogGroup", "ReclaimSubscriptionLogGroup",
+            "ConsoleLogGroup",
         ):
             self.assertTrue(self.physical.get(logical), f"{logical} was not created")
         self.assertEqual(self.outputs["SecretPrefix"], self.stack)
