@@ -8,67 +8,19 @@ mod sqlite_world;
 
 pub use sqlite_world::{World, client_for, live_policy, oauth_app};
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use miro_client::SecretString;
 use miro_sam_console::{ConsoleConfig, ConsoleDeps, router};
-use miro_sam_core::StoreError;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{self, ConnectOptions, Deps};
 use miro_sam_core::ports::{
-    Clock, FixedClock, OAUTH_STATE_TTL, OAuthStates, ReclaimQueue, StateTake, SubscriptionStore,
-    SystemClock, TakenState, TokenStore,
+    Clock, FixedClock, ReclaimQueue, SubscriptionStore, SystemClock, TokenStore,
 };
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use secrecy::SecretBox;
-
-/// Single-use states in memory, on the console's clock.
-// TEMPORARY until the SQLite store implements OAuthStates (then the tests use the store's).
-pub struct MemoryStates {
-    clock: Arc<dyn Clock>,
-    states: Mutex<HashMap<String, TakenState>>,
-}
-
-impl MemoryStates {
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
-        MemoryStates {
-            clock,
-            states: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-#[async_trait]
-impl OAuthStates for MemoryStates {
-    async fn issue_state(&self, data: &str) -> Result<String, StoreError> {
-        let now = self.clock.now();
-        let state = uuid::Uuid::new_v4().simple().to_string();
-        self.states.lock().unwrap().insert(
-            state.clone(),
-            TakenState {
-                data: data.to_owned(),
-                created_at: now,
-                expires_at: now + OAUTH_STATE_TTL,
-            },
-        );
-        Ok(state)
-    }
-
-    async fn take_state(&self, state: &str) -> Result<StateTake, StoreError> {
-        let taken = self.states.lock().unwrap().remove(state);
-        Ok(match taken {
-            None => StateTake::Unknown,
-            Some(t) if self.clock.now() >= t.expires_at => StateTake::Expired {
-                expired_at: t.expires_at,
-            },
-            Some(t) => StateTake::Valid(t),
-        })
-    }
-}
 
 pub const KEY: [u8; 32] = [7u8; 32];
 
@@ -103,7 +55,8 @@ pub struct Console {
     pub url: String,
     pub origin: String,
     pub clock: Arc<FixedClock>,
-    pub states: Arc<MemoryStates>,
+    /// The OAuth states the console uses (one-time login links are issued here).
+    pub states: Arc<SqliteStore>,
     pub config_for_links: ConsoleConfig,
     server: tokio::task::JoinHandle<()>,
 }
@@ -114,7 +67,7 @@ impl Drop for Console {
     }
 }
 
-fn config(origin: &str, o: &Options) -> ConsoleConfig {
+pub fn config(origin: &str, o: &Options) -> ConsoleConfig {
     ConsoleConfig {
         base_path: "/console".into(),
         public_url: url::Url::parse(origin).unwrap(),
@@ -200,7 +153,8 @@ pub async fn serve(w: World, o: Options) -> Console {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let clock = Arc::new(FixedClock::new(Utc::now()));
-    let states = Arc::new(MemoryStates::new(clock.clone()));
+    // The store's OAuth states, timed by the console's clock (so a test can let one expire).
+    let states = Arc::new(w.store.clone().with_clock(clock.clone()));
     let deps = ConsoleDeps {
         store: Arc::new(w.store.clone()) as Arc<dyn SubscriptionStore>,
         tokens: Arc::new(w.store.clone()) as Arc<dyn TokenStore>,
