@@ -82,6 +82,13 @@ async fn read_all(store: &Store, query: &AuditQuery, limit: usize) -> Vec<AuditE
             .await
             .unwrap();
         assert!(page.len() <= limit, "a page holds at most `limit` entries");
+        if let Some(c) = &cursor {
+            // Also what ends the loop for an adapter that returns the cursor's entry again.
+            assert!(
+                page.iter().all(|e| (e.at, &e.id) < (c.at, &c.id)),
+                "{query:?}: a page holds only entries strictly before its cursor {c:?}: {page:?}"
+            );
+        }
         let done = page.len() < limit;
         out.extend(page);
         if done {

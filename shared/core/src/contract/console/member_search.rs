@@ -47,6 +47,13 @@ async fn search_all(store: &Store, org: &OrgId, prefix: &str, limit: usize) -> V
             .await
             .unwrap();
         assert!(page.len() <= limit, "a page holds at most `limit` members");
+        if let Some((e, m)) = &cursor {
+            assert!(
+                page.iter().all(|x| (&x.email, &x.member_id) > (e, m)),
+                "{prefix:?}: a page holds only members strictly after its cursor ({e:?}, {m:?}): {:?}",
+                ids(&page)
+            );
+        }
         let done = page.len() < limit;
         out.extend(page);
         if done {

@@ -44,6 +44,12 @@ async fn read_all(
             .await
             .unwrap();
         assert!(page.len() <= limit, "a page holds at most `limit` records");
+        if let Some(c) = &cursor {
+            assert!(
+                page.iter().all(|r| key(r) < cursor_key(c)),
+                "{state:?}: a page holds only records strictly before its cursor {c:?}: {page:?}"
+            );
+        }
         let done = page.len() < limit;
         cursor = page.last().map(RecordCursor::of).or(cursor);
         out.extend(page);

@@ -88,6 +88,12 @@ async fn read_all(store: &Store, org: &OrgId, member: &MemberId, limit: usize) -
             .await
             .unwrap();
         assert!(page.len() <= limit, "a page holds at most `limit` events");
+        if let Some(b) = &before {
+            assert!(
+                page.iter().all(|e| &e.key() < b),
+                "a page holds only events strictly before its key {b}: {page:?}"
+            );
+        }
         let done = page.len() < limit;
         out.extend(page);
         if done {
