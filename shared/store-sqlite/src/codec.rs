@@ -9,6 +9,43 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// A statement built for the inputs of one call: its text and its numbered parameters (`?1`, `?2`, ...). The page
+/// queries are built as values, so the tests can ask SQLite how it runs exactly the statement a page runs.
+pub(crate) struct Query {
+    pub sql: String,
+    pub values: Vec<rusqlite::types::Value>,
+}
+
+impl Query {
+    pub(crate) fn new(sql: &str, values: Vec<rusqlite::types::Value>) -> Self {
+        Query {
+            sql: sql.to_owned(),
+            values,
+        }
+    }
+
+    /// Binds `v` as the next parameter and appends `sql` with its `?` numbered accordingly.
+    pub(crate) fn bind(&mut self, sql: &str, v: impl Into<rusqlite::types::Value>) {
+        self.values.push(v.into());
+        self.sql
+            .push_str(&sql.replacen('?', &format!("?{}", self.values.len()), 1));
+    }
+
+    pub(crate) fn params(
+        self,
+    ) -> (
+        String,
+        rusqlite::ParamsFromIter<Vec<rusqlite::types::Value>>,
+    ) {
+        (self.sql, rusqlite::params_from_iter(self.values))
+    }
+}
+
+/// `limit` as SQLite's LIMIT takes it.
+pub(crate) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }

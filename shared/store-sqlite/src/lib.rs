@@ -21,6 +21,8 @@ mod audit;
 mod codec;
 mod download_lease;
 mod holds;
+#[cfg(test)]
+mod index_use;
 mod member_search;
 mod members;
 mod oauth_states;

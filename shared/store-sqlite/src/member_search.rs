@@ -1,12 +1,10 @@
 //! The console's member search on SQLite: members whose folded email starts with a prefix, in (email, numeric
 //! member id) order, one range of the `members_by_email` index (org, email, id_len, member_id) per page.
 
+use crate::codec::{Query, sql_limit};
+use crate::members::{members_sql, query_members_sql};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::{Email, MemberId, OrgId, Subscription};
-use rusqlite::params_from_iter;
-use rusqlite::types::Value;
-
-use crate::members::query_members;
 
 /// The least string above every string that starts with `prefix` (`None` if there is none, or for ""): the
 /// prefix with its last character moved one code point up. SQLite compares text byte by byte, and UTF-8 byte
@@ -28,9 +26,6 @@ fn prefix_end(prefix: &str) -> Option<String> {
 }
 
 /// Up to `limit` members of the org whose email starts with `prefix`, strictly after `after`.
-///
-/// The lower bound is the cursor when it lies at or above the prefix (a row-value bound over the whole index
-/// key, so a page deep into a long list starts where the last one ended), else the prefix itself.
 pub(crate) fn search(
     c: &rusqlite::Connection,
     org: &OrgId,
@@ -38,49 +33,49 @@ pub(crate) fn search(
     after: Option<(&Email, &MemberId)>,
     limit: usize,
 ) -> Result<Vec<Subscription>, StoreError> {
-    let mut values: Vec<Value> = vec![org.as_str().to_owned().into()];
-    let mut filter = "m.org_id = ?1".to_owned();
+    let (sql, params) = search_query(org, prefix, after, limit).params();
+    query_members_sql(c, &sql, params)
+}
+
+/// The lower bound is the cursor when it lies at or above the prefix (a row-value bound over the whole index
+/// key, so a page deep into a long list starts where the last one ended), else the prefix itself.
+pub(crate) fn search_query(
+    org: &OrgId,
+    prefix: &str,
+    after: Option<(&Email, &MemberId)>,
+    limit: usize,
+) -> Query {
+    let mut q = Query::new("m.org_id = ?1", vec![org.as_str().to_owned().into()]);
     match after {
         Some((email, id)) if email.as_str() >= prefix => {
-            let n = values.len();
-            filter.push_str(&format!(
-                " AND (m.email, m.id_len, m.member_id) > (?{}, ?{}, ?{})",
-                n + 1,
-                n + 2,
-                n + 3
-            ));
-            values.push(email.as_str().to_owned().into());
-            values.push((id.as_str().len() as i64).into());
-            values.push(id.as_str().to_owned().into());
+            q.bind(
+                " AND (m.email, m.id_len, m.member_id) > (?",
+                email.as_str().to_owned(),
+            );
+            q.bind(", ?", id.as_str().len() as i64);
+            q.bind(", ?)", id.as_str().to_owned());
         }
-        _ if !prefix.is_empty() => {
-            values.push(prefix.to_owned().into());
-            filter.push_str(&format!(" AND m.email >= ?{}", values.len()));
-        }
+        _ if !prefix.is_empty() => q.bind(" AND m.email >= ?", prefix.to_owned()),
         _ => {}
     }
     if !prefix.is_empty() {
         match prefix_end(prefix) {
-            Some(end) => {
-                values.push(end.into());
-                filter.push_str(&format!(" AND m.email < ?{}", values.len()));
-            }
+            Some(end) => q.bind(" AND m.email < ?", end),
             // Only a prefix of U+10FFFF characters has no end: filter instead of bounding.
             None => {
-                values.push(prefix.to_owned().into());
-                filter.push_str(&format!(
-                    " AND substr(m.email, 1, length(?{0})) = ?{0}",
-                    values.len()
-                ));
+                q.bind(" AND substr(m.email, 1, length(?", prefix.to_owned());
+                q.bind(")) = ?", prefix.to_owned());
             }
         }
     }
-    values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
-    let tail = format!(
-        "ORDER BY m.email, m.id_len, m.member_id LIMIT ?{}",
-        values.len()
+    q.bind(
+        " ORDER BY m.email, m.id_len, m.member_id LIMIT ?",
+        sql_limit(limit),
     );
-    query_members(c, &filter, &tail, params_from_iter(values))
+    Query {
+        sql: members_sql(&q.sql, ""),
+        values: q.values,
+    }
 }
 
 #[cfg(test)]

@@ -85,17 +85,30 @@ impl MemberRow {
 const NUMERIC: &str = "ORDER BY length(m.member_id), m.member_id";
 
 /// Members matching `filter`, ordered and limited by `tail` (an `ORDER BY`, maybe with a `LIMIT`).
-pub(crate) fn query_members(
+fn query_members(
     c: &Connection,
     filter: &str,
     tail: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Subscription>, StoreError> {
-    let sql = format!(
+    query_members_sql(c, &members_sql(filter, tail), params)
+}
+
+/// The member query with `filter` after its `WHERE` and `tail` (order, limit) after that.
+pub(crate) fn members_sql(filter: &str, tail: &str) -> String {
+    format!(
         "SELECT {MEMBER_COLUMNS} FROM members m LEFT JOIN download_runs r ON r.org_id = m.org_id \
          WHERE {filter} {tail}"
-    );
-    let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+    )
+}
+
+/// Members as `sql` (built by [`members_sql`]) selects them, in its order.
+pub(crate) fn query_members_sql(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Subscription>, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
     let rows = stmt
         .query_map(params, MemberRow::read)
         .map_err(backend)?

@@ -9,11 +9,10 @@ use chrono::{DateTime, Utc};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::{OrgId, PlanId};
 use miro_sam_core::plan::{Candidate, Exclusion, PlanHeader};
-use rusqlite::types::Value;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, params};
 
 use crate::SqliteStore;
-use crate::codec::{backend, ts};
+use crate::codec::{Query, backend, sql_limit, ts};
 use crate::plans::{BATCH, Items, Row, decode, put_header, rows};
 
 fn upsert(c: &mut Connection, items: Items, plan: &str, batch: &[Row]) -> Result<(), StoreError> {
@@ -40,23 +39,27 @@ fn headers_page(
     before: Option<DateTime<Utc>>,
     limit: usize,
 ) -> Result<Vec<String>, StoreError> {
-    let mut values: Vec<Value> = vec![org.as_str().to_owned().into()];
-    let mut filter = "org_id = ?1".to_owned();
-    if let Some(b) = before {
-        values.push(ts(b).into());
-        filter.push_str(" AND created_at < ?2");
-    }
-    values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
-    let sql = format!(
-        "SELECT body FROM plans INDEXED BY plans_by_org WHERE {filter} \
-         ORDER BY created_at DESC, plan_id DESC LIMIT ?{}",
-        values.len()
-    );
+    let (sql, params) = headers_query(org, before, limit).params();
     let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
-    stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0))
+    stmt.query_map(params, |r| r.get::<_, String>(0))
         .map_err(backend)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(backend)
+}
+
+pub(crate) fn headers_query(org: &OrgId, before: Option<DateTime<Utc>>, limit: usize) -> Query {
+    let mut q = Query::new(
+        "SELECT body FROM plans INDEXED BY plans_by_org WHERE org_id = ?1",
+        vec![org.as_str().to_owned().into()],
+    );
+    if let Some(b) = before {
+        q.bind(" AND created_at < ?", ts(b));
+    }
+    q.bind(
+        " ORDER BY created_at DESC, plan_id DESC LIMIT ?",
+        sql_limit(limit),
+    );
+    q
 }
 
 impl SqliteStore {

@@ -7,10 +7,9 @@ use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId};
 use miro_sam_core::reclaim::{
     ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition, RecordCursor,
 };
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::codec::{backend, corrupt, from_json, parse_ts, parsed, to_json, ts};
+use crate::codec::{Query, backend, corrupt, from_json, parse_ts, parsed, sql_limit, to_json, ts};
 
 struct RecordRow {
     plan_id: String,
@@ -193,8 +192,7 @@ pub(crate) fn list(c: &Connection, org: &OrgId) -> Result<Vec<ReclaimRecord>, St
     )
 }
 
-/// Up to `limit` records, newest first, strictly before `before`: one descending range of the org's index (or,
-/// with a state, of the state index). `INDEXED BY` makes SQLite refuse the query rather than quietly scan.
+/// Up to `limit` records, newest first, strictly before `before`.
 pub(crate) fn page(
     c: &Connection,
     org: &OrgId,
@@ -202,36 +200,43 @@ pub(crate) fn page(
     before: Option<&RecordCursor>,
     limit: usize,
 ) -> Result<Vec<ReclaimRecord>, StoreError> {
-    let mut values: Vec<Value> = vec![org.as_str().to_owned().into()];
-    let (index, mut filter) = match state {
-        Some(s) => {
-            values.push(s.as_str().to_owned().into());
-            (
-                "reclaim_records_by_state",
-                "org_id = ?1 AND state = ?2".to_owned(),
-            )
-        }
-        None => ("reclaim_records_by_org", "org_id = ?1".to_owned()),
+    let (sql, params) = page_query(org, state, before, limit).params();
+    query_records(c, &sql, params)
+}
+
+/// One descending range of the org's index (or, with a state, of the state index). `INDEXED BY` makes SQLite
+/// refuse the query rather than quietly scan.
+pub(crate) fn page_query(
+    org: &OrgId,
+    state: Option<ReclaimState>,
+    before: Option<&RecordCursor>,
+    limit: usize,
+) -> Query {
+    let index = match state {
+        Some(_) => "reclaim_records_by_state",
+        None => "reclaim_records_by_org",
     };
-    if let Some(b) = before {
-        let n = values.len();
-        filter.push_str(&format!(
-            " AND (created_at, plan_id, id_len, member_id) < (?{}, ?{}, ?{}, ?{})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
-        ));
-        values.push(ts(b.created_at).into());
-        values.push(b.plan_id.to_string().into());
-        values.push((b.member_id.as_str().len() as i64).into());
-        values.push(b.member_id.as_str().to_owned().into());
-    }
-    values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
-    let sql = format!(
-        "SELECT {RECORD_COLUMNS} FROM reclaim_records INDEXED BY {index} WHERE {filter} \
-         ORDER BY created_at DESC, plan_id DESC, id_len DESC, member_id DESC LIMIT ?{}",
-        values.len()
+    let mut q = Query::new(
+        &format!(
+            "SELECT {RECORD_COLUMNS} FROM reclaim_records INDEXED BY {index} WHERE org_id = ?1"
+        ),
+        vec![org.as_str().to_owned().into()],
     );
-    query_records(c, &sql, params_from_iter(values))
+    if let Some(s) = state {
+        q.bind(" AND state = ?", s.as_str().to_owned());
+    }
+    if let Some(b) = before {
+        q.bind(
+            " AND (created_at, plan_id, id_len, member_id) < (?",
+            ts(b.created_at),
+        );
+        q.bind(", ?", b.plan_id.to_string());
+        q.bind(", ?", b.member_id.as_str().len() as i64);
+        q.bind(", ?)", b.member_id.as_str().to_owned());
+    }
+    q.bind(
+        " ORDER BY created_at DESC, plan_id DESC, id_len DESC, member_id DESC LIMIT ?",
+        sql_limit(limit),
+    );
+    q
 }

@@ -5,10 +5,9 @@
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::{MemberId, OrgId};
 use miro_sam_core::timeline::MemberEvent;
-use rusqlite::types::Value;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, params};
 
-use crate::codec::{backend, json_rows, to_json};
+use crate::codec::{Query, backend, json_rows, sql_limit, to_json};
 
 /// All events in one transaction: a batch is stored whole or not at all.
 pub(crate) fn append(c: &mut Connection, events: &[MemberEvent]) -> Result<(), StoreError> {
@@ -39,19 +38,27 @@ pub(crate) fn page(
     before: Option<&str>,
     limit: usize,
 ) -> Result<Vec<MemberEvent>, StoreError> {
-    let mut values: Vec<Value> = vec![
-        org.as_str().to_owned().into(),
-        member.as_str().to_owned().into(),
-    ];
-    let mut filter = "org_id = ?1 AND member_id = ?2".to_owned();
-    if let Some(b) = before {
-        values.push(b.to_owned().into());
-        filter.push_str(" AND event_key < ?3");
-    }
-    values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
-    let sql = format!(
-        "SELECT body FROM member_events WHERE {filter} ORDER BY event_key DESC LIMIT ?{}",
-        values.len()
+    let (sql, params) = page_query(org, member, before, limit).params();
+    json_rows(c, "member event", &sql, params)
+}
+
+/// One descending range of the primary key (org, member, event_key).
+pub(crate) fn page_query(
+    org: &OrgId,
+    member: &MemberId,
+    before: Option<&str>,
+    limit: usize,
+) -> Query {
+    let mut q = Query::new(
+        "SELECT body FROM member_events WHERE org_id = ?1 AND member_id = ?2",
+        vec![
+            org.as_str().to_owned().into(),
+            member.as_str().to_owned().into(),
+        ],
     );
-    json_rows(c, "member event", &sql, params_from_iter(values))
+    if let Some(b) = before {
+        q.bind(" AND event_key < ?", b.to_owned());
+    }
+    q.bind(" ORDER BY event_key DESC LIMIT ?", sql_limit(limit));
+    q
 }
