@@ -21,7 +21,8 @@ pub use worker::{Handling, JobResult, WorkerResponse, handle_jobs};
 use chrono::{DateTime, Utc};
 use miro_sam_core::domain::{OrgId, PlanId};
 use miro_sam_core::jobs::{
-    DownloadOutcome, JobError, StopAt, check_not_paused, download_org_until, enqueue_plan, plan_org,
+    DownloadOutcome, JobError, StopAt, check_not_paused, download_org_until, enqueue_plan,
+    plan_org_streamed,
 };
 use miro_sam_core::plan::PlanHeader;
 use miro_sam_core::policy::Approval;
@@ -248,10 +249,9 @@ pub(crate) async fn plan_and_enqueue(
             tracing::info!(plan_id = %p.plan_id, "reusing today's executable plan");
             p
         }
-        // Only the header is kept: the candidates are stored as items and `enqueue_plan` pages through them.
-        None => plan_org(rt.deps.store.as_ref(), org, FUNCTION, now)
-            .await?
-            .header(),
+        // Planned a page of members at a time; the candidates are stored as items and `enqueue_plan` pages
+        // through them, so the run never holds the org or the plan.
+        None => plan_org_streamed(rt.deps.store.as_ref(), org, FUNCTION, now).await?,
     };
     out.plan_id = Some(plan.plan_id);
     out.candidates = u64::from(plan.totals.candidates);

@@ -246,66 +246,103 @@ pub fn build_plan(
     subscriptions: &[Subscription],
     now: DateTime<Utc>,
 ) -> ReclaimPlan {
-    let p = &policy.policy;
-    let holds: HashMap<&MemberId, &Hold> = holds
-        .iter()
-        .filter(|h| &h.org_id == org_id)
-        .map(|h| (&h.member_id, h))
-        .collect();
-    let mut totals = PlanTotals::default();
-    let mut candidates = Vec::new();
-    let mut exclusions = Vec::new();
-    for m in subscriptions.iter().filter(|m| &m.org_id == org_id) {
-        totals.members_considered += 1;
-        match evaluate(p, holds.get(&m.member_id).copied(), m, now) {
-            Verdict::OutOfScope => totals.out_of_scope += 1,
-            Verdict::BelowThreshold { .. } => totals.below_threshold += 1,
-            Verdict::Excluded(rules) => {
-                totals.excluded += 1;
-                exclusions.push(Exclusion {
-                    member_id: m.member_id.clone(),
-                    email: m.email.clone(),
-                    license: m.license.clone(),
-                    reason: rules
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    rules,
-                });
-            }
-            Verdict::Candidate {
-                days_inactive,
-                basis,
-            } => {
-                totals.candidates += 1;
-                candidates.push(Candidate {
-                    member_id: m.member_id.clone(),
-                    email: m.email.clone(),
-                    license: m.license.clone(),
-                    days_inactive,
-                    basis,
-                    reason: candidate_reason(days_inactive, basis, p.inactivity_days.get()),
-                    evidence: evidence_of(m),
-                });
-            }
+    let mut b = PlanBuilder::new(plan_id, org_id, policy, holds, now);
+    let (candidates, exclusions) = b.add(subscriptions);
+    ReclaimPlan::from_parts(b.finish(purchased_full_licenses), candidates, exclusions)
+}
+
+/// A plan built a page of members at a time, so planning a large org holds one page: [`PlanBuilder::add`]
+/// judges a page and returns its candidates and exclusions (to be stored as items), [`PlanBuilder::finish`] the
+/// header with the totals and the cap check, written last. [`build_plan`] is the same over one slice.
+pub struct PlanBuilder<'a> {
+    plan_id: PlanId,
+    org_id: OrgId,
+    policy: &'a VersionedPolicy,
+    holds: HashMap<MemberId, Hold>,
+    now: DateTime<Utc>,
+    totals: PlanTotals,
+}
+
+impl<'a> PlanBuilder<'a> {
+    pub fn new(
+        plan_id: PlanId,
+        org_id: &OrgId,
+        policy: &'a VersionedPolicy,
+        holds: &[Hold],
+        now: DateTime<Utc>,
+    ) -> Self {
+        PlanBuilder {
+            plan_id,
+            org_id: org_id.clone(),
+            policy,
+            holds: holds
+                .iter()
+                .filter(|h| &h.org_id == org_id)
+                .map(|h| (h.member_id.clone(), h.clone()))
+                .collect(),
+            now,
+            totals: PlanTotals::default(),
         }
     }
-    candidates.sort_by(candidate_order);
-    exclusions.sort_by(|a, b| a.member_id.cmp(&b.member_id));
-    let cap = check_cap(p, totals.candidates, purchased_full_licenses);
-    ReclaimPlan {
-        schema_version: PLAN_SCHEMA_VERSION,
-        plan_id,
-        org_id: org_id.clone(),
-        created_at: now,
-        policy_version: policy.version,
-        policy: p.clone(),
-        purchased_full_licenses,
-        candidates,
-        exclusions,
-        totals,
-        cap,
+
+    /// Judges these members (other orgs' are ignored): their candidates and exclusions, in input order.
+    pub fn add(&mut self, members: &[Subscription]) -> (Vec<Candidate>, Vec<Exclusion>) {
+        let p = &self.policy.policy;
+        let mut candidates = Vec::new();
+        let mut exclusions = Vec::new();
+        for m in members.iter().filter(|m| m.org_id == self.org_id) {
+            self.totals.members_considered += 1;
+            match evaluate(p, self.holds.get(&m.member_id), m, self.now) {
+                Verdict::OutOfScope => self.totals.out_of_scope += 1,
+                Verdict::BelowThreshold { .. } => self.totals.below_threshold += 1,
+                Verdict::Excluded(rules) => {
+                    self.totals.excluded += 1;
+                    exclusions.push(Exclusion {
+                        member_id: m.member_id.clone(),
+                        email: m.email.clone(),
+                        license: m.license.clone(),
+                        reason: rules
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        rules,
+                    });
+                }
+                Verdict::Candidate {
+                    days_inactive,
+                    basis,
+                } => {
+                    self.totals.candidates += 1;
+                    candidates.push(Candidate {
+                        member_id: m.member_id.clone(),
+                        email: m.email.clone(),
+                        license: m.license.clone(),
+                        days_inactive,
+                        basis,
+                        reason: candidate_reason(days_inactive, basis, p.inactivity_days.get()),
+                        evidence: evidence_of(m),
+                    });
+                }
+            }
+        }
+        (candidates, exclusions)
+    }
+
+    /// The plan's header: everything judged so far, and the cap checked against it.
+    pub fn finish(self, purchased_full_licenses: Option<i64>) -> PlanHeader {
+        let p = &self.policy.policy;
+        PlanHeader {
+            schema_version: PLAN_SCHEMA_VERSION,
+            plan_id: self.plan_id,
+            org_id: self.org_id,
+            created_at: self.now,
+            policy_version: self.policy.version,
+            policy: p.clone(),
+            purchased_full_licenses,
+            totals: self.totals,
+            cap: check_cap(p, self.totals.candidates, purchased_full_licenses),
+        }
     }
 }
 

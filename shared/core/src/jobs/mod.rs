@@ -33,7 +33,7 @@ pub use download::{
 pub use enqueue::enqueue_plan;
 pub use hold::{HoldRequest, place_hold, remove_hold};
 pub use pause::{check_not_paused, pause_org, resume_org};
-pub use plan::{current_policy, plan_org, set_policy};
+pub use plan::{current_policy, plan_org, plan_org_streamed, set_policy};
 pub use plan_diff::{PlanDiff, plan_diff};
 pub use reactivate::{MemberRef, ReactivateResult, reactivate};
 pub use reclaim::{ReclaimOptions, ReclaimResult, reclaim_member};

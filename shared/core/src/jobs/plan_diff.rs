@@ -30,8 +30,8 @@ pub async fn plan_diff(
         }
     }
     let mut diff = PlanDiff::default();
-    let mut cur = Pages::new(current);
-    let mut prev = Pages::new(previous);
+    let mut cur = CandidatePages::new(current);
+    let mut prev = CandidatePages::new(previous);
     loop {
         let (a, b) = (cur.peek(store).await?, prev.peek(store).await?);
         match (a, b) {
@@ -70,17 +70,17 @@ fn push(list: &mut Vec<Candidate>, count: &mut u32, c: Candidate, limit: usize) 
     }
 }
 
-/// One plan's candidates as a cursor: a page in memory, the next read when it runs out.
-struct Pages {
+/// One plan's candidates as a cursor in member id order: a page in memory, the next read when it runs out.
+pub(super) struct CandidatePages {
     plan: PlanId,
     page: std::collections::VecDeque<Candidate>,
     after: Option<crate::domain::MemberId>,
     exhausted: bool,
 }
 
-impl Pages {
-    fn new(plan: PlanId) -> Self {
-        Pages {
+impl CandidatePages {
+    pub(super) fn new(plan: PlanId) -> Self {
+        CandidatePages {
             plan,
             page: Default::default(),
             after: None,
@@ -102,5 +102,22 @@ impl Pages {
 
     fn advance(&mut self) {
         self.page.pop_front();
+    }
+
+    /// Whether the plan has `member` as a candidate. Calls must come in ascending member order: the cursor moves
+    /// past everything below `member`.
+    pub(super) async fn contains(
+        &mut self,
+        store: &dyn SubscriptionStore,
+        member: &crate::domain::MemberId,
+    ) -> Result<bool, JobError> {
+        while let Some(c) = self.peek(store).await? {
+            match c.member_id.cmp(member) {
+                std::cmp::Ordering::Less => self.advance(),
+                std::cmp::Ordering::Equal => return Ok(true),
+                std::cmp::Ordering::Greater => return Ok(false),
+            }
+        }
+        Ok(false)
     }
 }

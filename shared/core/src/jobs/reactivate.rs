@@ -8,6 +8,7 @@ use super::{Deps, JobError, usable_access_token};
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{AuditEntryId, Email, MemberId, OrgId};
 use crate::hold::{Hold, HoldSource};
+use crate::timeline::{MemberChange, MemberEvent};
 
 /// Whom to reactivate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +137,17 @@ pub async fn reactivate(
         },
     )
     .await?;
+    deps.store
+        .append_member_events(&[MemberEvent {
+            org_id: org.clone(),
+            member_id: member_id.clone(),
+            at: deps.clock.now(),
+            change: MemberChange::Reactivated {
+                by: actor.trim().to_owned(),
+                why: why.trim().to_owned(),
+            },
+        }])
+        .await?;
     tracing::info!(%org, email = %email, scim_user = %user.id, "reactivated");
     Ok(ReactivateResult {
         org_id: org.clone(),

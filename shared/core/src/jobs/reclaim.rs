@@ -26,6 +26,7 @@ use crate::ports::SubscriptionStore;
 use crate::reclaim::{
     ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition, SkipReason, recheck,
 };
+use crate::timeline::{MemberChange, MemberEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReclaimOptions {
@@ -357,6 +358,20 @@ impl Step<'_> {
                 .unwrap_or(outcome),
             Err(e) => return Err(e.into()),
         };
+        // The member's timeline shows the reclaim; keyed by its time, so a replay writes the same event again.
+        if let ReclaimOutcome::Reclaimed { at, .. } = &outcome {
+            store
+                .append_member_events(&[MemberEvent {
+                    org_id: rec.org_id.clone(),
+                    member_id: rec.member_id.clone(),
+                    at: *at,
+                    change: MemberChange::Reclaimed {
+                        plan_id: rec.plan_id,
+                        by: self.opts.actor.clone(),
+                    },
+                }])
+                .await?;
+        }
         self.transition(rec, outcome).await
     }
 

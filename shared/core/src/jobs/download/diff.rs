@@ -16,6 +16,7 @@ use secrecy::SecretString;
 use super::super::{Deps, JobError};
 use super::hold_if_reactivated_in_miro;
 use crate::domain::{DownloadProgress, MemberId, OrgId, Subscription};
+use crate::timeline::{MemberEvent, changes_between};
 
 /// Stored members read per store call: the stored side of the join is read ahead this many at a time (one
 /// store call per ten Miro pages, not one per page; a DynamoDB Query costs the same for 100 items as for 1 000).
@@ -46,6 +47,9 @@ pub(super) struct Differ<'a> {
     /// The stored side of the join, read ahead in id order.
     pub stored: StoredCursor,
     pub tally: Tally,
+    /// The org has a complete download before this one. On the very first download every member is new and no
+    /// "joined" event is written: `first_seen_at` says the same, and it would double the first run's writes.
+    pub has_history: bool,
 }
 
 impl Differ<'_> {
@@ -105,6 +109,7 @@ impl Differ<'_> {
             }
         }
         let mut to_write = Vec::new();
+        let mut events = Vec::new();
         for fresh in in_range.values().chain(&behind) {
             if fresh.active
                 && let Some(reclaimed_at) = self.reclaimed.get(&fresh.member_id)
@@ -125,23 +130,30 @@ impl Differ<'_> {
                 .await?
         {
             if let Some(fresh) = in_range.remove(&old.member_id) {
-                compare(p, old, fresh, &mut to_write);
+                compare(p, old, fresh, &mut to_write, &mut events, now);
             } else if !old.is_removed() && !unreadable.contains(&old.member_id) {
                 self.absent(p, old, now, &mut to_write).await?;
             }
         }
         for (_, fresh) in std::mem::take(&mut in_range) {
+            self.joined(&fresh, &mut events, now);
             p.new += 1;
             to_write.push(fresh);
         }
         for fresh in behind {
             match deps.store.get_member(org, &fresh.member_id).await? {
-                Some(old) => compare(p, old, fresh, &mut to_write),
+                Some(old) => compare(p, old, fresh, &mut to_write, &mut events, now),
                 None => {
+                    self.joined(&fresh, &mut events, now);
                     p.new += 1;
                     to_write.push(fresh);
                 }
             }
+        }
+        // The timeline first: a crash between the two writes re-diffs the page on the next run and records the
+        // change again (at a later time), whereas members written first would hide the change for good.
+        if !events.is_empty() {
+            deps.store.append_member_events(&events).await?;
         }
         if !to_write.is_empty() {
             deps.store.upsert_members(org, &to_write).await?;
@@ -157,6 +169,12 @@ impl Differ<'_> {
             p.missing.clear();
         }
         Ok(())
+    }
+
+    fn joined(&self, fresh: &Subscription, events: &mut Vec<MemberEvent>, now: DateTime<Utc>) {
+        if self.has_history {
+            events.extend(changes_between(None, fresh, now));
+        }
     }
 
     /// A stored member the page lacks although its id is in the page's range.
@@ -180,7 +198,13 @@ impl Differ<'_> {
                     self.tally.confirmed_present += 1;
                     p.members_seen += 1;
                     match Subscription::from_member(self.org, &m, now) {
-                        Ok(fresh) => compare(p, old, fresh, to_write),
+                        Ok(fresh) => {
+                            let mut events = Vec::new();
+                            compare(p, old, fresh, to_write, &mut events, now);
+                            if !events.is_empty() {
+                                self.deps.store.append_member_events(&events).await?;
+                            }
+                        }
                         Err(e) => {
                             tracing::warn!(org = %self.org, member = %m.id, error = %e, "skipping a member Miro listed");
                             p.rejected += 1;
@@ -249,17 +273,22 @@ impl StoredCursor {
     }
 }
 
-/// New, changed (written, keeping when it was first seen) or unchanged (not written).
+/// New, changed (written, keeping when it was first seen, with its timeline events) or unchanged (not written).
 fn compare(
     p: &mut DownloadProgress,
     old: Subscription,
     fresh: Subscription,
     to_write: &mut Vec<Subscription>,
+    events: &mut Vec<MemberEvent>,
+    now: DateTime<Utc>,
 ) {
     if old.content_hash == fresh.content_hash && !old.is_removed() {
         p.unchanged += 1;
     } else {
         p.changed += 1;
+        // A member who comes back after leaving joins again; otherwise what changed.
+        let before = (!old.is_removed()).then_some(&old);
+        events.extend(changes_between(before, &fresh, now));
         to_write.push(Subscription {
             first_seen_at: old.first_seen_at,
             ..fresh

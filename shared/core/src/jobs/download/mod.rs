@@ -29,6 +29,7 @@ use crate::hold::HoldSource;
 use crate::partition::Partitioning;
 use crate::reclaim::{ReclaimOutcome, ReclaimState};
 use crate::snapshot::{OrgSnapshot, SnapshotBuilder};
+use crate::timeline::{MemberChange, MemberEvent};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DownloadSummary {
@@ -182,6 +183,7 @@ pub async fn download_org_with(
         previous: HashSet::new(),
         stored: StoredCursor::default(),
         tally: Tally::default(),
+        has_history: deps.store.last_download_run(org).await?.is_some(),
     };
     let start_feed = |token: secrecy::SecretString, cursor: Option<String>, stop: StopAt| async move {
         if partitioned {
@@ -315,6 +317,16 @@ pub async fn download_org_with(
     };
     let mut removed = 0;
     for chunk in gone.chunks(STORE_PAGE) {
+        let left: Vec<MemberEvent> = chunk
+            .iter()
+            .map(|m| MemberEvent {
+                org_id: org.clone(),
+                member_id: m.clone(),
+                at: finished_at,
+                change: MemberChange::Left,
+            })
+            .collect();
+        deps.store.append_member_events(&left).await?;
         removed += deps.store.mark_removed(org, chunk, finished_at).await?;
     }
 
