@@ -3,6 +3,7 @@
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One line of a chart over time.
 pub(crate) struct Line {
@@ -114,11 +115,13 @@ pub(crate) fn bars(bars: &[(String, u64, RGBColor)]) -> Option<String> {
             r.set_margin(0, 0, 10, 10);
             r
         }))?;
+        let label = TextStyle::from(("sans-serif", 13).into_font())
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
         chart.draw_series(bars.iter().enumerate().map(|(i, (_, v, _))| {
             Text::new(
                 crate::format::thousands(*v),
-                (SegmentValue::CenterOf(i as u32), *v as f64 + max * 0.02),
-                ("sans-serif", 13).into_font(),
+                (SegmentValue::CenterOf(i as u32), *v as f64 + max * 0.01),
+                label.clone(),
             )
         }))?;
         root.present()?;

@@ -28,9 +28,25 @@
 //! inline styles, no framing), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.
 //!
 //! # Routes (under `base_path`)
+//! Every page reads a bounded amount: a page of a paged store read, or a fixed number of small reads.
+//!
 //! | route | what |
 //! |---|---|
-//! | `GET /` | overview: seats, seats over time, activity, savings, last download, alerts |
+//! | `GET /` | overview: seats of the latest snapshot, seats over time (120 days of snapshots), activity buckets, potential savings (latest plan's candidates × price), realised savings net of reactivations (counted page by page, capped), last download, alerts (reconnect, SCIM token missing, paused, stale download, plan over cap) |
+//! | `GET /plans` | the latest plan: candidates (reason, evidence, status) filtered by `q` (email contains), `license`, `min_days`, sorted by `sort` (`days`, `days_asc`, `email`), 50 a page after `after`; exclusions (50 a page after `exc_after`); what changed since the previous plan |
+//! | `POST /plans/{plan}/approve` | approve the whole plan ([`miro_sam_core::jobs::approve_plan`]) |
+//! | `POST /plans/{plan}/selection` | `action=approve` or `action=reject` (with `why`) for the ticked `member`s |
+//! | `GET /members` | search by email prefix (`q`), 50 a page |
+//! | `GET /members/{id}` | license, role, activity, hold, reclaim history, timeline (50 a page, `before`) |
+//! | `POST /members/{id}/reactivate` | undo (`why` required): queues a reactivate message for the reclaim worker |
+//! | `POST /members/{id}/hold/remove` | remove the member's hold |
+//! | `GET /reclaimed` | reclaimed seats, newest first, with undo buttons |
+//! | `GET /exemptions`, `POST /exemptions/add`, `POST /exemptions/remove` | exemptions (each change a new policy version, refused if the policy changed since the page was read) and holds |
+//! | `GET /policy`, `POST /policy/preview`, `POST /policy/save` | the policy JSON; an edit is validated (errors shown, nothing stored) and diffed against the current version before it is saved |
+//! | `POST /pause`, `POST /resume` | the org's kill switch |
+//! | `GET /audit` | the audit log filtered by `member` (id or email), `kind`, `from`, `to` (days, inclusive), 50 a page with a next-page cursor |
+//! | `GET /audit.csv`, `GET /audit.json` | the same entries exported, streamed a store page at a time |
+//! | `GET /members.csv` | every member with Oomnitza's fields (Id, Username, First name, Family name, User type, Active) plus Role, Last activity, License assigned, Sync time |
 //! | `GET /login`, `GET /auth/callback`, `POST /logout`, `GET /local-login` | signing in and out |
 //! | `GET /static/console.css` | the stylesheet |
 //!
