@@ -1,9 +1,52 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine (cargo, Python 3.11 with pip, gcc).
-# It installs what the tests need into .venv (the local AWS API server, moto, pinned in requirements-test.txt),
+# It installs what the tests need: Debian's chromium and chromium-driver (apt-get, when missing) for the console's
+# browser test, and into .venv the local AWS API server (moto, pinned in requirements-test.txt); it
 # starts that server on a free loopback port, points the tests at it, and stops it afterwards, also on failure.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# The real-browser test of the console (tests/tests/browser.rs) drives Debian's chromium through chromedriver.
+# Installed from Debian's archive when either is missing; never a browser build a tool downloads by itself.
+ensure_browser() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    return 0
+  fi
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      as_root=(sudo)
+    else
+      echo "The browser test needs Debian's chromium and chromium-driver, and installing them needs root:" >&2
+      echo "  run as root: apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver" >&2
+      return 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "The browser test needs chromium and chromedriver at /usr/bin/chromium and /usr/bin/chromedriver;" >&2
+    echo "  this machine has no apt-get: install Debian's chromium and chromium-driver (or their equivalents) by hand" >&2
+    return 1
+  fi
+  echo "==> installing chromium and chromium-driver (Debian packages) for the browser test"
+  if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+    ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; then
+    echo "Could not install chromium and chromium-driver with apt-get (see above);" >&2
+    echo "  install them by hand: apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver" >&2
+    return 1
+  fi
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "apt-get finished but /usr/bin/chromium or /usr/bin/chromedriver is still missing" >&2
+    return 1
+  fi
+}
+
+# `source scripts/test.sh` (scripts/screenshots.sh does) defines the helpers above and runs nothing else.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+  return 0
+fi
+
+ensure_browser
 
 venv=.venv
 if [ ! -x "$venv/bin/moto_server" ] || ! cmp -s requirements-test.txt "$venv/.requirements"; then

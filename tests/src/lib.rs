@@ -2,6 +2,7 @@
 //! (moto, started by `./scripts/test.sh`), and a function [`Runtime`] wired to both exactly as a cold start
 //! would wire it.
 
+pub mod browser;
 pub mod fanout;
 pub mod proxy;
 
