@@ -1,5 +1,6 @@
-//! The core's store conformance suite, unchanged, against DynamoDB, Secrets Manager and SQS (moto). The queue
-//! contract runs on a FIFO queue, the SQS kind that deduplicates; a queue that does not must fail it.
+//! The core's store conformance suite, unchanged, against DynamoDB (the store and the OAuth states), Secrets
+//! Manager and SQS (moto). The queue contract runs on a FIFO queue, the SQS kind that deduplicates; a queue that
+//! does not must fail it.
 
 mod common;
 
@@ -10,13 +11,17 @@ use miro_sam_aws::SqsReclaimQueue;
 use miro_sam_core::StoreError;
 use miro_sam_core::contract::{QueueUnderTest, check_queue_dedups_per_plan_and_member};
 use miro_sam_core::ports::{
-    EnqueueReport, ReactivateRequest, ReclaimQueue, ReclaimRequest, SubscriptionStore, TokenStore,
+    Clock, EnqueueReport, OAuthStates, ReactivateRequest, ReclaimQueue, ReclaimRequest,
+    SubscriptionStore, TokenStore,
 };
 
 miro_sam_core::store_contract_tests! {
     store: || async { Arc::new(common::fresh_store().await) as Arc<dyn SubscriptionStore> },
     tokens: || async { Arc::new(common::fresh_tokens().await) as Arc<dyn TokenStore> },
     queue: common::fresh_fifo_queue_under_test,
+    oauth_states: |clock: Arc<dyn Clock>| async move {
+        Arc::new(common::fresh_oauth_states().await.with_clock(clock)) as Arc<dyn OAuthStates>
+    },
 }
 
 /// The real adapter with deduplication taken away: it sends to a standard queue (which takes no deduplication

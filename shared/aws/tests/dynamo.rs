@@ -9,7 +9,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use common::counting::counted_dynamodb;
 use common::miro::world;
-use miro_sam_aws::table::{GSI1, TTL};
+use miro_sam_aws::table::{GSI1, GSI2, TTL};
 use miro_sam_aws::{DynamoStore, OAuthStateStore, SecretsTokenStore, StateTake};
 use miro_sam_core::StoreError;
 use miro_sam_core::audit::{AuditEntry, AuditEvent};
@@ -500,12 +500,98 @@ async fn create_table_is_idempotent_and_builds_the_documented_layout() {
         .map(|k| k.attribute_name().to_owned())
         .collect();
     assert_eq!(keys, ["pk", "sk"]);
-    let gsis: Vec<_> = t
+    let mut gsis: Vec<_> = t
         .global_secondary_indexes()
         .iter()
         .filter_map(|g| g.index_name())
         .collect();
-    assert_eq!(gsis, [GSI1]);
+    gsis.sort();
+    assert_eq!(gsis, [GSI1, GSI2]);
+}
+
+/// A table made before GSI2 existed (keys and GSI1 only, as earlier builds created it) gains GSI2 from
+/// `create_table`, and the console's search then works on it.
+#[tokio::test]
+async fn create_table_adds_the_index_an_older_table_lacks() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    let clients = common::clients().await;
+    let table = common::unique("miro-sam-old");
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    let gsi1 = GlobalSecondaryIndex::builder()
+        .index_name(GSI1)
+        .key_schema(key("gsi1pk", KeyType::Hash))
+        .key_schema(key("gsi1sk", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    clients
+        .dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("gsi1pk"))
+        .attribute_definitions(attr("gsi1sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(gsi1)
+        .send()
+        .await
+        .unwrap();
+    let store = DynamoStore::new(clients.dynamodb.clone(), &table);
+    let o = org();
+    assert!(
+        store.search_members(&o, "", None, 10).await.is_err(),
+        "without GSI2 the search has no index to ask"
+    );
+
+    miro_sam_aws::table::create_table(&clients.dynamodb, &table)
+        .await
+        .expect("the missing index is added");
+    let desc = clients
+        .dynamodb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let mut gsis: Vec<_> = desc
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|g| g.index_name())
+        .collect();
+    gsis.sort();
+    assert_eq!(gsis, [GSI1, GSI2]);
+    store
+        .upsert_members(&o, &[subscription(&o, 2, 10), subscription(&o, 1, 10)])
+        .await
+        .unwrap();
+    let found = store.search_members(&o, "user", None, 10).await.unwrap();
+    let ids: Vec<_> = found.iter().map(|m| m.email.as_str()).collect();
+    assert_eq!(ids, ["user1@example.com", "user2@example.com"]);
 }
 
 #[tokio::test]

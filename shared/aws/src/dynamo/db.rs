@@ -13,7 +13,7 @@ use miro_sam_core::StoreError;
 use super::item::{Item, key, s};
 use crate::error::{backend, is_conditional_check_failed};
 use crate::retry::Backoff;
-use crate::table::{GSI1_PK, GSI1_SK, PK, SK};
+use crate::table::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK};
 
 /// Counters of what the store wrote, for tests, logs and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,6 +115,24 @@ pub(crate) enum SkRange {
     BeginsWith(String),
     /// Inclusive on both ends.
     Between(String, String),
+    /// Inclusive.
+    AtLeast(String),
+    /// Inclusive.
+    AtMost(String),
+}
+
+impl SkRange {
+    /// The keys in `from..=to`, either end open when `None`; `None` when the range is empty (DynamoDB refuses a
+    /// `BETWEEN` whose ends are the wrong way round, so an empty page is answered without asking).
+    pub(crate) fn bounded(from: Option<String>, to: Option<String>) -> Option<SkRange> {
+        Some(match (from, to) {
+            (None, None) => SkRange::All,
+            (Some(a), None) => SkRange::AtLeast(a),
+            (None, Some(b)) => SkRange::AtMost(b),
+            (Some(a), Some(b)) if a <= b => SkRange::Between(a, b),
+            (Some(_), Some(_)) => return None,
+        })
+    }
 }
 
 pub(crate) struct KeyQuery {
@@ -152,6 +170,20 @@ impl KeyQuery {
         self.limit = Some(1);
         self
     }
+
+    pub(crate) fn descending(mut self) -> Self {
+        self.newest_first = true;
+        self
+    }
+}
+
+/// Most items one Query is asked for: DynamoDB stops at 1 MB anyway.
+const MAX_QUERY_LIMIT: usize = 1000;
+
+/// One page of a Query: the items and where the next page starts (`None` at the end).
+pub(crate) struct QueryPage {
+    pub items: Vec<Item>,
+    pub next: Option<Item>,
 }
 
 impl Db {
@@ -258,63 +290,132 @@ impl Db {
 
     /// Every item the query matches, following `LastEvaluatedKey` until done or `limit` items are read.
     pub(crate) async fn query(&self, q: KeyQuery) -> Result<Vec<Item>, StoreError> {
-        let (pk_attr, sk_attr) = match q.index {
-            None => (PK, SK),
-            Some(_) => (GSI1_PK, GSI1_SK),
-        };
-        let (condition, sk_values): (&str, Vec<(&str, String)>) = match q.sk {
-            SkRange::All => ("#pk = :pk", vec![]),
-            SkRange::BeginsWith(p) => ("#pk = :pk AND begins_with(#sk, :p)", vec![(":p", p)]),
-            SkRange::Between(a, b) => (
-                "#pk = :pk AND #sk BETWEEN :a AND :b",
-                vec![(":a", a), (":b", b)],
-            ),
-        };
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let mut req = self
-                .client
-                .query()
-                .table_name(self.table.as_ref())
-                .set_index_name(q.index.map(str::to_owned))
-                .key_condition_expression(condition)
-                .expression_attribute_names("#pk", pk_attr)
-                .expression_attribute_values(":pk", s(q.pk.clone()))
-                .scan_index_forward(!q.newest_first)
-                .set_exclusive_start_key(start.take());
-            if !sk_values.is_empty() {
-                req = req.expression_attribute_names("#sk", sk_attr);
-            }
-            for (name, value) in &sk_values {
-                req = req.expression_attribute_values(*name, AttributeValue::S(value.clone()));
-            }
-            if q.index.is_none() {
-                req = req.consistent_read(true);
-            }
-            if let Some(p) = q.projection {
-                req = req.projection_expression(p);
-            }
-            if let Some(limit) = q.limit {
-                let remaining = limit.saturating_sub(items.len()).clamp(1, 1000);
-                req = req.limit(i32::try_from(remaining).unwrap_or(1000));
-            }
-            let out = req.send().await.map_err(|e| self.err("Query", &e))?;
-            let page = out.items.unwrap_or_default();
-            self.counters.count_read(&page);
-            items.extend(page);
+            let want = q.limit.map(|l| l.saturating_sub(items.len()));
+            let page = self.query_page(&q, start.take(), want).await?;
+            items.extend(page.items);
             if let Some(limit) = q.limit
                 && items.len() >= limit
             {
                 items.truncate(limit);
                 break;
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
+            match page.next {
+                Some(k) => start = Some(k),
+                None => break,
             }
         }
         Ok(items)
+    }
+
+    /// The query's items in key order, each handed to `keep`, until `keep` has returned `limit` values or the
+    /// range ends; for pages whose items are not all shown (a cursor item to skip, entries another filter
+    /// drops). The first Query asks for what is missing plus one (the cursor item); when a page comes back with
+    /// items dropped, the next asks for twice as many, up to 1 000, so a sparse filter costs few round trips.
+    pub(crate) async fn query_matching<T>(
+        &self,
+        q: KeyQuery,
+        limit: usize,
+        mut keep: impl FnMut(&Item) -> Result<Option<T>, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let mut start: Option<Item> = None;
+        let mut want = limit.saturating_add(1).min(MAX_QUERY_LIMIT);
+        loop {
+            let page = self.query_page(&q, start.take(), Some(want)).await?;
+            let read = page.items.len();
+            let before = out.len();
+            for item in &page.items {
+                if let Some(v) = keep(item)? {
+                    out.push(v);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            let Some(next) = page.next else {
+                return Ok(out);
+            };
+            start = Some(next);
+            let kept = out.len() - before;
+            want = if kept < read {
+                want.saturating_mul(2)
+            } else {
+                limit - out.len()
+            }
+            .clamp(1, MAX_QUERY_LIMIT);
+        }
+    }
+
+    /// One Query request: at most `limit` items (up to 1 MB of them when `None`) from `start` on.
+    pub(crate) async fn query_page(
+        &self,
+        q: &KeyQuery,
+        start: Option<Item>,
+        limit: Option<usize>,
+    ) -> Result<QueryPage, StoreError> {
+        let (pk_attr, sk_attr) = index_keys(q.index)?;
+        let (condition, sk_values): (&str, Vec<(&str, &str)>) = match &q.sk {
+            SkRange::All => ("#pk = :pk", vec![]),
+            SkRange::BeginsWith(p) => ("#pk = :pk AND begins_with(#sk, :p)", vec![(":p", p)]),
+            SkRange::Between(a, b) => (
+                "#pk = :pk AND #sk BETWEEN :a AND :b",
+                vec![(":a", a), (":b", b)],
+            ),
+            SkRange::AtLeast(a) => ("#pk = :pk AND #sk >= :a", vec![(":a", a)]),
+            SkRange::AtMost(b) => ("#pk = :pk AND #sk <= :b", vec![(":b", b)]),
+        };
+        let mut req = self
+            .client
+            .query()
+            .table_name(self.table.as_ref())
+            .set_index_name(q.index.map(str::to_owned))
+            .key_condition_expression(condition)
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", s(q.pk.clone()))
+            .scan_index_forward(!q.newest_first)
+            .set_exclusive_start_key(start);
+        if !sk_values.is_empty() {
+            req = req.expression_attribute_names("#sk", sk_attr);
+        }
+        for (name, value) in sk_values {
+            req = req.expression_attribute_values(name, s(value));
+        }
+        if q.index.is_none() {
+            req = req.consistent_read(true);
+        }
+        if let Some(p) = q.projection {
+            req = req.projection_expression(p);
+        }
+        // Without a limit DynamoDB returns up to 1 MB, the fewest round trips for a whole listing.
+        if let Some(limit) = limit {
+            let limit = limit.clamp(1, MAX_QUERY_LIMIT);
+            req = req.limit(i32::try_from(limit).unwrap_or(1000));
+        }
+        let out = req.send().await.map_err(|e| self.err("Query", &e))?;
+        let items = out.items.unwrap_or_default();
+        self.counters.count_read(&items);
+        Ok(QueryPage {
+            items,
+            next: out.last_evaluated_key.filter(|k| !k.is_empty()),
+        })
+    }
+}
+
+/// The key attributes of the base table (`None`) or of an index.
+fn index_keys(index: Option<&str>) -> Result<(&'static str, &'static str), StoreError> {
+    match index {
+        None => Ok((PK, SK)),
+        Some(GSI1) => Ok((GSI1_PK, GSI1_SK)),
+        Some(GSI2) => Ok((GSI2_PK, GSI2_SK)),
+        Some(other) => Err(StoreError::Backend(format!(
+            "the store asked for index {other:?}, which the table does not define (a bug in the adapter)"
+        ))),
     }
 }
 

@@ -1,4 +1,6 @@
-//! Members: one item per (org, member) in the org's partition, indexed by email in the GSI.
+//! Members: one item per (org, member) in the org's partition, indexed by exact email in GSI1 and in (email, id)
+//! order in GSI2 (the console's search by email prefix). Both index keys sit on the member item itself, so an
+//! upsert writes one item and an email change moves the index entries with it.
 //!
 //! `removed_at` lives in its own attribute beside the JSON document and is the authoritative value: marking a
 //! member removed is then one conditional UpdateItem, without reading or rewriting the document. The same update
@@ -15,10 +17,13 @@ use miro_sam_core::domain::{DownloadRun, Email, MemberId, OrgId, Subscription};
 use super::batch::{put_request, write_all};
 use super::db::{Db, KeyQuery, SkRange};
 use super::item::{Item, doc_item, get_s, opt_time, parse_doc, s};
-use super::keys::{MEMBER_PREFIX, member_email_gsi_pk, member_sk, org_pk, sortable_time};
+use super::keys::{
+    MEMBER_PREFIX, member_email_gsi_pk, member_search_gsi_pk, member_search_gsi_sk, member_sk,
+    org_pk, prefix_successor, sortable_time,
+};
 use super::runs;
 use crate::error::is_conditional_check_failed;
-use crate::table::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
+use crate::table::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK};
 
 const REMOVED_AT: &str = "removed_at";
 const SEEN_UNTIL: &str = "seen_until";
@@ -34,6 +39,11 @@ fn item(m: &Subscription) -> Result<Item, StoreError> {
         s(member_email_gsi_pk(&m.org_id, &m.email)),
     );
     item.insert(GSI1_SK.to_owned(), s(member_sk(&m.member_id)));
+    item.insert(GSI2_PK.to_owned(), s(member_search_gsi_pk(&m.org_id)));
+    item.insert(
+        GSI2_SK.to_owned(),
+        s(member_search_gsi_sk(&m.email, &m.member_id)),
+    );
     item.insert(MEMBER_ID.to_owned(), s(m.member_id.as_str()));
     if let Some(at) = m.removed_at {
         item.insert(REMOVED_AT.to_owned(), s(sortable_time(at)));
@@ -137,6 +147,43 @@ pub(crate) async fn list(db: &Db, org: &OrgId) -> Result<Vec<Subscription>, Stor
         .collect::<Result<Vec<_>, _>>()?;
     members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
     Ok(members)
+}
+
+/// Up to `limit` members whose email starts with `prefix`, in (email, id) order, strictly after `after`: one key
+/// range of GSI2, `{prefix}` up to the prefix's successor, starting at the cursor's key (inclusive; the cursor's
+/// own member is skipped). Through the index, which trails writes by a moment on real DynamoDB: a search may show
+/// a member's previous email for that moment, never another org's member.
+pub(crate) async fn search(
+    db: &Db,
+    org: &OrgId,
+    prefix: &str,
+    after: Option<(&Email, &MemberId)>,
+    limit: usize,
+) -> Result<Vec<Subscription>, StoreError> {
+    // No address holds whitespace, and a space ends the email in the index key: such a prefix matches nobody.
+    if limit == 0 || prefix.chars().any(char::is_whitespace) {
+        return Ok(Vec::new());
+    }
+    let cursor = after.map(|(e, m)| member_search_gsi_sk(e, m));
+    let from = match &cursor {
+        Some(c) if c.as_str() > prefix => Some(c.clone()),
+        _ if prefix.is_empty() => None,
+        _ => Some(prefix.to_owned()),
+    };
+    let Some(range) = SkRange::bounded(from, prefix_successor(prefix)) else {
+        return Ok(Vec::new());
+    };
+    let q = KeyQuery::index(GSI2, member_search_gsi_pk(org), range);
+    // Dropped: the cursor's own item, and the one key the inclusive upper end can hold without the prefix. A key
+    // starts with a whitespace-free prefix exactly when its email does.
+    let keep = |i: &Item| -> Result<Option<Item>, StoreError> {
+        let sk = get_s(i, GSI2_SK, "member")?;
+        let shown = cursor.as_deref() != Some(sk) && sk.starts_with(prefix);
+        Ok(shown.then(|| i.clone()))
+    };
+    let (items, last_run) =
+        futures::try_join!(db.query_matching(q, limit, keep), runs::last(db, org))?;
+    items.iter().map(|i| read(i, last_run.as_ref())).collect()
 }
 
 /// Miro's member ids are 64-bit numbers: at most 20 digits. A range open at the top is read up to this length.

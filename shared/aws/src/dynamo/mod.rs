@@ -16,13 +16,14 @@ mod policies;
 mod reclaims;
 mod runs;
 mod snapshots;
+mod timeline;
 pub(crate) mod token_state;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, NaiveDate, Utc};
 use miro_sam_core::StoreError;
-use miro_sam_core::audit::AuditEntry;
+use miro_sam_core::audit::{AuditCursor, AuditEntry, AuditQuery};
 use miro_sam_core::domain::{
     AuditEntryId, DownloadCheckpoint, DownloadRun, Email, MemberId, OrgId, PlanId, RegisteredOrg,
     Subscription,
@@ -32,8 +33,9 @@ use miro_sam_core::pause::OrgPause;
 use miro_sam_core::plan::{Candidate, Exclusion, PlanHeader, ReclaimPlan};
 use miro_sam_core::policy::{Policy, VersionedPolicy};
 use miro_sam_core::ports::SubscriptionStore;
-use miro_sam_core::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition};
+use miro_sam_core::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition, RecordCursor};
 use miro_sam_core::snapshot::OrgSnapshot;
+use miro_sam_core::timeline::MemberEvent;
 
 pub use db::{ReadStats, WriteStats};
 pub use link_nonce::LinkUse;
@@ -324,5 +326,72 @@ impl SubscriptionStore for DynamoStore {
 
     async fn release_download_lease(&self, org: &OrgId, holder: &str) -> Result<bool, StoreError> {
         download_lease::release(&self.db, org, holder).await
+    }
+
+    async fn put_plan_items(
+        &self,
+        plan: PlanId,
+        org: &OrgId,
+        candidates: &[Candidate],
+        exclusions: &[Exclusion],
+    ) -> Result<(), StoreError> {
+        plans::put_items(&self.db, plan, org, candidates, exclusions).await
+    }
+
+    async fn put_plan_header(&self, header: &PlanHeader) -> Result<(), StoreError> {
+        plans::put_header(&self.db, header).await
+    }
+
+    async fn list_plan_headers(
+        &self,
+        org: &OrgId,
+        before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<PlanHeader>, StoreError> {
+        plans::list_headers(&self.db, org, before, limit).await
+    }
+
+    async fn search_members(
+        &self,
+        org: &OrgId,
+        prefix: &str,
+        after: Option<(&Email, &MemberId)>,
+        limit: usize,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        members::search(&self.db, org, prefix, after, limit).await
+    }
+
+    async fn list_audit_page(
+        &self,
+        org: &OrgId,
+        query: &AuditQuery,
+        before: Option<&AuditCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::list_page(&self.db, org, query, before, limit).await
+    }
+
+    async fn list_reclaim_records_page(
+        &self,
+        org: &OrgId,
+        state: Option<ReclaimState>,
+        before: Option<&RecordCursor>,
+        limit: usize,
+    ) -> Result<Vec<ReclaimRecord>, StoreError> {
+        reclaims::list_page(&self.db, org, state, before, limit).await
+    }
+
+    async fn append_member_events(&self, events: &[MemberEvent]) -> Result<(), StoreError> {
+        timeline::append(&self.db, events).await
+    }
+
+    async fn list_member_events(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MemberEvent>, StoreError> {
+        timeline::list(&self.db, org, member, before, limit).await
     }
 }

@@ -1,4 +1,5 @@
-//! OAuth `state` values between `/oauth/start` and the callback: stored for ten minutes, usable once. The same
+//! OAuth `state` values between the start of a code flow and its callback (connecting an org at `/oauth/start`,
+//! signing in to the console): stored for ten minutes, usable once; the core's `OAuthStates` port. The same
 //! store consumes connect links at `/oauth/start` (`use_link`, in `link_nonce.rs`).
 //!
 //! The callback takes a state with a conditional DeleteItem, so of two requests carrying the same state (a
@@ -7,11 +8,13 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Duration, Utc};
 use miro_sam_core::StoreError;
-use miro_sam_core::ports::{Clock, SystemClock};
+use miro_sam_core::ports::{Clock, OAuthStates, SystemClock};
+pub use miro_sam_core::ports::{OAUTH_STATE_TTL, StateTake, TakenState};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -21,32 +24,9 @@ use super::keys::{OAUTH_STATE_SK, oauth_state_pk, sortable_time};
 use crate::error::is_conditional_check_failed;
 use crate::table::{PK, TTL};
 
-/// How long a started OAuth flow may take to come back.
-pub const OAUTH_STATE_TTL: Duration = Duration::minutes(10);
-
 const DATA: &str = "data";
 const CREATED_AT: &str = "created_at";
 const EXPIRES_AT: &str = "expires_at";
-
-/// A state that was valid when taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TakenState {
-    /// What the flow's start stored with it (opaque to the store; e.g. JSON with where to send the admin after).
-    pub data: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StateTake {
-    Valid(TakenState),
-    /// It existed but its ten minutes were over; it is consumed all the same. Tell the admin to start again.
-    Expired {
-        expired_at: DateTime<Utc>,
-    },
-    /// Never issued, already used, or swept after expiry. Refuse the callback.
-    Unknown,
-}
 
 /// The OAuth state items of the table.
 #[derive(Clone)]
@@ -144,6 +124,20 @@ impl OAuthStateStore {
             created_at: get_time(&old, CREATED_AT, what)?,
             expires_at,
         }))
+    }
+}
+
+/// The core's port: what connecting an org and signing in to the console use.
+#[async_trait]
+impl OAuthStates for OAuthStateStore {
+    async fn issue_state(&self, data: &str) -> Result<String, StoreError> {
+        let state = Self::generate_state();
+        self.put(&state, data).await?;
+        Ok(state)
+    }
+
+    async fn take_state(&self, state: &str) -> Result<StateTake, StoreError> {
+        self.take(state).await
     }
 }
 

@@ -1,4 +1,6 @@
-//! Reclaim records: one per (plan, member) in the plan's partition, listed per org through the GSI.
+//! Reclaim records: one per (plan, member) in the plan's partition, listed per org through GSI1 and per (state,
+//! org) through GSI2, both in (created_at, plan, member) order. A transition moves the record's GSI2 partition key
+//! to its new state in the same UpdateItem.
 //!
 //! The record's fields are plain attributes rather than a JSON document so that a transition is ONE conditional
 //! UpdateItem (`state = :from`): atomic, no read-modify-write window, and exactly one of several racing workers
@@ -7,13 +9,18 @@
 use aws_sdk_dynamodb::types::ReturnValue;
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId};
-use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition};
+use miro_sam_core::reclaim::{
+    ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition, RecordCursor,
+};
 
 use super::db::{Db, KeyQuery, SkRange};
 use super::item::{Item, get_s, get_time, key, opt_s, s, to_json};
-use super::keys::{plan_pk, reclaim_sk, reclaims_gsi_pk, reclaims_gsi_sk, sortable_time};
+use super::keys::{
+    plan_pk, reclaim_sk, reclaims_by_state_gsi_pk, reclaims_by_state_gsi_sk,
+    reclaims_by_state_org_prefix, reclaims_gsi_pk, reclaims_gsi_sk, sortable_time,
+};
 use crate::error::{corrupt, is_conditional_check_failed};
-use crate::table::{GSI1, GSI1_PK, GSI1_SK, PK};
+use crate::table::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK};
 
 const PLAN_ID: &str = "plan_id";
 const ORG_ID: &str = "org_id";
@@ -31,6 +38,16 @@ fn item(r: &ReclaimRecord) -> Result<Item, StoreError> {
     item.insert(
         GSI1_SK.to_owned(),
         s(reclaims_gsi_sk(r.created_at, r.plan_id, &r.member_id)),
+    );
+    item.insert(GSI2_PK.to_owned(), s(reclaims_by_state_gsi_pk(r.state)));
+    item.insert(
+        GSI2_SK.to_owned(),
+        s(reclaims_by_state_gsi_sk(
+            &r.org_id,
+            r.created_at,
+            r.plan_id,
+            &r.member_id,
+        )),
     );
     item.insert(PLAN_ID.to_owned(), s(r.plan_id.to_string()));
     item.insert(ORG_ID.to_owned(), s(r.org_id.as_str()));
@@ -104,7 +121,9 @@ pub(crate) async fn transition(
     from: ReclaimState,
     t: &ReclaimTransition,
 ) -> Result<ReclaimRecord, StoreError> {
-    let mut set = vec!["#state = :to", "#updated = :at"];
+    // The state index follows the state. A record from before that index has no GSI2 sort key and stays out of
+    // it (an item is in an index only with both of its keys).
+    let mut set = vec!["#state = :to", "#updated = :at", "#by_state = :by_state"];
     let mut req = db
         .client
         .update_item()
@@ -117,6 +136,8 @@ pub(crate) async fn transition(
         .expression_attribute_values(":from", s(from.as_str()))
         .expression_attribute_values(":to", s(t.to.as_str()))
         .expression_attribute_values(":at", s(sortable_time(t.at)))
+        .expression_attribute_names("#by_state", GSI2_PK)
+        .expression_attribute_values(":by_state", s(reclaims_by_state_gsi_pk(t.to)))
         .return_values(ReturnValue::AllNew);
     if let Some(id) = &t.scim_user_id {
         set.push("#scim = :scim");
@@ -163,4 +184,48 @@ pub(crate) async fn list(db: &Db, org: &OrgId) -> Result<Vec<ReclaimRecord>, Sto
         (a.created_at, a.plan_id, &a.member_id).cmp(&(b.created_at, b.plan_id, &b.member_id))
     });
     Ok(records)
+}
+
+/// Up to `limit` of the org's records (of `state` when given), newest first, strictly before `before`: a key
+/// range of GSI1 (all states) or GSI2 (one state) from the cursor's key (inclusive; the cursor's own record is
+/// skipped) down. Through the indexes, which trail writes by a moment on real DynamoDB.
+pub(crate) async fn list_page(
+    db: &Db,
+    org: &OrgId,
+    state: Option<ReclaimState>,
+    before: Option<&RecordCursor>,
+    limit: usize,
+) -> Result<Vec<ReclaimRecord>, StoreError> {
+    let q = match state {
+        None => {
+            let to = before.map(|c| reclaims_gsi_sk(c.created_at, c.plan_id, &c.member_id));
+            KeyQuery::index(
+                GSI1,
+                reclaims_gsi_pk(org),
+                SkRange::bounded(None, to).unwrap_or(SkRange::All),
+            )
+        }
+        Some(st) => {
+            let prefix = reclaims_by_state_org_prefix(org);
+            let to = match before {
+                Some(c) => reclaims_by_state_gsi_sk(org, c.created_at, c.plan_id, &c.member_id),
+                // `$` follows `#`: above every key of the org.
+                None => format!("{}$", prefix.trim_end_matches('#')),
+            };
+            KeyQuery::index(
+                GSI2,
+                reclaims_by_state_gsi_pk(st),
+                SkRange::Between(prefix, to),
+            )
+        }
+    }
+    .descending();
+    let keep = |i: &Item| -> Result<Option<ReclaimRecord>, StoreError> {
+        let r = read(i)?;
+        let shown = before.is_none_or(|c| RecordCursor::of(&r) != *c)
+            && state.is_none_or(|st| r.state == st)
+            && &r.org_id == org;
+        Ok(shown.then_some(r))
+    };
+    db.query_matching(q, limit, keep).await
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::Credentials;
 use miro_sam_aws::env::TEST_AWS_ENDPOINT;
-use miro_sam_aws::{AwsClients, DynamoStore, SecretsTokenStore, SqsReclaimQueue};
+use miro_sam_aws::{AwsClients, DynamoStore, OAuthStateStore, SecretsTokenStore, SqsReclaimQueue};
 use miro_sam_core::contract::QueueUnderTest;
 
 /// The local AWS API. Without it the tests fail (not skip): they are the proof the adapters work.
@@ -55,6 +55,12 @@ pub async fn fresh_store() -> DynamoStore {
     let clients = clients().await;
     let table = new_table(&clients).await;
     DynamoStore::new(clients.dynamodb, &table)
+}
+
+pub async fn fresh_oauth_states() -> OAuthStateStore {
+    let clients = clients().await;
+    let table = new_table(&clients).await;
+    OAuthStateStore::new(clients.dynamodb, &table)
 }
 
 pub async fn fresh_tokens() -> SecretsTokenStore {
