@@ -2,7 +2,7 @@
 
 use miro_sam_core::domain::PlanId;
 use miro_sam_core::jobs::{ReclaimOptions, check_not_paused, reclaim_member};
-use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::plan::{PLAN_PAGE, PlanHeader};
 use miro_sam_core::reclaim::{ReclaimOutcome, SkipReason};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -28,11 +28,16 @@ pub struct Tally {
 
 pub async fn run(ctx: &Ctx, _g: &Global, args: ApplyArgs) -> CmdResult {
     let plan_id = PlanId::parse(&args.plan_id)?;
-    let plan = ctx.deps.store.get_plan(plan_id).await?.ok_or_else(|| {
-        Failure::usage(format!(
-            "plan {plan_id} does not exist; run `miro-sam plan` first"
-        ))
-    })?;
+    let plan = ctx
+        .deps
+        .store
+        .get_plan_header(plan_id)
+        .await?
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "plan {plan_id} does not exist; run `miro-sam plan` first"
+            ))
+        })?;
     plan.check_executable(false)
         .map_err(|e| Failure::refused(e.to_string()))?;
     check_not_paused(ctx.deps.store.as_ref(), &plan.org_id).await?;
@@ -75,44 +80,61 @@ pub async fn run(ctx: &Ctx, _g: &Global, args: ApplyArgs) -> CmdResult {
 }
 
 /// Runs every candidate of the plan. Stops early only when a person has to act (expired token, SCIM disabled):
-/// every remaining candidate would fail the same way.
-pub async fn execute(ctx: &Ctx, plan: &ReclaimPlan, opts: &ReclaimOptions) -> CmdResult<Tally> {
-    let bar = progress::bar(plan.candidates.len() as u64, "Reclaiming");
+/// every remaining candidate would fail the same way. The candidates are read a page at a time (member id order),
+/// so a large plan is never held whole.
+pub async fn execute(ctx: &Ctx, plan: &PlanHeader, opts: &ReclaimOptions) -> CmdResult<Tally> {
+    let total = plan.totals.candidates as usize;
+    let bar = progress::bar(total as u64, "Reclaiming");
     let mut tally = Tally::default();
-    for (i, c) in plan.candidates.iter().enumerate() {
-        match reclaim_member(&ctx.deps, plan.plan_id, &c.member_id, opts).await {
-            Ok(r) => {
-                if r.replayed {
-                    tally.replayed += 1;
+    let mut attempted = 0;
+    let mut after = None;
+    loop {
+        let page = ctx
+            .deps
+            .store
+            .list_plan_candidates(plan.plan_id, after.as_ref(), PLAN_PAGE)
+            .await?;
+        after = page.last().map(|c| c.member_id.clone());
+        let last_page = page.len() < PLAN_PAGE;
+        for c in &page {
+            attempted += 1;
+            match reclaim_member(&ctx.deps, plan.plan_id, &c.member_id, opts).await {
+                Ok(r) => {
+                    if r.replayed {
+                        tally.replayed += 1;
+                    }
+                    match r.outcome {
+                        ReclaimOutcome::Reclaimed { .. } => tally.reclaimed += 1,
+                        ReclaimOutcome::Skipped {
+                            reason: reason @ SkipReason::OrgPaused { .. },
+                        } => {
+                            // The kill switch: every later candidate would be skipped the same way; stop here.
+                            *tally.skipped.entry(reason.to_string()).or_default() += 1;
+                            tally.paused = Some(reason.to_string());
+                            tally.not_attempted = total.saturating_sub(attempted);
+                            bar.abandon();
+                            return Ok(tally);
+                        }
+                        ReclaimOutcome::Skipped { reason } => {
+                            *tally.skipped.entry(reason.to_string()).or_default() += 1
+                        }
+                        ReclaimOutcome::Failed { error } => {
+                            tally.failed.push(format!("{}: {error}", c.email))
+                        }
+                    }
                 }
-                match r.outcome {
-                    ReclaimOutcome::Reclaimed { .. } => tally.reclaimed += 1,
-                    ReclaimOutcome::Skipped {
-                        reason: reason @ SkipReason::OrgPaused { .. },
-                    } => {
-                        // The kill switch: every later candidate would be skipped the same way; stop here.
-                        *tally.skipped.entry(reason.to_string()).or_default() += 1;
-                        tally.paused = Some(reason.to_string());
-                        tally.not_attempted = plan.candidates.len() - i - 1;
-                        bar.abandon();
-                        return Ok(tally);
-                    }
-                    ReclaimOutcome::Skipped { reason } => {
-                        *tally.skipped.entry(reason.to_string()).or_default() += 1
-                    }
-                    ReclaimOutcome::Failed { error } => {
-                        tally.failed.push(format!("{}: {error}", c.email))
-                    }
+                Err(e) if e.needs_reconnect() => {
+                    bar.abandon();
+                    return Err(e.into());
                 }
+                Err(e) if e.is_retryable() => tally.unfinished.push(format!("{}: {e}", c.email)),
+                Err(e) => tally.failed.push(format!("{}: {e}", c.email)),
             }
-            Err(e) if e.needs_reconnect() => {
-                bar.abandon();
-                return Err(e.into());
-            }
-            Err(e) if e.is_retryable() => tally.unfinished.push(format!("{}: {e}", c.email)),
-            Err(e) => tally.failed.push(format!("{}: {e}", c.email)),
+            bar.inc(1);
         }
-        bar.inc(1);
+        if last_page {
+            break;
+        }
     }
     bar.finish_and_clear();
     Ok(tally)
@@ -139,7 +161,7 @@ pub fn print_tally(t: &Tally) {
     }
 }
 
-fn confirm(plan: &ReclaimPlan) -> CmdResult<bool> {
+fn confirm(plan: &PlanHeader) -> CmdResult<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::refused(
             "apply needs confirmation: run it in a terminal or pass --yes",
@@ -147,8 +169,7 @@ fn confirm(plan: &ReclaimPlan) -> CmdResult<bool> {
     }
     print!(
         "Deactivate up to {} Miro members of org {} through SCIM (reversible with `miro-sam reactivate`)? [y/N] ",
-        plan.candidates.len(),
-        plan.org_id
+        plan.totals.candidates, plan.org_id
     );
     std::io::stdout().flush()?;
     let mut line = String::new();

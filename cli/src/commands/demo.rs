@@ -191,7 +191,7 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
             override_dry_run: false,
             actor: "miro-sam demo".into(),
         };
-        let t = apply::execute(&ctx, &plan, &opts).await?;
+        let t = apply::execute(&ctx, &plan.header(), &opts).await?;
         print!("6. ");
         apply::print_tally(&t);
         Some(t)

@@ -63,20 +63,43 @@ pub async fn write_csv(
     dir: &Path,
 ) -> CmdResult<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let members = ctx.deps.store.list_members(org).await?;
+    let mut written = vec![write_members_csv(ctx, org, &dir.join("members.csv")).await?];
     let files = [
-        ("members.csv", render::csv::members(&members)),
         ("candidates.csv", render::csv::candidates(report)),
         ("reclaimed.csv", render::csv::reclaimed(report)),
         ("series.csv", render::csv::series(report)),
     ];
-    let mut written = Vec::new();
     for (name, content) in files {
         let path = dir.join(name);
         std::fs::write(&path, content)?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// Members read per store call for the export.
+const EXPORT_PAGE: usize = 1_000;
+
+/// members.csv written a page of members at a time: the export of a large org never holds it.
+async fn write_members_csv(ctx: &Ctx, org: &OrgId, path: &Path) -> CmdResult<PathBuf> {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    file.write_all(render::csv::members_header().as_bytes())?;
+    let mut after = None;
+    loop {
+        let page = ctx
+            .deps
+            .store
+            .list_members_page(org, after.as_ref(), None, EXPORT_PAGE)
+            .await?;
+        file.write_all(render::csv::members_rows(&page).as_bytes())?;
+        after = page.last().map(|m| m.member_id.clone());
+        if page.len() < EXPORT_PAGE {
+            break;
+        }
+    }
+    file.flush()?;
+    Ok(path.to_owned())
 }
 
 fn emit(out: Option<&Path>, text: &str) -> CmdResult {

@@ -138,7 +138,16 @@ pub fn series(report: &Report) -> String {
 }
 
 /// Every stored member: who holds which license and when they last used it.
+/// The members export, whole: [`members_header`] and one [`members_rows`].
 pub fn members(members: &[Subscription]) -> String {
+    let mut out = members_header();
+    out.push_str(&members_rows(members));
+    out
+}
+
+/// The members export's header line; the rows come a page at a time from [`members_rows`], so the export of a
+/// large org is written without holding it.
+pub fn members_header() -> String {
     let mut out = String::new();
     header(
         &mut out,
@@ -154,6 +163,12 @@ pub fn members(members: &[Subscription]) -> String {
             "removed_at",
         ],
     );
+    out
+}
+
+/// One page of rows of the members export.
+pub fn members_rows(members: &[Subscription]) -> String {
+    let mut out = String::new();
     for m in members {
         row(
             &mut out,
