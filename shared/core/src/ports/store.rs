@@ -17,12 +17,6 @@ use crate::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition, RecordCurso
 use crate::snapshot::OrgSnapshot;
 use crate::timeline::MemberEvent;
 
-/// The error the console-era methods return from an adapter that does not implement them yet.
-// TEMPORARY while the adapters gain these methods (issue 11); removed before the issue is resolved.
-fn not_yet(what: &str) -> StoreError {
-    StoreError::Backend(format!("this store does not implement {what} yet"))
-}
-
 /// The product's state. Implementations must be safe to share between tasks and must keep every guarantee
 /// below; `crate::contract` (feature `contract-tests`) checks them.
 #[async_trait]
@@ -301,16 +295,10 @@ pub trait SubscriptionStore: Send + Sync {
         org: &OrgId,
         candidates: &[Candidate],
         exclusions: &[Exclusion],
-    ) -> Result<(), StoreError> {
-        let _ = (plan, org, candidates, exclusions);
-        Err(not_yet("put_plan_items"))
-    }
+    ) -> Result<(), StoreError>;
 
     /// Writes the header of a plan whose items [`Self::put_plan_items`] wrote: from now on readers see it.
-    async fn put_plan_header(&self, header: &PlanHeader) -> Result<(), StoreError> {
-        let _ = header;
-        Err(not_yet("put_plan_header"))
-    }
+    async fn put_plan_header(&self, header: &PlanHeader) -> Result<(), StoreError>;
 
     /// Up to `limit` plan headers of the org, newest first (by `created_at`, then plan id, descending), only
     /// those created strictly before `before` when given. Why: the console's "what changed since the previous
@@ -320,10 +308,7 @@ pub trait SubscriptionStore: Send + Sync {
         org: &OrgId,
         before: Option<DateTime<Utc>>,
         limit: usize,
-    ) -> Result<Vec<PlanHeader>, StoreError> {
-        let _ = (org, before, limit);
-        Err(not_yet("list_plan_headers"))
-    }
+    ) -> Result<Vec<PlanHeader>, StoreError>;
 
     // --- Paged reads for the console and reports --------------------------------------------------------------
     //
@@ -339,10 +324,7 @@ pub trait SubscriptionStore: Send + Sync {
         prefix: &str,
         after: Option<(&Email, &MemberId)>,
         limit: usize,
-    ) -> Result<Vec<Subscription>, StoreError> {
-        let _ = (org, prefix, after, limit);
-        Err(not_yet("search_members"))
-    }
+    ) -> Result<Vec<Subscription>, StoreError>;
 
     /// Up to `limit` of the org's audit entries that match `query`, newest first (by `at`, then id,
     /// descending), strictly before `before` when given. An adapter may read past entries that do not match,
@@ -353,10 +335,7 @@ pub trait SubscriptionStore: Send + Sync {
         query: &AuditQuery,
         before: Option<&AuditCursor>,
         limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let _ = (org, query, before, limit);
-        Err(not_yet("list_audit_page"))
-    }
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Up to `limit` reclaim records of the org, in state `state` when given, newest first (by `created_at`,
     /// plan id, member id, descending), strictly before `before` when given. Fewer than `limit` only at the end.
@@ -366,20 +345,14 @@ pub trait SubscriptionStore: Send + Sync {
         state: Option<ReclaimState>,
         before: Option<&RecordCursor>,
         limit: usize,
-    ) -> Result<Vec<ReclaimRecord>, StoreError> {
-        let _ = (org, state, before, limit);
-        Err(not_yet("list_reclaim_records_page"))
-    }
+    ) -> Result<Vec<ReclaimRecord>, StoreError>;
 
     // --- Member timelines -------------------------------------------------------------------------------------
 
     /// Appends the events to their members' timelines. An event whose (org, member, [`MemberEvent::key`]) is
     /// already stored is left as it is, so a re-run of the same day adds nothing. Events are kept at least
     /// [`crate::timeline::TIMELINE_RETENTION_DAYS`] days.
-    async fn append_member_events(&self, events: &[MemberEvent]) -> Result<(), StoreError> {
-        let _ = events;
-        Err(not_yet("append_member_events"))
-    }
+    async fn append_member_events(&self, events: &[MemberEvent]) -> Result<(), StoreError>;
 
     /// Up to `limit` events of the member, newest first (by [`MemberEvent::key`] descending), strictly before
     /// the key `before` when given.
@@ -389,8 +362,5 @@ pub trait SubscriptionStore: Send + Sync {
         member: &MemberId,
         before: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<MemberEvent>, StoreError> {
-        let _ = (org, member, before, limit);
-        Err(not_yet("list_member_events"))
-    }
+    ) -> Result<Vec<MemberEvent>, StoreError>;
 }
