@@ -103,6 +103,7 @@ macro_rules! store_contract_tests {
             member_pages_include_removed_and_apply_the_last_seen_rule,
             streamed_plan_is_invisible_until_its_header,
             streamed_plan_items_rewrite_idempotently,
+            streamed_plan_refuses_items_once_its_header_is_written,
             plan_headers_page_newest_first_per_org,
             member_search_pages_by_email_then_numeric_id,
             audit_pages_newest_first_with_each_filter,

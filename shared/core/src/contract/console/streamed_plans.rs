@@ -241,3 +241,33 @@ pub async fn plan_headers_page_newest_first_per_org(store: Store) {
             .is_empty()
     );
 }
+
+/// Once its header is written a plan's items are fixed: more items are refused and the plan stays as it was.
+pub async fn streamed_plan_refuses_items_once_its_header_is_written(store: Store) {
+    let o = org();
+    let plan = sized_plan(&o, 6, 2);
+    let late = sized_plan(&o, 9, 3);
+    store
+        .put_plan_items(plan.plan_id, &o, &plan.candidates, &plan.exclusions)
+        .await
+        .unwrap();
+    store.put_plan_header(&plan.header()).await.unwrap();
+    // `late` excludes member 12, whom `plan` does not list at all.
+    let refused = store
+        .put_plan_items(
+            plan.plan_id,
+            &o,
+            &late.candidates[6..],
+            &late.exclusions[2..],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(crate::error::StoreError::AlreadyExists { .. })),
+        "items for a plan whose header is written: {refused:?}"
+    );
+    assert_eq!(
+        store.get_plan(plan.plan_id).await.unwrap(),
+        Some(plan),
+        "the written plan is unchanged"
+    );
+}
