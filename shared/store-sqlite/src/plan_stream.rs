@@ -9,14 +9,36 @@ use chrono::{DateTime, Utc};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::{OrgId, PlanId};
 use miro_sam_core::plan::{Candidate, Exclusion, PlanHeader};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SqliteStore;
 use crate::codec::{Query, backend, sql_limit, ts};
 use crate::plans::{BATCH, Items, Row, decode, put_header, rows};
 
-fn upsert(c: &mut Connection, items: Items, plan: &str, batch: &[Row]) -> Result<(), StoreError> {
+/// One batch of a streamed plan's items, refused once the plan has its header: readers would then see items
+/// come and go under a written plan. The check and the writes are one transaction.
+fn upsert(
+    c: &mut Connection,
+    items: Items,
+    plan: &str,
+    org: &OrgId,
+    batch: &[Row],
+) -> Result<(), StoreError> {
     let tx = c.transaction().map_err(backend)?;
+    let written: Option<i64> = tx
+        .query_row("SELECT 1 FROM plans WHERE plan_id = ?1", [plan], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(backend)?;
+    if written.is_some() {
+        return Err(StoreError::AlreadyExists {
+            what: format!(
+                "plan {plan} of org {org} (its header is written, so its items are fixed; write a new plan's \
+                 items before its header, or replace the whole plan with put_plan)"
+            ),
+        });
+    }
     {
         let mut stmt = tx
             .prepare_cached(&format!(
@@ -66,6 +88,7 @@ impl SqliteStore {
     pub(crate) async fn plan_items_put(
         &self,
         plan: PlanId,
+        org: &OrgId,
         candidates: &[Candidate],
         exclusions: &[Exclusion],
     ) -> Result<(), StoreError> {
@@ -82,10 +105,10 @@ impl SqliteStore {
         ] {
             let all = Arc::new(all);
             for start in (0..all.len()).step_by(BATCH) {
-                let (p, all) = (id.clone(), all.clone());
+                let (p, o, all) = (id.clone(), org.clone(), all.clone());
                 self.call(move |c| {
                     let end = (start + BATCH).min(all.len());
-                    upsert(c, items, &p, &all[start..end])
+                    upsert(c, items, &p, &o, &all[start..end])
                 })
                 .await?;
             }

@@ -583,11 +583,11 @@ impl SubscriptionStore for SqliteStore {
     async fn put_plan_items(
         &self,
         plan: PlanId,
-        _org: &OrgId,
+        org: &OrgId,
         candidates: &[Candidate],
         exclusions: &[Exclusion],
     ) -> Result<(), StoreError> {
-        self.plan_items_put(plan, candidates, exclusions).await
+        self.plan_items_put(plan, org, candidates, exclusions).await
     }
 
     async fn put_plan_header(&self, header: &PlanHeader) -> Result<(), StoreError> {
