@@ -83,10 +83,8 @@ export AWS_ENDPOINT_URL="$MIRO_SAM_TEST_AWS_ENDPOINT"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 echo "==> local AWS API (moto) on $MIRO_SAM_TEST_AWS_ENDPOINT"
 
+# The CLI's operator commands for a deployment (feature `aws`) are tested here too: the test kit depends on
+# the CLI with that feature, and cargo builds the workspace with the union of its members' features.
 echo "==> cargo test --workspace"
 cargo test --workspace --all-targets --locked "$@"
 
-# The operator commands for a deployment are behind the CLI's `aws` feature, which no other crate turns on: run the
-# CLI's unit tests and its deployment tests once more with it.
-echo "==> cargo test -p miro-sam --features aws (operator commands)"
-cargo test -p miro-sam --features aws --locked --lib --test aws_operator "$@"
