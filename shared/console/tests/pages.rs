@@ -8,13 +8,14 @@ use std::collections::BTreeSet;
 use chrono::Duration;
 use common::*;
 use miro_sam_core::audit::AuditEvent;
-use miro_sam_core::domain::MemberId;
+use miro_sam_core::domain::{MemberId, OrgId};
 use miro_sam_core::jobs::{self, ReclaimOptions};
 use miro_sam_core::plan::candidate_order;
 use miro_sam_core::ports::{SubscriptionStore, WorkMessage};
 use miro_sam_core::reclaim::ReclaimState;
 use miro_sam_core::timeline::{ActivityBucket, MemberChange, MemberEvent};
 use miro_sam_core::{License, Role};
+use miro_sandbox::SignInAs;
 
 #[tokio::test]
 async fn every_page_renders_with_seeded_data() {
@@ -788,4 +789,82 @@ async fn the_members_csv_has_every_member_with_oomnitzas_fields() {
     assert_eq!(&row[1], first.email.as_str());
     assert_eq!(&row[4], first.license.as_str());
     assert_eq!(&row[5], if first.active { "true" } else { "false" });
+}
+
+/// Two connected orgs: a session sees and changes its own org only.
+#[tokio::test]
+async fn a_session_sees_and_changes_only_its_own_org() {
+    let c = console(Options {
+        extra_orgs: 1,
+        ..Options::default()
+    })
+    .await;
+    let mine = c.seed().await;
+    // Connect and plan the second org as its own admin.
+    let other_id = c.w.control.org_ids()[1].clone();
+    c.w.control
+        .set_sign_in(SignInAs::AdminOf {
+            org_id: other_id.clone(),
+        })
+        .unwrap();
+    connect(&c.w).await;
+    let other = OrgId::parse(&other_id).unwrap();
+    jobs::set_policy(
+        c.w.deps.store.as_ref(),
+        &other,
+        &live_policy(),
+        "test",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    jobs::download_org(&c.w.deps, &other).await.unwrap();
+    let theirs = jobs::plan_org(c.w.deps.store.as_ref(), &other, "test", chrono::Utc::now())
+        .await
+        .unwrap();
+    let their_member = theirs.candidates[0].member_id.clone();
+
+    c.w.control.set_sign_in(SignInAs::OrgAdmin).unwrap();
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/plans").await;
+    assert!(page.contains(&mine.plan_id.to_string()));
+    assert!(
+        !page.contains(&theirs.plan_id.to_string()),
+        "the other org's plan is not shown"
+    );
+    assert!(!page.contains("Other Org 0"));
+    assert_eq!(c.get(&b, &format!("/members/{their_member}")).await.0, 404);
+    let (status, _) = c
+        .post(
+            &b,
+            &format!("/plans/{}/approve", theirs.plan_id),
+            &[("csrf", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(status, 404, "another org's plan cannot be approved");
+    let (status, _) = c
+        .post(
+            &b,
+            &format!("/members/{their_member}/reactivate"),
+            &[("csrf", &csrf_of(&page)), ("why", "x")],
+        )
+        .await;
+    assert_eq!(status, 404, "another org's member cannot be reactivated");
+    assert!(c.w.store.queued_requests(10).await.unwrap().is_empty());
+    let r = b.get(format!("{}/audit.csv", c.url)).send().await.unwrap();
+    let body = r.text().await.unwrap();
+    assert!(
+        !body.contains(&other_id),
+        "no entry of the other org in the export"
+    );
+
+    // Its own admin sees it.
+    c.w.control
+        .set_sign_in(SignInAs::AdminOf {
+            org_id: other_id.clone(),
+        })
+        .unwrap();
+    let b2 = c.signed_in_browser().await;
+    let (_, page) = c.get(&b2, "/plans").await;
+    assert!(page.contains(&theirs.plan_id.to_string()) && page.contains("Other Org 0"));
 }
