@@ -9,7 +9,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -17,12 +16,10 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use miro_client::{MiroClient, MiroConfig, OAuthApp, SecretString};
 use miro_sam_cli::context::Ctx;
-use miro_sam_console::{ConsoleConfig, ConsoleDeps, router};
+use miro_sam_console::router;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{ConnectOptions, ConnectedOrg, connect_org};
-use miro_sam_core::ports::{OAuthStates, ReclaimQueue};
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
-use secrecy::SecretBox;
 use serde_json::{Value, json};
 
 use crate::{consent, pairs, scaled};
@@ -426,7 +423,11 @@ impl LocalConsole {
             .await
             .expect("a loopback port");
         let origin = format!("http://{}", listener.local_addr().expect("its address"));
-        let app = router(console_config(&origin), console_deps(&ctx));
+        let config = miro_sam_cli::commands::serve::console_config(
+            url::Url::parse(&origin).expect("the console's origin"),
+            10.0,
+        );
+        let app = router(config, miro_sam_cli::commands::serve::console_deps(&ctx));
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .await
@@ -472,39 +473,4 @@ impl LocalConsole {
             .expect("the connecting admin is a member")
             .email
     }
-}
-
-/// `miro-sam serve`'s settings (cli/src/commands/serve.rs), with the Miro app's sign-in offered as it is when
-/// MIRO_CLIENT_ID and MIRO_CLIENT_SECRET are set.
-fn console_config(origin: &str) -> ConsoleConfig {
-    ConsoleConfig {
-        base_path: "/console".into(),
-        public_url: url::Url::parse(origin).expect("the console's origin"),
-        session_key: SecretBox::new(Box::new(rand_key())),
-        secure_cookies: false,
-        admin_emails: None,
-        price_per_seat_month_minor: Some(1_000),
-        currency: "USD".into(),
-        local_login: true,
-    }
-}
-
-/// `miro-sam serve`'s wiring: every port is the CLI's SQLite store.
-fn console_deps(ctx: &Ctx) -> ConsoleDeps {
-    ConsoleDeps {
-        store: ctx.deps.store.clone(),
-        tokens: ctx.deps.tokens.clone(),
-        states: ctx.store.clone() as Arc<dyn OAuthStates>,
-        queue: ctx.store.clone() as Arc<dyn ReclaimQueue>,
-        client: ctx.deps.client.clone(),
-        oauth_app: ctx.deps.oauth_app.clone(),
-        clock: ctx.deps.clock.clone(),
-    }
-}
-
-/// A fresh session key per console, as `serve` makes one per run.
-fn rand_key() -> [u8; 32] {
-    let mut key = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-    key
 }

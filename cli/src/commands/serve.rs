@@ -36,31 +36,11 @@ pub async fn serve(ctx: &Ctx, org: &OrgId, args: &ServeArgs) -> CmdResult {
     let addr = listener.local_addr()?;
     let public_url = url::Url::parse(&format!("http://{addr}"))
         .map_err(|e| Failure::usage(format!("the console address {addr} is not a URL: {e}")))?;
-    // A fresh key per run: restarting `serve` signs everyone out, and no key is ever stored on disk.
-    let mut key = [0u8; 32];
-    rand::rng().fill_bytes(&mut key);
-    let config = ConsoleConfig {
-        base_path: "/console".into(),
-        public_url,
-        session_key: SecretBox::new(Box::new(key)),
-        secure_cookies: false,
-        admin_emails: None,
-        price_per_seat_month_minor: Some((args.seat_price * 100.0).round().max(0.0) as u64),
-        currency: "USD".into(),
-        local_login: true,
-    };
+    let config = console_config(public_url, args.seat_price);
     let link = one_time_login_link(&config, ctx.store.as_ref(), org, &operator("serve"))
         .await
         .map_err(|e| Failure::new(crate::exit::FAILURE, e.to_string()))?;
-    let deps = ConsoleDeps {
-        store: ctx.deps.store.clone(),
-        tokens: ctx.deps.tokens.clone(),
-        states: ctx.store.clone(),
-        queue: ctx.store.clone() as Arc<dyn miro_sam_core::ports::ReclaimQueue>,
-        client: ctx.deps.client.clone(),
-        oauth_app: ctx.deps.oauth_app.clone(),
-        clock: ctx.deps.clock.clone(),
-    };
+    let deps = console_deps(ctx);
     let app = router(config, deps);
     println!("miro-sam console for org {org} on http://{addr}/console");
     println!("Open this one-time login link (valid 10 minutes, works once):");
@@ -75,4 +55,34 @@ pub async fn serve(ctx: &Ctx, org: &OrgId, args: &ServeArgs) -> CmdResult {
         () = local_worker::run_forever(ctx, &worker_actor) => {}
     }
     Ok(())
+}
+
+/// `serve`'s console settings for the console at `public_url` (a loopback origin).
+pub fn console_config(public_url: url::Url, seat_price: f64) -> ConsoleConfig {
+    // A fresh key per run: restarting `serve` signs everyone out, and no key is ever stored on disk.
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    ConsoleConfig {
+        base_path: "/console".into(),
+        public_url,
+        session_key: SecretBox::new(Box::new(key)),
+        secure_cookies: false,
+        admin_emails: None,
+        price_per_seat_month_minor: Some((seat_price * 100.0).round().max(0.0) as u64),
+        currency: "USD".into(),
+        local_login: true,
+    }
+}
+
+/// `serve`'s wiring: every port is the embedded SQLite store (the queue is the one the local worker drains).
+pub fn console_deps(ctx: &Ctx) -> ConsoleDeps {
+    ConsoleDeps {
+        store: ctx.deps.store.clone(),
+        tokens: ctx.deps.tokens.clone(),
+        states: ctx.store.clone(),
+        queue: ctx.store.clone() as Arc<dyn miro_sam_core::ports::ReclaimQueue>,
+        client: ctx.deps.client.clone(),
+        oauth_app: ctx.deps.oauth_app.clone(),
+        clock: ctx.deps.clock.clone(),
+    }
 }
