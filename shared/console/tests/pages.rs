@@ -9,7 +9,7 @@ use chrono::Duration;
 use common::*;
 use miro_sam_core::audit::AuditEvent;
 use miro_sam_core::domain::{MemberId, OrgId};
-use miro_sam_core::jobs::{self, ReclaimOptions};
+use miro_sam_core::jobs::{self, MemberRef, ReclaimOptions};
 use miro_sam_core::plan::candidate_order;
 use miro_sam_core::ports::{SubscriptionStore, WorkMessage};
 use miro_sam_core::reclaim::ReclaimState;
@@ -465,6 +465,41 @@ async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
     assert!(
         page.contains("Undo requested"),
         "the member page says the undo is on its way"
+    );
+
+    // Realised savings: one seat freed (price 10.00 a month) until the worker carries out the undo.
+    let (_, overview) = c.get(&b, "/").await;
+    let reclaimed_so_far = between(&overview, "<h2>Reclaimed so far</h2>", "<h2>Daily download");
+    assert!(
+        reclaimed_so_far.contains("<th>Net seats freed</th><td>1</td>")
+            && reclaimed_so_far.contains("10.00 USD a month"),
+        "{reclaimed_so_far}"
+    );
+    jobs::reactivate(
+        &c.w.deps,
+        &undo[0].org_id,
+        &MemberRef::Id(undo[0].member_id.clone()),
+        &undo[0].requested_by,
+        &undo[0].why,
+    )
+    .await
+    .expect("the worker's undo");
+    assert!(
+        c.w.ground_truth(&MemberId::parse(&target).unwrap()).active,
+        "active again in Miro"
+    );
+    let (_, overview) = c.get(&b, "/").await;
+    let reclaimed_so_far = between(&overview, "<h2>Reclaimed so far</h2>", "<h2>Daily download");
+    assert!(
+        reclaimed_so_far.contains("<th>Reactivated since</th><td>1</td>")
+            && reclaimed_so_far.contains("<th>Net seats freed</th><td>0</td>")
+            && reclaimed_so_far.contains("0.00 USD a month"),
+        "net of the reactivation: {reclaimed_so_far}"
+    );
+    let (_, page) = c.get(&b, &format!("/members/{target}")).await;
+    assert!(
+        page.contains("since reactivated") && !page.contains("Undo: reactivate"),
+        "{page}"
     );
 }
 

@@ -7,10 +7,11 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::Duration;
 use miro_sam_core::StoreError;
-use miro_sam_core::audit::{AuditCursor, AuditEvent, AuditQuery};
-use miro_sam_core::domain::OrgId;
-use miro_sam_core::hold::HoldSource;
-use miro_sam_core::reclaim::{ReclaimState, RecordCursor};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use miro_sam_core::domain::{MemberId, OrgId};
+use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, RecordCursor};
 use miro_sam_core::snapshot::OrgSnapshot;
 use plotters::style::RGBColor;
 
@@ -24,8 +25,8 @@ use crate::views::{Layout, html};
 
 /// Days of snapshots the chart over time shows.
 const SERIES_DAYS: i64 = 120;
-/// Records or audit entries per read when counting, and the most reads one count makes: counts beyond that
-/// are shown as "at least".
+/// Reclaim records per read when counting, and the most reads one count makes: counts beyond that are shown
+/// as "at least".
 const COUNT_PAGE: usize = 500;
 const COUNT_PAGES: usize = 4;
 
@@ -169,8 +170,11 @@ pub(crate) async fn overview(
     let (realised, realised_note) = match realised(&st, org_id).await {
         Ok(r) => {
             let mut rows = vec![
-                ("Seats reclaimed".to_owned(), r.reclaimed.show()),
-                ("Undone (reactivated)".to_owned(), r.reactivated.show()),
+                (
+                    "Members whose seat was reclaimed".to_owned(),
+                    r.reclaimed.show(),
+                ),
+                ("Reactivated since".to_owned(), r.reactivated.show()),
                 ("Net seats freed".to_owned(), thousands(r.net())),
             ];
             if let Some(p) = price {
@@ -184,9 +188,9 @@ pub(crate) async fn overview(
                     ),
                 ));
             }
-            let note = (r.reclaimed.more || r.reactivated.more).then(|| {
+            let note = r.reclaimed.more.then(|| {
                 format!(
-                    "Counted up to {} of each; the figures are lower bounds.",
+                    "Counted over the latest {} reclaims; older ones are not included.",
                     thousands((COUNT_PAGE * COUNT_PAGES) as u64)
                 )
             });
@@ -387,8 +391,10 @@ impl Count {
 }
 
 struct Realised {
+    /// Distinct members with a finished reclaim.
     reclaimed: Count,
-    /// Undos through miro-sam plus reactivations in Miro that a download noticed.
+    /// Of those, members reactivated since their latest reclaim (an undo through miro-sam or in Miro; both
+    /// leave a hold).
     reactivated: Count,
 }
 
@@ -398,53 +404,47 @@ impl Realised {
     }
 }
 
-/// Reclaimed seats net of reactivations, counted page by page (bounded).
+/// Reclaimed seats net of reactivations, from the done reclaim records (a state index, page by page, capped)
+/// and the org's holds (one per undone member). Why not the audit log: counting one kind of entry may read
+/// past every other kind, i.e. the whole log, on every visit.
 async fn realised(st: &AppState, org: &OrgId) -> Result<Realised, StoreError> {
     let store = st.deps.store.as_ref();
-    let mut reclaimed = Count::default();
+    let mut latest: HashMap<MemberId, DateTime<Utc>> = HashMap::new();
+    let mut more = false;
     let mut before: Option<RecordCursor> = None;
     for i in 0..COUNT_PAGES {
         let page = store
             .list_reclaim_records_page(org, Some(ReclaimState::Done), before.as_ref(), COUNT_PAGE)
             .await?;
-        reclaimed.n += page.len() as u64;
+        for r in &page {
+            let at = match &r.outcome {
+                Some(ReclaimOutcome::Reclaimed { at, .. }) => *at,
+                _ => r.updated_at,
+            };
+            let e = latest.entry(r.member_id.clone()).or_insert(at);
+            *e = (*e).max(at);
+        }
         if page.len() < COUNT_PAGE {
             break;
         }
-        reclaimed.more = i + 1 == COUNT_PAGES;
+        more = i + 1 == COUNT_PAGES;
         before = page.last().map(RecordCursor::of);
     }
-    let mut reactivated = Count::default();
-    for kind in ["reactivated", "hold_placed"] {
-        let query = AuditQuery {
-            kind: Some(kind.into()),
-            ..AuditQuery::default()
-        };
-        let mut before: Option<AuditCursor> = None;
-        for i in 0..COUNT_PAGES {
-            let page = store
-                .list_audit_page(org, &query, before.as_ref(), COUNT_PAGE)
-                .await?;
-            reactivated.n += page
-                .iter()
-                .filter(|e| match &e.event {
-                    AuditEvent::Reactivated { .. } => true,
-                    // The download's hold on a member it had reclaimed who is active again: undone in Miro.
-                    AuditEvent::HoldPlaced { source, .. } => {
-                        *source == HoldSource::ReactivatedInMiro
-                    }
-                    _ => false,
-                })
-                .count() as u64;
-            if page.len() < COUNT_PAGE {
-                break;
-            }
-            reactivated.more |= i + 1 == COUNT_PAGES;
-            before = page.last().map(AuditCursor::of);
-        }
-    }
+    let undone = store
+        .list_holds(org)
+        .await?
+        .iter()
+        .filter(|h| {
+            latest
+                .get(&h.member_id)
+                .is_some_and(|at| h.created_at >= *at)
+        })
+        .count() as u64;
     Ok(Realised {
-        reclaimed,
-        reactivated,
+        reclaimed: Count {
+            n: latest.len() as u64,
+            more,
+        },
+        reactivated: Count { n: undone, more },
     })
 }
