@@ -99,6 +99,7 @@ impl Filters {
 
 pub(crate) struct Row {
     pub at: String,
+    pub id: String,
     pub actor: String,
     pub kind: &'static str,
     pub member: Option<(String, String)>,
@@ -175,6 +176,7 @@ pub(crate) async fn audit(
             .iter()
             .map(|e| Row {
                 at: when(e.at),
+                id: e.id.to_string(),
                 actor: e.actor.clone(),
                 kind: e.event.kind(),
                 member: e.event.member_id().map(|m| {

@@ -350,3 +350,11 @@ impl Console {
         plan
     }
 }
+
+/// The console path (without `/console`) of the link labelled `label` on `page`, if there is one.
+pub fn link_labelled(page: &str, label: &str) -> Option<String> {
+    let end = page.find(&format!("\">{label}</a>"))?;
+    let start = page[..end].rfind("href=\"")? + "href=\"".len();
+    let href = page[start..end].replace("&amp;", "&").replace("&#38;", "&");
+    Some(href.strip_prefix("/console").unwrap_or(&href).to_owned())
+}
