@@ -321,47 +321,76 @@ async fn a_link_for_one_org_never_replaces_another_orgs_tokens() {
     .await;
     // The sandbox installs the app into its first org: org B here. Org A is the other one.
     let (b, a) = (w.org.clone(), second_org(&w));
-    // Re-installs off: with them on (the sandbox's default, UNCONFIRMED in Miro) B's admin approving the second
-    // link ends B's stored tokens, and connect_org revokes the new ones too, so B is disconnected. Keeping the
-    // new tokens when the refused grant is B's own connecting user is a core change (reported, issue 11).
+    // Re-installs off (Miro keeps earlier tokens): the refused grant still becomes B's tokens (see the next test
+    // for why), and nothing else about B changes.
     w.control.set_reinstall_replaces_tokens(false);
 
     // A link bound to B connects B.
     let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&b))).await;
     let resp = callback(&w, &back).await;
     assert_eq!(resp.status(), 200, "{}", body_text(&resp));
-    let b_tokens = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
     let b_audit = w.rt.deps.store.list_audit(&b).await.unwrap().len();
+    let b_org = w.rt.deps.store.get_org(&b).await.unwrap().unwrap();
 
-    // A link bound to A, approved by B's admin: refused at the callback, nothing stored, the token revoked.
+    // A link bound to A, approved by B's admin: refused at the callback; A gets nothing.
     let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&a))).await;
     let resp = callback(&w, &back).await;
     let page = body_text(&resp);
     assert_eq!(resp.status(), 403, "{page}");
     assert!(page.contains(&format!("for org {a} only")), "{page}");
-    assert!(page.contains("was revoked"), "{page}");
-
-    let after = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
-    assert_eq!(
-        after.access_token.expose_secret(),
-        b_tokens.access_token.expose_secret(),
-        "B's tokens are untouched"
-    );
-    assert_eq!(after.version, b_tokens.version);
-    assert_eq!(w.rt.deps.store.list_audit(&b).await.unwrap().len(), b_audit);
     assert!(w.rt.deps.tokens.get_tokens(&a).await.is_err());
     assert!(w.rt.deps.store.get_org(&a).await.unwrap().is_none());
+
+    // B: the same org record and audit log; its stored token is the new grant's, and it works.
+    assert_eq!(w.rt.deps.store.list_audit(&b).await.unwrap().len(), b_audit);
+    assert_eq!(w.rt.deps.store.get_org(&b).await.unwrap().unwrap(), b_org);
+    let issued = tap.issued_access_tokens();
+    assert_eq!(issued.len(), 2, "two code exchanges");
+    let after = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
+    assert_eq!(after.access_token.expose_secret(), issued[1].as_str());
+    assert!(token_works(&w, &issued[1]).await, "B keeps working");
+}
+
+#[tokio::test]
+async fn a_refused_approval_by_the_connecting_admin_renews_that_orgs_tokens_instead_of_disconnecting_it()
+ {
+    let (w, tap) = tapped_world(WorldOptions {
+        members: 5,
+        extra_orgs: 1,
+        ..Default::default()
+    })
+    .await;
+    let (b, a) = (w.org.clone(), second_org(&w));
+    w.control.set_reinstall_replaces_tokens(true);
+
+    let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&b))).await;
+    assert_eq!(callback(&w, &back).await.status(), 200);
+    let before = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
+
+    let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&a))).await;
+    let resp = callback(&w, &back).await;
+    let page = body_text(&resp);
+    assert_eq!(resp.status(), 403, "{page}");
+    assert!(page.contains(&format!("for org {a} only")), "{page}");
+    assert!(page.contains("tokens were renewed"), "{page}");
 
     let issued = tap.issued_access_tokens();
     assert_eq!(issued.len(), 2, "two code exchanges");
     assert!(
-        !token_works(&w, &issued[1]).await,
-        "the refused token is revoked"
+        !token_works(&w, before.access_token.expose_secret()).await,
+        "the sandbox ended B's earlier token (the re-install)"
     );
+    let after = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
+    assert_eq!(after.access_token.expose_secret(), issued[1].as_str());
+    assert!(token_works(&w, &issued[1]).await, "B's new token works");
     assert!(
-        token_works(&w, after.access_token.expose_secret()).await,
-        "B keeps working"
+        w.rt.deps.tokens.get_tokens(&a).await.is_err(),
+        "A stays unconnected"
     );
+    let summary = miro_sam_core::jobs::download_org(&w.rt.deps, &b)
+        .await
+        .unwrap();
+    assert!(summary.members_seen > 0, "B still downloads");
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{AuditEntryId, OrgId, RegisteredOrg};
 use crate::policy::Policy;
 use crate::ports::TokenBundle;
-use miro_client::{OAuthApp, SecretString};
+use miro_client::{OAuthApp, SecretString, TokenGrant, TokenInfo};
 
 /// How a deployment connects orgs.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +62,27 @@ pub async fn connect_org(
     if let Some(expected) = &opts.expected_org
         && expected != &org_id
     {
+        // Approved by the admin whose grant org {org_id} already uses: Miro may treat that as a re-install that
+        // ends the org's stored token (UNCONFIRMED), so revoking the new one could disconnect the org. The new
+        // tokens become that org's tokens instead; nothing else about the org changes.
+        if is_connecting_user(deps, &org_id, &info.user.id).await? {
+            let scopes = if info.scopes.is_empty() {
+                grant.scopes.clone()
+            } else {
+                info.scopes.clone()
+            };
+            deps.tokens
+                .put_tokens(&bundle_of(&org_id, grant, &info, scopes))
+                .await?;
+            tracing::info!(org = %org_id, "a refused approval by the org's connecting admin renewed its tokens");
+            return Err(JobError::InvalidRequest(format!(
+                "this connect link is for org {expected} only, but the app was approved in org {org_id} ({}), \
+                 which is already connected by you: its stored tokens were renewed with this approval (Miro may \
+                 end the earlier ones) and nothing else was changed. Approve the app from a team of org \
+                 {expected} to connect it",
+                info.organization.name
+            )));
+        }
         let revoked = revoke_unwanted(deps, app, &grant.access_token, &org_id).await;
         return Err(JobError::InvalidRequest(format!(
             "this connect link is for org {expected} only, but the app was approved in org {org_id} ({}); \
@@ -101,16 +122,7 @@ pub async fn connect_org(
     let now = deps.clock.now();
     let previous = deps.store.get_org(&org_id).await?;
     deps.tokens
-        .put_tokens(&TokenBundle {
-            org_id: org_id.clone(),
-            access_token: grant.access_token,
-            refresh_token: grant.refresh_token,
-            expires_at: grant.expires_at,
-            team_id: grant.team_id.or_else(|| Some(info.team.id.clone())),
-            user_id: grant.user_id.or_else(|| Some(info.user.id.clone())),
-            scopes: scopes.clone(),
-            version: 0,
-        })
+        .put_tokens(&bundle_of(&org_id, grant, &info, scopes.clone()))
         .await?;
     deps.store
         .put_org(&RegisteredOrg {
@@ -157,6 +169,34 @@ pub async fn connect_org(
         scopes,
         reconnected: previous.is_some(),
     })
+}
+
+/// The org's stored bundle for a grant (the user and team from the grant, else from the token's info).
+pub fn bundle_of(
+    org: &OrgId,
+    grant: TokenGrant,
+    info: &TokenInfo,
+    scopes: Vec<String>,
+) -> TokenBundle {
+    TokenBundle {
+        org_id: org.clone(),
+        access_token: grant.access_token,
+        refresh_token: grant.refresh_token,
+        expires_at: grant.expires_at,
+        team_id: grant.team_id.or_else(|| Some(info.team.id.clone())),
+        user_id: grant.user_id.or_else(|| Some(info.user.id.clone())),
+        scopes,
+        version: 0,
+    }
+}
+
+/// Whether `user` is the Miro user whose grant the org's stored tokens come from (the connecting admin).
+pub async fn is_connecting_user(deps: &Deps, org: &OrgId, user: &str) -> Result<bool, JobError> {
+    match deps.tokens.get_tokens(org).await {
+        Ok(b) => Ok(b.user_id.as_deref() == Some(user)),
+        Err(crate::error::StoreError::NotConnected { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Revokes a token this connection will not keep, and says in words what happened (for the admin's page).

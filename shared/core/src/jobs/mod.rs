@@ -25,7 +25,9 @@ use crate::plan::PlanRefusal;
 use crate::ports::{Clock, SubscriptionStore, TokenStore};
 
 pub use approve::{ApprovalReport, Selection, approve_plan, reject_candidates};
-pub use connect::{ConnectOptions, ConnectedOrg, REQUIRED_SCOPE, connect_org};
+pub use connect::{
+    ConnectOptions, ConnectedOrg, REQUIRED_SCOPE, bundle_of, connect_org, is_connecting_user,
+};
 pub use download::{
     DownloadOptions, DownloadOutcome, DownloadPause, DownloadSummary, StopAt, download_org,
     download_org_until, download_org_with, register_org,
