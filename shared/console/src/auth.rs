@@ -182,12 +182,21 @@ pub(crate) async fn callback(
         PageError::BadRequest("the sign-in answer has no code; start again".into())
     })?;
     let app = sign_in_app(&st)?;
-    let grant = st
+    let grant = match st
         .deps
         .client
         .exchange_code(&app, &SecretString::from(code.to_owned()))
         .await
-        .map_err(JobError::from)?;
+    {
+        Ok(g) => g,
+        Err(MiroError::OAuthRejected { .. }) => {
+            return Err(refused(
+                "Miro refused the sign-in",
+                "Miro did not accept the sign-in code (a code works once, for 10 minutes, and only with this                  console's redirect address). Nothing was stored. Sign in again.",
+            ));
+        }
+        Err(e) => return Err(JobError::from(e).into()),
+    };
 
     let checked = check_admin(&st, &grant.access_token).await;
     // The sign-in token is kept only when it became the org's token; every other outcome revokes it.

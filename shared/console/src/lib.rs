@@ -23,7 +23,8 @@
 //! Admin of a connected org (see `auth.rs` for the exact checks and when the sign-in token is kept as the org's
 //! token). The session is a signed cookie (HMAC-SHA256; user id, email, org, expiry 8 h; HttpOnly,
 //! SameSite=Lax, Secure when configured). A session sees and changes its own org only. Tampered, foreign-key or
-//! expired cookies get a clear page and no data. Every POST needs the session's CSRF token (`csrf` form field),
+//! expired cookies get a clear page and no data. Sessions are stateless: signing out removes the cookie from
+//! the browser, but a copy of it stays valid until it expires; rotating the session key ends every session. Every POST needs the session's CSRF token (`csrf` form field),
 //! checked before any handler runs; every response carries a strict Content-Security-Policy (no scripts, no
 //! inline styles, no framing), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.
 //!

@@ -378,3 +378,36 @@ async fn a_replayed_or_foreign_callback_is_refused() {
             .contains("started in another browser")
     );
 }
+
+#[tokio::test]
+async fn a_code_miro_refuses_gets_a_clear_page() {
+    let c = console(Options::default()).await;
+    let b = manual_browser();
+    let r = b.get(format!("{}/login", c.url)).send().await.unwrap();
+    let to_miro = r.headers()["location"].to_str().unwrap().to_owned();
+    let back = b.get(&to_miro).send().await.unwrap();
+    let callback = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    // The same state with a code Miro never issued.
+    let mut forged = callback.clone();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "code" {
+                "sbx_code_forged".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let r = b.get(forged.as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Miro refused the sign-in"), "{page}");
+    assert!(
+        !page.contains("sbx_code_forged"),
+        "the code is never echoed"
+    );
+    assert_eq!(c.get(&b, "/").await.0, 401);
+}
