@@ -10,16 +10,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use miro_client::{MiroClient, MiroConfig, RestLimits, SecretString};
-use miro_sam_aws::{AwsClients, DynamoStore};
+use miro_sam_aws::AwsClients;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{Deps, DownloadOptions, DownloadOutcome, StopAt, download_org_with};
-use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::ports::{SystemClock, TokenBundle, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::machine::{cpu_seconds, reset_peak_rss, status_kib};
 use crate::partition::Partitioning;
+use crate::plan::PlanRow;
+use crate::store::{BenchStore, new_table};
 
 /// Miro's Level-3 cost of one members page (and of the org call).
 pub const LEVEL3: u64 = 500;
@@ -39,6 +41,10 @@ pub struct DownloadConfig {
     pub dynamo_variants: Vec<Partitioning>,
     /// Largest org also run on DynamoDB (moto is slow: a 100 000-member first run is ~4 000 batch calls).
     pub dynamo_max_members: usize,
+    /// Also run the unchanged re-run after each first run.
+    pub rerun: bool,
+    /// After the downloads of each SQLite variant, plan the org ([`crate::plan`]): planning's own peak RSS.
+    pub plan: bool,
 }
 
 impl Default for DownloadConfig {
@@ -52,6 +58,8 @@ impl Default for DownloadConfig {
             aws_endpoint: None,
             dynamo_variants: vec![Partitioning::Sequential],
             dynamo_max_members: 100_000,
+            rerun: true,
+            plan: false,
         }
     }
 }
@@ -198,26 +206,9 @@ pub async fn child_run(a: ChildArgs) -> Result<ChildResult, String> {
         .await
         .map_err(|e| e.to_string())?;
 
-    enum Store {
-        Sqlite(SqliteStore),
-        Dynamo(DynamoStore),
-    }
-    let store = if let Some(path) = a.store.strip_prefix("sqlite:") {
-        Store::Sqlite(SqliteStore::open(path).map_err(|e| e.to_string())?)
-    } else if let Some(table) = a.store.strip_prefix("dynamo:") {
-        let endpoint = std::env::var(miro_sam_aws::env::TEST_AWS_ENDPOINT)
-            .map_err(|_| "dynamo store without the local AWS API endpoint".to_owned())?;
-        let clients = AwsClients::new(&aws_sdk(&endpoint).await);
-        Store::Dynamo(DynamoStore::new(clients.dynamodb, table))
-    } else {
-        return Err(format!("unknown store {:?}", a.store));
-    };
-    let store_port: Arc<dyn SubscriptionStore> = match &store {
-        Store::Sqlite(s) => Arc::new(s.clone()),
-        Store::Dynamo(d) => Arc::new(d.clone()),
-    };
+    let store = BenchStore::open(&a.store).await?;
     let deps = Deps {
-        store: store_port,
+        store: store.port(),
         tokens: Arc::new(tokens),
         client: client.clone(),
         clock: Arc::new(SystemClock),
@@ -275,11 +266,11 @@ pub async fn child_run(a: ChildArgs) -> Result<ChildResult, String> {
     r.client_requests = stats.requests;
     r.client_rate_limited = stats.rate_limited;
     match &store {
-        Store::Sqlite(s) => {
+        BenchStore::Sqlite(s) => {
             r.store_write_requests = s.member_rows_written();
             r.store_items_written = s.member_rows_written();
         }
-        Store::Dynamo(d) => {
+        BenchStore::Dynamo(d) => {
             let w = d.write_stats();
             r.store_write_requests = w.batch_calls + w.item_writes;
             r.store_items_written = w.batch_items + w.item_writes;
@@ -307,11 +298,12 @@ fn run_child(exe: &Path, args: &ChildArgs, token: &str) -> Result<ChildResult, S
     serde_json::from_str(line).map_err(|e| format!("bad download-run result {line:?}: {e}"))
 }
 
-/// Runs every configured download and returns the table rows.
-pub async fn run(cfg: &DownloadConfig) -> Result<Vec<DownloadRow>, String> {
+/// Runs every configured download (and plan) and returns the table rows.
+pub async fn run(cfg: &DownloadConfig) -> Result<(Vec<DownloadRow>, Vec<PlanRow>), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = scratch_dir("download")?;
     let mut rows = Vec::new();
+    let mut plan_rows = Vec::new();
     for &n in &cfg.sizes {
         let mut sc = SandboxConfig::with_members(n);
         sc.rest_limits.credits_per_window = cfg.credits;
@@ -335,16 +327,18 @@ pub async fn run(cfg: &DownloadConfig) -> Result<Vec<DownloadRow>, String> {
         {
             let clients = AwsClients::new(&aws_sdk(endpoint).await);
             for &v in &cfg.dynamo_variants {
-                let table = format!("miro-sam-bench-{}", uuid::Uuid::new_v4().simple());
-                miro_sam_aws::table::create_table(&clients.dynamodb, &table)
-                    .await
-                    .map_err(|e| format!("cannot create the table in the local AWS API: {e}"))?;
+                let table = new_table(&clients, "download").await?;
                 plans.push((v, format!("dynamo:{table}"), "dynamodb"));
             }
         }
 
+        let runs: &[&'static str] = if cfg.rerun {
+            &["first", "re-run"]
+        } else {
+            &["first"]
+        };
         for (variant, store, store_name) in plans {
-            for run in ["first", "re-run"] {
+            for &run in runs {
                 // A fresh credit window for every run, so each starts on the same footing.
                 tokio::time::sleep(cfg.window + Duration::from_millis(200)).await;
                 control.reset_counters();
@@ -401,11 +395,21 @@ pub async fn run(cfg: &DownloadConfig) -> Result<Vec<DownloadRow>, String> {
                 );
                 rows.push(row);
             }
+            // Planning reads only the store: the sandbox stays idle meanwhile.
+            if cfg.plan && store_name == "sqlite" {
+                let (exe, store, org) = (exe.clone(), store.clone(), org.clone());
+                let r = tokio::task::spawn_blocking(move || {
+                    crate::plan::run(&exe, &store, store_name, &org, n)
+                })
+                .await
+                .map_err(|e| e.to_string())??;
+                plan_rows.extend(r);
+            }
         }
         sandbox.shutdown().await;
     }
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(rows)
+    Ok((rows, plan_rows))
 }
 
 /// A fresh directory under the system temp dir.

@@ -1,4 +1,5 @@
-//! `miro-sam-bench download|reclaim|startup|all [--json out.json]`: benchmarks against the physical limit.
+//! `miro-sam-bench download|reclaim|startup|console|all [--json out.json]` (and `fleet`): benchmarks against the
+//! physical limit.
 //! Run it as a release build: `cargo run --release -p miro-sam-bench -- all --json bench.json`.
 //! With `MIRO_SAM_TEST_AWS_ENDPOINT` set (a local AWS API such as moto) the download also runs on DynamoDB and
 //! the start-up benchmark runs the functions with their production environment.
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use miro_sam_bench::console::{self, ConsoleConfig};
 use miro_sam_bench::download::{self, ChildArgs, DownloadConfig};
 use miro_sam_bench::machine::Machine;
 use miro_sam_bench::partition::Partitioning;
@@ -32,17 +34,78 @@ struct Cli {
 enum Cmd {
     /// Download orgs of 10 000, 100 000 and 1 000 000 members (`--members`), sequential and partitioned.
     Download(DownloadArgs),
-    /// 1 000 queued candidates, 4 workers at 1/4 of the SCIM budget each (and two contrasting scenarios).
-    Reclaim,
+    /// 1 000 queued candidates, 4 workers at 1/4 of the SCIM budget each (and two contrasting scenarios), and
+    /// store reads per reclaim message for plans of 100 and 10 000 candidates.
+    Reclaim(ReclaimArgs),
     /// Cold start of the three function binaries against a Runtime API stub.
     Startup(StartupArgs),
     /// All of the above.
     All(DownloadArgs),
     /// 20 orgs × 20 000 members through the real fan-out (queue on the local AWS API), 10 workers.
     Fleet(FleetArgs),
+    /// Server time of the console's overview, plan and member-search pages for an org of 100 000 members.
+    Console(ConsoleArgs),
     /// One download run in a child process (used by `download`).
     #[command(hide = true)]
     DownloadRun(DownloadRunArgs),
+    /// One streamed plan in a child process (used by `download --plan`).
+    #[command(hide = true)]
+    PlanRun(PlanRunArgs),
+    /// The console over one store in a child process (used by `console`).
+    #[command(hide = true)]
+    ConsoleServe(ConsoleServeArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ReclaimArgs {
+    /// Only the store reads per reclaim message (not the throughput scenarios).
+    #[arg(long)]
+    reads_only: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ConsoleArgs {
+    /// Members of the org on SQLite.
+    #[arg(long, default_value_t = 100_000)]
+    members: usize,
+    /// Members of the org on DynamoDB (the local AWS API).
+    #[arg(long, default_value_t = 100_000)]
+    dynamo_members: usize,
+    /// Candidates of the latest plan.
+    #[arg(long, default_value_t = 10_000)]
+    candidates: usize,
+    /// Timed requests per page on SQLite (after one warm-up).
+    #[arg(long, default_value_t = 20)]
+    requests: usize,
+    /// Timed requests per page on DynamoDB (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    dynamo_requests: usize,
+    /// The member search's email prefix.
+    #[arg(long, default_value = "maria.s")]
+    search: String,
+    /// SQLite only, even with the local AWS API configured.
+    #[arg(long)]
+    sqlite_only: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct PlanRunArgs {
+    #[arg(long)]
+    store: String,
+    #[arg(long)]
+    org: String,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ConsoleServeArgs {
+    #[arg(long)]
+    store: String,
+    #[arg(long)]
+    org: String,
+    #[arg(long)]
+    secret_prefix: Option<String>,
+    #[arg(long)]
+    queue_url: Option<String>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -74,6 +137,13 @@ struct DownloadArgs {
     /// Largest org also downloaded into DynamoDB on the local AWS API (moto is slow: see bench/RESULTS.md).
     #[arg(long, default_value_t = 100_000)]
     dynamo_max_members: usize,
+    /// First runs only (no unchanged re-run).
+    #[arg(long)]
+    first_only: bool,
+    /// After each SQLite variant's downloads, plan the org twice (`plan_org_streamed`) in a child process and
+    /// report planning's peak RSS.
+    #[arg(long)]
+    plan: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -134,23 +204,30 @@ async fn run_download(a: &DownloadArgs) -> Result<DownloadSection, String> {
         window: Duration::from_millis(a.window_ms),
         aws_endpoint: aws_endpoint(),
         dynamo_max_members: a.dynamo_max_members,
+        rerun: !a.first_only,
+        plan: a.plan,
         ..DownloadConfig::default()
     };
     if cfg.aws_endpoint.is_none() {
         eprintln!("download: MIRO_SAM_TEST_AWS_ENDPOINT is not set; DynamoDB runs skipped");
     }
-    let rows = download::run(&cfg).await?;
+    let (rows, plans) = download::run(&cfg).await?;
     Ok(DownloadSection {
         credits_per_window: cfg.credits,
         window_ms: cfg.window.as_millis() as u64,
         latency_ms: cfg.latency.as_millis() as u64,
         rows,
+        plans,
     })
 }
 
-async fn run_reclaim() -> Result<ReclaimSection, String> {
+async fn run_reclaim(a: &ReclaimArgs) -> Result<ReclaimSection, String> {
     let cfg = ReclaimConfig::default();
-    let rows = reclaim::run(&cfg).await?;
+    let rows = if a.reads_only {
+        Vec::new()
+    } else {
+        reclaim::run(&cfg).await?
+    };
     let mut section = ReclaimSection::new(&cfg, rows);
     section.reads = reclaim::run_reads(&reclaim::ReadsConfig::default()).await?;
     Ok(section)
@@ -165,7 +242,37 @@ async fn run_startup(repeats: usize) -> Result<Vec<startup::StartupRow>, String>
     .await
 }
 
+async fn run_console(a: &ConsoleArgs) -> Result<Vec<console::ConsoleStoreRun>, String> {
+    let cfg = ConsoleConfig {
+        members: a.members,
+        dynamo_members: a.dynamo_members,
+        candidates: a.candidates,
+        requests: a.requests,
+        dynamo_requests: a.dynamo_requests,
+        search: a.search.clone(),
+        aws_endpoint: if a.sqlite_only { None } else { aws_endpoint() },
+    };
+    console::run(&cfg).await
+}
+
 async fn main_inner(cli: Cli) -> Result<(), String> {
+    if let Cmd::PlanRun(a) = &cli.command {
+        let r = miro_sam_bench::plan::child_run(&a.store, &a.org).await?;
+        println!(
+            "RESULT {}",
+            serde_json::to_string(&r).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    if let Cmd::ConsoleServe(a) = &cli.command {
+        return console::serve::child_run(console::serve::ServeArgs {
+            store: a.store.clone(),
+            org: a.org.clone(),
+            secret_prefix: a.secret_prefix.clone(),
+            queue_url: a.queue_url.clone(),
+        })
+        .await;
+    }
     if let Cmd::DownloadRun(a) = &cli.command {
         let partitioning = Partitioning::from_arg(&a.partitioning)
             .ok_or_else(|| format!("unknown partitioning {:?}", a.partitioning))?;
@@ -215,17 +322,28 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
         download: None,
         reclaim: None,
         startup: None,
+        console: None,
     };
     match &cli.command {
         Cmd::Download(a) => report.download = Some(run_download(a).await?),
-        Cmd::Reclaim => report.reclaim = Some(run_reclaim().await?),
+        Cmd::Reclaim(a) => report.reclaim = Some(run_reclaim(a).await?),
         Cmd::Startup(a) => report.startup = Some(run_startup(a.repeats).await?),
+        Cmd::Console(a) => report.console = Some(run_console(a).await?),
         Cmd::All(a) => {
             report.startup = Some(run_startup(9).await?);
-            report.reclaim = Some(run_reclaim().await?);
+            report.reclaim = Some(run_reclaim(&ReclaimArgs { reads_only: false }).await?);
             report.download = Some(run_download(a).await?);
+            report.console = Some(
+                console::run(&ConsoleConfig {
+                    aws_endpoint: aws_endpoint(),
+                    ..ConsoleConfig::default()
+                })
+                .await?,
+            );
         }
-        Cmd::DownloadRun(_) | Cmd::Fleet(_) => unreachable!("handled above"),
+        Cmd::DownloadRun(_) | Cmd::PlanRun(_) | Cmd::ConsoleServe(_) | Cmd::Fleet(_) => {
+            unreachable!("handled above")
+        }
     }
     println!("{}", report.markdown());
     if let Some(path) = &cli.json {

@@ -19,6 +19,7 @@ use miro_sandbox::{Sandbox, SandboxConfig, ScimOp};
 use serde::Serialize;
 
 use crate::download::{LEVEL3, client_config, scratch_dir};
+use crate::store::{BenchStore, new_table};
 
 #[derive(Debug, Clone)]
 pub struct ReclaimConfig {
@@ -365,7 +366,8 @@ pub struct ReadsRow {
     pub store: &'static str,
     pub plan_candidates: usize,
     pub messages: usize,
-    /// Plan rows (SQLite) or items (DynamoDB) read per message: header and candidate.
+    /// Plan rows (SQLite) or items (DynamoDB) read per message: the plan's header, the message's candidate and
+    /// the org's latest plan header (an approval lapses when a newer plan exists).
     pub plan_reads_per_message: f64,
     pub plan_kib_per_message: f64,
     /// DynamoDB only: every GetItem and Query page of the message (records, audit, policy, hold, pause
@@ -389,26 +391,8 @@ struct Reads {
     bytes: Option<u64>,
 }
 
-enum BenchStore {
-    Sqlite(SqliteStore),
-    Dynamo(miro_sam_aws::DynamoStore),
-}
-
 impl BenchStore {
-    fn name(&self) -> &'static str {
-        match self {
-            BenchStore::Sqlite(_) => "sqlite",
-            BenchStore::Dynamo(_) => "dynamodb",
-        }
-    }
-
-    fn port(&self) -> Arc<dyn miro_sam_core::ports::SubscriptionStore> {
-        match self {
-            BenchStore::Sqlite(s) => Arc::new(s.clone()),
-            BenchStore::Dynamo(s) => Arc::new(s.clone()),
-        }
-    }
-
+    /// What the store read so far (the adapters' read counters).
     fn reads(&self) -> Reads {
         match self {
             BenchStore::Sqlite(s) => {
@@ -490,10 +474,7 @@ async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<Reads
     let store = match (&cfg.aws_endpoint, dynamo) {
         (Some(endpoint), true) => {
             let clients = miro_sam_aws::AwsClients::new(&crate::download::aws_sdk(endpoint).await);
-            let table = format!("miro-sam-bench-reads-{}", uuid::Uuid::new_v4().simple());
-            miro_sam_aws::table::create_table(&clients.dynamodb, &table)
-                .await
-                .map_err(|x| format!("cannot create the table in the local AWS API: {x}"))?;
+            let table = new_table(&clients, "reads").await?;
             BenchStore::Dynamo(miro_sam_aws::DynamoStore::new(clients.dynamodb, &table))
         }
         _ => BenchStore::Sqlite(SqliteStore::in_memory().map_err(|x| e(&x))?),
@@ -582,7 +563,8 @@ async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<Reads
 
 /// `real` under a new id with `size` candidates: its first `keep` real ones plus made-up members (ids Miro has
 /// never issued, emails on a reserved domain) standing for the rest of a large org; only the real ones get
-/// messages.
+/// messages. It is made a second later than `real`, so it is the org's latest plan: a message of an older plan
+/// is skipped as superseded, and this benchmark measures reclaims.
 fn padded(
     real: &miro_sam_core::plan::ReclaimPlan,
     size: usize,
@@ -595,6 +577,7 @@ fn padded(
         .ok_or("the plan has no candidates")?;
     let mut plan = real.clone();
     plan.plan_id = PlanId::new();
+    plan.created_at = real.created_at + chrono::Duration::seconds(1);
     plan.candidates.truncate(keep.min(size));
     for i in plan.candidates.len()..size {
         let mut c = template.clone();

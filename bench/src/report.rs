@@ -2,8 +2,10 @@
 
 use serde::Serialize;
 
+use crate::console::ConsoleStoreRun;
 use crate::download::DownloadRow;
 use crate::machine::Machine;
+use crate::plan::PlanRow;
 use crate::reclaim::{ReadsRow, ReclaimConfig, ReclaimRow, reads_markdown};
 use crate::startup::StartupRow;
 
@@ -16,6 +18,8 @@ pub struct Report {
     pub reclaim: Option<ReclaimSection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub startup: Option<Vec<StartupRow>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console: Option<Vec<ConsoleStoreRun>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -24,6 +28,9 @@ pub struct DownloadSection {
     pub window_ms: u64,
     pub latency_ms: u64,
     pub rows: Vec<DownloadRow>,
+    /// Planning after the downloads (`--plan`), SQLite only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plans: Vec<PlanRow>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +109,10 @@ impl Report {
             s.push('\n');
             s.push_str(&download_goals(&d.rows));
             s.push('\n');
+            if !d.plans.is_empty() {
+                s.push_str(&crate::plan::markdown(&d.plans));
+                s.push('\n');
+            }
         }
         if let Some(r) = &self.reclaim {
             s.push_str(&format!(
@@ -134,6 +145,10 @@ impl Report {
                 s.push_str(&reads_markdown(&r.reads));
                 s.push('\n');
             }
+        }
+        if let Some(runs) = &self.console {
+            s.push_str(&crate::console::markdown(runs));
+            s.push('\n');
         }
         if let Some(rows) = &self.startup {
             s.push_str("### Start-up: exec → first GET /2018-06-01/runtime/invocation/next (native release build)\n\n");
