@@ -20,15 +20,9 @@ const WORKER: &str = "miro-sam serve (worker)";
 /// normally does it; a round leaves a message queued only when Miro or the store asked to retry later.
 const ROUNDS: usize = 5;
 
-/// What the browser console said since the last look, less the one known gap: the console's pages name no icon,
-/// so chromium asks the origin for `/favicon.ico` and logs its 404 (reported to the console's owner; a
-/// `<link rel="icon" href="data:,">` in base.html, allowed by the CSP's `img-src data:`, ends it).
+/// What the browser console said since the last look.
 async fn console_problems(b: &Browser) -> Vec<String> {
-    b.console_problems()
-        .await
-        .into_iter()
-        .filter(|p| !p.contains("/favicon.ico - "))
-        .collect()
+    b.console_problems().await
 }
 
 /// Checks the browser's console had nothing to say about the page it is on.

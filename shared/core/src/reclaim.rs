@@ -154,7 +154,8 @@ impl fmt::Display for ReclaimOutcome {
             ReclaimOutcome::Reclaimed { scim_user_id, at } => {
                 write!(
                     f,
-                    "reclaimed (SCIM user {scim_user_id} deactivated at {at})"
+                    "reclaimed (SCIM user {scim_user_id} deactivated at {})",
+                    at.format("%Y-%m-%d %H:%M:%S UTC")
                 )
             }
             ReclaimOutcome::Skipped { reason } => write!(f, "skipped: {reason}"),
