@@ -22,7 +22,7 @@ use miro_client::{Member, MiroError, OAuthApp, Role, SecretString, TokenInfo};
 use miro_sam_core::audit::{AuditEntry, AuditEvent};
 use miro_sam_core::domain::{AuditEntryId, Email, OrgId};
 use miro_sam_core::jobs::{self, JobError};
-use miro_sam_core::ports::{OAuthStates, StateTake, TokenBundle};
+use miro_sam_core::ports::{OAuthStates, StateTake};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -411,16 +411,7 @@ async fn store_as_org_tokens(
     };
     st.deps
         .tokens
-        .put_tokens(&TokenBundle {
-            org_id: org.clone(),
-            access_token: grant.access_token,
-            refresh_token: grant.refresh_token,
-            expires_at: grant.expires_at,
-            team_id: grant.team_id.or_else(|| Some(info.team.id.clone())),
-            user_id: grant.user_id.or_else(|| Some(info.user.id.clone())),
-            scopes,
-            version: 0,
-        })
+        .put_tokens(&miro_sam_core::jobs::bundle_of(org, grant, info, scopes))
         .await?;
     tracing::info!(%org, "the connecting admin signed in: their new tokens are now the org's tokens");
     Ok(())
