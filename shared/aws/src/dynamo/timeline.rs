@@ -29,18 +29,15 @@ fn item(e: &MemberEvent) -> Result<Item, StoreError> {
         "member event",
         e,
     )?;
-    item.insert(TTL.to_owned(), n(expires(e.at).timestamp()));
+    item.insert(TTL.to_owned(), n(expires(e.at)));
     Ok(item)
 }
 
-/// When the TTL sweeper may delete an event: the retention after its time, rounded up to the second.
-fn expires(at: DateTime<Utc>) -> DateTime<Utc> {
+/// When (epoch seconds) the TTL sweeper may delete an event: the retention after its time, rounded up, so
+/// never before the retention is over.
+fn expires(at: DateTime<Utc>) -> i64 {
     let end = at + Duration::days(TIMELINE_RETENTION_DAYS);
-    if end.timestamp_subsec_nanos() > 0 {
-        end + Duration::seconds(1)
-    } else {
-        end
-    }
+    end.timestamp() + i64::from(end.timestamp_subsec_nanos() > 0)
 }
 
 /// Every event is attempted; the first error (after all were tried) is returned, and a repeat of the call
@@ -97,14 +94,11 @@ mod tests {
 
     #[test]
     fn events_expire_a_retention_after_their_time_never_before() {
+        let retention = Duration::days(TIMELINE_RETENTION_DAYS);
         let at = Utc.timestamp_opt(1_780_302_600, 123).unwrap();
-        let end = expires(at);
-        assert!(end >= at + Duration::days(TIMELINE_RETENTION_DAYS));
-        assert!(end - (at + Duration::days(TIMELINE_RETENTION_DAYS)) < Duration::seconds(1));
+        let end = Utc.timestamp_opt(expires(at), 0).unwrap();
+        assert!(end >= at + retention && end - (at + retention) < Duration::seconds(1));
         let whole = Utc.timestamp_opt(1_780_302_600, 0).unwrap();
-        assert_eq!(
-            expires(whole),
-            whole + Duration::days(TIMELINE_RETENTION_DAYS)
-        );
+        assert_eq!(expires(whole), (whole + retention).timestamp());
     }
 }
