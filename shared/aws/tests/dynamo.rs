@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use common::counting::counted_dynamodb;
 use common::miro::world;
@@ -625,4 +626,74 @@ async fn sdk_load_honours_aws_endpoint_url() {
             .to_string()
             .contains(miro_sam_aws::env::RECLAIM_QUEUE_URL)
     );
+}
+
+/// A page in numeric id order reads only the id lengths the org's members have: one Query for Miro's 19-digit
+/// ids, at the start and at the end of the org (it made a pass per possible length, each reading the whole org,
+/// when the text range of a shorter length held every 19-digit id). An org stored before the lengths were
+/// recorded is filled in once from its members' keys.
+#[tokio::test]
+async fn member_pages_read_only_the_id_lengths_the_org_has() {
+    let sdk = common::sdk().await;
+    let clients = miro_sam_aws::AwsClients::new(&sdk);
+    let table = common::new_table(&clients).await;
+    let (dynamodb, requests) = counted_dynamodb(&sdk);
+    let store = DynamoStore::new(dynamodb, &table);
+    let o = org();
+    let members: Vec<_> = (1..=30).map(|n| subscription(&o, n, 10)).collect();
+    store.upsert_members(&o, &members).await.unwrap();
+    // The upsert recorded the lengths of what it wrote; the first read also checks the org's members' keys once
+    // (there could be members from before the lengths were recorded).
+    requests.reset();
+    store.list_members_page(&o, None, None, 10).await.unwrap();
+    assert_eq!(requests.get("Query"), 2, "{:?}", requests.snapshot());
+
+    requests.reset();
+    let first = store.list_members_page(&o, None, None, 10).await.unwrap();
+    assert_eq!(first, members[..10].to_vec());
+    assert_eq!(requests.get("Query"), 1, "{:?}", requests.snapshot());
+    requests.reset();
+    let last = store
+        .list_members_page(&o, Some(&members[24].member_id), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(last, members[25..].to_vec());
+    assert_eq!(requests.get("Query"), 1, "{:?}", requests.snapshot());
+
+    // A short id, and the lengths item gone, as for members an earlier build wrote.
+    let mut short = subscription(&o, 31, 10);
+    short.member_id = miro_sam_core::domain::MemberId::parse("42").unwrap();
+    store
+        .upsert_members(&o, std::slice::from_ref(&short))
+        .await
+        .unwrap();
+    let lengths_key = |c: &aws_sdk_dynamodb::Client| {
+        c.get_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S(format!("ORG#{o}")))
+            .key("sk", AttributeValue::S("MEMBER_ID_LENGTHS".into()))
+            .consistent_read(true)
+    };
+    clients
+        .dynamodb
+        .delete_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("ORG#{o}")))
+        .key("sk", AttributeValue::S("MEMBER_ID_LENGTHS".into()))
+        .send()
+        .await
+        .unwrap();
+    let fresh = DynamoStore::new(clients.dynamodb.clone(), &table);
+    let page = fresh.list_members_page(&o, None, None, 2).await.unwrap();
+    assert_eq!(
+        page,
+        vec![short.clone(), members[0].clone()],
+        "the short id first"
+    );
+    let item = lengths_key(&clients.dynamodb).send().await.unwrap();
+    let item = item.item().expect("the lengths are recorded again");
+    let mut lengths: Vec<_> = item["lengths"].as_ns().unwrap().clone();
+    lengths.sort();
+    assert_eq!(lengths, ["19", "2"]);
+    assert_eq!(item["complete"], AttributeValue::Bool(true));
 }

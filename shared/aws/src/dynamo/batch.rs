@@ -185,6 +185,7 @@ mod tests {
     use aws_sdk_dynamodb::operation::batch_write_item::{
         BatchWriteItemError, BatchWriteItemOutput,
     };
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
     use aws_sdk_dynamodb::types::error::{
         ProvisionedThroughputExceededException, ResourceNotFoundException,
     };
@@ -355,14 +356,22 @@ mod tests {
                 out.build()
             }
         });
-        let client: Client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], |c| c
-            .retry_config(RetryConfig::disabled()));
+        // The upsert first records the members' id lengths (one UpdateItem).
+        let lengths =
+            mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        let client: Client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&rule, &lengths],
+            |c| c.retry_config(RetryConfig::disabled())
+        );
         let store = DynamoStore::new(client, TABLE).with_backoff(Backoff::fast(5));
         let o = org();
         let members: Vec<_> = (1..=50).map(|n| subscription(&o, n, 10)).collect();
 
         store.upsert_members(&o, &members).await.expect("upserted");
         assert_eq!(*calls.lock().unwrap(), 4, "two chunks, each sent twice");
+        assert_eq!(lengths.num_calls(), 1);
         assert_eq!(store.write_stats().batch_items, 50);
     }
 }

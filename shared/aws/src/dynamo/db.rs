@@ -1,14 +1,16 @@
 //! The table handle every DynamoDB adapter shares, with the single-item operations and paged queries they all
 //! use. Base-table reads are strongly consistent: the jobs read what they just wrote (a plan, a record).
 
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use miro_sam_core::StoreError;
+use miro_sam_core::domain::OrgId;
 
 use super::item::{Item, key, s};
 use crate::error::{backend, is_conditional_check_failed};
@@ -99,6 +101,9 @@ pub(crate) struct Db {
     pub table: Arc<str>,
     pub backoff: Backoff,
     pub counters: Arc<Counters>,
+    /// Member id lengths this process saw stored, per org (`member_id_lengths.rs`): lengths are never removed,
+    /// so a remembered one stays true, and an upsert that brings no new length skips recording them.
+    id_lengths: Arc<Mutex<HashMap<OrgId, BTreeSet<usize>>>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -193,7 +198,18 @@ impl Db {
             table: Arc::from(table),
             backoff: Backoff::default(),
             counters: Arc::default(),
+            id_lengths: Arc::default(),
         }
+    }
+
+    pub(crate) fn known_id_lengths(&self, org: &OrgId) -> BTreeSet<usize> {
+        let known = self.id_lengths.lock().unwrap_or_else(|p| p.into_inner());
+        known.get(org).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn remember_id_lengths(&self, org: &OrgId, lengths: &BTreeSet<usize>) {
+        let mut known = self.id_lengths.lock().unwrap_or_else(|p| p.into_inner());
+        known.entry(org.clone()).or_default().extend(lengths);
     }
 
     pub(crate) fn stats(&self) -> WriteStats {

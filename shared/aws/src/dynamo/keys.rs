@@ -30,6 +30,9 @@ pub(crate) fn member_sk(member: &MemberId) -> String {
     format!("{MEMBER_PREFIX}{member}")
 }
 
+/// The org's member id lengths (`member_id_lengths.rs`). `_`, not `#`: outside every `MEMBER#` range.
+pub(crate) const MEMBER_ID_LENGTHS_SK: &str = "MEMBER_ID_LENGTHS";
+
 pub(crate) fn member_email_gsi_pk(org: &OrgId, email: &Email) -> String {
     format!("ORG#{org}#EMAIL#{email}")
 }

@@ -7,7 +7,7 @@
 //! records in `seen_until` the org's last complete download at that moment: a removed member was last seen by
 //! the run before their removal, and no later run counts for them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -21,7 +21,7 @@ use super::keys::{
     MEMBER_PREFIX, member_email_gsi_pk, member_search_gsi_pk, member_search_gsi_sk, member_sk,
     org_pk, prefix_successor, sortable_time,
 };
-use super::runs;
+use super::{member_id_lengths, runs};
 use crate::error::is_conditional_check_failed;
 use crate::table::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK};
 
@@ -81,6 +81,8 @@ pub(crate) async fn upsert(
             stray.member_id, stray.org_id
         )));
     }
+    let lengths: BTreeSet<usize> = members.iter().map(|m| m.member_id.as_str().len()).collect();
+    member_id_lengths::record(db, org, &lengths).await?;
     // DynamoDB refuses a batch naming one key twice; the last version of a member wins, as in a loop of puts.
     let mut seen: HashSet<&MemberId> = HashSet::with_capacity(members.len());
     let mut requests = Vec::with_capacity(members.len());
@@ -186,8 +188,6 @@ pub(crate) async fn search(
     items.iter().map(|i| read(i, last_run.as_ref())).collect()
 }
 
-/// Miro's member ids are 64-bit numbers: at most 20 digits. A range open at the top is read up to this length.
-const MAX_ID_DIGITS: usize = 20;
 /// Items one Query asks for; the page's `limit` caps it further.
 const QUERY_PAGE: usize = 1000;
 
@@ -195,8 +195,9 @@ const QUERY_PAGE: usize = 1000;
 ///
 /// Sort keys are text (`MEMBER#<id>`), and text order is numeric order only among ids of one length (no leading
 /// zeros). So the range is read one id length at a time, shortest first, each length a `BETWEEN` of two ids of
-/// that length; the text range also holds longer ids that share a prefix, which are skipped here. Miro's ids
-/// all have 19 digits, so in practice one Query per page and nothing skipped.
+/// that length, and only the lengths the org's members have (`member_id_lengths.rs`): the text range of a length
+/// also holds every longer id, which is skipped here, so a length no member has would read the whole org for
+/// nothing. Miro's ids all have 19 digits: one Query per page, nothing skipped.
 pub(crate) async fn page(
     db: &Db,
     org: &OrgId,
@@ -204,11 +205,15 @@ pub(crate) async fn page(
     upto: Option<&MemberId>,
     limit: usize,
 ) -> Result<Vec<Subscription>, StoreError> {
-    let last_run = runs::last(db, org).await?;
+    let (last_run, lengths) =
+        futures::try_join!(runs::last(db, org), member_id_lengths::read(db, org))?;
     let lo_len = after.map_or(1, |a| a.as_str().len());
-    let hi_len = upto.map_or(MAX_ID_DIGITS.max(lo_len), |u| u.as_str().len());
+    let hi_len = upto.map_or(usize::MAX, |u| u.as_str().len());
+    if lo_len > hi_len {
+        return Ok(Vec::new());
+    }
     let mut out = Vec::new();
-    for len in lo_len..=hi_len {
+    for &len in lengths.range(lo_len..=hi_len) {
         if out.len() >= limit {
             break;
         }

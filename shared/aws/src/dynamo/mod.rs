@@ -8,6 +8,7 @@ mod holds;
 pub(crate) mod item;
 pub(crate) mod keys;
 mod link_nonce;
+mod member_id_lengths;
 mod members;
 mod oauth_state;
 mod orgs;
