@@ -45,6 +45,9 @@ pub struct DownloadConfig {
     pub rerun: bool,
     /// After the downloads of each SQLite variant, plan the org ([`crate::plan`]): planning's own peak RSS.
     pub plan: bool,
+    /// Also a `changed` run after the others: this share of the members changed in the sandbox first
+    /// ([`crate::changes`]), so the download rewrites them and records their timeline events.
+    pub changed_share: Option<f64>,
 }
 
 impl Default for DownloadConfig {
@@ -60,6 +63,7 @@ impl Default for DownloadConfig {
             dynamo_max_members: 100_000,
             rerun: true,
             plan: false,
+            changed_share: None,
         }
     }
 }
@@ -70,7 +74,8 @@ pub struct DownloadRow {
     pub members: usize,
     pub variant: &'static str,
     pub store: &'static str,
-    /// `first` (empty store) or `re-run` (same data again, nothing changed).
+    /// `first` (empty store), `re-run` (same data again, nothing changed) or `changed` (a share of the members
+    /// changed since the last run).
     pub run: &'static str,
     pub wall_s: f64,
     /// The credit floor: minimum calls × 500 credits ÷ budget × window.
@@ -102,6 +107,9 @@ pub struct DownloadRow {
     pub removed: u64,
     pub duplicates: u64,
     pub confirmed_present: u64,
+    /// `changed` runs on SQLite: timeline events stored for the changed members after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline_events: Option<u64>,
 }
 
 /// What the child prints (one `RESULT {json}` line).
@@ -332,13 +340,21 @@ pub async fn run(cfg: &DownloadConfig) -> Result<(Vec<DownloadRow>, Vec<PlanRow>
             }
         }
 
-        let runs: &[&'static str] = if cfg.rerun {
-            &["first", "re-run"]
-        } else {
-            &["first"]
-        };
+        let mut runs = vec!["first"];
+        if cfg.rerun {
+            runs.push("re-run");
+        }
+        if cfg.changed_share.is_some() {
+            runs.push("changed");
+        }
         for (variant, store, store_name) in plans {
-            for &run in runs {
+            for &run in &runs {
+                let changed_ids = match (run, cfg.changed_share) {
+                    ("changed", Some(share)) => {
+                        crate::changes::change_members(&control, &org, share)
+                    }
+                    _ => Vec::new(),
+                };
                 // A fresh credit window for every run, so each starts on the same footing.
                 tokio::time::sleep(cfg.window + Duration::from_millis(200)).await;
                 control.reset_counters();
@@ -388,6 +404,11 @@ pub async fn run(cfg: &DownloadConfig) -> Result<(Vec<DownloadRow>, Vec<PlanRow>
                     removed: r.removed,
                     duplicates: r.duplicates,
                     confirmed_present: r.confirmed_present,
+                    timeline_events: if run == "changed" && store_name == "sqlite" {
+                        Some(crate::changes::count_events(&store, &org, &changed_ids).await?)
+                    } else {
+                        None
+                    },
                 };
                 eprintln!(
                     "download n={n} {} {} {run}: {:.2} s (floor {:.2} s), {} 429s, {} requests",

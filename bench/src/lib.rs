@@ -12,6 +12,7 @@
 //! - [`console`]: server time of the admin console's overview, plan and member-search pages for an org of
 //!   100 000 members, on SQLite and on DynamoDB (local AWS API), with the server's peak RSS.
 
+pub mod changes;
 pub mod console;
 pub mod download;
 pub mod fleet;

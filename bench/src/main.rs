@@ -144,6 +144,10 @@ struct DownloadArgs {
     /// report planning's peak RSS.
     #[arg(long)]
     plan: bool,
+    /// Also a `changed` run: this share of the members changes in the sandbox first (license swapped, active
+    /// just now), so the download rewrites them and records timeline events. E.g. `--changed 0.1`.
+    #[arg(long)]
+    changed: Option<f64>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -206,6 +210,7 @@ async fn run_download(a: &DownloadArgs) -> Result<DownloadSection, String> {
         dynamo_max_members: a.dynamo_max_members,
         rerun: !a.first_only,
         plan: a.plan,
+        changed_share: a.changed,
         ..DownloadConfig::default()
     };
     if cfg.aws_endpoint.is_none() {

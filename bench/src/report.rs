@@ -191,6 +191,18 @@ pub fn download_goals(rows: &[DownloadRow]) -> String {
             mark(r.of_ceiling >= 0.45)
         ));
     }
+    for r in rows.iter().filter(|r| r.run == "changed") {
+        s.push_str(&format!(
+            "- changed run, {} members, {} {}: {} changed members rewritten{}\n",
+            r.members,
+            r.variant,
+            r.store,
+            r.changed,
+            r.timeline_events
+                .map(|n| format!(", {n} timeline events stored for them"))
+                .unwrap_or_default()
+        ));
+    }
     let limited: u64 = rows.iter().map(|r| r.rate_limited).sum();
     s.push_str(&format!(
         "- 0 × 429 in every run: {limited} ({})\n",
