@@ -114,7 +114,9 @@ impl Report {
                 s.push('\n');
             }
         }
-        if let Some(r) = &self.reclaim {
+        if let Some(r) = &self.reclaim
+            && !r.rows.is_empty()
+        {
             s.push_str(&format!(
                 "### Reclaim: SCIM PATCH budget {} per {} ms, REST {} credits per {} ms, {} ms latency, org of {} members\n\n",
                 r.patch_budget, r.scim_window_ms, r.rest_credits, r.rest_window_ms, r.latency_ms, r.members
@@ -141,10 +143,12 @@ impl Report {
                 ));
             }
             s.push('\n');
-            if !r.reads.is_empty() {
-                s.push_str(&reads_markdown(&r.reads));
-                s.push('\n');
-            }
+        }
+        if let Some(r) = &self.reclaim
+            && !r.reads.is_empty()
+        {
+            s.push_str(&reads_markdown(&r.reads));
+            s.push('\n');
         }
         if let Some(runs) = &self.console {
             s.push_str(&crate::console::markdown(runs));
