@@ -81,6 +81,11 @@ pub struct ConsoleRow {
     /// The server process's peak RSS while serving this page (reset before its warm-up).
     pub peak_rss_mib: f64,
     pub peak_rss_is_per_page: bool,
+    /// DynamoDB only: store reads per request of this page (GetItem calls and Query pages, items returned, KiB
+    /// by DynamoDB's size rule); Secrets Manager calls not included.
+    pub store_requests_per_page: Option<f64>,
+    pub store_items_per_page: Option<f64>,
+    pub store_kib_per_page: Option<f64>,
     pub goal_ms: Option<f64>,
     /// Whether p95 is within the goal.
     pub met: Option<bool>,
@@ -304,6 +309,9 @@ async fn measure(
             ));
         }
         let server_ms = &stats.server_ms[1..];
+        // Reads are counted from the reset, so over the warm-up too.
+        let per_request = |n: u64| n as f64 / (requests + 1) as f64;
+        let reads = stats.store_reads;
         let p95 = percentile(server_ms, 95.0).unwrap_or(f64::NAN);
         let row = ConsoleRow {
             variant: "console",
@@ -321,6 +329,9 @@ async fn measure(
             response_kib: bytes as f64 / 1024.0,
             peak_rss_mib: stats.peak_rss_kib as f64 / 1024.0,
             peak_rss_is_per_page: stats.peak_reset,
+            store_requests_per_page: reads.map(|r| per_request(r.requests)),
+            store_items_per_page: reads.map(|r| per_request(r.items)),
+            store_kib_per_page: reads.map(|r| per_request(r.bytes) / 1024.0),
             goal_ms,
             met: goal_ms.map(|g| p95 <= g),
         };
@@ -455,13 +466,13 @@ pub async fn run(cfg: &ConsoleConfig) -> Result<Vec<ConsoleStoreRun>, String> {
 pub fn markdown(runs: &[ConsoleStoreRun]) -> String {
     let mut s = String::from(
         "### Console: server time per page (one warm-up, then N requests; server = around the router)\n\n\
-         | store | members | page | requests | median ms | p95 ms | max ms | client median / p95 ms | KiB | peak RSS MiB | goal |\n\
-         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+         | store | members | page | requests | median ms | p95 ms | max ms | client median / p95 ms | KiB | peak RSS MiB | store reads / page (items, KiB) | goal |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for run in runs {
         for r in &run.rows {
             s.push_str(&format!(
-                "| {} | {} | {} `{}` | {} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} | {:.0} | {:.1}{} | {} |\n",
+                "| {} | {} | {} `{}` | {} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} | {:.0} | {:.1}{} | {} | {} |\n",
                 r.store,
                 r.members,
                 r.page,
@@ -475,6 +486,14 @@ pub fn markdown(runs: &[ConsoleStoreRun]) -> String {
                 r.response_kib,
                 r.peak_rss_mib,
                 if r.peak_rss_is_per_page { "" } else { "*" },
+                match (
+                    r.store_requests_per_page,
+                    r.store_items_per_page,
+                    r.store_kib_per_page
+                ) {
+                    (Some(q), Some(i), Some(k)) => format!("{q:.0} ({i:.0}, {k:.0})"),
+                    _ => "-".into(),
+                },
                 match (r.goal_ms, r.met) {
                     (Some(g), Some(true)) => format!("p95 ≤ {g:.0} ms: met"),
                     (Some(g), _) => format!("p95 ≤ {g:.0} ms: MISSED"),

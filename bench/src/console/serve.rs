@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::middleware::Next;
 use miro_client::{MiroClient, MiroConfig};
-use miro_sam_aws::{Adapters, AwsClients, AwsConfig};
+use miro_sam_aws::{Adapters, AwsClients, AwsConfig, DynamoStore};
 use miro_sam_console::{ConsoleConfig, ConsoleDeps, one_time_login_link, router};
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::ports::{ReclaimQueue, SystemClock};
@@ -42,6 +42,35 @@ pub struct ServerStats {
     pub peak_reset: bool,
     /// `VmRSS` now.
     pub rss_kib: u64,
+    /// DynamoDB only: the store's reads since the last `reset` (GetItem calls and Query pages, the items they
+    /// returned and their size by DynamoDB's rule): what DynamoDB would charge, whatever moto's speed.
+    pub store_reads: Option<StoreReads>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct StoreReads {
+    pub requests: u64,
+    pub items: u64,
+    pub bytes: u64,
+}
+
+impl StoreReads {
+    fn of(store: &DynamoStore) -> StoreReads {
+        let r = store.read_stats();
+        StoreReads {
+            requests: r.requests,
+            items: r.items,
+            bytes: r.bytes,
+        }
+    }
+
+    fn since(self, before: StoreReads) -> StoreReads {
+        StoreReads {
+            requests: self.requests - before.requests,
+            items: self.items - before.items,
+            bytes: self.bytes - before.bytes,
+        }
+    }
 }
 
 /// Where the child's store lives: `--store`, and on DynamoDB the deployment's other adapters.
@@ -98,19 +127,23 @@ fn idle_miro_client() -> Result<MiroClient, String> {
     MiroClient::new(c).map_err(|e| e.to_string())
 }
 
-async fn deps(a: &ServeArgs) -> Result<ConsoleDeps, String> {
+/// The console's ports, and on DynamoDB the store again (its read counters).
+async fn deps(a: &ServeArgs) -> Result<(ConsoleDeps, Option<DynamoStore>), String> {
     let client = idle_miro_client()?;
     let clock = Arc::new(SystemClock);
     match BenchStore::open(&a.store).await? {
-        BenchStore::Sqlite(s) => Ok(ConsoleDeps {
-            store: Arc::new(s.clone()),
-            tokens: Arc::new(s.clone()),
-            states: Arc::new(s.clone()),
-            queue: Arc::new(s) as Arc<dyn ReclaimQueue>,
-            client,
-            oauth_app: None,
-            clock,
-        }),
+        BenchStore::Sqlite(s) => Ok((
+            ConsoleDeps {
+                store: Arc::new(s.clone()),
+                tokens: Arc::new(s.clone()),
+                states: Arc::new(s.clone()),
+                queue: Arc::new(s) as Arc<dyn ReclaimQueue>,
+                client,
+                oauth_app: None,
+                clock,
+            },
+            None,
+        )),
         BenchStore::Dynamo(d) => {
             let clients = AwsClients::new(&aws_sdk(&aws_endpoint_from_env()?).await);
             let adapters = Adapters::from_clients(
@@ -129,18 +162,22 @@ async fn deps(a: &ServeArgs) -> Result<ConsoleDeps, String> {
                 .queue
                 .clone()
                 .ok_or("console-serve on DynamoDB needs --queue-url")?;
-            Ok(ConsoleDeps {
-                store: Arc::new(adapters.store.clone()),
-                tokens: Arc::new(console_function::scim_presence::ConsoleTokens::new(
-                    adapters.tokens.clone(),
-                    adapters.clients.secrets.clone(),
-                )),
-                states: Arc::new(adapters.oauth_states.clone()),
-                queue: Arc::new(queue),
-                client,
-                oauth_app: None,
-                clock,
-            })
+            let stats = adapters.store.clone();
+            Ok((
+                ConsoleDeps {
+                    store: Arc::new(adapters.store.clone()),
+                    tokens: Arc::new(console_function::scim_presence::ConsoleTokens::new(
+                        adapters.tokens.clone(),
+                        adapters.clients.secrets.clone(),
+                    )),
+                    states: Arc::new(adapters.oauth_states.clone()),
+                    queue: Arc::new(queue),
+                    client,
+                    oauth_app: None,
+                    clock,
+                },
+                Some(stats),
+            ))
         }
     }
 }
@@ -148,7 +185,7 @@ async fn deps(a: &ServeArgs) -> Result<ConsoleDeps, String> {
 /// The child: serves until its input ends.
 pub async fn child_run(a: ServeArgs) -> Result<(), String> {
     let org = OrgId::parse(&a.org).map_err(|e| e.to_string())?;
-    let deps = deps(&a).await?;
+    let (deps, dynamo) = deps(&a).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
@@ -181,11 +218,13 @@ pub async fn child_run(a: ServeArgs) -> Result<(), String> {
     println!("READY {link}");
 
     let mut peak_reset = false;
+    let mut reads_before = dynamo.as_ref().map(StoreReads::of);
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
         match line.trim() {
             "reset" => {
                 peak_reset = reset_peak_rss();
+                reads_before = dynamo.as_ref().map(StoreReads::of);
                 times.lock().unwrap_or_else(|p| p.into_inner()).clear();
                 println!("OK");
             }
@@ -201,6 +240,11 @@ pub async fn child_run(a: ServeArgs) -> Result<(), String> {
                     peak_rss_kib: status_kib("VmHWM").unwrap_or(0),
                     peak_reset,
                     rss_kib: status_kib("VmRSS").unwrap_or(0),
+                    store_reads: dynamo
+                        .as_ref()
+                        .map(StoreReads::of)
+                        .zip(reads_before)
+                        .map(|(now, before)| now.since(before)),
                 };
                 println!(
                     "STATS {}",
