@@ -152,6 +152,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
         any::<bool>(),
         1u32..=3650,
         any::<bool>(),
+        arb_notice_settings(),
     )
         .prop_map(
             |(
@@ -163,6 +164,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                 dry_run,
                 hold_days,
                 automatic,
+                (notice_days, reminder_days_before, keep_days, keep_needs_approval, on_bounce),
             )| Policy {
                 schema_version: POLICY_SCHEMA_VERSION,
                 licenses: licenses.into_iter().collect(),
@@ -180,8 +182,33 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                 } else {
                     Approval::Required
                 },
+                notice_days,
+                reminder_days_before,
+                keep_days,
+                keep_needs_approval,
+                reclaim_without_notice_on_bounce: on_bounce,
             },
         )
+}
+
+/// Valid notice settings: reminders distinct, inside the notice period, earliest first (the parsed order).
+fn arb_notice_settings() -> impl Strategy<Value = (u32, Vec<u32>, u32, bool, bool)> {
+    (0u32..=90)
+        .prop_flat_map(|n| {
+            let room: Vec<u32> = (1..n.max(2)).collect();
+            let most = if n >= 2 { (n as usize - 1).min(5) } else { 0 };
+            (
+                Just(n),
+                proptest::sample::subsequence(room, 0..=most),
+                1u32..=3650,
+                any::<bool>(),
+                any::<bool>(),
+            )
+        })
+        .prop_map(|(n, mut reminders, keep, approve, bounce)| {
+            reminders.reverse();
+            (n, reminders, keep, approve, bounce)
+        })
 }
 
 fn arb_plan_id() -> impl Strategy<Value = PlanId> {

@@ -4,6 +4,7 @@
 mod evaluate;
 mod exemption;
 pub mod guardrails;
+mod notices;
 
 use std::collections::BTreeSet;
 
@@ -17,6 +18,10 @@ use crate::error::DomainError;
 pub use evaluate::{ExclusionRule, InactivityBasis, Verdict, evaluate};
 pub use exemption::{Exemption, ExemptionMatch};
 pub use guardrails::Guardrail;
+pub use notices::{
+    DEFAULT_KEEP_DAYS, DEFAULT_NOTICE_DAYS, DEFAULT_REMINDER_DAYS_BEFORE, MAX_NOTICE_DAYS,
+    MAX_REMINDERS,
+};
 
 /// The policy JSON format this build writes and understands.
 pub const POLICY_SCHEMA_VERSION: u32 = 1;
@@ -45,6 +50,21 @@ pub struct Policy {
     /// Whether a person approves each plan before anything is queued (the default), or the daily run queues
     /// every executable plan by itself.
     pub approval: Approval,
+    /// Days between the notice to a candidate and the earliest day their seat may be reclaimed; 0 turns notices
+    /// off (reclaims go ahead without a word, as before notices existed). New orgs get
+    /// [`DEFAULT_NOTICE_DAYS`]; a stored policy without the field keeps 0, the behaviour it was approved with.
+    pub notice_days: u32,
+    /// Reminders, each this many days before the reclaim date (e.g. `[2]`), sorted from the earliest. Each is
+    /// between 1 and `notice_days - 1`; ignored while notices are off.
+    pub reminder_days_before: Vec<u32>,
+    /// How long a member who asked to keep their seat is held out of plans.
+    pub keep_days: u32,
+    /// When true, a member's "keep" is a request an admin approves in the console; when false (the default) it
+    /// becomes a hold at once.
+    pub keep_needs_approval: bool,
+    /// When true, a member whose notice bounced (or whose address was refused) may still be reclaimed on the
+    /// reclaim date; when false (the default), nobody is reclaimed without a notice that was delivered.
+    pub reclaim_without_notice_on_bounce: bool,
 }
 
 /// Who starts a plan's reclaims.
@@ -90,6 +110,11 @@ impl Default for Policy {
             dry_run: true,
             reactivation_hold_days: DEFAULT_REACTIVATION_HOLD_DAYS,
             approval: Approval::Required,
+            notice_days: DEFAULT_NOTICE_DAYS,
+            reminder_days_before: DEFAULT_REMINDER_DAYS_BEFORE.to_vec(),
+            keep_days: DEFAULT_KEEP_DAYS,
+            keep_needs_approval: false,
+            reclaim_without_notice_on_bounce: false,
         }
     }
 }
@@ -144,6 +169,7 @@ impl Policy {
                     .into(),
             );
         }
+        self.validate_notices()?;
         for (i, e) in self.exemptions.iter().enumerate() {
             if e.reason.trim().is_empty() {
                 return bad(format!(
@@ -296,6 +322,17 @@ struct PolicyDoc {
     reactivation_hold_days: Option<u32>,
     #[serde(default)]
     approval: Option<Approval>,
+    // Notices: see `Policy::notice_days` for why a missing `notice_days` means "off", not the new-org default.
+    #[serde(default)]
+    notice_days: Option<u32>,
+    #[serde(default)]
+    reminder_days_before: Option<Vec<u32>>,
+    #[serde(default)]
+    keep_days: Option<u32>,
+    #[serde(default)]
+    keep_needs_approval: Option<bool>,
+    #[serde(default)]
+    reclaim_without_notice_on_bounce: Option<bool>,
 }
 
 fn default_schema_version() -> u32 {
@@ -318,6 +355,15 @@ impl TryFrom<PolicyDoc> for Policy {
                 .reactivation_hold_days
                 .unwrap_or(def.reactivation_hold_days),
             approval: d.approval.unwrap_or(def.approval),
+            // A document without notice settings predates them (or was written without them): notices stay off
+            // and there are no reminders, so upgrading never delays or announces reclaims nobody asked about.
+            notice_days: d.notice_days.unwrap_or(0),
+            reminder_days_before: notices::normalized(d.reminder_days_before.unwrap_or_default()),
+            keep_days: d.keep_days.unwrap_or(def.keep_days),
+            keep_needs_approval: d.keep_needs_approval.unwrap_or(def.keep_needs_approval),
+            reclaim_without_notice_on_bounce: d
+                .reclaim_without_notice_on_bounce
+                .unwrap_or(def.reclaim_without_notice_on_bounce),
         };
         p.validate()?;
         Ok(p)
@@ -333,9 +379,17 @@ mod tests {
     }
 
     #[test]
-    fn empty_document_is_the_default_policy() {
+    fn empty_document_is_the_default_policy_with_notices_off() {
         let p = Policy::from_json("{}").unwrap();
-        assert_eq!(p, Policy::default());
+        // A document without notice settings (every policy stored before notices existed) keeps them off.
+        assert_eq!(
+            p,
+            Policy {
+                notice_days: 0,
+                reminder_days_before: vec![],
+                ..Policy::default()
+            }
+        );
         assert!(p.dry_run, "dry-run is the default");
         assert_eq!(p.inactivity_days.get(), 90);
         assert_eq!(p.grace_days, 30);
