@@ -58,7 +58,8 @@ fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 log=$(mktemp -t moto.XXXXXX.log)
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# moto with DynamoDB requests applied one at a time, as atomic as the service (scripts/moto_server.py says why).
+"$venv/bin/python" scripts/moto_server.py -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 moto_pid=$!
 cleanup() {
   kill "$moto_pid" 2>/dev/null || true
@@ -73,7 +74,7 @@ for _ in $(seq 1 100); do
     break
   fi
   if ! kill -0 "$moto_pid" 2>/dev/null; then
-    echo "moto_server exited early:"; cat "$log"; exit 1
+    echo "the local AWS API server exited early:"; cat "$log"; exit 1
   fi
   python3 -c 'import time; time.sleep(0.1)'
 done

@@ -15,7 +15,7 @@ use miro_sam_core::StoreError;
 use miro_sam_core::contract::fixtures::org;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{self, Deps};
-use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::ports::{RefreshLease, SubscriptionStore, SystemClock, TokenBundle, TokenStore};
 use miro_sandbox::{Sandbox, SandboxConfig};
 use secrecy::SecretString;
 
@@ -130,6 +130,49 @@ async fn workers_refreshing_at_once_make_one_refresh_call_and_all_get_a_valid_to
         assert_eq!(stored.access_token.expose_secret(), first);
         assert!(stored.expires_at.unwrap() > Utc::now() + Duration::minutes(30));
         connected = stored;
+    }
+}
+
+/// The lease is a conditional write; of workers asking for it at the same moment exactly one may get it. (moto's
+/// own server let two conditional writes pass at once, a race DynamoDB cannot have; the test command's
+/// `scripts/moto_server.py` serialises DynamoDB requests, and this test fails without it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_workers_asking_for_the_refresh_lease_at_once_exactly_one_gets_it() {
+    let s = setup().await;
+    let o = org();
+    let version = s
+        .tokens
+        .put_tokens(&bundle(&o, "at-1", Some("rt-1"), Duration::minutes(1)))
+        .await
+        .unwrap();
+    for round in 0..30i64 {
+        // Each round asks at a later `now`, past the lease the round before handed out.
+        let now = Utc::now() + Duration::hours(round);
+        let until = now + Duration::minutes(30);
+        let barrier = Arc::new(tokio::sync::Barrier::new(12));
+        let asks = (0..12).map(|_| {
+            let (tokens, o, barrier) = (s.tokens.clone(), o.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tokens.lease_refresh(&o, version, now, until).await
+            })
+        });
+        let answers: Vec<RefreshLease> = futures::future::join_all(asks)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task").expect("lease_refresh"))
+            .collect();
+        let taken = answers
+            .iter()
+            .filter(|a| matches!(a, RefreshLease::Taken))
+            .count();
+        assert_eq!(taken, 1, "round {round}: one holder, got {answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|a| matches!(a, RefreshLease::Taken | RefreshLease::Held { .. })),
+            "round {round}: the others are told it is held: {answers:?}"
+        );
     }
 }
 
