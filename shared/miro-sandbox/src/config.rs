@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 /// The first org's id unless the caller picks another one.
 pub const DEFAULT_ORG_ID: &str = "3074457345821141000";
 /// Numeric-looking like real Miro client ids, so clients cannot assume a format.
@@ -19,6 +21,11 @@ pub struct SandboxConfig {
     /// Added before every API request (not the control plane or the browser authorize page).
     pub latency: Duration,
     pub faults: FaultConfig,
+    /// Where the sandbox clock starts: `None` is now. An instant in the past starts the sandbox then, and the
+    /// generated orgs are the orgs as they were on that day (their activity is relative to it), so a test or
+    /// the demo can live through days up to today with [`crate::SandboxControl::live_day`]. The clock then
+    /// runs at real speed from there, plus whatever it is advanced by.
+    pub clock_start: Option<DateTime<Utc>>,
 }
 
 impl Default for SandboxConfig {
@@ -31,6 +38,7 @@ impl Default for SandboxConfig {
             scim_limits: ScimLimits::default(),
             latency: Duration::ZERO,
             faults: FaultConfig::default(),
+            clock_start: None,
         }
     }
 }

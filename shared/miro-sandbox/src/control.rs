@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::config::{Consent, FaultConfig};
 use crate::data::id_key;
 use crate::http::json_response;
+use crate::life::{DayChurn, LivedDay};
 use crate::model::{Counters, SandboxMember, ScimWrite};
 use crate::state::{Shared, to_chrono};
 
@@ -78,6 +79,12 @@ impl SandboxControl {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.shared.lock().now()
+    }
+
+    /// Moves the clock 24 hours and lives that day in the org (see [`DayChurn`]); `None` for an unknown org,
+    /// whose clock is left alone.
+    pub fn live_day(&self, org_id: &str, churn: &DayChurn) -> Option<LivedDay> {
+        crate::life::live_day(&mut self.shared.lock(), org_id, churn)
     }
 
     /// Ground truth, sorted by id. Empty for an unknown org.
@@ -160,6 +167,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/faults", post(faults))
         .route("/tokens", get(tokens))
         .route("/advance-clock", post(advance_clock))
+        .route("/live-days", post(live_days))
         .route("/sign-in", post(crate::control_oauth::sign_in))
         .route("/reinstall", post(crate::control_oauth::reinstall))
 }
@@ -301,4 +309,49 @@ async fn advance_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
     control
         .advance_clock(Duration::from_secs(parsed.seconds) + Duration::from_millis(parsed.millis));
     axum::Json(json!({ "now": control.now() })).into_response()
+}
+
+/// `POST /_sandbox/live-days` with `{"org_id": "...", "days": N}` (the first org and one day when left out).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveDaysBody {
+    org_id: Option<String>,
+    days: Option<u32>,
+}
+
+/// A year at most per call: enough for any history, and a typo cannot hold the lock for minutes.
+const MAX_DAYS_PER_CALL: u32 = 366;
+
+async fn live_days(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let parsed: LiveDaysBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(&format!("invalid live-days body: {e}")),
+    };
+    let days = parsed.days.unwrap_or(1);
+    if days == 0 || days > MAX_DAYS_PER_CALL {
+        return bad_request(&format!(
+            "days must be 1 to {MAX_DAYS_PER_CALL}, got {days}"
+        ));
+    }
+    let control = control(shared);
+    let Some(org_id) = parsed
+        .org_id
+        .or_else(|| control.org_ids().into_iter().next())
+    else {
+        return bad_request("the sandbox has no org");
+    };
+    let churn = DayChurn::default();
+    let mut lived = Vec::new();
+    for _ in 0..days {
+        match control.live_day(&org_id, &churn) {
+            Some(day) => lived.push(day),
+            None => {
+                return json_response(
+                    StatusCode::NOT_FOUND,
+                    &json!({ "error": format!("no org {org_id:?} in this sandbox") }),
+                );
+            }
+        }
+    }
+    axum::Json(lived).into_response()
 }

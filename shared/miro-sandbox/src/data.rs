@@ -82,11 +82,10 @@ pub(crate) fn generate_org(
     anchor: DateTime<Utc>,
 ) -> GeneratedOrg {
     let mut rng = StdRng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let base = MEMBER_ID_BASE + index as u64 * ORG_ID_SPAN;
     let mut members = Vec::with_capacity(spec.members);
-    let admin = admin_member(base + MEMBER_ID_STEP, anchor);
+    let admin = admin_member(member_id(index, 1), anchor);
     for k in 1..=spec.members as u64 {
-        let id = base + k * MEMBER_ID_STEP;
+        let id = member_id(index, k);
         let member = if k == 1 {
             admin.clone()
         } else {
@@ -106,6 +105,31 @@ pub(crate) fn generate_org(
         team_id: (TEAM_ID_BASE + index as u64 * 1_000_003).to_string(),
         members,
         full_licenses_purchased,
+    }
+}
+
+/// The id of the org's `k`-th member (1 is the installing admin): ids grow with `k`, so a member who joins
+/// later (a larger `k`) sorts after everyone generated at start-up, as a new Miro user id would.
+pub(crate) fn member_id(index: usize, k: u64) -> u64 {
+    MEMBER_ID_BASE + index as u64 * ORG_ID_SPAN + k * MEMBER_ID_STEP
+}
+
+/// Someone invited into the org at `at`: an internal user, usually given a full license (a fifth get a free
+/// one), with no activity yet.
+pub(crate) fn joiner(rng: &mut StdRng, index: usize, k: u64, at: DateTime<Utc>) -> SandboxMember {
+    let first = FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())];
+    let last = LAST_NAMES[rng.random_range(0..LAST_NAMES.len())];
+    let license = if rng.random_bool(0.8) { "full" } else { "free" };
+    SandboxMember {
+        id: member_id(index, k).to_string(),
+        email: format!("{first}.{last}.{k}@{INTERNAL_DOMAIN}"),
+        active: true,
+        role: ROLE_USER.to_string(),
+        license: license.to_string(),
+        license_assigned_at: Some(at),
+        last_activity_at: None,
+        admin_roles: Vec::new(),
+        display_name: format!("{} {}", capitalize(first), capitalize(last)),
     }
 }
 

@@ -34,7 +34,14 @@
 //! `POST /_sandbox/reset-counters`, `GET /_sandbox/scim-log`, `POST /_sandbox/faults`
 //! (FaultConfig fields; durations as `timeout_delay_ms` and `rate_limit_retry_after_secs`),
 //! `GET /_sandbox/tokens`, `POST /_sandbox/advance-clock` (`{"seconds": N, "millis": N}`),
-//! `POST /_sandbox/sign-in` (a [`SignInAs`] as JSON), `POST /_sandbox/reinstall` (`{"replaces_tokens": bool}`).
+//! `POST /_sandbox/sign-in` (a [`SignInAs`] as JSON), `POST /_sandbox/reinstall` (`{"replaces_tokens": bool}`),
+//! `POST /_sandbox/live-days` (`{"org_id": "...", "days": N}`, both optional: the first org, one day; answers
+//! the [`LivedDay`]s).
+//!
+//! **Simulated days.** [`SandboxControl::live_day`] moves the clock 24 hours and lets the org's members live
+//! that day ([`DayChurn`]: people work, go quiet, come back, join and leave; admins change licenses), the same
+//! way for the same seed. Started in the past ([`SandboxConfig::clock_start`]), a sandbox can live a month up to
+//! today in a second, so a client's daily downloads build real history.
 //!
 //! **Who signs in.** [`SandboxControl::set_sign_in`] chooses the user the next authorizations grant for, until
 //! changed: [`SignInAs::OrgAdmin`] (default: the Company Admin who installed the app, member #1),
@@ -88,6 +95,7 @@ mod control_scim;
 mod data;
 mod faults;
 mod http;
+mod life;
 mod limits;
 mod model;
 mod oauth;
@@ -114,6 +122,7 @@ pub use config::{
     OrgSpec, RestLimits, SandboxConfig, ScimLimits,
 };
 pub use control::SandboxControl;
+pub use life::{DayChurn, LicenseChange, LivedDay};
 pub use model::{
     Counters, ENDPOINT_KEYS, LICENSES, ROLE_ADMIN, ROLE_EXTERNAL, ROLE_GUEST, ROLE_USER, ROLES,
     SandboxMember, ScimOp, ScimWrite,

@@ -61,6 +61,8 @@ pub(crate) struct Org {
     pub scim_token: String,
     /// Where SCIM differs from REST (set by tests; empty by default).
     pub scim_side: ScimSide,
+    /// What [`crate::SandboxControl::live_day`] needs to go on: see [`crate::life::OrgLife`].
+    pub life: crate::life::OrgLife,
 }
 
 impl Org {
@@ -97,6 +99,8 @@ pub(crate) struct State {
     pub latency: Duration,
     pub faults: FaultConfig,
     pub fault_rng: StdRng,
+    /// The config's seed: simulated days draw from it too, so the same seed lives the same days.
+    pub seed: u64,
     pub clock_offset: chrono::Duration,
     pub orgs: Vec<Org>,
     pub access_tokens: HashMap<String, AccessToken>,
@@ -113,7 +117,10 @@ pub(crate) struct State {
 
 impl State {
     fn new(config: SandboxConfig) -> State {
-        let anchor = data::day_anchor(Utc::now());
+        let clock_offset = config
+            .clock_start
+            .map_or(chrono::Duration::zero(), |start| start - Utc::now());
+        let anchor = data::day_anchor(Utc::now() + clock_offset);
         let orgs = config
             .orgs
             .iter()
@@ -135,6 +142,7 @@ impl State {
                         .collect(),
                     scim_token: random_token("sbx_scim_"),
                     scim_side: ScimSide::default(),
+                    life: crate::life::OrgLife::new(i, spec.members),
                 }
             })
             .collect();
@@ -143,7 +151,8 @@ impl State {
             oauth: config.oauth,
             latency: config.latency,
             faults: config.faults,
-            clock_offset: chrono::Duration::zero(),
+            seed: config.seed,
+            clock_offset,
             orgs,
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
