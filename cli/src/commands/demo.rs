@@ -1,23 +1,29 @@
 //! `miro-sam demo`: the main job end to end against a synthetic org in an in-process Miro sandbox. It goes through
-//! the same code as a real org: the OAuth flow (with a scripted browser), the download, the plan, the reclaim
-//! through SCIM with its re-checks, and the report. Execution is on because the org is synthetic.
+//! the same code as a real org: the OAuth flow (with a scripted browser), the download, the plan, approvals and
+//! the reclaim through SCIM with its re-checks, an undo, and the report. Execution is on because the org is
+//! synthetic. The sandbox starts [`history::HISTORY_DAYS`] days ago and lives each day up to today
+//! ([`history`]), so the snapshots, timelines and savings the console shows have a month of history.
 
-use chrono::Duration as Days;
+mod history;
+
+use chrono::{Duration as Days, TimeZone, Utc};
 use miro_client::{MiroClient, MiroConfig, OAuthApp, RestLimits, ScimLimits, SecretString};
 use miro_sam_core::domain::{Email, OrgId};
 use miro_sam_core::jobs::{
-    ConnectOptions, ConnectedOrg, DownloadSummary, ReclaimOptions, connect_org, plan_org,
-    set_policy,
+    ConnectOptions, ConnectedOrg, DownloadSummary, connect_org, plan_org, set_policy,
 };
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_core::policy::{Exemption, ExemptionMatch, Policy, ReclaimCap};
+use miro_sam_core::ports::Clock;
 use miro_sam_core::report::Report;
 use miro_sam_core::snapshot::OrgSnapshot;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::apply::{self, Tally};
+pub use history::{DemoDay, HISTORY_DAYS, Undo, Wave};
+
 use super::{connect, report, serve, sync};
 use crate::args::{DemoArgs, Global, ServeArgs};
 use crate::context::Ctx;
@@ -44,10 +50,20 @@ const TIME_SCALE: u32 = 60;
 
 pub struct DemoOutcome {
     pub connected: ConnectedOrg,
+    /// The first download, on the day of connecting.
     pub download: DownloadSummary,
+    /// The snapshot of that first day.
     pub before: OrgSnapshot,
+    /// The plan of that first day.
+    pub first_plan: ReclaimPlan,
+    /// Each simulated day after it, oldest first.
+    pub days: Vec<DemoDay>,
+    /// The approvals, in order, with what the worker did.
+    pub waves: Vec<Wave>,
+    pub undo: Option<Undo>,
+    /// The last day's plan.
     pub plan: ReclaimPlan,
-    pub tally: Option<Tally>,
+    /// The last day's snapshot.
     pub after: OrgSnapshot,
     pub report: Report,
     pub files: Vec<PathBuf>,
@@ -66,7 +82,8 @@ impl DemoOutcome {
 
 pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
     println!(
-        "miro-sam demo: a synthetic Miro Enterprise org of {} members in a local sandbox (rate limits scaled {TIME_SCALE}x).",
+        "miro-sam demo: a synthetic Miro Enterprise org of {} members in a local sandbox (rate limits scaled {TIME_SCALE}x), \
+         connected {HISTORY_DAYS} days ago and lived day by day up to today.",
         args.members
     );
     let outcome = run_demo(&args).await?;
@@ -75,7 +92,7 @@ pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
     println!();
     print!("{}", render::table::render(&outcome.report));
     println!(
-        "\nPaid seats assigned: {} before, {} after; unused purchased seats: {} before, {} after.",
+        "\nPaid seats assigned: {} on the first day, {} today; unused purchased seats: {} then, {} today.",
         render::thousands(b.assigned_paid.into()),
         render::thousands(a.assigned_paid.into()),
         render::unused_seats(b.unused_seats),
@@ -97,8 +114,9 @@ pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
         return served;
     }
     println!(
-        "\nOpen the admin console on the demo's org (the sandbox keeps running while it is open):\n  \
-         cargo run -p miro-sam -- demo --serve"
+        "\nOpen the admin console on this history (the same seed builds the same month again, and the sandbox keeps \
+         running while the console is open, so approvals and undos reach a Miro):\n  {}",
+        serve_command(&args)
     );
     outcome.shutdown().await;
     Ok(())
@@ -122,7 +140,10 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
         client_secret: SecretString::from(cfg.oauth.client_secret.clone()),
         redirect_uri: loopback.redirect_uri.clone(),
     };
-    let ctx = Ctx::open_in(&data_dir, client.clone(), Some(app.clone()))?;
+    let ctx = on_sandbox_clock(
+        Ctx::open_in(&data_dir, client.clone(), Some(app.clone()))?,
+        &control,
+    );
     let url = connect::authorize_url(&client, &app, &loopback);
     let browser = tokio::spawn(scripted_browser(url));
     let code = loopback.code(Duration::from_secs(30)).await?;
@@ -131,8 +152,10 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
         .map_err(|e| Failure::new(exit::FAILURE, format!("the scripted browser failed: {e}")))??;
     let connected = connect_org(&ctx.deps, &app, &code, &ConnectOptions::default()).await?;
     println!(
-        "1. Connected org {} ({}) through OAuth.",
-        connected.org_name, connected.org_id
+        "1. Connected org {} ({}) through OAuth on {}.",
+        connected.org_name,
+        connected.org_id,
+        control.now().date_naive()
     );
     let org = connected.org_id.clone();
 
@@ -142,12 +165,12 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     ctx.deps.tokens.put_scim_token(&org, &scim).await?;
     println!("2. Stored the org's SCIM token after testing it.");
 
-    // 3. A policy for the demo: the defaults, executed for real, one person exempt.
+    // 3. A policy for the demo: the defaults (approval required), executed, one person exempt.
     let policy = demo_policy(&control, &org, args.dry_run);
     let now = ctx.deps.clock.now();
     set_policy(ctx.deps.store.as_ref(), &org, &policy, "miro-sam demo", now).await?;
     println!(
-        "3. Set the policy: reclaim paid seats inactive {}+ days{}, {} exemption(s).",
+        "3. Set the policy: reclaim paid seats inactive {}+ days{}, each plan approved by an admin, {} exemption(s).",
         policy.inactivity_days.get(),
         if policy.dry_run {
             " (dry run)"
@@ -164,7 +187,7 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     let before = latest_snapshot(&ctx, &org).await?;
 
     // 5. Plan.
-    let plan = plan_org(
+    let first_plan = plan_org(
         ctx.deps.store.as_ref(),
         &org,
         "miro-sam demo",
@@ -172,33 +195,27 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     )
     .await?;
     println!(
-        "5. Plan {}: {} candidates (inactive {}+ days, outside the {}-day grace period), {} members excluded.",
-        plan.plan_id,
-        plan.candidates.len(),
+        "5. Plan {}: {} candidates (inactive {}+ days, outside the {}-day grace period), {} members excluded; \
+         it waits for an admin's approval.",
+        first_plan.plan_id,
+        first_plan.candidates.len(),
         policy.inactivity_days.get(),
         policy.grace_days,
-        plan.exclusions.len()
+        first_plan.exclusions.len()
     );
 
-    // 6. Execute exactly that plan, each candidate re-checked just before deactivation.
-    let tally = if args.dry_run {
-        println!("6. Dry run: nothing reclaimed.");
-        None
-    } else {
-        plan.check_executable(false)
-            .map_err(|e| Failure::refused(e.to_string()))?;
-        let opts = ReclaimOptions {
-            override_dry_run: false,
-            actor: "miro-sam demo".into(),
-        };
-        let t = apply::execute(&ctx, &plan.header(), &opts).await?;
-        print!("6. ");
-        apply::print_tally(&t);
-        Some(t)
-    };
+    // 6. The month: a download and a plan every day; approvals, reclaims and an undo on some days.
+    println!(
+        "6. Lived {HISTORY_DAYS} days: each day members worked, went quiet, came back, joined, left or changed \
+         license, and miro-sam downloaded (the day's snapshot and timeline events) and planned:"
+    );
+    let lived = history::live(&ctx, &control, &org, args.dry_run).await?;
+    if args.dry_run {
+        println!("   Dry run: the plans reclaim nothing, so there was nothing to approve.");
+    }
+    print_month(&lived.days);
 
-    // 7. Download again to see the seats come free, then report.
-    sync::download(&ctx, &org).await?;
+    // 7. Report on the last day.
     let after = latest_snapshot(&ctx, &org).await?;
     let report = report::build(&ctx, &org, args.seat_price).await?;
     std::fs::create_dir_all(&args.out)?;
@@ -207,16 +224,21 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     let mut files = vec![html];
     files.extend(report::write_csv(&ctx, &org, &report, &args.out).await?);
     println!(
-        "7. Downloaded again ({} paid seats assigned now) and wrote the report.",
-        render::thousands(after.assigned_paid.into())
+        "7. Today ({}): {} paid seats assigned ({} on the first day); wrote the report.",
+        after.date,
+        render::thousands(after.assigned_paid.into()),
+        render::thousands(before.assigned_paid.into())
     );
 
     Ok(DemoOutcome {
         connected,
         download,
         before,
-        plan,
-        tally,
+        first_plan,
+        days: lived.days,
+        waves: lived.waves,
+        undo: lived.undo,
+        plan: lived.plan,
         after,
         report,
         files,
@@ -224,6 +246,67 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
         ctx,
         sandbox,
     })
+}
+
+/// What the month did to the org, in one line.
+fn print_month(days: &[DemoDay]) {
+    let sum = |f: fn(&DemoDay) -> usize| days.iter().map(f).sum::<usize>();
+    println!(
+        "   Over the {} days: {} joined, {} left, {} license changes, {} went quiet, {} came back; {} changed \
+         members written by the downloads.",
+        days.len(),
+        sum(|d| d.lived.joined.len()),
+        sum(|d| d.lived.left.len()),
+        sum(|d| d.lived.license_changes.len()),
+        sum(|d| d.lived.went_quiet.len()),
+        sum(|d| d.lived.came_back.len()),
+        render::thousands(days.iter().map(|d| d.download.changed).sum())
+    );
+}
+
+/// The demo's store and jobs on the sandbox's clock, so a simulated day passes for both: snapshots, plans,
+/// timeline events and token expiry all fall on the day the sandbox is living.
+fn on_sandbox_clock(mut ctx: Ctx, control: &SandboxControl) -> Ctx {
+    let clock: Arc<dyn Clock> = Arc::new(history::SandboxClock(control.clone()));
+    let store = Arc::new((*ctx.store).clone().with_clock(clock.clone()));
+    ctx.deps.store = store.clone();
+    ctx.deps.tokens = store.clone();
+    ctx.deps.clock = clock;
+    ctx.store = store;
+    ctx
+}
+
+/// The command that builds this same history again (same seed, size and folder) and serves the console on it:
+/// the program as it was started (`target/debug/miro-sam` under `cargo run`), or `miro-sam`.
+fn serve_command(args: &DemoArgs) -> String {
+    let program = std::env::args()
+        .next()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "miro-sam".into());
+    let mut cmd = format!(
+        "{} demo --serve --members {} --seed {} --seat-price {} --out {}",
+        shell_quote(&program),
+        args.members,
+        args.seed,
+        args.seat_price,
+        shell_quote(&args.out.display().to_string())
+    );
+    if args.dry_run {
+        cmd.push_str(" --dry-run");
+    }
+    cmd
+}
+
+/// `s` as one shell word: as it is when it is plainly safe, otherwise in single quotes.
+fn shell_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@%,".contains(c));
+    if safe {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// Readies `data_dir` for a fresh demo store. A directory from an earlier demo run (it carries [`DEMO_MARKER`])
@@ -272,9 +355,21 @@ fn fresh_demo_store(data_dir: &Path) -> CmdResult<()> {
 fn sandbox_config(args: &DemoArgs) -> SandboxConfig {
     let mut c = SandboxConfig::with_members(args.members);
     c.seed = args.seed;
+    c.clock_start = Some(history_start());
     c.rest_limits.window /= TIME_SCALE;
     c.scim_limits.window /= TIME_SCALE;
     c
+}
+
+/// Noon UTC, [`HISTORY_DAYS`] days before today: the history ends today, and every simulated day's activity
+/// (the sandbox's people work in the morning) is behind the clock, so the same seed gives the same month
+/// whenever the demo runs.
+fn history_start() -> chrono::DateTime<Utc> {
+    let noon = Utc::now()
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .unwrap_or_default();
+    Utc.from_utc_datetime(&noon) - Days::days(HISTORY_DAYS as i64)
 }
 
 fn client_config(sandbox: &Sandbox) -> CmdResult<MiroConfig> {
