@@ -50,9 +50,29 @@ pub struct Global {
     /// The org to work on; may be omitted when exactly one org is connected.
     #[arg(long, env = "MIRO_SAM_ORG", global = true)]
     pub org: Option<String>,
+    /// Where the state lives: `embedded` (the SQLite file in the data directory) or `aws` (a deployment's
+    /// DynamoDB table, SQS reclaim queue and Secrets Manager, named by MIRO_SAM_TABLE_NAME,
+    /// MIRO_SAM_SECRET_PREFIX and MIRO_SAM_RECLAIM_QUEUE_URL; needs a build with `--features aws`).
+    #[arg(
+        long,
+        env = "MIRO_SAM_STORE",
+        value_enum,
+        default_value_t = StoreKind::Embedded,
+        global = true
+    )]
+    pub store: StoreKind,
     /// Log filter (e.g. info, debug, miro_client=debug). Logs go to stderr.
     #[arg(long, env = "MIRO_SAM_LOG", default_value = "warn", global = true)]
     pub log: String,
+}
+
+/// Which store the verbs read and change.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The SQLite file in the data directory (one machine).
+    Embedded,
+    /// A deployment on AWS: its table, reclaim queue and secrets.
+    Aws,
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,6 +107,12 @@ pub enum Command {
     /// Show or set the org's reclaim policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// List, add or remove the org's exemptions (people who keep their seat whatever the policy says). Each change
+    /// is saved as the next policy version and audited.
+    #[command(subcommand)]
+    Exemptions(ExemptionsCommand),
+    /// The audit log, newest first: filter by member, action and date; print a table or write CSV or JSON.
+    Audit(AuditArgs),
     /// Run the Miro sandbox server (a local Miro for trying things out).
     Sandbox(miro_sandbox::cli::ServeArgs),
     /// Operator commands for an AWS deployment (build with `--features aws`).
@@ -119,7 +145,8 @@ pub enum AwsCommand {
         #[arg(long, env = "MIRO_SCIM_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
-    /// Show or set an org's reclaim policy in the deployment's table (e.g. to turn dry run off).
+    /// Show or set an org's reclaim policy in the deployment's table (e.g. to turn dry run off). Deprecated: the
+    /// same as `miro-sam --store aws --org ORG policy show|set`.
     Policy {
         #[arg(long)]
         org: String,
@@ -127,7 +154,8 @@ pub enum AwsCommand {
         action: PolicyCommand,
     },
     /// Kill switch for an org of the deployment: the reclaim worker ends every queued or approved reclaim of it
-    /// `skipped`, sending nothing to Miro, until `aws resume`.
+    /// `skipped`, sending nothing to Miro, until `aws resume`. Deprecated: the same as
+    /// `miro-sam --store aws --org ORG pause`.
     Pause {
         #[arg(long)]
         org: String,
@@ -135,7 +163,7 @@ pub enum AwsCommand {
         #[arg(long, default_value = "paused by an operator")]
         reason: String,
     },
-    /// Turn an org's kill switch off again.
+    /// Turn an org's kill switch off again. Deprecated: the same as `miro-sam --store aws --org ORG resume`.
     Resume {
         #[arg(long)]
         org: String,
@@ -245,7 +273,7 @@ pub struct ServeArgs {
 
 #[derive(Args, Debug)]
 pub struct ReactivateArgs {
-    /// The member's email address.
+    /// The member: email address or Miro member id.
     pub email: String,
     /// Why, for the audit log.
     #[arg(long, default_value = "reactivated by an operator")]
@@ -285,4 +313,82 @@ pub enum PolicyCommand {
     Show,
     /// Replace the policy with the JSON in FILE (`-` for stdin); it becomes a new version.
     Set { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExemptionsCommand {
+    /// Print the exemptions of the current policy, numbered, with who they cover, why and until when.
+    List,
+    /// Add an exemption (saved as the next policy version; the next plan applies it).
+    Add {
+        #[command(flatten)]
+        who: ExemptionWho,
+        /// Why this person or group keeps the seat (shown next to every member it protects).
+        #[arg(long)]
+        reason: String,
+        /// The last day it holds (e.g. 2027-01-31, through that whole day, UTC); without it, until removed.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// Remove the exemption for this email, domain or admin role (saved as the next policy version).
+    Remove {
+        #[command(flatten)]
+        who: ExemptionWho,
+    },
+}
+
+/// Exactly one of: an email, a domain, an admin role.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct ExemptionWho {
+    /// One person, by email address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Every address at exactly this domain (e.g. example.com).
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Members holding this admin role (e.g. "Content Admin").
+    #[arg(long)]
+    pub admin_role: Option<String>,
+}
+
+impl ExemptionWho {
+    /// (kind, value) as the core's `Exemption::from_input` reads them.
+    pub fn kind_and_value(&self) -> (&'static str, &str) {
+        match (&self.email, &self.domain, &self.admin_role) {
+            (Some(e), _, _) => ("email", e),
+            (_, Some(d), _) => ("domain", d),
+            (_, _, Some(r)) => ("admin_role", r),
+            // clap's group makes one of them required.
+            (None, None, None) => ("email", ""),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Only entries about this member (email address or Miro member id).
+    #[arg(long)]
+    pub member: Option<String>,
+    /// Only entries of this action (e.g. plan_approved, reclaimed, reactivated, policy_changed).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only entries from this day on (e.g. 2026-11-01, UTC).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only entries up to and including this day (UTC).
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditFormat {
+    Table,
+    Csv,
+    Json,
 }

@@ -17,6 +17,12 @@ pub struct Ctx {
     pub data_dir: PathBuf,
 }
 
+impl AsRef<Deps> for Ctx {
+    fn as_ref(&self) -> &Deps {
+        &self.deps
+    }
+}
+
 impl Ctx {
     pub fn open(global: &Global) -> CmdResult<Ctx> {
         let data_dir = match &global.data_dir {

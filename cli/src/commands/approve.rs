@@ -1,29 +1,30 @@
 //! `miro-sam approve PLAN_ID [--member ID ...]` and `miro-sam reject PLAN_ID --member ID ... --reason WHY`: the
-//! approval gate from the command line, the same core jobs the console calls. Approved candidates are queued;
-//! `miro-sam serve` (or `apply`) carries them out.
+//! approval gate from the command line, the same core jobs the console calls, on either store. Approved candidates
+//! are queued: on one machine `miro-sam serve` (or `apply`) carries them out, on a deployment the reclaim function
+//! does, from its SQS queue.
 
 use miro_sam_core::domain::{MemberId, PlanId};
 use miro_sam_core::jobs::{Selection, approve_plan, reject_candidates};
 
 use crate::args::{ApproveArgs, RejectArgs};
-use crate::context::{Ctx, operator};
+use crate::backend::Backend;
+use crate::context::operator;
 use crate::failure::CmdResult;
 
-pub async fn approve(ctx: &Ctx, args: ApproveArgs) -> CmdResult {
+pub async fn approve(b: &Backend, args: ApproveArgs) -> CmdResult {
     let plan_id = PlanId::parse(&args.plan_id)?;
     let selection = if args.member.is_empty() {
         Selection::All
     } else {
         Selection::Members(parse_members(&args.member)?)
     };
-    let now = ctx.deps.clock.now();
     let r = approve_plan(
-        ctx.deps.store.as_ref(),
-        ctx.store.as_ref(),
+        b.deps.store.as_ref(),
+        b.queue()?,
         plan_id,
         &selection,
         &operator("approve"),
-        now,
+        b.deps.clock.now(),
     )
     .await?;
     println!(
@@ -33,20 +34,24 @@ pub async fn approve(ctx: &Ctx, args: ApproveArgs) -> CmdResult {
     for m in &r.not_candidates {
         println!("  {m} is not a candidate of plan {plan_id}; nothing done for it");
     }
-    println!("`miro-sam serve` carries out the queued reclaims (each re-checked first).");
+    if b.is_deployment() {
+        println!("The deployment's reclaim function carries them out (each re-checked first).");
+    } else {
+        println!("`miro-sam serve` carries out the queued reclaims (each re-checked first).");
+    }
     Ok(())
 }
 
-pub async fn reject(ctx: &Ctx, args: RejectArgs) -> CmdResult {
+pub async fn reject(b: &Backend, args: RejectArgs) -> CmdResult {
     let plan_id = PlanId::parse(&args.plan_id)?;
     let members = parse_members(&args.member)?;
     let n = reject_candidates(
-        ctx.deps.store.as_ref(),
+        b.deps.store.as_ref(),
         plan_id,
         &members,
         &operator("reject"),
         &args.reason,
-        ctx.deps.clock.now(),
+        b.deps.clock.now(),
     )
     .await?;
     println!(

@@ -3,14 +3,12 @@
 
 use chrono::Duration;
 use miro_client::SecretString;
-use miro_sam_aws::{Adapters, AwsClients};
+use miro_sam_aws::AwsClients;
 use miro_sam_core::domain::OrgId;
-use miro_sam_core::ports::TokenStore;
 use miro_sam_lambda::{connect_link, read_plain_secret};
-use std::io::Read;
 
-use crate::args::{AwsCommand, Global};
-use crate::context::client_from;
+use crate::args::{AwsCommand, Global, PauseArgs, ScimTokenArgs, StoreKind};
+use crate::backend::Backend;
 use crate::failure::{CmdResult, Failure};
 
 /// `{base}/oauth/start?link=…`, whatever the base's trailing slash.
@@ -56,6 +54,15 @@ pub fn mint_link(
     })
 }
 
+/// The global options of `miro-sam --store aws --org ORG`, for the `aws` aliases.
+fn on_deployment(g: &Global, org: String) -> Global {
+    Global {
+        store: StoreKind::Aws,
+        org: Some(org),
+        ..g.clone()
+    }
+}
+
 pub async fn run(g: &Global, cmd: AwsCommand) -> CmdResult {
     match cmd {
         AwsCommand::ConnectLink {
@@ -96,46 +103,23 @@ pub async fn run(g: &Global, cmd: AwsCommand) -> CmdResult {
             println!("{}", minted.url);
             Ok(())
         }
+        // Aliases of the verbs on `--store aws`, kept so the documented commands go on working.
         AwsCommand::ScimToken { org, token } => {
-            let adapters = Adapters::from_env()
-                .await
-                .map_err(|e| Failure::needs_action(e.to_string()))?;
-            let org = OrgId::parse(&org)?;
-            let token = match token {
-                Some(t) => t,
-                None => {
-                    let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s)?;
-                    s
-                }
-            };
-            let token = SecretString::from(token.trim().to_owned());
-            client_from(g)?.scim_service_provider_config(&token).await?;
-            adapters.tokens.put_scim_token(&org, &token).await?;
-            println!(
-                "SCIM token for org {org} works and is stored in {}.",
-                adapters.tokens.scim_secret_name(&org)
-            );
-            Ok(())
+            let g = on_deployment(g, org);
+            let b = Backend::open(&g).await?;
+            super::scim_token::run(&b, &g, ScimTokenArgs { token }).await
         }
         AwsCommand::Policy { org, action } => {
-            let adapters = Adapters::from_env()
-                .await
-                .map_err(|e| Failure::needs_action(e.to_string()))?;
-            let org = OrgId::parse(&org)?;
-            super::policy::run_on(&adapters.store, &org, action, chrono::Utc::now()).await
+            let g = on_deployment(g, org);
+            super::policy::run(&Backend::open(&g).await?, &g, action).await
         }
         AwsCommand::Pause { org, reason } => {
-            let adapters = Adapters::from_env()
-                .await
-                .map_err(|e| Failure::needs_action(e.to_string()))?;
-            super::pause::pause_on(&adapters.store, &OrgId::parse(&org)?, &reason).await
+            let g = on_deployment(g, org);
+            super::pause::pause(&Backend::open(&g).await?, &g, PauseArgs { reason }).await
         }
         AwsCommand::Resume { org } => {
-            let adapters = Adapters::from_env()
-                .await
-                .map_err(|e| Failure::needs_action(e.to_string()))?;
-            super::pause::resume_on(&adapters.store, &OrgId::parse(&org)?).await
+            let g = on_deployment(g, org);
+            super::pause::resume(&Backend::open(&g).await?, &g).await
         }
         AwsCommand::InitLocal {
             table,

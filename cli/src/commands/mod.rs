@@ -2,10 +2,12 @@
 
 pub mod apply;
 pub mod approve;
+pub mod audit;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod connect;
 pub mod demo;
+pub mod exemptions;
 pub mod pause;
 pub mod plan;
 pub mod policy;
@@ -15,31 +17,62 @@ pub mod scim_token;
 pub mod serve;
 pub mod sync;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, Global, StoreKind};
+use crate::backend::Backend;
 use crate::context::Ctx;
 use crate::failure::{CmdResult, Failure};
+
+/// What to use on a deployment instead of a verb that acts on this machine.
+const APPLY_ON_AWS: &str = "approve the plan instead: `miro-sam --store aws approve PLAN_ID [--member ID ...]` \
+    queues it for the deployment's reclaim function, which re-checks and reclaims each member";
+const SYNC_ON_AWS: &str = "the download function runs daily; to run it now invoke it \
+    (`aws lambda invoke --function-name STACK-download-subscriptions --payload '{}' ...`, infra/README.md, \
+    \"The first run\")";
+const CONNECT_ON_AWS: &str =
+    "send a Company Admin of the org a link from `miro-sam aws connect-link`";
+const SERVE_ON_AWS: &str =
+    "the console is a function of the deployment: open the stack output ConsoleUrl";
 
 pub async fn run(cli: Cli) -> CmdResult {
     let g = &cli.global;
     match cli.command {
-        Command::Demo(a) => demo::run(g, a).await,
+        Command::Demo(a) => {
+            if g.store == StoreKind::Aws {
+                return Err(Failure::usage(
+                    "the demo runs on its own sandbox and embedded store; run it without --store aws",
+                ));
+            }
+            demo::run(g, a).await
+        }
         Command::Sandbox(a) => miro_sandbox::cli::serve(a).await.map_err(Failure::from),
-        Command::Connect(a) => connect::run(&Ctx::open(g)?, a).await,
-        Command::ScimToken(a) => scim_token::run(&Ctx::open(g)?, g, a).await,
-        Command::Sync => sync::run(&Ctx::open(g)?, g).await,
-        Command::Plan => plan::run(&Ctx::open(g)?, g).await,
-        Command::Apply(a) => apply::run(&Ctx::open(g)?, g, a).await,
-        Command::Approve(a) => approve::approve(&Ctx::open(g)?, a).await,
-        Command::Reject(a) => approve::reject(&Ctx::open(g)?, a).await,
-        Command::Serve(a) => serve::run(&Ctx::open(g)?, g, a).await,
-        Command::Reactivate(a) => reactivate::run(&Ctx::open(g)?, g, a).await,
-        Command::Pause(a) => pause::pause(&Ctx::open(g)?, g, a).await,
-        Command::Resume => pause::resume(&Ctx::open(g)?, g).await,
-        Command::Report(a) => report::run(&Ctx::open(g)?, g, a).await,
-        Command::Policy(a) => policy::run(&Ctx::open(g)?, g, a).await,
+        Command::Connect(a) => connect::run(&local(g, "connect", CONNECT_ON_AWS)?, a).await,
+        Command::ScimToken(a) => scim_token::run(&Backend::open(g).await?, g, a).await,
+        Command::Sync => sync::run(&local(g, "sync", SYNC_ON_AWS)?, g).await,
+        Command::Plan => plan::run(&Backend::open(g).await?, g).await,
+        Command::Apply(a) => apply::run(&local(g, "apply", APPLY_ON_AWS)?, g, a).await,
+        Command::Approve(a) => approve::approve(&Backend::open(g).await?, a).await,
+        Command::Reject(a) => approve::reject(&Backend::open(g).await?, a).await,
+        Command::Serve(a) => serve::run(&local(g, "serve", SERVE_ON_AWS)?, g, a).await,
+        Command::Reactivate(a) => reactivate::run(&Backend::open(g).await?, g, a).await,
+        Command::Pause(a) => pause::pause(&Backend::open(g).await?, g, a).await,
+        Command::Resume => pause::resume(&Backend::open(g).await?, g).await,
+        Command::Report(a) => report::run(&Backend::open(g).await?, g, a).await,
+        Command::Policy(a) => policy::run(&Backend::open(g).await?, g, a).await,
+        Command::Exemptions(a) => exemptions::run(&Backend::open(g).await?, g, a).await,
+        Command::Audit(a) => audit::run(&Backend::open(g).await?, g, a).await,
         #[cfg(feature = "aws")]
         Command::Aws(a) => aws::run(g, a).await,
     }
+}
+
+/// The embedded store for a verb that acts on this machine; with `--store aws`, a refusal naming what to use.
+fn local(g: &Global, verb: &str, instead: &str) -> CmdResult<Ctx> {
+    if g.store == StoreKind::Aws {
+        return Err(Failure::refused(format!(
+            "`{verb}` works on the embedded store only; on a deployment {instead}"
+        )));
+    }
+    Ctx::open(g)
 }
 
 impl From<miro_sam_core::jobs::JobError> for Failure {

@@ -1,25 +1,42 @@
-//! `miro-sam plan`: apply the org's policy to the stored members and store the plan.
+//! `miro-sam plan`: apply the org's policy to the stored members and store the plan (on either store).
 
 use miro_sam_core::jobs::plan_org;
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_core::policy::ExclusionRule;
 
 use crate::args::Global;
-use crate::context::Ctx;
+use crate::backend::Backend;
+use crate::context::operator;
 use crate::failure::CmdResult;
 
-pub async fn run(ctx: &Ctx, g: &Global) -> CmdResult {
-    let org = ctx.org(g).await?;
+pub async fn run(b: &Backend, g: &Global) -> CmdResult {
+    let org = b.org(g).await?;
     let plan = plan_org(
-        ctx.deps.store.as_ref(),
+        b.deps.store.as_ref(),
         &org,
-        "miro-sam plan",
-        ctx.deps.clock.now(),
+        &operator("plan"),
+        b.deps.clock.now(),
     )
     .await?;
     print_summary(&plan);
-    if let Some(p) = ctx.deps.store.get_pause(&org).await? {
-        println!("The org is {p}: nothing will be sent to Miro until `miro-sam resume`.");
+    match plan.check_executable(false) {
+        Ok(()) if b.is_deployment() => println!(
+            "Approve it with `{} {}` (all, or --member ID ...); the deployment's reclaim function carries it out.",
+            b.command("approve"),
+            plan.plan_id
+        ),
+        Ok(()) => println!(
+            "Approve it with `miro-sam approve {id}` (`miro-sam serve` carries it out), or execute it now with \
+             `miro-sam apply {id}`.",
+            id = plan.plan_id
+        ),
+        Err(why) => println!("Not executable as it stands: {why}"),
+    }
+    if let Some(p) = b.deps.store.get_pause(&org).await? {
+        println!(
+            "The org is {p}: nothing will be sent to Miro until `{}`.",
+            b.command("resume")
+        );
     }
     Ok(())
 }
@@ -49,9 +66,5 @@ pub fn print_summary(plan: &ReclaimPlan) {
         .filter(|e| e.has_rule(|r| matches!(r, ExclusionRule::Held { .. })))
     {
         println!("  held: {:<34} {}", e.email.as_str(), e.reason);
-    }
-    match plan.check_executable(false) {
-        Ok(()) => println!("Execute it with: miro-sam apply {}", plan.plan_id),
-        Err(why) => println!("Not executable as it stands: {why}"),
     }
 }

@@ -1,16 +1,16 @@
-//! `miro-sam policy show|set`.
+//! `miro-sam policy show|set`, on either store (`miro-sam aws policy --org ORG` is an alias).
 
 use miro_sam_core::jobs::{current_policy, set_policy};
 use miro_sam_core::policy::Policy;
 use std::io::Read;
 
 use crate::args::{Global, PolicyCommand};
-use crate::context::Ctx;
+use crate::backend::Backend;
 use crate::failure::{CmdResult, Failure};
 
-pub async fn run(ctx: &Ctx, g: &Global, cmd: PolicyCommand) -> CmdResult {
-    let org = ctx.org(g).await?;
-    run_on(ctx.deps.store.as_ref(), &org, cmd, ctx.deps.clock.now()).await
+pub async fn run(b: &Backend, g: &Global, cmd: PolicyCommand) -> CmdResult {
+    let org = b.org(g).await?;
+    run_on(b.deps.store.as_ref(), &org, cmd, b.deps.clock.now()).await
 }
 
 /// Shows or sets the policy in any store (the embedded one, or a deployment's table).

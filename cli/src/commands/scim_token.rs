@@ -1,14 +1,16 @@
-//! `miro-sam scim-token`: store the org's SCIM token after checking that it works.
+//! `miro-sam scim-token` (and its alias `miro-sam aws scim-token --org ORG`): store the org's SCIM token after
+//! checking that it works, in the embedded store or in the deployment's Secrets Manager, where only the reclaim
+//! function reads it.
 
 use miro_client::SecretString;
 use std::io::Read;
 
 use crate::args::{Global, ScimTokenArgs};
-use crate::context::Ctx;
+use crate::backend::{Backend, Place};
 use crate::failure::{CmdResult, Failure};
 
-pub async fn run(ctx: &Ctx, g: &Global, args: ScimTokenArgs) -> CmdResult {
-    let org = ctx.org(g).await?;
+pub async fn run(b: &Backend, g: &Global, args: ScimTokenArgs) -> CmdResult {
+    let org = b.org(g).await?;
     let token = match args.token {
         Some(t) => t,
         None => {
@@ -23,13 +25,20 @@ pub async fn run(ctx: &Ctx, g: &Global, args: ScimTokenArgs) -> CmdResult {
             "the SCIM token is empty; pass it on stdin or in MIRO_SCIM_TOKEN",
         ));
     }
-    let info = ctx.deps.client.scim_service_provider_config(&token).await?;
+    let info = b.deps.client.scim_service_provider_config(&token).await?;
     if !info.patch_supported {
         return Err(Failure::needs_action(
             "Miro's SCIM service says PATCH is not supported for this org; reclaiming needs it",
         ));
     }
-    ctx.deps.tokens.put_scim_token(&org, &token).await?;
-    println!("SCIM token for org {org} works and is stored.");
+    b.deps.tokens.put_scim_token(&org, &token).await?;
+    match &b.place {
+        Place::Embedded(_) => println!("SCIM token for org {org} works and is stored."),
+        #[cfg(feature = "aws")]
+        Place::Deployment(a) => println!(
+            "SCIM token for org {org} works and is stored in {}.",
+            a.tokens.scim_secret_name(&org)
+        ),
+    }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! CSV exports for spreadsheets. Text that a spreadsheet would run as a formula is prefixed with `'`; numbers are
 //! written as they are, so a spreadsheet keeps them numeric (an over-assigned `unused` of -272 stays a number).
 
-use miro_sam_core::domain::Subscription;
 use miro_sam_core::report::Report;
 use std::fmt::Write;
 
@@ -46,11 +45,6 @@ fn row(out: &mut String, cells: &[Cell<'_>]) {
 
 fn boolean(b: bool) -> Cell<'static> {
     Text(if b { "true" } else { "false" })
-}
-
-fn date(d: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    d.map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
 }
 
 pub fn candidates(report: &Report) -> String {
@@ -131,57 +125,6 @@ pub fn series(report: &Report) -> String {
                 Num(p.deactivated.into()),
                 // purchased − assigned paid: negative when more seats are assigned than bought.
                 Num(p.unused),
-            ],
-        );
-    }
-    out
-}
-
-/// Every stored member: who holds which license and when they last used it.
-/// The members export, whole: [`members_header`] and one [`members_rows`].
-pub fn members(members: &[Subscription]) -> String {
-    let mut out = members_header();
-    out.push_str(&members_rows(members));
-    out
-}
-
-/// The members export's header line; the rows come a page at a time from [`members_rows`], so the export of a
-/// large org is written without holding it.
-pub fn members_header() -> String {
-    let mut out = String::new();
-    header(
-        &mut out,
-        &[
-            "member_id",
-            "email",
-            "license",
-            "role",
-            "admin_roles",
-            "active",
-            "last_activity_at",
-            "license_assigned_at",
-            "removed_at",
-        ],
-    );
-    out
-}
-
-/// One page of rows of the members export.
-pub fn members_rows(members: &[Subscription]) -> String {
-    let mut out = String::new();
-    for m in members {
-        row(
-            &mut out,
-            &[
-                Text(m.member_id.as_str()),
-                Text(m.email.as_str()),
-                Text(m.license.as_str()),
-                Text(m.role.as_str()),
-                Text(&m.admin_roles.join(";")),
-                boolean(m.active),
-                Text(&date(m.last_activity_at)),
-                Text(&date(m.license_assigned_at)),
-                Text(&date(m.removed_at)),
             ],
         );
     }

@@ -7,7 +7,7 @@
 //! - [`reclaim`]: the life of one reclaim and the re-check made just before acting.
 //! - [`hold`]: per-member holds that make an undo stick; [`pause`]: the org's kill switch.
 //! - [`audit`]: the append-only record of what was done; [`timeline`]: what changed about each member.
-//! - [`report`]: seats, activity, candidates, savings.
+//! - [`report`]: seats, activity, candidates, savings; [`export`]: the audit and members CSV/JSON rows.
 //! - [`ports`]: the storage, token, queue and clock traits adapters implement.
 //! - [`partition`]: the filters partitioned paging splits the members list by, and why they are exact.
 //! - [`jobs`]: download, plan, enqueue, reclaim, reactivate, report.
@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod hold;
 pub mod jobs;
 pub mod partition;

@@ -1,5 +1,6 @@
 //! The audit log: filtered by member, kind and date, newest first, a page at a time with a "next page" link;
-//! exported as CSV or JSON, streamed page by page through the store (never held whole).
+//! exported as CSV or JSON, streamed page by page through the store (never held whole), in the core's rows
+//! (`miro_sam_core::export`), the same as `miro-sam audit` writes.
 
 use askama::Template;
 use axum::body::{Body, Bytes};
@@ -7,8 +8,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use miro_sam_core::audit::{AuditCursor, AuditEntry, AuditEvent, AuditQuery};
+use miro_sam_core::audit::{AuditCursor, AuditEvent, AuditQuery};
 use miro_sam_core::domain::{AuditEntryId, Email, MemberId, OrgId};
+use miro_sam_core::export::{self, audit_details as details, json_array_chunk};
 
 use super::{layout, org_of};
 use crate::error::PageError;
@@ -119,17 +121,6 @@ pub(crate) struct AuditPage {
     pub next_href: Option<String>,
     pub csv_href: String,
     pub json_href: String,
-}
-
-/// The event's fields other than its kind, as compact JSON.
-fn details(e: &AuditEvent) -> String {
-    match serde_json::to_value(e) {
-        Ok(serde_json::Value::Object(mut m)) => {
-            m.remove("event");
-            serde_json::Value::Object(m).to_string()
-        }
-        _ => String::new(),
-    }
 }
 
 fn cursor(q: &Query) -> Option<AuditCursor> {
@@ -253,66 +244,13 @@ fn export_stream(
         let last = page.len() < EXPORT_PAGE;
         s.before = page.last().map(AuditCursor::of);
         let chunk = match format {
-            Format::Csv => csv_chunk(&page, s.first),
-            Format::Json => json_chunk(&page, s.first, last),
+            Format::Csv => export::audit_csv(&page, s.first),
+            Format::Json => json_array_chunk(&page, s.first, last),
         };
         s.first = false;
         s.done = last;
         Some((chunk.map(Bytes::from), s))
     })
-}
-
-pub(crate) const AUDIT_CSV_HEADER: [&str; 8] = [
-    "at",
-    "id",
-    "actor",
-    "kind",
-    "member_id",
-    "email",
-    "details",
-    "org_id",
-];
-
-fn csv_chunk(page: &[AuditEntry], header: bool) -> Result<Vec<u8>, std::io::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    if header {
-        w.write_record(AUDIT_CSV_HEADER)?;
-    }
-    for e in page {
-        w.write_record([
-            e.at.to_rfc3339().as_str(),
-            e.id.as_str(),
-            e.actor.as_str(),
-            e.event.kind(),
-            e.event
-                .member_id()
-                .map(MemberId::as_str)
-                .unwrap_or_default(),
-            e.event.email().map(Email::as_str).unwrap_or_default(),
-            details(&e.event).as_str(),
-            e.org_id.as_str(),
-        ])?;
-    }
-    w.into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))
-}
-
-fn json_chunk(page: &[AuditEntry], first: bool, last: bool) -> Result<Vec<u8>, std::io::Error> {
-    let mut out = Vec::new();
-    if first {
-        out.push(b'[');
-    }
-    for (i, e) in page.iter().enumerate() {
-        if !(first && i == 0) {
-            out.push(b',');
-        }
-        out.push(b'\n');
-        serde_json::to_writer(&mut out, e)?;
-    }
-    if last {
-        out.extend_from_slice(b"\n]\n");
-    }
-    Ok(out)
 }
 
 async fn export(

@@ -1,11 +1,13 @@
 //! The members CSV with the fields SAM tools map (Oomnitza's: Id, Username, First name, Family name, User
-//! type, Active) plus role, last activity, license assigned and sync time; streamed a store page at a time.
+//! type, Active) plus role, last activity, license assigned and sync time; streamed a store page at a time. The
+//! rows are the core's (`miro_sam_core::export`), the same as `miro-sam report --format csv` writes.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use miro_sam_core::domain::{MemberId, OrgId, Subscription};
+use miro_sam_core::domain::{MemberId, OrgId};
+use miro_sam_core::export;
 
 use super::org_of;
 use crate::error::PageError;
@@ -13,51 +15,6 @@ use crate::session::Admin;
 use crate::state::AppState;
 
 const PAGE: usize = 500;
-
-/// Miro's REST members carry no names, so First name and Family name stay empty (SAM tools match on Username).
-pub(crate) const MEMBERS_CSV_HEADER: [&str; 10] = [
-    "Id",
-    "Username",
-    "First name",
-    "Family name",
-    "User type",
-    "Active",
-    "Role",
-    "Last activity",
-    "License assigned",
-    "Sync time",
-];
-
-fn rfc3339(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.to_rfc3339()).unwrap_or_default()
-}
-
-fn chunk(page: &[Subscription], header: bool) -> Result<Vec<u8>, std::io::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    if header {
-        w.write_record(MEMBERS_CSV_HEADER)?;
-    }
-    for m in page {
-        w.write_record([
-            m.member_id.as_str(),
-            m.email.as_str(),
-            "",
-            "",
-            m.license.as_str(),
-            if m.active && !m.is_removed() {
-                "true"
-            } else {
-                "false"
-            },
-            m.role.as_str(),
-            &rfc3339(m.last_activity_at),
-            &rfc3339(m.license_assigned_at),
-            &m.last_seen_at.to_rfc3339(),
-        ])?;
-    }
-    w.into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))
-}
 
 fn stream(
     st: AppState,
@@ -97,7 +54,7 @@ fn stream(
         };
         s.done = page.len() < PAGE;
         s.after = page.last().map(|m| m.member_id.clone());
-        let out = chunk(&page, s.first).map(Bytes::from);
+        let out = export::members_csv(&page, s.first).map(Bytes::from);
         s.first = false;
         Some((out, s))
     })
