@@ -1,12 +1,13 @@
 //! The append-only audit log: what was done to whose seat, when, by whom and why. Entries are never updated; an
 //! entry id can be written once.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use miro_client::License;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AuditEntryId, Email, MemberId, OrgId, PlanId};
 use crate::hold::HoldSource;
+use crate::notices::DropReason;
 use crate::reclaim::{ReclaimOutcome, SkipReason};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +114,67 @@ pub enum AuditEvent {
         user_id: String,
         email: String,
     },
+    /// A candidate was told their seat will be reclaimed from `reclaim_on` (cycle `cycle` of their notices).
+    NoticeSent {
+        member_id: MemberId,
+        email: Email,
+        cycle: u32,
+        plan_id: PlanId,
+        reclaim_on: NaiveDate,
+    },
+    /// A reminder of the notice went out, `days_before` the reclaim date.
+    ReminderSent {
+        member_id: MemberId,
+        email: Email,
+        cycle: u32,
+        days_before: u32,
+        reclaim_on: NaiveDate,
+    },
+    /// A notice or reminder did not (certainly) reach the member: bounced, refused, or cut off mid-send.
+    NoticeNotDelivered {
+        member_id: MemberId,
+        email: Email,
+        cycle: u32,
+        /// "notice" or "reminder N days before".
+        message: String,
+        detail: String,
+    },
+    /// The reclaim date came and the member was still a candidate: the reclaim may go through the approval gate.
+    NoticeDue {
+        member_id: MemberId,
+        email: Email,
+        cycle: u32,
+        reclaim_on: NaiveDate,
+    },
+    /// The member left the notice cycle before the reclaim (active again, exempted, held).
+    NoticeEnded {
+        member_id: MemberId,
+        email: Email,
+        cycle: u32,
+        reason: DropReason,
+    },
+    /// The member asked to keep their seat; the policy wants an admin to decide.
+    KeepRequested {
+        member_id: MemberId,
+        email: Email,
+        cycle: u32,
+    },
+    /// The member keeps their seat: held out of plans until `hold_until`.
+    Kept {
+        member_id: MemberId,
+        email: Email,
+        cycle: u32,
+        hold_until: DateTime<Utc>,
+        /// The admin who approved the request, when the policy asked for one.
+        approved_by: Option<String>,
+    },
+    /// An admin declined a member's request to keep their seat: the notice cycle goes on.
+    KeepDeclined {
+        member_id: MemberId,
+        email: Email,
+        cycle: u32,
+        why: String,
+    },
 }
 
 impl AuditEvent {
@@ -134,11 +196,19 @@ impl AuditEvent {
             AuditEvent::ReactivateRequested { .. } => "reactivate_requested",
             AuditEvent::HoldRemoved { .. } => "hold_removed",
             AuditEvent::SignedIn { .. } => "signed_in",
+            AuditEvent::NoticeSent { .. } => "notice_sent",
+            AuditEvent::ReminderSent { .. } => "reminder_sent",
+            AuditEvent::NoticeNotDelivered { .. } => "notice_not_delivered",
+            AuditEvent::NoticeDue { .. } => "notice_due",
+            AuditEvent::NoticeEnded { .. } => "notice_ended",
+            AuditEvent::KeepRequested { .. } => "keep_requested",
+            AuditEvent::Kept { .. } => "kept",
+            AuditEvent::KeepDeclined { .. } => "keep_declined",
         }
     }
 
     /// Every kind [`Self::kind`] can return, for filters and their validation.
-    pub const KINDS: [&'static str; 15] = [
+    pub const KINDS: [&'static str; 23] = [
         "org_connected",
         "policy_changed",
         "plan_created",
@@ -154,6 +224,14 @@ impl AuditEvent {
         "reactivate_requested",
         "hold_removed",
         "signed_in",
+        "notice_sent",
+        "reminder_sent",
+        "notice_not_delivered",
+        "notice_due",
+        "notice_ended",
+        "keep_requested",
+        "kept",
+        "keep_declined",
     ];
 
     /// The member the event is about, if it names one by id.
@@ -165,7 +243,15 @@ impl AuditEvent {
             | AuditEvent::HoldPlaced { member_id, .. }
             | AuditEvent::CandidateRejected { member_id, .. }
             | AuditEvent::ReactivateRequested { member_id, .. }
-            | AuditEvent::HoldRemoved { member_id, .. } => Some(member_id),
+            | AuditEvent::HoldRemoved { member_id, .. }
+            | AuditEvent::NoticeSent { member_id, .. }
+            | AuditEvent::ReminderSent { member_id, .. }
+            | AuditEvent::NoticeNotDelivered { member_id, .. }
+            | AuditEvent::NoticeDue { member_id, .. }
+            | AuditEvent::NoticeEnded { member_id, .. }
+            | AuditEvent::KeepRequested { member_id, .. }
+            | AuditEvent::Kept { member_id, .. }
+            | AuditEvent::KeepDeclined { member_id, .. } => Some(member_id),
             AuditEvent::Reactivated { member_id, .. } => member_id.as_ref(),
             _ => None,
         }
@@ -181,7 +267,15 @@ impl AuditEvent {
             | AuditEvent::HoldPlaced { email, .. }
             | AuditEvent::CandidateRejected { email, .. }
             | AuditEvent::ReactivateRequested { email, .. }
-            | AuditEvent::HoldRemoved { email, .. } => Some(email),
+            | AuditEvent::HoldRemoved { email, .. }
+            | AuditEvent::NoticeSent { email, .. }
+            | AuditEvent::ReminderSent { email, .. }
+            | AuditEvent::NoticeNotDelivered { email, .. }
+            | AuditEvent::NoticeDue { email, .. }
+            | AuditEvent::NoticeEnded { email, .. }
+            | AuditEvent::KeepRequested { email, .. }
+            | AuditEvent::Kept { email, .. }
+            | AuditEvent::KeepDeclined { email, .. } => Some(email),
             AuditEvent::OrgConnected { .. }
             | AuditEvent::PolicyChanged { .. }
             | AuditEvent::PlanCreated { .. }

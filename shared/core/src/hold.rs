@@ -21,6 +21,8 @@ pub enum HoldSource {
     Reactivated,
     /// A member miro-sam reclaimed showed up active again in a download: an admin reactivated them in Miro.
     ReactivatedInMiro,
+    /// The member answered a notice asking to keep their seat (`keep_days` in the policy).
+    Kept,
 }
 
 impl HoldSource {
@@ -28,6 +30,7 @@ impl HoldSource {
         match self {
             HoldSource::Reactivated => "reactivated",
             HoldSource::ReactivatedInMiro => "reactivated_in_miro",
+            HoldSource::Kept => "kept",
         }
     }
 }

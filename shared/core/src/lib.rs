@@ -11,6 +11,7 @@
 //! - [`ports`]: the storage, token, queue and clock traits adapters implement.
 //! - [`partition`]: the filters partitioned paging splits the members list by, and why they are exact.
 //! - [`jobs`]: download, plan, enqueue, reclaim, reactivate, report.
+//! - [`notices`]: telling candidates before their seat is reclaimed, reminders, keeping the seat.
 //! - `contract` (feature `contract-tests`): the conformance suite every store adapter runs.
 
 pub mod audit;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod export;
 pub mod hold;
 pub mod jobs;
+pub mod notices;
 pub mod partition;
 pub mod pause;
 pub mod plan;

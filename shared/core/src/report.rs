@@ -291,7 +291,15 @@ fn reclaimed_seats(input: &ReportInput<'_>) -> (ReclaimTotals, Vec<ReclaimedSeat
             | AuditEvent::CandidateRejected { .. }
             | AuditEvent::ReactivateRequested { .. }
             | AuditEvent::HoldRemoved { .. }
-            | AuditEvent::SignedIn { .. } => {}
+            | AuditEvent::SignedIn { .. }
+            | AuditEvent::NoticeSent { .. }
+            | AuditEvent::ReminderSent { .. }
+            | AuditEvent::NoticeNotDelivered { .. }
+            | AuditEvent::NoticeDue { .. }
+            | AuditEvent::NoticeEnded { .. }
+            | AuditEvent::KeepRequested { .. }
+            | AuditEvent::Kept { .. }
+            | AuditEvent::KeepDeclined { .. } => {}
         }
     }
 

@@ -111,6 +111,15 @@ pub enum MemberChange {
     Notified {
         plan_id: PlanId,
     },
+    /// A reminder of the notice went out, `days_before` the reclaim date.
+    Reminded {
+        plan_id: PlanId,
+        days_before: u32,
+    },
+    /// The member asked to keep their seat and keeps it (held out of plans until `until`).
+    Kept {
+        until: DateTime<Utc>,
+    },
     Reclaimed {
         plan_id: PlanId,
         by: String,
@@ -132,6 +141,8 @@ impl MemberChange {
             MemberChange::ActivityCrossed { .. } => "activity_crossed",
             MemberChange::Planned { .. } => "planned",
             MemberChange::Notified { .. } => "notified",
+            MemberChange::Reminded { .. } => "reminded",
+            MemberChange::Kept { .. } => "kept",
             MemberChange::Reclaimed { .. } => "reclaimed",
             MemberChange::Reactivated { .. } => "reactivated",
         }
@@ -154,6 +165,20 @@ impl std::fmt::Display for MemberChange {
                 write!(f, "candidate of plan {plan_id}: {reason}")
             }
             MemberChange::Notified { plan_id } => write!(f, "told about plan {plan_id}"),
+            MemberChange::Reminded {
+                plan_id,
+                days_before,
+            } => write!(
+                f,
+                "reminded {days_before} days before the reclaim of plan {plan_id}"
+            ),
+            MemberChange::Kept { until } => {
+                write!(
+                    f,
+                    "asked to keep the seat: kept until {}",
+                    until.date_naive()
+                )
+            }
             MemberChange::Reclaimed { plan_id, by } => {
                 write!(f, "seat reclaimed under plan {plan_id} (approved by {by})")
             }

@@ -1,5 +1,6 @@
 //! miro-sam's embedded storage: one SQLite file implementing the core's [`SubscriptionStore`], [`TokenStore`] and
-//! [`ReclaimQueue`] ports, and [`OAuthStates`] (the connect flow's and the console sign-in's single-use states).
+//! [`ReclaimQueue`] ports, `NoticeStore` (the notice records), and [`OAuthStates`] (the connect flow's and the
+//! console sign-in's single-use states).
 //!
 //! # Secrets
 //! The file holds every connected org's OAuth and SCIM tokens in clear text, like a `~/.netrc`. Protect it the
@@ -25,6 +26,7 @@ mod holds;
 mod index_use;
 mod member_search;
 mod members;
+mod notices;
 mod oauth_states;
 mod plan_stream;
 mod plans;

@@ -245,6 +245,8 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX oauth_states_by_expiry ON oauth_states (expires_at);
     "#,
+    // 9: notice records (issue 12), one row per member, updated by compare-and-set on `version`.
+    crate::notices::MIGRATION,
 ];
 
 /// The highest migration this build knows.

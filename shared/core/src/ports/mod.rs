@@ -4,6 +4,8 @@
 
 mod clock;
 mod download_queue;
+mod mailer;
+mod notice_store;
 mod oauth_states;
 mod queue;
 mod store;
@@ -11,6 +13,8 @@ mod tokens;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use download_queue::{DOWNLOAD_JOB_SCHEMA_VERSION, DownloadJob, DownloadLease, DownloadQueue};
+pub use mailer::{MailError, Mailer, OutgoingEmail, SentEmail};
+pub use notice_store::{NoticeStore, check_notice_version};
 pub use oauth_states::{OAUTH_STATE_TTL, OAuthStates, StateTake, TakenState};
 pub use queue::{
     EnqueueReport, REACTIVATE_REQUEST_SCHEMA_VERSION, RECLAIM_REQUEST_SCHEMA_VERSION,

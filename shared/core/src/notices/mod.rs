@@ -1,0 +1,29 @@
+//! Telling people before taking their seat (issue 12): each candidate gets a notice with a reclaim date
+//! `notice_days` ahead, reminders before it, and a way to keep the seat; the reclaim waits until the cycle is
+//! due.
+//!
+//! - [`record`]: one member's notice cycle as stored, and why each send is claimed before it goes out.
+//! - [`lifecycle`]: the pure decision of the day ([`decide`]) and the reclaim gate ([`reclaim_gate`]).
+//! - [`run_notice_day`]: the daily run of one org over its plan and records, a page at a time.
+//! - [`keep_seat`], [`approve_keep`], [`decline_keep`]: a member's keep and an admin's decision on it.
+//! - [`message`]: what the notice and reminder emails say.
+//!
+//! The records live behind [`crate::ports::NoticeStore`]; emails go out through [`crate::ports::Mailer`].
+
+mod error;
+mod keep;
+pub mod lifecycle;
+pub mod message;
+pub mod record;
+mod run;
+#[cfg(test)]
+mod tests;
+
+pub use error::NoticeError;
+pub use keep::{CycleRef, KeepOutcome, approve_keep, decline_keep, keep_seat, mark_reclaimed};
+pub use lifecycle::{MaySend, NoticeBlock, Standing, Step, decide, reclaim_date, reclaim_gate};
+pub use message::{MessageKind, NoticeContext, render};
+pub use record::{DropReason, NoticeRecord, NoticeState, Reminder, ReminderState, SEND_CLAIM_TTL};
+pub use run::{
+    KeepLinks, NOTICE_ACTOR, NoKeepLinks, NoticeDay, NoticeDaySummary, NoticeDeps, run_notice_day,
+};
