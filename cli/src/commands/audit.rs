@@ -11,6 +11,7 @@ use std::io::Write;
 use crate::args::{AuditArgs, AuditFormat, Global};
 use crate::backend::Backend;
 use crate::failure::{CmdResult, Failure};
+use crate::render::printable;
 
 /// Entries per store read.
 const PAGE: usize = 500;
@@ -147,9 +148,9 @@ fn table_rows(page: &[AuditEntry], header: bool) -> String {
             "{:<25} {:<22} {:<40} {:<30} {}\n",
             e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             e.event.kind(),
-            e.actor,
+            printable(&e.actor),
             member,
-            audit_details(&e.event)
+            printable(&audit_details(&e.event))
         ));
     }
     s

@@ -10,6 +10,7 @@ use crate::args::{ExemptionWho, ExemptionsCommand, Global};
 use crate::backend::Backend;
 use crate::context::operator;
 use crate::failure::{CmdResult, Failure};
+use crate::render::printable;
 
 pub async fn run(b: &Backend, g: &Global, cmd: ExemptionsCommand) -> CmdResult {
     let org = b.org(g).await?;
@@ -118,8 +119,8 @@ pub fn list(p: &VersionedPolicy, now: chrono::DateTime<chrono::Utc>) -> String {
         out.push_str(&format!(
             "  {:>2}. {:<40} {} ({until})\n",
             i + 1,
-            e.matcher.to_string(),
-            e.reason
+            printable(&e.matcher.to_string()),
+            printable(&e.reason)
         ));
     }
     out

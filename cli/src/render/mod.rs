@@ -5,6 +5,19 @@ pub mod html;
 pub mod json;
 pub mod table;
 
+/// Text people typed (audit reasons, actors, exemption reasons) as a terminal line shows it: control characters
+/// (escape sequences, newlines) become `?`, so a stored value can neither break the table nor drive the terminal.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// `12345` minor units of `USD` → `USD 123.45`.
 pub fn money(minor: u64, currency: &str) -> String {
     format!("{currency} {}.{:02}", thousands(minor / 100), minor % 100)
@@ -36,6 +49,12 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_text_cannot_drive_the_terminal() {
+        assert_eq!(printable("plain text"), "plain text");
+        assert_eq!(printable("a\u{1b}[2Jb\nc"), "a?[2Jb?c");
+    }
 
     #[test]
     fn money_and_thousands() {
