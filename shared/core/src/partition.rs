@@ -18,7 +18,7 @@
 //!   v", the partition relies on **S(f, v) ⇔ f = v, or f = `unknown` and v ∉ K**: the `unknown` filter is the
 //!   catch-all for values outside the enum. Then every value is selected by exactly one f ∈ K, so the cells are
 //!   disjoint and cover the list. The sandbox implements exactly S. For Miro itself S is **UNCONFIRMED**
-//!   (`../shared/miro-api.md` documents the enum, not what `license=unknown` selects): that is why partitioned
+//!   (`docs/miro-api.md`: Miro documents the enum, not what `license=unknown` selects): that is why partitioned
 //!   paging is a setting, off by default.
 //!
 //! Two guards keep a wrong assumption from turning into lost data (both in the download):

@@ -1,8 +1,8 @@
 //! The one client for Miro: OAuth 2.0, REST v2 organization endpoints and SCIM 2.0.
 //!
-//! Facts about Miro's API come from `../shared/miro-api.md`. The client paces itself to Miro's rate limits
-//! ([`RestLimits`], [`ScimLimits`]), retries what is safe to retry, and reports failures as [`MiroError`]s that
-//! tell the operator what to do. Tokens are [`secrecy::SecretString`]s and never appear in errors or logs.
+//! Facts about Miro's API, with their sources, are in `docs/miro-api.md`. The client paces itself to Miro's rate
+//! limits ([`RestLimits`], [`ScimLimits`]), retries what is safe to retry, and reports failures as [`MiroError`]s
+//! that tell the operator what to do. Tokens are [`secrecy::SecretString`]s and never appear in errors or logs.
 //!
 //! What counts as success is strict, because a reclaim recorded as done must be done:
 //! - A SCIM PATCH is answered 200 with the resource or 204 with nothing (RFC 7644 §3.5.2); either way the user is

@@ -1,4 +1,4 @@
-//! Miro's payloads as typed values. Shapes follow `../shared/miro-api.md`; where that file says UNCONFIRMED the
+//! Miro's payloads as typed values. Shapes follow `docs/miro-api.md`; where that page says UNCONFIRMED the
 //! decoders are tolerant (unknown enum values are kept, empty dates are `None`, ids may be strings or bare numbers).
 
 use chrono::{DateTime, Utc};
