@@ -10,6 +10,7 @@ pub(crate) mod keys;
 mod link_nonce;
 mod member_id_lengths;
 mod members;
+mod notices;
 mod oauth_state;
 mod orgs;
 mod plans;
