@@ -310,6 +310,43 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
     assert!(!reports[0].0.is_null());
     assert_eq!(reports[0], reports[1]);
 
+    // The members export (the console's columns) and the policy: the same rows, the same JSON.
+    let mut exports = Vec::new();
+    for aws in [false, true] {
+        let out_dir = s.dir.path().join(format!("report-{aws}"));
+        let (code, _, err) = s
+            .run(
+                aws,
+                &[
+                    "report",
+                    "--format",
+                    "csv",
+                    "--out",
+                    out_dir.to_str().unwrap(),
+                ],
+            )
+            .await;
+        assert_eq!(code, 0, "aws={aws}: {err}");
+        // Everything but the sync time, which is when each store downloaded.
+        let rows: Vec<Vec<String>> = csv_rows(&out_dir.join("members.csv"))
+            .into_iter()
+            .map(|mut r| {
+                r.pop();
+                r
+            })
+            .collect();
+        let (code, policy, err) = s.run(aws, &["policy", "show"]).await;
+        assert_eq!(code, 0, "aws={aws}: {err}");
+        exports.push((rows, policy));
+    }
+    assert_eq!(exports[0].0[0][..2], ["Id", "Username"]);
+    let stored = s.sqlite.list_members(&s.org).await.unwrap().len();
+    assert_eq!(exports[0].0.len(), stored + 1, "a header and every member");
+    assert_eq!(
+        exports[0], exports[1],
+        "the same members and policy on both stores"
+    );
+
     // approve a selection: exactly it is queued, on the SQLite queue and on SQS.
     let chosen: Vec<String> = candidates(0)
         .iter()
