@@ -96,7 +96,8 @@ pub enum Command {
     /// The admin console on this machine (127.0.0.1 only), with the worker that carries out what it queues.
     Serve(ServeArgs),
     /// Undo a reclaim: reactivate a member through SCIM and hold them (no plan takes the seat again until the
-    /// hold ends, `reactivation_hold_days` in the policy).
+    /// hold ends, `reactivation_hold_days` in the policy). With `--store aws` the undo is queued for the
+    /// deployment's reclaim function, which holds the SCIM token.
     Reactivate(ReactivateArgs),
     /// Kill switch: stop every reclaim of the org not yet sent to Miro (queued, approved or in progress) at once.
     Pause(PauseArgs),
@@ -115,7 +116,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Run the Miro sandbox server (a local Miro for trying things out).
     Sandbox(miro_sandbox::cli::ServeArgs),
-    /// Operator commands for an AWS deployment (build with `--features aws`).
+    /// Operator commands for an AWS deployment: connect links, local setup (the state verbs above take
+    /// `--store aws`).
     #[cfg(feature = "aws")]
     #[command(subcommand)]
     Aws(AwsCommand),
