@@ -434,12 +434,38 @@ async fn audit_sign_in(st: &AppState, session: &Session) -> Result<(), PageError
     Ok(())
 }
 
-/// `POST {base}/logout` (CSRF-checked like every POST).
+/// `POST {base}/logout` (CSRF-checked like every POST): audited with the admin's identity, like the sign-in.
+/// The cookie is removed even when the audit log cannot be written: signing out is never refused.
 pub(crate) async fn logout(State(st): State<AppState>, admin: Admin) -> Response {
     tracing::info!(org = %admin.session.org, user = %admin.session.user_id, "console sign-out");
+    let session = &admin.session;
+    let audited = st
+        .deps
+        .store
+        .append_audit(&AuditEntry {
+            id: AuditEntryId::unique("signout"),
+            org_id: session.org.clone(),
+            at: st.now(),
+            actor: session.actor(),
+            event: AuditEvent::SignedOut {
+                user_id: session.user_id.clone(),
+                email: session.email.clone(),
+            },
+        })
+        .await;
+    let message = match audited {
+        Ok(()) => "You are signed out of the console.".to_owned(),
+        Err(e) => {
+            tracing::error!(org = %session.org, error = %e, "could not audit a console sign-out");
+            format!(
+                "You are signed out of the console, but the audit log could not record it ({e}). Tell the \
+                 operator if the audit log must show every sign-out."
+            )
+        }
+    };
     let mut res = views::message_page(
         Layout::anonymous(&st, "Signed out"),
-        "You are signed out of the console.",
+        &message,
         st.deps
             .oauth_app
             .is_some()

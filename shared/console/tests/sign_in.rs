@@ -313,6 +313,64 @@ async fn a_post_without_the_sessions_csrf_token_is_refused() {
     );
 }
 
+/// Signing out is a console action like any other: it is audited with the admin's identity, as the sign-in
+/// is, once per sign-out; a refused sign-out (no CSRF token) records nothing.
+#[tokio::test]
+async fn signing_out_is_audited_with_the_admins_identity() {
+    let c = console(Options::default()).await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/").await;
+    assert_eq!(c.post(&b, "/logout", &[]).await.0, 403);
+    let signed_out = |audit: &[miro_sam_core::audit::AuditEntry]| {
+        audit
+            .iter()
+            .filter(|e| matches!(e.event, AuditEvent::SignedOut { .. }))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        signed_out(&c.w.store.list_audit(&c.w.org).await.unwrap()).is_empty(),
+        "a refused sign-out is not one"
+    );
+
+    let (status, _) = c.post(&b, "/logout", &[("csrf", &csrf_of(&page))]).await;
+    assert_eq!(status, 200);
+    let audit = c.w.store.list_audit(&c.w.org).await.unwrap();
+    let signed_in = audit
+        .iter()
+        .find(|e| matches!(e.event, AuditEvent::SignedIn { .. }))
+        .expect("the sign-in is audited");
+    let out = signed_out(&audit);
+    assert_eq!(out.len(), 1, "{audit:?}");
+    assert_eq!(
+        out[0].actor, signed_in.actor,
+        "the same admin, named the same way"
+    );
+    assert!(
+        out[0].actor.contains("(console, Miro user "),
+        "{}",
+        out[0].actor
+    );
+    match (&out[0].event, &signed_in.event) {
+        (
+            AuditEvent::SignedOut { user_id, email },
+            AuditEvent::SignedIn {
+                user_id: in_id,
+                email: in_email,
+            },
+        ) => assert_eq!((user_id, email), (in_id, in_email)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(out[0].org_id, c.w.org);
+    assert_eq!(out[0].at, c.now(), "timed by the console's clock");
+
+    // The audit page lists it under its own kind.
+    let b = c.signed_in_browser().await;
+    let (status, page) = c.get(&b, "/audit?kind=signed_out").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page.matches("<td>signed_out</td>").count(), 1, "{page}");
+}
+
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let c = console(Options::default()).await;

@@ -175,6 +175,11 @@ pub enum AuditEvent {
         cycle: u32,
         why: String,
     },
+    /// An admin signed out of the console (their browser dropped the session cookie).
+    SignedOut {
+        user_id: String,
+        email: String,
+    },
 }
 
 impl AuditEvent {
@@ -204,11 +209,12 @@ impl AuditEvent {
             AuditEvent::KeepRequested { .. } => "keep_requested",
             AuditEvent::Kept { .. } => "kept",
             AuditEvent::KeepDeclined { .. } => "keep_declined",
+            AuditEvent::SignedOut { .. } => "signed_out",
         }
     }
 
     /// Every kind [`Self::kind`] can return, for filters and their validation.
-    pub const KINDS: [&'static str; 23] = [
+    pub const KINDS: [&'static str; 24] = [
         "org_connected",
         "policy_changed",
         "plan_created",
@@ -232,6 +238,7 @@ impl AuditEvent {
         "keep_requested",
         "kept",
         "keep_declined",
+        "signed_out",
     ];
 
     /// The member the event is about, if it names one by id.
@@ -282,7 +289,8 @@ impl AuditEvent {
             | AuditEvent::OrgPaused { .. }
             | AuditEvent::OrgResumed { .. }
             | AuditEvent::PlanApproved { .. }
-            | AuditEvent::SignedIn { .. } => None,
+            | AuditEvent::SignedIn { .. }
+            | AuditEvent::SignedOut { .. } => None,
         }
     }
 }

@@ -299,7 +299,8 @@ fn reclaimed_seats(input: &ReportInput<'_>) -> (ReclaimTotals, Vec<ReclaimedSeat
             | AuditEvent::NoticeEnded { .. }
             | AuditEvent::KeepRequested { .. }
             | AuditEvent::Kept { .. }
-            | AuditEvent::KeepDeclined { .. } => {}
+            | AuditEvent::KeepDeclined { .. }
+            | AuditEvent::SignedOut { .. } => {}
         }
     }
 
