@@ -13,6 +13,28 @@ pub(crate) struct Line {
 }
 
 const W: u32 = 760;
+/// The axis labels' font size in pixels, set rather than left to plotters' default (a share of the chart's
+/// height) so the room a label needs is known.
+const LABEL_PX: u32 = 12;
+
+/// Pixels a label of `chars` characters may need: 0.64 em a character is the widest digit of the common
+/// sans-serif fonts (DejaVu Sans 0.636, Arial 0.556), so a date label never needs more.
+fn label_width(chars: usize) -> u32 {
+    (chars as f64 * 0.64 * f64::from(LABEL_PX)).ceil() as u32
+}
+
+/// The indices of the dates labelled along the axis: the first, the last (today's snapshot, the one an admin
+/// looks for) and about four evenly spaced between, none so close to the last that their labels overlap.
+/// Plotters' own choice of round numbers left the last day unlabelled whenever it was not a multiple of its step.
+fn date_ticks(n: usize) -> Vec<usize> {
+    let step = n.div_ceil(5).max(1);
+    let mut ticks: Vec<usize> = (0..n)
+        .step_by(step)
+        .filter(|i| n - i > step / 2)
+        .collect();
+    ticks.push(n);
+    ticks
+}
 
 /// Lines over `dates` (one label per point). `None` with fewer than two points: nothing to draw yet.
 pub(crate) fn over_time(dates: &[String], lines: &[Line]) -> Option<String> {
@@ -25,20 +47,25 @@ pub(crate) fn over_time(dates: &[String], lines: &[Line]) -> Option<String> {
         .fold(1.0_f64, f64::max)
         * 1.1;
     let n = dates.len() - 1;
+    // The last date's label is centred on the right end of the axis: the right margin holds its right half, or
+    // the SVG's edge would clip it.
+    let longest = dates.iter().map(|d| d.chars().count()).max().unwrap_or(0);
+    let right = (label_width(longest) / 2 + 6).max(12);
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (W, 300)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
+            .margin_right(right)
             .x_label_area_size(28)
             .y_label_area_size(56)
-            .build_cartesian_2d(0..n, 0.0..max)?;
+            .build_cartesian_2d((0..n).with_key_points(date_ticks(n)), 0.0..max)?;
         let label_of = |i: &usize| dates.get(*i).cloned().unwrap_or_default();
         chart
             .configure_mesh()
-            .x_labels(6)
             .y_labels(6)
+            .label_style(("sans-serif", LABEL_PX))
             .x_label_formatter(&label_of)
             .y_label_formatter(&|v| format!("{v:.0}"))
             .light_line_style(RGBColor(235, 235, 235))
@@ -88,10 +115,14 @@ pub(crate) fn bars(bars: &[(String, u64, RGBColor)]) -> Option<String> {
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(56)
-            .build_cartesian_2d((0u32..n).into_segmented(), 0.0..max)?;
+            // One segment per bar: plotters' integer ranges include their end, so 0..n would be n + 1
+            // segments and leave an empty slot after the last bar. (One bar still gets two: a one-value
+            // range maps everything to one point.)
+            .build_cartesian_2d((0u32..(n - 1).max(1)).into_segmented(), 0.0..max)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .label_style(("sans-serif", LABEL_PX))
             .x_labels(bars.len())
             .x_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => bars
@@ -139,6 +170,21 @@ pub(crate) fn bars(bars: &[(String, u64, RGBColor)]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_and_last_dates_are_labelled_and_labels_keep_apart() {
+        assert_eq!(date_ticks(1), vec![0, 1]);
+        assert_eq!(date_ticks(29), vec![0, 6, 12, 18, 24, 29]);
+        // 24 would sit two days from 26: dropped rather than printed over the last label.
+        assert_eq!(date_ticks(26), vec![0, 6, 12, 18, 26]);
+        for n in 1..=200 {
+            let t = date_ticks(n);
+            assert_eq!((t[0], *t.last().unwrap()), (0, n), "{n}");
+            assert!(t.len() <= 7, "{n}: {t:?}");
+            let step = n.div_ceil(5);
+            assert!(t.windows(2).all(|w| w[1] - w[0] > step / 2), "{n}: {t:?}");
+        }
+    }
 
     #[test]
     fn charts_are_svg_without_style_attributes_or_scripts() {

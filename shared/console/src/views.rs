@@ -14,6 +14,9 @@ pub(crate) struct Layout {
     pub base: String,
     pub title: String,
     pub admin: Option<Nav>,
+    /// The page's main column may use the window's width (the plan's wide candidate table); other pages keep a
+    /// line length that reads well.
+    pub wide: bool,
 }
 
 pub(crate) struct Nav {
@@ -29,6 +32,7 @@ impl Layout {
             base: st.base.clone(),
             title: title.to_owned(),
             admin: None,
+            wide: false,
         }
     }
 
@@ -42,6 +46,7 @@ impl Layout {
                 org_name: org_name.to_owned(),
                 csrf: admin.csrf.clone(),
             }),
+            wide: false,
         }
     }
 }

@@ -5,12 +5,12 @@ use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use miro_sam_core::audit::AuditQuery;
-use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId};
+use miro_sam_core::domain::{Email, MemberId, PlanId};
 use miro_sam_core::jobs;
 use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, RecordCursor};
 use miro_sam_core::timeline::ActivityBucket;
 
+use super::member_state::seat_view;
 use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
@@ -108,32 +108,12 @@ pub(crate) struct MemberPage {
     pub hold: Option<String>,
     pub reclaimed: Option<String>,
     pub undo_requested: Option<String>,
+    pub latest_plan: Option<String>,
     pub can_undo: bool,
     pub timeline: Vec<EventRow>,
     pub timeline_next: Option<String>,
     pub timeline_problem: Option<String>,
     pub csrf: String,
-}
-
-/// The member's latest audit entry of `kind`, if any (one small read).
-async fn latest_of(
-    st: &AppState,
-    org: &OrgId,
-    member: &MemberId,
-    kind: &str,
-) -> Result<Option<miro_sam_core::audit::AuditEntry>, PageError> {
-    let q = AuditQuery {
-        member: Some(member.clone()),
-        kind: Some(kind.into()),
-        ..AuditQuery::default()
-    };
-    Ok(st
-        .deps
-        .store
-        .list_audit_page(org, &q, None, 1)
-        .await?
-        .into_iter()
-        .next())
 }
 
 pub(crate) async fn member(
@@ -153,6 +133,7 @@ pub(crate) async fn member(
     })?;
     let now = st.now();
     let hold = store.get_hold(org_id, &id).await?;
+    let seat = seat_view(&st, org_id, &m).await?;
     let facts = vec![
         ("Email", m.email.to_string()),
         ("Member id", m.member_id.to_string()),
@@ -166,16 +147,7 @@ pub(crate) async fn member(
                 m.admin_roles.join(", ")
             },
         ),
-        (
-            "State",
-            if m.is_removed() {
-                format!("left the organization ({})", opt_day(m.removed_at))
-            } else if m.active {
-                "active".into()
-            } else {
-                "deactivated".into()
-            },
-        ),
+        ("State", seat.state.clone()),
         ("Last activity", opt_day(m.last_activity_at)),
         (
             "Activity",
@@ -185,48 +157,6 @@ pub(crate) async fn member(
         ("First seen", when(m.first_seen_at)),
         ("Last seen", when(m.last_seen_at)),
     ];
-
-    // Reclaimed and not undone since (through miro-sam, or in Miro as a later download saw)?
-    let (reclaimed, undo_requested, can_undo) = match latest_of(&st, org_id, &id, "reclaimed").await
-    {
-        Ok(Some(r)) => {
-            let reactivated = latest_of(&st, org_id, &id, "reactivated").await?;
-            let requested = latest_of(&st, org_id, &id, "reactivate_requested").await?;
-            let undone = reactivated.as_ref().is_some_and(|e| e.at >= r.at);
-            let run = store.last_download_run(org_id).await?;
-            let seen_active =
-                run.is_some_and(|run| run.completed_at > r.at) && m.active && !m.is_removed();
-            let requested = requested.filter(|e| e.at >= r.at);
-            (
-                Some(format!(
-                    "Seat reclaimed {} by {}{}",
-                    when(r.at),
-                    r.actor,
-                    if undone {
-                        " — since reactivated".to_owned()
-                    } else if seen_active {
-                        " — active again in Miro".to_owned()
-                    } else {
-                        String::new()
-                    }
-                )),
-                requested.map(|e| {
-                    format!(
-                        "Undo requested {} by {}; the reclaim worker carries it out.",
-                        when(e.at),
-                        e.actor
-                    )
-                }),
-                !undone && !seen_active,
-            )
-        }
-        Ok(None) => (None, None, false),
-        Err(e) => (
-            Some(format!("Could not read the reclaim history: {e}")),
-            None,
-            false,
-        ),
-    };
 
     let before = Query::parse(raw.as_deref())
         .get("before")
@@ -270,9 +200,10 @@ pub(crate) async fn member(
                 format!("{h} (expired)")
             }
         }),
-        reclaimed,
-        undo_requested,
-        can_undo,
+        reclaimed: seat.reclaimed,
+        undo_requested: seat.undo_requested,
+        latest_plan: seat.latest_plan,
+        can_undo: seat.can_undo,
         timeline,
         timeline_next,
         timeline_problem,

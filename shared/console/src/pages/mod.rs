@@ -3,6 +3,7 @@
 pub(crate) mod audit;
 pub(crate) mod exemptions;
 pub(crate) mod exports;
+mod member_state;
 pub(crate) mod members;
 pub(crate) mod overview;
 pub(crate) mod plans;

@@ -158,7 +158,7 @@ pub(crate) struct CandidateRow {
     pub license: String,
     pub days: i64,
     pub reason: String,
-    pub evidence: String,
+    pub evidence: Vec<String>,
     pub status: String,
     pub status_class: &'static str,
     /// Not yet queued, rejected or done: may still be approved or rejected.
@@ -217,20 +217,22 @@ pub(crate) struct PlansPage {
     pub csrf: String,
 }
 
-fn evidence(c: &Candidate) -> String {
+/// The facts the candidate was chosen on, one short line each (the license has its own column): a list wraps
+/// into a narrow column where one long sentence made every row six lines high.
+fn evidence(c: &Candidate) -> Vec<String> {
     let e = &c.evidence;
-    let mut parts = vec![format!("{} / {}", e.license, e.role)];
-    parts.push(match e.last_activity_at {
+    let mut lines = vec![e.role.to_string()];
+    lines.push(match e.last_activity_at {
         Some(t) => format!("last active {}", t.format("%Y-%m-%d")),
         None => "never active".into(),
     });
     if let Some(t) = e.license_assigned_at {
-        parts.push(format!("license since {}", t.format("%Y-%m-%d")));
+        lines.push(format!("license since {}", t.format("%Y-%m-%d")));
     }
     if !e.admin_roles.is_empty() {
-        parts.push(format!("admin roles: {}", e.admin_roles.join(", ")));
+        lines.push(format!("admin roles: {}", e.admin_roles.join(", ")));
     }
-    parts.join("; ")
+    lines
 }
 
 /// The candidate's status from its reclaim record.
@@ -280,8 +282,10 @@ pub(crate) async fn plans(
         min_days: q.get("min_days").and_then(|d| d.parse().ok()),
     };
     let sort = Sort::parse(q.get("sort"));
+    let mut layout = layout(&st, &admin, &org, "Reclaim plan");
+    layout.wide = true;
     let mut page = PlansPage {
-        layout: layout(&st, &admin, &org, "Reclaim plan"),
+        layout,
         plan: None,
         paused: store
             .get_pause(&admin.session.org)

@@ -1,0 +1,122 @@
+//! The member page's state follows what miro-sam did since the last download (approval, reclaim, undo request,
+//! undo), instead of repeating the download's "active" or "deactivated" until the next download.
+
+mod common;
+
+use common::*;
+use miro_sam_core::domain::MemberId;
+use miro_sam_core::jobs::{self, MemberRef, ReclaimOptions};
+use miro_sam_core::ports::WorkMessage;
+
+/// The page's "State" fact.
+fn state_of(page: &str) -> String {
+    between(page, "<dt>State</dt><dd>", "</dd>")["<dt>State</dt><dd>".len()..].to_owned()
+}
+
+#[tokio::test]
+async fn the_member_state_shows_queued_reclaims_and_undos_before_the_next_download() {
+    let c = console(Options::default()).await;
+    let plan = c.seed().await;
+    let b = c.signed_in_browser().await;
+    let (_, page) = c.get(&b, "/plans").await;
+    let target = checkboxes(&page)[0].clone();
+    let member_page = format!("/members/{target}");
+    let (_, before) = c.get(&b, &member_page).await;
+    assert_eq!(state_of(&before), "active", "as the download saw them");
+
+    let (status, _) = c
+        .post(
+            &b,
+            &format!("/plans/{}/selection", plan.plan_id),
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("action", "approve"),
+                ("member", &target),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = c.get(&b, &member_page).await;
+    let state = state_of(&page);
+    assert!(
+        state.starts_with("active — approved for reclaim") && state.contains("queued"),
+        "approved, not yet carried out: {state}"
+    );
+    assert!(
+        page.contains(&format!("In the latest plan ({})", plan.plan_id)),
+        "{page}"
+    );
+
+    // The reclaim worker's part, for real against the sandbox's SCIM.
+    for q in c.w.store.queued_requests(10).await.unwrap() {
+        let r = q.reclaim().unwrap();
+        jobs::reclaim_member(
+            &c.w.deps,
+            r.plan_id,
+            &r.member_id,
+            &ReclaimOptions::default(),
+        )
+        .await
+        .unwrap();
+        c.w.store.complete_request(&q.dedup_key).await.unwrap();
+    }
+    let id = MemberId::parse(&target).unwrap();
+    assert!(!c.w.ground_truth(&id).active, "reclaimed in Miro");
+    let (_, page) = c.get(&b, &member_page).await;
+    let state = state_of(&page);
+    assert!(
+        state.starts_with("deactivated — seat reclaimed by miro-sam"),
+        "the stored row still says active; the page does not: {state}"
+    );
+
+    // The console's clock (fixed for the session tests) catches up with the worker's, so the undo request
+    // comes after the reclaim as it would in production.
+    c.clock.set(chrono::Utc::now());
+    let (status, _) = c
+        .post(
+            &b,
+            &format!("{member_page}/reactivate"),
+            &[("csrf", &csrf_of(&page)), ("why", "still needs it")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = c.get(&b, &member_page).await;
+    let state = state_of(&page);
+    assert!(
+        state.starts_with("deactivated — an undo is queued"),
+        "{state}"
+    );
+
+    let undo =
+        c.w.store
+            .queued_requests(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|q| match q.message {
+                WorkMessage::Reactivate(r) => Some(r),
+                WorkMessage::Reclaim(_) => None,
+            })
+            .expect("the undo is queued");
+    jobs::reactivate(
+        &c.w.deps,
+        &undo.org_id,
+        &MemberRef::Id(undo.member_id.clone()),
+        &undo.requested_by,
+        &undo.why,
+    )
+    .await
+    .expect("the worker's undo");
+    assert!(c.w.ground_truth(&id).active, "active again in Miro");
+    let (_, page) = c.get(&b, &member_page).await;
+    let state = state_of(&page);
+    assert!(
+        state.starts_with("active — reactivated by miro-sam"),
+        "{state}"
+    );
+
+    // The next download agrees: the page says what Miro says again.
+    jobs::download_org(&c.w.deps, &c.w.org).await.unwrap();
+    let (_, page) = c.get(&b, &member_page).await;
+    assert_eq!(state_of(&page), "active");
+}
