@@ -106,8 +106,15 @@ async fn the_worker_carries_out_approved_reclaims_and_queued_undos() {
     let now = ctx.deps.clock.now();
     let deactivated_by_demo = o.control.scim_log().len();
 
-    // An undo queued the way the console queues it.
-    let reclaimed = o.plan.candidates[0].member_id.clone();
+    // An undo queued the way the console queues it, for a member the demo reclaimed and did not give back.
+    let undone = o.undo.as_ref().map(|u| u.member_id.clone());
+    let reclaimed = o
+        .waves
+        .iter()
+        .flat_map(|w| w.reclaimed.iter())
+        .find(|m| Some(*m) != undone.as_ref())
+        .expect("the demo reclaimed members")
+        .clone();
     request_reactivation(
         store,
         ctx.store.as_ref(),
