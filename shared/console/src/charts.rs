@@ -28,10 +28,7 @@ fn label_width(chars: usize) -> u32 {
 /// Plotters' own choice of round numbers left the last day unlabelled whenever it was not a multiple of its step.
 fn date_ticks(n: usize) -> Vec<usize> {
     let step = n.div_ceil(5).max(1);
-    let mut ticks: Vec<usize> = (0..n)
-        .step_by(step)
-        .filter(|i| n - i > step / 2)
-        .collect();
+    let mut ticks: Vec<usize> = (0..n).step_by(step).filter(|i| n - i > step / 2).collect();
     ticks.push(n);
     ticks
 }

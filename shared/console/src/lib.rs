@@ -38,7 +38,7 @@
 //! | `POST /plans/{plan}/approve` | approve the whole plan ([`miro_sam_core::jobs::approve_plan`]) |
 //! | `POST /plans/{plan}/selection` | `action=approve` or `action=reject` (with `why`) for the ticked `member`s |
 //! | `GET /members` | search by email prefix (`q`), 50 a page |
-//! | `GET /members/{id}` | license, role, activity, hold, reclaim history, timeline (50 a page, `before`) |
+//! | `GET /members/{id}` | license, role, activity, hold, reclaim history, timeline (50 a page, `before`); the state shows what miro-sam did since the last download (approved and queued, being reclaimed, reclaimed, undo queued, reactivated) |
 //! | `POST /members/{id}/reactivate` | undo (`why` required): queues a reactivate message for the reclaim worker |
 //! | `POST /members/{id}/hold/remove` | remove the member's hold |
 //! | `GET /reclaimed` | reclaimed seats, newest first, with undo buttons |
@@ -48,7 +48,7 @@
 //! | `GET /audit` | the audit log filtered by `member` (id or email), `kind`, `from`, `to` (days, inclusive), 50 a page with a next-page cursor |
 //! | `GET /audit.csv`, `GET /audit.json` | the same entries exported, streamed a store page at a time |
 //! | `GET /members.csv` | every member with Oomnitza's fields (Id, Username, First name, Family name, User type, Active) plus Role, Last activity, License assigned, Sync time |
-//! | `GET /login`, `GET /auth/callback`, `POST /logout`, `GET /local-login` | signing in and out |
+//! | `GET /login`, `GET /auth/callback`, `POST /logout`, `GET /local-login` | signing in and out (both audited: `signed_in`, `signed_out`) |
 //! | `GET /static/console.css` | the stylesheet |
 //!
 //! Every console action that changes state is audited with the admin's identity (`email (console, Miro user
