@@ -81,8 +81,9 @@ impl SandboxControl {
         self.shared.lock().now()
     }
 
-    /// Moves the clock 24 hours and lives that day in the org (see [`DayChurn`]); `None` for an unknown org,
-    /// whose clock is left alone.
+    /// Moves the clock to the next simulated day, 24 hours after the previous one began (after the sandbox's
+    /// start for the first; now, if the clock was already moved past that), and lives that day in the org (see
+    /// [`DayChurn`]). `None` for an unknown org, whose clock is left alone.
     pub fn live_day(&self, org_id: &str, churn: &DayChurn) -> Option<LivedDay> {
         crate::life::live_day(&mut self.shared.lock(), org_id, churn)
     }

@@ -1,6 +1,6 @@
 //! Simulated days: how an org's members change from one day to the next, so a client can build weeks of
 //! history (daily downloads, snapshots, timelines) against the sandbox in seconds. Each day moves the sandbox
-//! clock by 24 hours, then people work, go quiet, come back, join and leave, and admins change licenses.
+//! clock to 24 hours after the previous simulated day began (the sandbox's start for the first), then people work, go quiet, come back, join and leave, and admins change licenses.
 //! Deterministic: the same seed, org and day number give the same changes whenever they run (times are on
 //! the simulated day's calendar, not the wall clock's).
 
@@ -69,7 +69,7 @@ pub struct LicenseChange {
 pub struct LivedDay {
     /// 1 for the org's first simulated day.
     pub day: u64,
-    /// The sandbox clock after the day's 24 hours were added.
+    /// The sandbox clock as the day began: 24 hours after the previous simulated day began.
     pub now: DateTime<Utc>,
     /// Members whose last activity moved to today.
     pub worked: u32,
@@ -107,7 +107,11 @@ impl OrgLife {
 /// Advances the clock a day and lives it in org `org_id`. `None` for an unknown org (the clock is untouched).
 pub(crate) fn live_day(state: &mut State, org_id: &str, churn: &DayChurn) -> Option<LivedDay> {
     state.org(org_id)?;
-    state.clock_offset += Duration::days(1);
+    // The day begins 24 hours after the previous one began, not 24 hours after now: the real seconds a client
+    // spends between days do not pile up, so every day's work happens at the same hour and a day's outcome
+    // does not depend on how fast the client ran (unless the clock was moved past that, then it begins now).
+    state.day_mark = (state.day_mark + Duration::days(1)).max(state.now());
+    state.clock_offset = state.day_mark - Utc::now();
     let now = state.now();
     let seed = state.seed;
     let org = state.org_mut(org_id)?;

@@ -102,6 +102,8 @@ pub(crate) struct State {
     /// The config's seed: simulated days draw from it too, so the same seed lives the same days.
     pub seed: u64,
     pub clock_offset: chrono::Duration,
+    /// When the latest simulated day began (the start until one was lived): the next begins 24 hours later.
+    pub day_mark: DateTime<Utc>,
     pub orgs: Vec<Org>,
     pub access_tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
@@ -153,6 +155,7 @@ impl State {
             faults: config.faults,
             seed: config.seed,
             clock_offset,
+            day_mark: Utc::now() + clock_offset,
             orgs,
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
