@@ -408,9 +408,14 @@ CONSOLE_REQUESTS = [
     ("DeleteItem", "table", ["OAUTH_STATE#0f3a"]),  # /console/auth/callback: taken once
     ("GetItem", "table", ["ORGS"]),  # orgs.rs get: is the admin's org connected?
     ("GetItem", "table", ["ORG#3458764500000000000"]),  # a member, the pause item, a hold, a policy version
+    # ORG#{org}/MEMBER_ID_LENGTHS (member_id_lengths.rs read): before members are paged in id order (members.csv)
+    ("GetItem", "table", ["ORG#3458764500000000000"]),
     ("Query", "table", ["ORG#3458764500000000000"]),  # latest policy, snapshots, plan index, members by id
     ("PutItem", "table", ["ORG#3458764500000000000"]),  # a policy version (if absent), the pause item, a hold
     ("UpdateItem", "table", ["ORG#3458764500000000000"]),  # policy counter, token version item, refresh lease
+    # ORG#{org}/MEMBER_ID_LENGTHS (member_id_lengths.rs backfill): marked complete once the members' keys were
+    # read; a refused write only costs the next page a pass over the keys, so the role could do without it
+    ("UpdateItem", "table", ["ORG#3458764500000000000"]),
     ("DeleteItem", "table", ["ORG#3458764500000000000"]),  # resume (the pause item), remove a hold
     ("GetItem", "table", ["PLAN#2f8e6c1a-0000-4000-8000-000000000001"]),  # plan header, one candidate, a record
     ("Query", "table", ["PLAN#2f8e6c1a-0000-4000-8000-000000000001"]),  # a page of candidates or exclusions
@@ -432,6 +437,39 @@ CONSOLE_PARTITIONS = {
     "PLAN#": "appended",
     "TIMELINE#": "read",
 }
+
+
+# The adapter's reads through GSI2 (files of shared/aws/src/dynamo with `KeyQuery::index(GSI2, ...)`), each with
+# the call that reaches it through the core's ports: members by email prefix, a member's audit entries, the
+# records in one state. (A records page without a state, and an audit page without a member, use GSI1.)
+GSI2_READS = {
+    "members.rs": r"\.search_members\(",
+    "audit.rs": r"\bmember:\s*Some\(",
+    "reclaims.rs": r"\.list_reclaim_records_page\(\s*[^,]+,\s*Some\(",
+}
+# The code each function runs: its own crate, plus the router for the console. Every function may also run the
+# core's jobs and notices and the Lambda support crate (SHARED_CODE), so a GSI2 read there needs gsi2 in every
+# role until the test is told which function runs it.
+FUNCTION_CODE = {
+    "ConsoleFunction": ["functions/console/src", "shared/console/src"],
+    "DownloadSubscriptionsFunction": ["functions/download-subscriptions/src"],
+    "ReclaimSubscriptionFunction": ["functions/reclaim-subscription/src"],
+    "OAuthCallbackFunction": ["functions/oauth-callback/src"],
+}
+SHARED_CODE = ["shared/core/src/jobs", "shared/core/src/notices", "shared/lambda-support/src"]
+
+
+def gsi2_reads(dirs: list[str]) -> list[str]:
+    """`file: pattern` for each GSI2 read called in the Rust sources under `dirs` (test modules included: a
+    conservative answer)."""
+    hits = []
+    for d in dirs:
+        for path in sorted((ROOT / d).rglob("*.rs")):
+            text = path.read_text()
+            for source, pattern in GSI2_READS.items():
+                if re.search(pattern, text):
+                    hits.append(f"{path.relative_to(ROOT)} ({source}: {pattern})")
+    return hits
 
 
 def adapter_actions() -> dict[str, set[str]]:
@@ -911,6 +949,49 @@ class TemplateTests(unittest.TestCase):
             file=sys.stderr,
         )
 
+    def query_indexes(self, fn: str) -> set[str]:
+        """The table's indexes the function's role may Query (Allow statements; the Denies never name Query on an
+        index)."""
+        indexes = set()
+        for st in self.dynamodb_statements(fn):
+            if st["Effect"] != "Allow" or "dynamodb:Query" not in as_list(st["Action"]):
+                continue
+            for r in as_list(st["Resource"]):
+                text = sub_text(r) or ""
+                if text.startswith("${Table.Arn}/index/"):
+                    pattern = text.removeprefix("${Table.Arn}/index/")
+                    indexes |= {g for g in table_shape()["gsis"] if _like(pattern, g)}
+        return indexes
+
+    def test_gsi2_is_granted_to_exactly_the_roles_whose_code_reads_it(self):
+        readers = {
+            p.name
+            for p in (ROOT / "shared/aws/src/dynamo").glob("*.rs")
+            if re.search(r"KeyQuery::index\(\s*GSI2\b", p.read_text())
+        }
+        self.assertEqual(
+            readers,
+            set(GSI2_READS),
+            "the adapter's GSI2 reads changed: name each file's port call in GSI2_READS (infra/test_stack.py)",
+        )
+        self.assertIn("gsi2", table_shape()["gsis"])
+        shared = gsi2_reads(SHARED_CODE)
+        for fn, dirs in FUNCTION_CODE.items():
+            hits = gsi2_reads(dirs) + shared
+            granted = "gsi2" in self.query_indexes(fn)
+            if hits:
+                self.assertTrue(granted, f"{fn} reads GSI2 ({'; '.join(hits)}) but its role may not Query gsi2")
+            else:
+                self.assertFalse(
+                    granted,
+                    f"{fn}'s role may Query gsi2, which its code never reads: name only the indexes it Queries",
+                )
+        # Today only the console reads GSI2 (its search, a member's audit entries, the done records); the workers
+        # Query gsi1 alone.
+        self.assertEqual(self.query_indexes("DownloadSubscriptionsFunction"), {"gsi1"})
+        self.assertEqual(self.query_indexes("ReclaimSubscriptionFunction"), {"gsi1"})
+        self.assertIn("gsi2", self.query_indexes("ConsoleFunction"))
+
     def test_console_role_never_reads_scim_tokens_and_sends_only_to_the_reclaim_queue(self):
         _, role = self.role_of("ConsoleFunction")
         # An org's SCIM secret, as its ARN looks (the six random characters Secrets Manager appends).
@@ -933,6 +1014,10 @@ class TemplateTests(unittest.TestCase):
         must_allow = {
             "DownloadSubscriptionsFunction": [
                 ("Query", "table", ["ORGS"]),
+                # ORG#{org}/MEMBER_ID_LENGTHS (member_id_lengths.rs): an upsert adds its members' id lengths
+                # before it writes them (UpdateItem ADD); the planner reads the item before paging members by id
+                ("UpdateItem", "table", ["ORG#1"]),
+                ("GetItem", "table", ["ORG#1"]),
                 ("BatchWriteItem", "table", ["ORG#1", "ORG#1"]),
                 ("DeleteItem", "table", ["PLAN#p"]),
                 ("DeleteItem", "table", ["ORG#1"]),  # the download checkpoint
