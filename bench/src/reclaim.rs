@@ -254,6 +254,7 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
             let opts = ReclaimOptions {
                 override_dry_run: false,
                 actor: format!("bench worker {w}"),
+                approved_by: None,
             };
             let mut t = Tally::default();
             loop {
@@ -523,6 +524,7 @@ async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<Reads
     let opts = ReclaimOptions {
         override_dry_run: false,
         actor: "bench reads".into(),
+        approved_by: None,
     };
     let before = store.reads();
     let mut outcomes = Tally::default();

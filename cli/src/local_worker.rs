@@ -54,6 +54,7 @@ pub async fn run_round(ctx: &Ctx, actor: &str) -> Result<Round, miro_sam_core::S
                 let opts = ReclaimOptions {
                     override_dry_run: false,
                     actor: actor.to_owned(),
+                    approved_by: r.approved_by.clone(),
                 };
                 reclaim_member(&ctx.deps, r.plan_id, &r.member_id, &opts)
                     .await

@@ -11,6 +11,7 @@ use miro_sam_cli::commands::demo::run_demo;
 use miro_sam_cli::local_worker::run_round;
 use miro_sam_core::jobs::{Selection, approve_plan, plan_org, request_reactivation, set_policy};
 use miro_sam_core::policy::Approval;
+use miro_sam_core::timeline::MemberChange;
 use miro_sandbox::ScimOp;
 
 fn demo_args(out: &std::path::Path) -> DemoArgs {
@@ -169,6 +170,29 @@ async fn the_worker_carries_out_approved_reclaims_and_queued_undos() {
         "{new:?}"
     );
     assert_eq!(new.len(), 2, "nothing else was sent: {new:?}");
+    // The member's timeline names the worker that acted and the admin who approved.
+    let events = store
+        .list_member_events(&org, &chosen, None, 50)
+        .await
+        .unwrap();
+    let reclaimed_event = events
+        .iter()
+        .find_map(|e| match &e.change {
+            MemberChange::Reclaimed {
+                plan_id,
+                by,
+                approved_by,
+            } if *plan_id == plan.plan_id => Some((by.clone(), approved_by.clone())),
+            _ => None,
+        })
+        .expect("the reclaim is on the member's timeline");
+    assert_eq!(
+        reclaimed_event,
+        (
+            "miro-sam serve (worker)".to_owned(),
+            Some("admin@acme.example".to_owned())
+        )
+    );
     assert!(store.get_hold(&org, &reclaimed).await.unwrap().is_some());
 
     let idle = run_round(ctx, "miro-sam serve (worker)").await.unwrap();

@@ -50,6 +50,8 @@ pub async fn run(ctx: &Ctx, _g: &Global, args: ApplyArgs) -> CmdResult {
         &ReclaimOptions {
             override_dry_run: false,
             actor: operator("apply"),
+            // Running `apply` is the operator's approval.
+            approved_by: Some(operator("apply")),
         },
     )
     .await?;

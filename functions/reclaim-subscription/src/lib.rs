@@ -170,6 +170,7 @@ async fn process(rt: &Runtime, message: &SqsMessage) -> Processed {
     let opts = ReclaimOptions {
         override_dry_run: false,
         actor: FUNCTION.into(),
+        approved_by: request.approved_by.clone(),
     };
     let result = reclaim_member(&rt.deps, request.plan_id, &request.member_id, &opts)
         .instrument(span.clone())

@@ -122,7 +122,11 @@ pub enum MemberChange {
     },
     Reclaimed {
         plan_id: PlanId,
+        /// The worker that deactivated the member.
         by: String,
+        /// The admin who approved it; `None` when the policy approved automatically.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approved_by: Option<String>,
     },
     Reactivated {
         by: String,
@@ -179,9 +183,20 @@ impl std::fmt::Display for MemberChange {
                     until.date_naive()
                 )
             }
-            MemberChange::Reclaimed { plan_id, by } => {
-                write!(f, "seat reclaimed under plan {plan_id} (approved by {by})")
-            }
+            MemberChange::Reclaimed {
+                plan_id,
+                by,
+                approved_by,
+            } => match approved_by {
+                Some(admin) => write!(
+                    f,
+                    "seat reclaimed under plan {plan_id} by {by}, approved by {admin}"
+                ),
+                None => write!(
+                    f,
+                    "seat reclaimed under plan {plan_id} by {by} (the policy approves automatically)"
+                ),
+            },
             MemberChange::Reactivated { by, why } => write!(f, "reactivated by {by}: {why}"),
         }
     }

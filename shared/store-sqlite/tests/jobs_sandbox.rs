@@ -21,6 +21,7 @@ fn live() -> ReclaimOptions {
     ReclaimOptions {
         override_dry_run: false,
         actor: "it-ops@acme-corp.example".into(),
+        approved_by: None,
     }
 }
 

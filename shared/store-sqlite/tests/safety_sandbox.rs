@@ -19,6 +19,7 @@ fn live() -> ReclaimOptions {
     ReclaimOptions {
         override_dry_run: false,
         actor: "it-ops@acme-corp.example".into(),
+        approved_by: None,
     }
 }
 

@@ -61,7 +61,8 @@ pub async fn approve_plan(
     let chosen: Vec<Candidate> = match selection {
         Selection::All => {
             plan.check_executable(false)?;
-            let sent = super::enqueue::queue_all_candidates(store, queue, &plan, now).await?;
+            let sent =
+                super::enqueue::queue_all_candidates(store, queue, &plan, Some(actor), now).await?;
             report.queued = sent.enqueued as u32;
             report.already_queued = sent.already_queued as u32;
             Vec::new()
@@ -92,7 +93,8 @@ pub async fn approve_plan(
         }
     };
     if !chosen.is_empty() {
-        let sent = super::enqueue::queue_candidates(store, queue, &plan, chosen, now).await?;
+        let sent =
+            super::enqueue::queue_candidates(store, queue, &plan, chosen, Some(actor), now).await?;
         report.queued += sent.enqueued as u32;
         report.already_queued += sent.already_queued as u32;
     }

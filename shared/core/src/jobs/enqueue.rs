@@ -31,7 +31,7 @@ pub async fn enqueue_plan(
         .ok_or(JobError::PlanNotFound { plan_id })?;
     plan.check_executable(override_dry_run)?;
     super::check_not_paused(store, &plan.org_id).await?;
-    queue_all_candidates(store, queue, &plan, now).await
+    queue_all_candidates(store, queue, &plan, None, now).await
 }
 
 /// Queues every candidate of the plan that has no reclaim record yet, a page at a time.
@@ -39,6 +39,7 @@ pub(super) async fn queue_all_candidates(
     store: &dyn SubscriptionStore,
     queue: &dyn ReclaimQueue,
     plan: &PlanHeader,
+    approved_by: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<EnqueueReport, JobError> {
     let mut report = EnqueueReport::default();
@@ -52,7 +53,7 @@ pub(super) async fn queue_all_candidates(
         };
         after = Some(last.member_id.clone());
         let last_page = page.len() < PLAN_PAGE;
-        let sent = queue_candidates(store, queue, plan, page, now).await?;
+        let sent = queue_candidates(store, queue, plan, page, approved_by, now).await?;
         report.enqueued += sent.enqueued;
         report.already_queued += sent.already_queued;
         if last_page {
@@ -70,6 +71,7 @@ pub(super) async fn queue_candidates(
     queue: &dyn ReclaimQueue,
     plan: &PlanHeader,
     candidates: Vec<Candidate>,
+    approved_by: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<EnqueueReport, JobError> {
     let mut report = EnqueueReport::default();
@@ -98,6 +100,7 @@ pub(super) async fn queue_candidates(
                 c.email.clone(),
                 c.reason.clone(),
             )
+            .approved_by(approved_by)
         })
         .collect();
     let sent = queue.enqueue(&batch).await?;

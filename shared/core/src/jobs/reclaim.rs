@@ -34,6 +34,8 @@ pub struct ReclaimOptions {
     pub override_dry_run: bool,
     /// Recorded in the audit log.
     pub actor: String,
+    /// The admin who approved the reclaim (from the queued request), for the member's timeline.
+    pub approved_by: Option<String>,
 }
 
 impl Default for ReclaimOptions {
@@ -41,6 +43,7 @@ impl Default for ReclaimOptions {
         ReclaimOptions {
             override_dry_run: false,
             actor: "miro-sam reclaim".into(),
+            approved_by: None,
         }
     }
 }
@@ -368,6 +371,7 @@ impl Step<'_> {
                     change: MemberChange::Reclaimed {
                         plan_id: rec.plan_id,
                         by: self.opts.actor.clone(),
+                        approved_by: self.opts.approved_by.clone(),
                     },
                 }])
                 .await?;

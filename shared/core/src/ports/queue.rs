@@ -20,6 +20,10 @@ pub struct ReclaimRequest {
     pub email: Email,
     /// The candidate's reason, for people reading the queue.
     pub reason: String,
+    /// The admin who approved this reclaim; `None` when the policy approves automatically (and in messages of
+    /// builds before it was carried). The member's timeline names them beside the worker that acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 impl ReclaimRequest {
@@ -37,7 +41,14 @@ impl ReclaimRequest {
             member_id,
             email,
             reason,
+            approved_by: None,
         }
+    }
+
+    /// The same request, approved by `admin` (when one approved it).
+    pub fn approved_by(mut self, admin: Option<&str>) -> Self {
+        self.approved_by = admin.map(str::to_owned);
+        self
     }
 
     /// One request per (plan, member): queues drop a second one with the same key.
@@ -205,6 +216,19 @@ mod tests {
             WorkMessage::from_json(&r.to_json()).unwrap(),
             WorkMessage::Reclaim(r)
         );
+    }
+
+    #[test]
+    fn the_approver_travels_with_the_request_and_older_requests_still_parse() {
+        let (org, member, email) = ids();
+        let r = ReclaimRequest::new(PlanId::new(), org, member, email, "idle".into());
+        let approved = r.clone().approved_by(Some("admin@example.com"));
+        let back = ReclaimRequest::from_json(&approved.to_json()).unwrap();
+        assert_eq!(back.approved_by.as_deref(), Some("admin@example.com"));
+        // A request queued by an earlier build carries no approver, and still parses.
+        let old = r.to_json();
+        assert!(!old.contains("approved_by"), "{old}");
+        assert_eq!(ReclaimRequest::from_json(&old).unwrap().approved_by, None);
     }
 
     #[test]

@@ -59,7 +59,8 @@ fn timeline(org: &OrgId, plan: PlanId) -> Vec<MemberEvent> {
             t0(),
             MemberChange::Reclaimed {
                 plan_id: plan,
-                by: "admin@example.com".into(),
+                by: "miro-sam reclaim".into(),
+                approved_by: Some("admin@example.com".into()),
             },
         ),
         ev(
