@@ -1,5 +1,5 @@
 //! Knobs of the sandbox. Defaults mirror Miro's documented limits and behaviour
-//! (see /work/shared/miro-api.md), so a default sandbox is "Miro as documented".
+//! (see docs/miro-api.md), so a default sandbox is "Miro as documented".
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Miro, played locally: one HTTP server on 127.0.0.1 that serves Miro's OAuth endpoints,
 //! the REST v2 organization endpoints and the SCIM 2.0 Users API under one base URL,
-//! faithful to /work/shared/miro-api.md, plus a `/_sandbox/` control plane.
+//! faithful to docs/miro-api.md, plus a `/_sandbox/` control plane.
 //!
 //! Where Miro's behaviour is unconfirmed the sandbox picks the stricter plausible option,
 //! so a client that works here also works against Miro. In particular: a refresh ends the old access token
@@ -64,7 +64,7 @@
 //! ```
 //!
 //! **Re-installs.** Miro may treat a second authorization by the same user and team as a re-install that
-//! replaces the earlier token (UNCONFIRMED, see /work/shared/miro-api.md). On by default: the code exchange of
+//! replaces the earlier token (UNCONFIRMED, not in any source: docs/miro-api.md, "Code exchange and refresh"). On by default: the code exchange of
 //! a second authorization issues new tokens and ends every earlier access and refresh token of that user in that
 //! org (including ones from [`SandboxControl::issue_access_token`] for the installing admin); other users' and
 //! other orgs' tokens are untouched. So a test can connect an org, sign in as the connecting admin, and see a
