@@ -350,18 +350,20 @@ impl Act<'_> {
             reminders: Vec::new(),
             updated_at: self.now,
         };
-        if !self
-            .claim(&claim, previous.map(|p| p.version), summary)
-            .await?
-        {
-            return Ok(());
-        }
+        // Rendered before the claim: a message that cannot be rendered must not leave a claim that would never be
+        // sent (a stale claim is never sent again).
         let email = render(
             &claim,
             MessageKind::Notice,
             self.day.context,
             self.day.keep_links.keep_url(&claim).as_deref(),
         )?;
+        if !self
+            .claim(&claim, previous.map(|p| p.version), summary)
+            .await?
+        {
+            return Ok(());
+        }
         let sent = self.deps.mailer.send(&email).await;
         let state = match &sent {
             Ok(_) => {
@@ -424,15 +426,15 @@ impl Act<'_> {
             r.state.clone(),
             self.now,
         );
-        if !self.claim(&claim, Some(r.version), summary).await? {
-            return Ok(());
-        }
         let email = render(
             &claim,
             MessageKind::Reminder { days_before },
             self.day.context,
             self.day.keep_links.keep_url(&claim).as_deref(),
         )?;
+        if !self.claim(&claim, Some(r.version), summary).await? {
+            return Ok(());
+        }
         let sent = self.deps.mailer.send(&email).await;
         let (reminder, state) = match &sent {
             Ok(_) => {
