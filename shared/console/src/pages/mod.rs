@@ -6,6 +6,7 @@ pub(crate) mod exports;
 mod member_state;
 pub(crate) mod members;
 pub(crate) mod overview;
+mod plan_diff_walk;
 pub(crate) mod plans;
 pub(crate) mod policy;
 mod policy_edit;

@@ -12,6 +12,7 @@ use miro_sam_core::jobs::{self, Selection};
 use miro_sam_core::plan::{Candidate, PLAN_PAGE, PlanHeader};
 use miro_sam_core::reclaim::ReclaimRecord;
 
+use super::plan_diff_walk::DiffWalk;
 use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
@@ -89,12 +90,15 @@ impl Filter {
 
 /// One page of the plan's candidates in `sort` order, after the candidate `after`, and how many match in all.
 /// Streams the whole plan in store pages; memory holds one store page and `ROWS + 1` candidates.
+/// Every candidate streamed past also goes to `diff` (the comparison with the previous plan), so the plan is read
+/// once per view.
 async fn candidate_page(
     st: &AppState,
     plan: PlanId,
     filter: &Filter,
     sort: Sort,
     after: Option<&Candidate>,
+    mut diff: Option<&mut DiffWalk>,
 ) -> Result<(Vec<Candidate>, u64, bool), PageError> {
     struct Item(Sort, Candidate);
     impl PartialEq for Item {
@@ -126,6 +130,9 @@ async fn candidate_page(
         let done = page.len() < PLAN_PAGE;
         cursor = page.last().map(|c| c.member_id.clone());
         for c in page {
+            if let Some(d) = diff.as_deref_mut() {
+                d.current(st.deps.store.as_ref(), &c).await;
+            }
             if !filter.matches(&c) {
                 continue;
             }
@@ -321,8 +328,22 @@ pub(crate) async fn plans(
         Some(m) => store.get_plan_candidate(h.plan_id, &m).await?,
         None => None,
     };
+    // The previous plan, compared while the latest one streams past for the list.
+    let previous = match store
+        .list_plan_headers(&admin.session.org, Some(h.created_at), 1)
+        .await
+    {
+        Ok(prev) => prev.into_iter().next(),
+        Err(e) => {
+            page.diff_problem = Some(e.to_string());
+            None
+        }
+    };
+    let mut walk = previous
+        .as_ref()
+        .map(|p| DiffWalk::new(p.plan_id, DIFF_ROWS));
     let (candidates, matching, more) =
-        candidate_page(&st, h.plan_id, &filter, sort, after.as_ref()).await?;
+        candidate_page(&st, h.plan_id, &filter, sort, after.as_ref(), walk.as_mut()).await?;
     page.matching = thousands(matching);
     let keep = |extra: (&'static str, String)| {
         let mut pairs: Vec<(&str, String)> = vec![
@@ -385,35 +406,27 @@ pub(crate) async fn plans(
         })
         .collect();
 
-    match store
-        .list_plan_headers(&admin.session.org, Some(h.created_at), 1)
-        .await
-    {
-        Ok(prev) => {
-            if let Some(p) = prev.first() {
-                match jobs::plan_diff(store, h.plan_id, p.plan_id, DIFF_ROWS).await {
-                    Ok(d) => {
-                        let row = |c: &Candidate| {
-                            (
-                                c.member_id.to_string(),
-                                c.email.to_string(),
-                                c.reason.clone(),
-                            )
-                        };
-                        page.diff = Some(DiffView {
-                            previous_id: p.plan_id.to_string(),
-                            previous_created: when(p.created_at),
-                            added: d.added.iter().map(row).collect(),
-                            removed: d.removed.iter().map(row).collect(),
-                            added_count: thousands(d.added_count.into()),
-                            removed_count: thousands(d.removed_count.into()),
-                        });
-                    }
-                    Err(e) => page.diff_problem = Some(e.to_string()),
-                }
+    if let (Some(p), Some(walk)) = (&previous, walk) {
+        match walk.finish(store).await {
+            Ok(d) => {
+                let row = |c: &Candidate| {
+                    (
+                        c.member_id.to_string(),
+                        c.email.to_string(),
+                        c.reason.clone(),
+                    )
+                };
+                page.diff = Some(DiffView {
+                    previous_id: p.plan_id.to_string(),
+                    previous_created: when(p.created_at),
+                    added: d.added.iter().map(row).collect(),
+                    removed: d.removed.iter().map(row).collect(),
+                    added_count: thousands(d.added_count.into()),
+                    removed_count: thousands(d.removed_count.into()),
+                });
             }
+            Err(e) => page.diff_problem = Some(e),
         }
-        Err(e) => page.diff_problem = Some(e.to_string()),
     }
 
     page.plan = Some(PlanView {
