@@ -6,7 +6,7 @@
 //! - [`lifecycle`]: the pure decision of the day ([`decide`]) and the reclaim gate ([`reclaim_gate`]).
 //! - [`run_notice_day`]: the daily run of one org over its plan and records, a page at a time.
 //! - [`keep_seat`], [`approve_keep`], [`decline_keep`]: a member's keep and an admin's decision on it.
-//! - [`message`]: what the notice and reminder emails say.
+//! - [`message`]: what the notice and reminder emails say; [`PacedMailer`]: sends at the channel's rate.
 //!
 //! The records live behind [`crate::ports::NoticeStore`]; emails go out through [`crate::ports::Mailer`].
 
@@ -14,6 +14,7 @@ mod error;
 mod keep;
 pub mod lifecycle;
 pub mod message;
+mod pacing;
 pub mod record;
 mod run;
 #[cfg(test)]
@@ -23,6 +24,7 @@ pub use error::NoticeError;
 pub use keep::{CycleRef, KeepOutcome, approve_keep, decline_keep, keep_seat, mark_reclaimed};
 pub use lifecycle::{MaySend, NoticeBlock, Standing, Step, decide, reclaim_date, reclaim_gate};
 pub use message::{MessageKind, NoticeContext, render};
+pub use pacing::{DEFAULT_SEND_RATE, PacedMailer, THROTTLE_RETRIES};
 pub use record::{DropReason, NoticeRecord, NoticeState, Reminder, ReminderState, SEND_CLAIM_TTL};
 pub use run::{
     KeepLinks, NOTICE_ACTOR, NoKeepLinks, NoticeDay, NoticeDaySummary, NoticeDeps, run_notice_day,
