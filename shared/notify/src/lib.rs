@@ -1,5 +1,6 @@
-//! The notice channel on one machine: the core's [`Mailer`] over SMTP, with `lettre` (TLS through rustls and
-//! ring, the operating system's certificate roots; no OpenSSL).
+//! The notice channels outside AWS: the core's [`Mailer`] over SMTP, with `lettre` (TLS through rustls and ring,
+//! the operating system's certificate roots; no OpenSSL), and [`ChatWebhook`], the admins' digest on a Slack or
+//! Microsoft Teams incoming webhook.
 //!
 //! The server is a URL, `smtp://host:25` (plain, for a relay on the same host or a test server),
 //! `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465` (TLS from the start),
@@ -13,6 +14,8 @@
 //! - the connection broke or timed out mid-conversation → `Unknown`: it may have broken after the message was
 //!   handed over, so the member may have been told, and it is never sent again.
 
+mod webhook;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,6 +23,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use miro_sam_core::ports::{MailError, Mailer, OutgoingEmail, SentEmail};
 use secrecy::{ExposeSecret, SecretString};
+
+pub use webhook::{ChatWebhook, WebhookConfigError};
 
 /// How long one SMTP conversation may take before it counts as cut off.
 pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);

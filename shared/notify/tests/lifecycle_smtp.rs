@@ -16,7 +16,7 @@ use miro_sam_core::notices::{
     NoticeState, keep_seat, run_notice_day,
 };
 use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{FixedClock, NoticeStore, SubscriptionStore};
+use miro_sam_core::ports::{FixedClock, MemberStore, NoticeStore, OrgStore};
 use miro_sam_sqlite::SqliteStore;
 
 /// Links of the shape a keep page would serve: the cycle in the path (the real link is signed; the console

@@ -15,12 +15,13 @@ use miro_sam_core::hold::HoldSource;
 use miro_sam_core::jobs::{plan_org_streamed, set_policy};
 use miro_sam_core::notices::{
     CycleRef, KeepOutcome, NoKeepLinks, NoticeBlock, NoticeContext, NoticeDay, NoticeDaySummary,
-    NoticeDeps, NoticeError, NoticeRecord, NoticeState, SEND_CLAIM_TTL, keep_seat, reclaim_gate,
-    run_notice_day,
+    NoticeDeps, NoticeError, NoticeRecord, NoticeState, SEND_CLAIM_TTL, keep_seat, notice_digest,
+    reclaim_gate, run_notice_day,
 };
 use miro_sam_core::policy::{Policy, ReclaimCap};
 use miro_sam_core::ports::{
-    FixedClock, MailError, Mailer, NoticeStore, OutgoingEmail, SentEmail, SubscriptionStore,
+    AuditStore, FixedClock, MailError, Mailer, MemberStore, NoticeStore, OrgStore, OutgoingEmail,
+    SentEmail,
 };
 use miro_sam_core::timeline::MemberChange;
 use miro_sam_sqlite::SqliteStore;
@@ -286,6 +287,16 @@ async fn a_cycle_over_simulated_days_notifies_reminds_keeps_drops_out_and_comes_
         NoticeState::DroppedOut { .. }
     ));
     assert!(matches!(w.record(2).await.state, NoticeState::Kept { .. }));
+
+    // What the admins' digest says now.
+    let digest = notice_digest(&w.store, &w.org, w.start + Duration::days(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        digest.line("Acme"),
+        "Acme: 2 seats will be reclaimed on 2026-03-09; 1 kept; 1 notice did not reach the member \
+         (not reclaimed without notice)."
+    );
 
     // Day 5, two days before: the reminder, once.
     let (plan5, summary) = w.day(5).await;

@@ -6,10 +6,12 @@
 //! - [`lifecycle`]: the pure decision of the day ([`decide`]) and the reclaim gate ([`reclaim_gate`]).
 //! - [`run_notice_day`]: the daily run of one org over its plan and records, a page at a time.
 //! - [`keep_seat`], [`approve_keep`], [`decline_keep`]: a member's keep and an admin's decision on it.
+//! - [`notice_digest`]: the admins' digest (seats to be reclaimed by date, kept, waiting).
 //! - [`message`]: what the notice and reminder emails say; [`PacedMailer`]: sends at the channel's rate.
 //!
 //! The records live behind [`crate::ports::NoticeStore`]; emails go out through [`crate::ports::Mailer`].
 
+mod digest;
 mod error;
 mod keep;
 pub mod lifecycle;
@@ -20,6 +22,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 
+pub use digest::{NoticeDigest, notice_digest};
 pub use error::NoticeError;
 pub use keep::{CycleRef, KeepOutcome, approve_keep, decline_keep, keep_seat, mark_reclaimed};
 pub use lifecycle::{MaySend, NoticeBlock, Standing, Step, decide, reclaim_date, reclaim_gate};

@@ -10,6 +10,7 @@ mod oauth_states;
 mod queue;
 mod store;
 mod tokens;
+mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use download_queue::{DOWNLOAD_JOB_SCHEMA_VERSION, DownloadJob, DownloadLease, DownloadQueue};
@@ -22,3 +23,4 @@ pub use queue::{
 };
 pub use store::SubscriptionStore;
 pub use tokens::{RefreshLease, TokenBundle, TokenStore};
+pub use webhook::{Webhook, WebhookError};
