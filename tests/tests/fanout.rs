@@ -316,9 +316,11 @@ async fn the_reclaim_worker_returns_what_it_cannot_finish_before_its_deadline() 
     let resp =
         reclaim_subscription::handle_until(&w.rt, "r", batch.clone(), Some(Instant::now() + left))
             .await;
+    // Not a timing target (a loaded machine may run past the deadline by seconds): the point is that the
+    // worker gave up at its deadline instead of waiting out the 600 s Retry-After.
     assert!(
-        started.elapsed() < left + Duration::from_secs(1),
-        "{:?}",
+        started.elapsed() < Duration::from_secs(60),
+        "the worker waited for the Retry-After: {:?}",
         started.elapsed()
     );
     let failed: BTreeSet<String> = resp
