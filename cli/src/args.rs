@@ -1,8 +1,10 @@
 //! The command line. Every option that names a place (data directory, Miro URLs) or a credential can also come
 //! from the environment, so scripts and CI need no flags.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+
+use crate::env;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -18,15 +20,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The command line, with the environment variables of [`env`]: a deprecated name in use is read where its
+    /// new name is unset, after a warning on stderr naming the new one. Exits on bad arguments, like `parse`.
+    pub fn parse_env() -> Cli {
+        let in_use = env::deprecated_in_use(|name| std::env::var(name).ok());
+        for (old, new) in &in_use {
+            eprintln!("{}", env::deprecation_warning(old, new));
+        }
+        let matches = env::read_deprecated_names(Cli::command(), &in_use).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Where the embedded store lives (default: the per-user data directory, e.g. ~/.local/share/miro-sam).
-    #[arg(long, env = "MIRO_SAM_DATA_DIR", global = true)]
+    #[arg(long, env = env::DATA_DIR, global = true)]
     pub data_dir: Option<PathBuf>,
     /// Miro's browser host for the OAuth consent page.
     #[arg(
         long,
-        env = "MIRO_OAUTH_BASE_URL",
+        env = env::MIRO_OAUTH_BASE_URL,
         default_value = "https://miro.com",
         global = true
     )]
@@ -34,7 +49,7 @@ pub struct Global {
     /// Miro's API host (token endpoints and REST v2).
     #[arg(
         long,
-        env = "MIRO_API_BASE_URL",
+        env = env::MIRO_API_BASE_URL,
         default_value = "https://api.miro.com",
         global = true
     )]
@@ -42,27 +57,27 @@ pub struct Global {
     /// Miro's SCIM 2.0 base URL.
     #[arg(
         long,
-        env = "MIRO_SCIM_BASE_URL",
+        env = env::MIRO_SCIM_BASE_URL,
         default_value = "https://miro.com/api/v1/scim",
         global = true
     )]
     pub scim_base_url: String,
     /// The org to work on; may be omitted when exactly one org is connected.
-    #[arg(long, env = "MIRO_SAM_ORG", global = true)]
+    #[arg(long, env = env::ORG, global = true)]
     pub org: Option<String>,
     /// Where the state lives: `embedded` (the SQLite file in the data directory) or `aws` (a deployment's
     /// DynamoDB table, SQS reclaim queue and Secrets Manager, named by MIRO_SAM_TABLE_NAME,
     /// MIRO_SAM_SECRET_PREFIX and MIRO_SAM_RECLAIM_QUEUE_URL; needs a build with `--features aws`).
     #[arg(
         long,
-        env = "MIRO_SAM_STORE",
+        env = env::STORE,
         value_enum,
         default_value_t = StoreKind::Embedded,
         global = true
     )]
     pub store: StoreKind,
     /// Log filter (e.g. info, debug, miro_client=debug). Logs go to stderr.
-    #[arg(long, env = "MIRO_SAM_LOG", default_value = "warn", global = true)]
+    #[arg(long, env = env::LOG_LEVEL, default_value = "warn", global = true)]
     pub log: String,
 }
 
@@ -78,10 +93,15 @@ pub enum StoreKind {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// The whole job against a synthetic org in a local Miro sandbox: connect, download, plan, reclaim, report.
+    #[cfg(feature = "sandbox")]
     Demo(DemoArgs),
+    /// Not in this build (`--no-default-features`): kept so `demo` says how to get it instead of "unrecognized".
+    #[cfg(not(feature = "sandbox"))]
+    #[command(hide = true)]
+    Demo(NotBuilt),
     /// Connect a Miro org: runs the OAuth flow with a loopback redirect and stores the tokens.
     Connect(ConnectArgs),
-    /// Store the org's SCIM token (read from stdin or MIRO_SCIM_TOKEN) and test it.
+    /// Store the org's SCIM token (read from stdin or MIRO_SAM_SCIM_TOKEN) and test it.
     ScimToken(ScimTokenArgs),
     /// Download every member of the org, keep the history, and write today's snapshot.
     Sync,
@@ -115,7 +135,12 @@ pub enum Command {
     /// The audit log, newest first: filter by member, action and date; print a table or write CSV or JSON.
     Audit(AuditArgs),
     /// Run the Miro sandbox server (a local Miro for trying things out).
+    #[cfg(feature = "sandbox")]
     Sandbox(miro_sandbox::cli::ServeArgs),
+    /// Not in this build, like `demo`.
+    #[cfg(not(feature = "sandbox"))]
+    #[command(hide = true)]
+    Sandbox(NotBuilt),
     /// Operator commands for an AWS deployment: connect links, local setup (the state verbs above take
     /// `--store aws`).
     #[cfg(feature = "aws")]
@@ -144,7 +169,7 @@ pub enum AwsCommand {
         #[arg(long)]
         org: String,
         /// The token; read from stdin when absent.
-        #[arg(long, env = "MIRO_SCIM_TOKEN", hide_env_values = true)]
+        #[arg(long, env = env::SCIM_TOKEN, hide_env_values = true)]
         token: Option<String>,
     },
     /// Show or set an org's reclaim policy in the deployment's table (e.g. to turn dry run off). Deprecated: the
@@ -173,16 +198,24 @@ pub enum AwsCommand {
     /// For local runs against a local AWS API (the template does this in AWS): create the DynamoDB table, and the
     /// connect-link key and OAuth client secret when their names are configured.
     InitLocal {
-        #[arg(long, env = "MIRO_SAM_TABLE_NAME")]
+        #[arg(long, env = miro_sam_aws::env::TABLE_NAME)]
         table: String,
-        #[arg(long, env = "MIRO_SAM_CONNECT_LINK_KEY_NAME")]
+        #[arg(long, env = miro_sam_lambda::env::CONNECT_LINK_KEY_NAME)]
         link_key_secret: Option<String>,
-        #[arg(long, env = "MIRO_SAM_OAUTH_CLIENT_SECRET_NAME")]
+        #[arg(long, env = miro_sam_aws::env::OAUTH_CLIENT_SECRET_NAME)]
         client_secret_name: Option<String>,
         /// The Miro app's client secret to store (e.g. the sandbox's).
-        #[arg(long, env = "MIRO_CLIENT_SECRET", hide_env_values = true)]
+        #[arg(long, env = env::OAUTH_CLIENT_SECRET, hide_env_values = true)]
         client_secret: Option<String>,
     },
+}
+
+/// The arguments of a command this build leaves out, taken as they come so the refusal can name the feature.
+#[cfg(not(feature = "sandbox"))]
+#[derive(Args, Debug)]
+pub struct NotBuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -197,7 +230,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "miro-sam-demo")]
     pub out: PathBuf,
     /// Price of one seat per month, for the money saved.
-    #[arg(long, env = "MIRO_SAM_SEAT_PRICE", default_value_t = 16.0)]
+    #[arg(long, env = env::SEAT_PRICE, default_value_t = 16.0)]
     pub seat_price: f64,
     /// Plan only; reclaim nothing (the demo executes by default because the org is synthetic).
     #[arg(long)]
@@ -213,10 +246,10 @@ pub struct DemoArgs {
 #[derive(Args, Debug)]
 pub struct ConnectArgs {
     /// The Miro app's client id (app settings page).
-    #[arg(long, env = "MIRO_CLIENT_ID")]
+    #[arg(long, env = env::OAUTH_CLIENT_ID)]
     pub client_id: String,
     /// The Miro app's client secret. Prefer the environment variable over the flag.
-    #[arg(long, env = "MIRO_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(long, env = env::OAUTH_CLIENT_SECRET, hide_env_values = true)]
     pub client_secret: String,
     /// Loopback port of the redirect URI; it must match the app settings: http://127.0.0.1:PORT/oauth/callback.
     #[arg(long, default_value_t = 8765)]
@@ -229,7 +262,7 @@ pub struct ConnectArgs {
 #[derive(Args, Debug)]
 pub struct ScimTokenArgs {
     /// The SCIM token; read from stdin when absent.
-    #[arg(long, env = "MIRO_SCIM_TOKEN", hide_env_values = true)]
+    #[arg(long, env = env::SCIM_TOKEN, hide_env_values = true)]
     pub token: Option<String>,
 }
 
@@ -269,7 +302,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 8780)]
     pub port: u16,
     /// Price of one seat per month, for the money saved.
-    #[arg(long, env = "MIRO_SAM_SEAT_PRICE", default_value_t = 16.0)]
+    #[arg(long, env = env::SEAT_PRICE, default_value_t = 16.0)]
     pub seat_price: f64,
 }
 
@@ -297,7 +330,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Price of one seat per month, for the money saved.
-    #[arg(long, env = "MIRO_SAM_SEAT_PRICE", default_value_t = 16.0)]
+    #[arg(long, env = env::SEAT_PRICE, default_value_t = 16.0)]
     pub seat_price: f64,
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::args::Global;
+use crate::env;
 use crate::failure::{CmdResult, Failure};
 
 pub struct Ctx {
@@ -91,12 +92,12 @@ pub fn client_from(global: &Global) -> CmdResult<MiroClient> {
 
 /// The app credentials let `sync` refresh expiring tokens; without them an expiring token lasts its hour.
 fn oauth_app_from_env() -> Option<OAuthApp> {
-    let client_id = std::env::var("MIRO_CLIENT_ID").ok()?;
-    let secret = std::env::var("MIRO_CLIENT_SECRET").ok()?;
+    let client_id = env::var(env::OAUTH_CLIENT_ID)?;
+    let secret = env::var(env::OAUTH_CLIENT_SECRET)?;
     Some(OAuthApp {
         client_id,
         client_secret: SecretString::from(secret),
-        redirect_uri: std::env::var("MIRO_REDIRECT_URI").unwrap_or_default(),
+        redirect_uri: env::var(env::OAUTH_REDIRECT_URI).unwrap_or_default(),
     })
 }
 
@@ -118,8 +119,7 @@ fn create_private_dir(dir: &Path) -> CmdResult<()> {
 
 /// Who is acting, for the audit log: the command and the operating-system user who ran it.
 pub fn operator(command: &str) -> String {
-    // USER on Unix shells, LOGNAME under cron and some daemons, USERNAME on Windows.
-    let user = ["USER", "LOGNAME", "USERNAME"]
+    let user = env::OS_USER
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
         .unwrap_or_else(|| "unknown".into());

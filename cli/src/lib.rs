@@ -6,6 +6,7 @@ pub mod commands;
 pub mod context;
 #[cfg(feature = "aws")]
 pub mod deployment;
+pub mod env;
 pub mod exit;
 pub mod failure;
 pub mod local_worker;

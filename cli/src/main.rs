@@ -1,12 +1,11 @@
 //! `miro-sam`: thin entry point. Parses the command line, sets up logging to stderr, runs the command, and turns
 //! its outcome into a message and an exit code scripts can rely on.
 
-use clap::Parser;
 use miro_sam_cli::{args::Cli, commands, exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_env();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.global.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()

@@ -1,5 +1,8 @@
 //! The demo end to end on a smaller org, judged by the sandbox's ground truth (each simulated day's, and
 //! today's) and its SCIM write log.
+//!
+//! They run the demo, so they need the CLI's `sandbox` feature (on by default).
+#![cfg(feature = "sandbox")]
 
 use chrono::Duration;
 use miro_sam_cli::args::DemoArgs;

@@ -23,6 +23,7 @@ use miro_sam_core::policy::{Policy, ReclaimCap};
 use miro_sam_core::ports::{
     ReclaimRequest, SubscriptionStore, SystemClock, TokenBundle, TokenStore, WorkMessage,
 };
+use miro_sam_cli::env;
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 
@@ -113,9 +114,9 @@ impl Stores {
     fn env(&self, aws: bool) -> Vec<(&'static str, String)> {
         let mut env = vec![
             ("USER", USER.to_owned()),
-            ("MIRO_OAUTH_BASE_URL", self.base.clone()),
-            ("MIRO_API_BASE_URL", self.base.clone()),
-            ("MIRO_SCIM_BASE_URL", format!("{}/api/v1/scim", self.base)),
+            (env::MIRO_OAUTH_BASE_URL, self.base.clone()),
+            (env::MIRO_API_BASE_URL, self.base.clone()),
+            (env::MIRO_SCIM_BASE_URL, format!("{}/api/v1/scim", self.base)),
         ];
         if aws {
             env.extend([

@@ -12,6 +12,7 @@ use miro_sam_core::domain::{OrgId, RegisteredOrg};
 use miro_sam_core::jobs;
 use miro_sam_core::policy::{Policy, ReclaimCap};
 use miro_sam_core::ports::{SubscriptionStore, TokenBundle, TokenStore};
+use miro_sam_cli::env;
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 
@@ -91,10 +92,10 @@ fn miro_sam(dir: &Path, base: &str, args: &[String]) -> (i32, String, String) {
     common::miro_sam(
         args,
         &[
-            ("MIRO_SAM_DATA_DIR", dir.display().to_string()),
-            ("MIRO_OAUTH_BASE_URL", base.to_owned()),
-            ("MIRO_API_BASE_URL", base.to_owned()),
-            ("MIRO_SCIM_BASE_URL", format!("{base}/api/v1/scim")),
+            (env::DATA_DIR, dir.display().to_string()),
+            (env::MIRO_OAUTH_BASE_URL, base.to_owned()),
+            (env::MIRO_API_BASE_URL, base.to_owned()),
+            (env::MIRO_SCIM_BASE_URL, format!("{base}/api/v1/scim")),
         ],
     )
 }

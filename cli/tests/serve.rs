@@ -1,5 +1,8 @@
 //! `miro-sam serve`: the console on 127.0.0.1 over the embedded store, and its worker that carries out what the
 //! console queues (the role SQS and the reclaim Lambda play on a deployment).
+//!
+//! They run the demo, so they need the CLI's `sandbox` feature (on by default).
+#![cfg(feature = "sandbox")]
 
 mod common;
 

@@ -337,6 +337,12 @@ fn local_only_verbs_refuse_a_deployment_and_the_aws_store_needs_its_build() {
     assert!(err.contains("approve"), "{err}");
     let (code, _, err) = common::miro_sam(&["--store", "aws", "demo"], &env);
     assert_eq!(code, 2, "{err}");
+    if cfg!(not(feature = "sandbox")) {
+        // A lean build still knows `demo` and says which feature it needs.
+        let (code, _, err) = common::miro_sam(&["demo", "--members", "5"], &env);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("feature `sandbox`"), "{err}");
+    }
     if cfg!(not(feature = "aws")) {
         let (code, _, err) = common::miro_sam(&["audit"], &[("MIRO_SAM_STORE", "aws".to_owned())]);
         assert_eq!(code, 2, "{err}");

@@ -6,6 +6,7 @@ pub mod audit;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod connect;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod exemptions;
 pub mod pause;
@@ -36,6 +37,7 @@ const SERVE_ON_AWS: &str =
 pub async fn run(cli: Cli) -> CmdResult {
     let g = &cli.global;
     match cli.command {
+        #[cfg(feature = "sandbox")]
         Command::Demo(a) => {
             if g.store == StoreKind::Aws {
                 return Err(Failure::usage(
@@ -44,7 +46,14 @@ pub async fn run(cli: Cli) -> CmdResult {
             }
             demo::run(g, a).await
         }
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(a) => miro_sandbox::cli::serve(a).await.map_err(Failure::from),
+        #[cfg(not(feature = "sandbox"))]
+        Command::Demo(_) | Command::Sandbox(_) => Err(Failure::usage(
+            "this miro-sam was built without the sandbox (--no-default-features): `demo` and `sandbox` need \
+             the default feature `sandbox`; install it with `cargo install --path cli` (add `--features aws` \
+             for the deployment commands)",
+        )),
         Command::Connect(a) => connect::run(&local(g, "connect", CONNECT_ON_AWS)?, a).await,
         Command::ScimToken(a) => scim_token::run(&Backend::open(g).await?, g, a).await,
         Command::Sync => sync::run(&local(g, "sync", SYNC_ON_AWS)?, g).await,

@@ -21,9 +21,10 @@ pub async fn run(b: &Backend, g: &Global, args: ScimTokenArgs) -> CmdResult {
     };
     let token = SecretString::from(token.trim().to_owned());
     if secrecy::ExposeSecret::expose_secret(&token).is_empty() {
-        return Err(Failure::usage(
-            "the SCIM token is empty; pass it on stdin or in MIRO_SCIM_TOKEN",
-        ));
+        return Err(Failure::usage(format!(
+            "the SCIM token is empty; pass it on stdin or in {}",
+            crate::env::SCIM_TOKEN
+        )));
     }
     let info = b.deps.client.scim_service_provider_config(&token).await?;
     if !info.patch_supported {

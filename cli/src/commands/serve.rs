@@ -1,7 +1,7 @@
 //! `miro-sam serve`: the admin console on this machine, over the embedded store, on 127.0.0.1 only, with the
 //! worker that carries out what the console queues. It prints a one-time login link instead of Sign in with
-//! Miro (which needs the Miro app's redirect URI to reach this machine; with MIRO_CLIENT_ID and
-//! MIRO_CLIENT_SECRET set it is offered too).
+//! Miro (which needs the Miro app's redirect URI to reach this machine; with MIRO_SAM_OAUTH_CLIENT_ID
+//! and MIRO_SAM_OAUTH_CLIENT_SECRET set it is offered too).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -63,15 +63,16 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Names `miro-sam` reads (cli/src/args.rs and cli/src/context.rs), in the order printed.
+/// Names `miro-sam` reads (cli/src/env.rs, which the CLI's build of this crate cannot import: the CLI depends on
+/// the sandbox), in the order printed.
 pub const EXPORTED_NAMES: &[&str] = &[
-    "MIRO_OAUTH_BASE_URL",
-    "MIRO_API_BASE_URL",
-    "MIRO_SCIM_BASE_URL",
+    "MIRO_SAM_MIRO_OAUTH_BASE_URL",
+    "MIRO_SAM_MIRO_API_BASE_URL",
+    "MIRO_SAM_MIRO_SCIM_BASE_URL",
     "MIRO_SAM_ORG",
-    "MIRO_CLIENT_ID",
-    "MIRO_CLIENT_SECRET",
-    "MIRO_SCIM_TOKEN",
+    "MIRO_SAM_OAUTH_CLIENT_ID",
+    "MIRO_SAM_OAUTH_CLIENT_SECRET",
+    "MIRO_SAM_SCIM_TOKEN",
 ];
 
 /// `export NAME='value'` lines, one per [`EXPORTED_NAMES`] entry, shell-quoted so `eval` takes them verbatim.
