@@ -3,7 +3,7 @@
 use miro_client::{MiroClient, MiroConfig, OAuthApp, SecretString};
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::Deps;
-use miro_sam_core::ports::{SubscriptionStore, SystemClock};
+use miro_sam_core::ports::{OrgStore, SystemClock};
 use miro_sam_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

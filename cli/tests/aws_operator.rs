@@ -7,7 +7,7 @@ mod common;
 
 use miro_sam_aws::{AwsClients, DynamoStore};
 use miro_sam_core::domain::{OrgId, RegisteredOrg};
-use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::ports::{AuditStore, OrgStore};
 
 fn aws_endpoint() -> String {
     std::env::var("MIRO_SAM_TEST_AWS_ENDPOINT").expect(

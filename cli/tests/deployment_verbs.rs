@@ -21,7 +21,8 @@ use miro_sam_core::domain::{MemberId, OrgId, RegisteredOrg};
 use miro_sam_core::jobs::{self, Deps};
 use miro_sam_core::policy::{Policy, ReclaimCap};
 use miro_sam_core::ports::{
-    ReclaimRequest, SubscriptionStore, SystemClock, TokenBundle, TokenStore, WorkMessage,
+    AuditStore, MemberStore, OrgStore, PlanStore, ReclaimRequest, SubscriptionStore, SystemClock,
+    TokenBundle, TokenStore, WorkMessage,
 };
 use miro_sam_cli::env;
 use miro_sam_sqlite::SqliteStore;

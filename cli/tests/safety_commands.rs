@@ -11,7 +11,7 @@ use miro_client::SecretString;
 use miro_sam_core::domain::{OrgId, RegisteredOrg};
 use miro_sam_core::jobs;
 use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{SubscriptionStore, TokenBundle, TokenStore};
+use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore, TokenBundle, TokenStore};
 use miro_sam_cli::env;
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};

@@ -13,7 +13,7 @@ use miro_sam_core::audit::AuditEntry;
 use miro_sam_core::domain::{MemberId, OrgId, RegisteredOrg};
 use miro_sam_core::jobs::{self, Deps};
 use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore, SystemClock, TokenBundle, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use std::sync::Arc;

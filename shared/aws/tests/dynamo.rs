@@ -19,7 +19,9 @@ use miro_sam_core::domain::{AuditEntryId, Email, PlanId};
 use miro_sam_core::jobs;
 use miro_sam_core::plan::build_plan;
 use miro_sam_core::policy::Policy;
-use miro_sam_core::ports::{Clock, FixedClock, SubscriptionStore, TokenStore};
+use miro_sam_core::ports::{
+    AuditStore, Clock, FixedClock, MemberStore, OrgStore, PlanStore, TokenStore,
+};
 
 #[tokio::test]
 async fn download_of_10_000_members_then_an_unchanged_rerun_writes_no_member() {

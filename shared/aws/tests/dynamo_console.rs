@@ -11,7 +11,7 @@ use miro_sam_core::StoreError;
 use miro_sam_core::audit::{AuditCursor, AuditEntry, AuditEvent, AuditQuery};
 use miro_sam_core::contract::fixtures::{member_id, org, plan, subscription, t0};
 use miro_sam_core::domain::{AuditEntryId, Email, OrgId, PlanId};
-use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::ports::{AuditStore, MemberStore, PlanStore};
 use miro_sam_core::reclaim::{
     ReclaimRecord, ReclaimState, ReclaimTransition, RecordCursor, SkipReason,
 };

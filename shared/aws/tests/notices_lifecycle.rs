@@ -16,7 +16,7 @@ use miro_sam_core::notices::{
 };
 use miro_sam_core::policy::{Policy, ReclaimCap};
 use miro_sam_core::ports::{
-    FixedClock, MailError, Mailer, NoticeStore, OutgoingEmail, SentEmail, SubscriptionStore,
+    FixedClock, MailError, Mailer, MemberStore, NoticeStore, OutgoingEmail, SentEmail,
 };
 
 #[derive(Default)]

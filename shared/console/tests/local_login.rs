@@ -6,7 +6,7 @@ use chrono::Duration;
 use common::*;
 use miro_sam_console::{LoginLinkError, one_time_login_link};
 use miro_sam_core::audit::AuditEvent;
-use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::ports::AuditStore;
 
 #[tokio::test]
 async fn a_login_link_signs_in_once() {

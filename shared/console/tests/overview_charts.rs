@@ -6,7 +6,7 @@ mod common;
 
 use chrono::Duration;
 use common::*;
-use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::ports::MemberStore;
 
 /// The value of attribute `name` in one SVG tag's text.
 fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {

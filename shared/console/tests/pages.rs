@@ -11,7 +11,7 @@ use miro_sam_core::audit::{AuditEntry, AuditEvent};
 use miro_sam_core::domain::{AuditEntryId, MemberId, OrgId};
 use miro_sam_core::jobs::{self, MemberRef, ReclaimOptions};
 use miro_sam_core::plan::candidate_order;
-use miro_sam_core::ports::{SubscriptionStore, WorkMessage};
+use miro_sam_core::ports::{AuditStore, MemberStore, OrgStore, PlanStore, WorkMessage};
 use miro_sam_core::reclaim::ReclaimState;
 use miro_sam_core::timeline::{ActivityBucket, MemberChange, MemberEvent};
 use miro_sam_core::{License, Role};

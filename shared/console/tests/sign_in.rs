@@ -7,7 +7,7 @@ use common::*;
 use miro_client::ExposeSecret;
 use miro_sam_core::audit::AuditEvent;
 use miro_sam_core::jobs;
-use miro_sam_core::ports::{SubscriptionStore, TokenStore};
+use miro_sam_core::ports::{AuditStore, TokenStore};
 use miro_sandbox::SignInAs;
 
 /// The signing-in admin is the user whose grant the org uses: Miro may treat the second authorization as a

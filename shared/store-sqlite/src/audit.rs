@@ -114,7 +114,7 @@ pub(crate) fn page_query(
 mod tests {
     use miro_sam_core::audit::{AuditEntry, AuditEvent, AuditQuery};
     use miro_sam_core::contract::fixtures::{audit_entry, member_id, org, t0};
-    use miro_sam_core::ports::SubscriptionStore;
+    use miro_sam_core::ports::AuditStore;
     use rusqlite::Connection;
 
     use crate::SqliteStore;

@@ -19,21 +19,28 @@
 //! build is refused rather than misread.
 
 mod audit;
+mod audit_store;
 mod codec;
 mod download_lease;
 mod holds;
 #[cfg(test)]
 mod index_use;
 mod member_search;
+mod member_store;
 mod members;
 mod notices;
 mod oauth_states;
+mod org_store;
+mod orgs;
+mod plan_store;
 mod plan_stream;
 mod plans;
+mod policies;
 mod queue;
 mod records;
+mod runs;
 pub mod schema;
-mod subscriptions;
+mod snapshots;
 mod timeline;
 mod tokens;
 

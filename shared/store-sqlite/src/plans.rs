@@ -300,7 +300,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use miro_sam_core::contract::fixtures::{org, plan};
-    use miro_sam_core::ports::SubscriptionStore;
+    use miro_sam_core::ports::PlanStore;
     use rusqlite::Connection;
 
     use crate::SqliteStore;

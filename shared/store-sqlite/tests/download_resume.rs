@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use miro_sam_core::jobs::{self, DownloadOutcome, StopAt};
-use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::ports::MemberStore;
 use miro_sandbox::FaultConfig;
 use std::collections::BTreeSet;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use miro_client::{ExposeSecret, SecretString};
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::policy::Policy;
-use miro_sam_core::ports::{SubscriptionStore, TokenStore};
+use miro_sam_core::ports::{AuditStore, OrgStore, TokenStore};
 use miro_sam_sqlite::{SqliteStore, schema};
 
 /// A path in a fresh directory, removed when dropped.

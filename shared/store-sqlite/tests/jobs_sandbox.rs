@@ -10,7 +10,7 @@ use miro_sam_core::domain::{AuditEntryId, Email, MemberId};
 use miro_sam_core::jobs::{self, JobError, MemberRef, ReclaimOptions};
 use miro_sam_core::plan::PlanRefusal;
 use miro_sam_core::policy::{Exemption, ExemptionMatch, Policy};
-use miro_sam_core::ports::{SubscriptionStore, TokenStore};
+use miro_sam_core::ports::{AuditStore, MemberStore, PlanStore, TokenStore};
 use miro_sam_core::reclaim::{
     ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition, SkipReason,
 };

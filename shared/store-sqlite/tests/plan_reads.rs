@@ -7,7 +7,7 @@ use chrono::Utc;
 use miro_sam_core::domain::{Email, MemberId, PlanId};
 use miro_sam_core::jobs::{self, ReclaimOptions};
 use miro_sam_core::plan::{ReclaimPlan, candidate_order};
-use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::ports::PlanStore;
 use miro_sam_core::reclaim::ReclaimOutcome;
 
 /// `plan` under a new id with `extra` made-up candidates (ids and emails Miro never issued) added.

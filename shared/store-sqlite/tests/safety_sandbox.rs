@@ -11,7 +11,7 @@ use miro_sam_core::hold::HoldSource;
 use miro_sam_core::jobs::{self, DownloadOutcome, JobError, MemberRef, ReclaimOptions, StopAt};
 use miro_sam_core::plan::{Candidate, PlanRefusal, ReclaimPlan};
 use miro_sam_core::policy::{ExclusionRule, Policy};
-use miro_sam_core::ports::SubscriptionStore;
+use miro_sam_core::ports::{AuditStore, MemberStore, OrgStore, PlanStore};
 use miro_sam_core::reclaim::{ReclaimOutcome, SkipReason};
 use miro_sandbox::{EmptyActivity, SCIM_ROLE_USER, SandboxMember, ScimRoles};
 

@@ -15,7 +15,7 @@ use miro_sam_core::audit::AuditEvent;
 use miro_sam_core::contract;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{self, JobError};
-use miro_sam_core::ports::{RefreshLease, SubscriptionStore, TokenBundle, TokenStore};
+use miro_sam_core::ports::{AuditStore, OrgStore, RefreshLease, TokenBundle, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::SandboxControl;
 

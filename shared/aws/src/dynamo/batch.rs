@@ -191,7 +191,7 @@ mod tests {
     };
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use miro_sam_core::contract::fixtures::{org, subscription};
-    use miro_sam_core::ports::SubscriptionStore;
+    use miro_sam_core::ports::MemberStore;
 
     use super::*;
     use crate::DynamoStore;
