@@ -1,6 +1,7 @@
-//! miro-sam's embedded storage: one SQLite file implementing the core's [`SubscriptionStore`], [`TokenStore`] and
-//! [`ReclaimQueue`] ports, `NoticeStore` (the notice records), and [`OAuthStates`] (the connect flow's and the
-//! console sign-in's single-use states).
+//! miro-sam's embedded storage: one SQLite file implementing the core's [`SubscriptionStore`] (its four store
+//! traits, one file each: `member_store`, `plan_store`, `audit_store`, `org_store`, over one file of statements
+//! per resource), [`TokenStore`] and [`ReclaimQueue`] ports, `NoticeStore` (the notice records), and
+//! [`OAuthStates`] (the connect flow's and the console sign-in's single-use states).
 //!
 //! # Secrets
 //! The file holds every connected org's OAuth and SCIM tokens in clear text, like a `~/.netrc`. Protect it the
@@ -17,6 +18,11 @@
 //! # Schema
 //! Forward-only numbered migrations tracked in `PRAGMA user_version` (see [`schema`]). A file written by a newer
 //! build is refused rather than misread.
+//!
+//! [`SubscriptionStore`]: miro_sam_core::ports::SubscriptionStore
+//! [`TokenStore`]: miro_sam_core::ports::TokenStore
+//! [`ReclaimQueue`]: miro_sam_core::ports::ReclaimQueue
+//! [`OAuthStates`]: miro_sam_core::ports::OAuthStates
 
 mod audit;
 mod audit_store;

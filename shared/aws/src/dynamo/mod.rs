@@ -38,8 +38,8 @@ pub use oauth_state::{OAUTH_STATE_TTL, OAuthStateStore, StateTake, TakenState};
 use crate::retry::Backoff;
 use db::Db;
 
-/// [`SubscriptionStore`] (all four store traits) on one DynamoDB table. Cheap to clone; clones share the client
-/// and the counters.
+/// [`SubscriptionStore`](miro_sam_core::ports::SubscriptionStore) (all four store traits) on one DynamoDB
+/// table. Cheap to clone; clones share the client and the counters.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     db: Db,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{MemberId, OrgId, RunId};
 
 /// An org someone connected to miro-sam. Its reclaim policy is stored separately, versioned
-/// (see [`crate::ports::SubscriptionStore::put_policy`]), so every plan can name the exact policy it used.
+/// (see [`crate::ports::OrgStore::put_policy`]), so every plan can name the exact policy it used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisteredOrg {
     pub id: OrgId,

@@ -45,7 +45,8 @@ pub struct Subscription {
     /// When a download first saw this member.
     pub first_seen_at: DateTime<Utc>,
     /// When a download last saw this member. Stores keep this cheap: a member unchanged since their last write is
-    /// reported as seen by the org's last complete download (see [`crate::ports::SubscriptionStore`]).
+    /// reported as seen by the org's last complete download (see
+    /// [`crate::ports::MemberStore::get_member`]).
     pub last_seen_at: DateTime<Utc>,
     /// Set when a complete member listing no longer contained this member; `None` while they are in Miro.
     pub removed_at: Option<DateTime<Utc>>,

@@ -9,7 +9,7 @@ use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{AuditEntryId, OrgId};
 use crate::pause::OrgPause;
 use crate::plan::PlanRefusal;
-use crate::ports::SubscriptionStore;
+use crate::ports::{OrgStore, SubscriptionStore};
 
 /// Turns the org's kill switch on. Pausing a paused org replaces the reason (and is audited again).
 pub async fn pause_org(
@@ -95,7 +95,7 @@ pub async fn resume_org(
 }
 
 /// Refuses when the org is paused, reading the CURRENT state (not anything a plan froze).
-pub async fn check_not_paused(store: &dyn SubscriptionStore, org: &OrgId) -> Result<(), JobError> {
+pub async fn check_not_paused(store: &dyn OrgStore, org: &OrgId) -> Result<(), JobError> {
     match store.get_pause(org).await? {
         None => Ok(()),
         Some(p) => Err(PlanRefusal::OrgPaused {

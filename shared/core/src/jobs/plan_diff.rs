@@ -1,11 +1,11 @@
 //! What changed between two plans of an org: who is a candidate now and was not, and who no longer is. Both
 //! plans are read a page at a time in member id order and merged, so memory holds `limit` candidates of each
-//! side, whatever the plans' sizes.
+//! side, whatever the plans' sizes. Only the plans are read, so any [`PlanStore`] will do.
 
 use super::JobError;
 use crate::domain::PlanId;
 use crate::plan::{Candidate, PLAN_PAGE};
-use crate::ports::SubscriptionStore;
+use crate::ports::PlanStore;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanDiff {
@@ -19,7 +19,7 @@ pub struct PlanDiff {
 
 /// Compares the candidates of `current` with those of `previous`.
 pub async fn plan_diff(
-    store: &dyn SubscriptionStore,
+    store: &dyn PlanStore,
     current: PlanId,
     previous: PlanId,
     limit: usize,
@@ -88,7 +88,7 @@ impl CandidatePages {
         }
     }
 
-    async fn peek(&mut self, store: &dyn SubscriptionStore) -> Result<Option<Candidate>, JobError> {
+    async fn peek(&mut self, store: &dyn PlanStore) -> Result<Option<Candidate>, JobError> {
         if self.page.is_empty() && !self.exhausted {
             let page = store
                 .list_plan_candidates(self.plan, self.after.as_ref(), PLAN_PAGE)
@@ -108,7 +108,7 @@ impl CandidatePages {
     /// past everything below `member`.
     pub(super) async fn contains(
         &mut self,
-        store: &dyn SubscriptionStore,
+        store: &dyn PlanStore,
         member: &crate::domain::MemberId,
     ) -> Result<bool, JobError> {
         while let Some(c) = self.peek(store).await? {

@@ -1,6 +1,6 @@
 //! The download fan-out: the scheduled dispatcher queues one [`DownloadJob`] per connected org, download workers
 //! take one each. A worker holds the org's [`DownloadLease`] (a store item, see
-//! [`crate::ports::SubscriptionStore::take_download_lease`]) while it downloads, so two downloads of one org never
+//! [`crate::ports::OrgStore::take_download_lease`]) while it downloads, so two downloads of one org never
 //! run at once, and a worker near its deadline queues the job's continuation so the org finishes the same day.
 
 use std::time::Duration;
@@ -90,7 +90,7 @@ pub trait DownloadQueue: Send + Sync {
     async fn send(&self, jobs: &[DownloadJob], delay: Duration) -> Result<usize, StoreError>;
 }
 
-/// The answer to [`crate::ports::SubscriptionStore::take_download_lease`].
+/// The answer to [`crate::ports::OrgStore::take_download_lease`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownloadLease {
     /// The caller holds the org's lease until the `until` it asked for (or until it releases it).
