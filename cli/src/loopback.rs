@@ -1,11 +1,11 @@
 //! The loopback redirect of `miro-sam connect` (and of the demo): a one-shot local HTTP server that receives
 //! Miro's redirect, checks the CSRF `state`, and hands the code over.
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Html;
 use axum::routing::get;
+use miro_client::RedirectQuery;
 use secrecy::SecretString;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -77,23 +77,20 @@ impl Loopback {
     }
 }
 
-async fn callback(
-    State(shared): State<Arc<Shared>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Html<String> {
-    let outcome = if let Some(error) = q.get("error") {
-        let detail = q.get("error_description").map(String::as_str).unwrap_or("");
+async fn callback(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Html<String> {
+    let q = RedirectQuery::parse(raw.as_deref());
+    let outcome = if let Some(error) = q.error {
         Err(format!(
-            "Miro answered `{error}` {detail}: the app was not approved. Run `miro-sam connect` again and choose \
+            "Miro answered `{error}`: the app was not approved. Run `miro-sam connect` again and choose \
              \"Install & authorize\" as a Company Admin."
         ))
-    } else if q.get("state") != Some(&shared.state) {
+    } else if q.state.as_deref() != Some(shared.state.as_str()) {
         // Not ours: a stale tab or a forged request. Keep waiting for the real one.
         return Html(page(
             "This link is not the one miro-sam is waiting for. Start again from `miro-sam connect`.",
         ));
-    } else if let Some(code) = q.get("code") {
-        Ok(SecretString::from(code.clone()))
+    } else if let Some(code) = q.code {
+        Ok(code)
     } else {
         Err(
             "Miro's redirect carried neither a code nor an error; run `miro-sam connect` again"

@@ -13,6 +13,7 @@ mod pages;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
+use miro_client::RedirectQuery;
 use miro_sam_aws::StateTake;
 use miro_sam_aws::dynamo::LinkUse;
 use miro_sam_core::domain::OrgId;
@@ -158,7 +159,8 @@ fn expected_org(data: &str) -> Result<Option<OrgId>, String> {
 
 async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
     let again = START_OVER.to_owned();
-    let Some(state) = query(req, "state").filter(|s| !s.is_empty()) else {
+    let redirect = RedirectQuery::from_lookup(|key| query(req, key));
+    let Some(state) = redirect.state else {
         return page(
             StatusCode::BAD_REQUEST,
             "Missing state",
@@ -206,19 +208,18 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
             );
         }
     };
-    if let Some(error) = query(req, "error") {
-        let detail = query(req, "error_description").unwrap_or_default();
+    if let Some(error) = redirect.error {
         return page(
             StatusCode::BAD_REQUEST,
             "The app was not approved",
             &[
-                format!("Miro answered: {error} {detail}"),
+                format!("Miro answered: {error}"),
                 "To connect, approve the app as a Company Admin and pick a team of your Enterprise org.".into(),
                 again,
             ],
         );
     }
-    let Some(code) = query(req, "code").filter(|c| !c.is_empty()) else {
+    let Some(code) = redirect.code else {
         return page(
             StatusCode::BAD_REQUEST,
             "Missing code",
@@ -234,7 +235,7 @@ async fn callback(rt: &Runtime, req: &Request) -> Response<Body> {
         default_policy: rt.settings.default_policy.clone(),
         expected_org: expected,
     };
-    match connect_org(&rt.deps, app, &SecretString::from(code), &opts).await {
+    match connect_org(&rt.deps, app, &code, &opts).await {
         Ok(c) => {
             tracing::Span::current().record("org_id", tracing::field::display(&c.org_id));
             connected(rt, &c)

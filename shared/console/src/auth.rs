@@ -18,7 +18,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use miro_client::{Member, MiroError, OAuthApp, Role, SecretString, TokenInfo};
+use miro_client::{Member, MiroError, OAuthApp, RedirectQuery, Role, SecretString, TokenInfo};
 use miro_sam_core::audit::{AuditEntry, AuditEvent};
 use miro_sam_core::domain::{AuditEntryId, Email, OrgId};
 use miro_sam_core::jobs::{self, JobError};
@@ -152,15 +152,15 @@ pub(crate) async fn callback(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let q = query_pairs(raw.as_deref());
-    if let Some(error) = param(&q, "error") {
-        let why = param(&q, "error_description").unwrap_or(error);
+    let q = RedirectQuery::parse(raw.as_deref());
+    if let Some(error) = q.error {
+        let why = error.description.unwrap_or(error.error);
         return Err(refused(
             "Miro did not sign you in",
             format!("Miro answered: {why}. Nothing was stored. Sign in again and approve the app."),
         ));
     }
-    let state = param(&q, "state").ok_or_else(|| {
+    let state = q.state.as_deref().ok_or_else(|| {
         PageError::BadRequest("the sign-in answer has no state; start again".into())
     })?;
     let StateData::ConsoleSignIn { browser } = take(&st, state).await? else {
@@ -178,16 +178,11 @@ pub(crate) async fn callback(
              here.",
         ));
     }
-    let code = param(&q, "code").ok_or_else(|| {
+    let code = q.code.ok_or_else(|| {
         PageError::BadRequest("the sign-in answer has no code; start again".into())
     })?;
     let app = sign_in_app(&st)?;
-    let grant = match st
-        .deps
-        .client
-        .exchange_code(&app, &SecretString::from(code.to_owned()))
-        .await
-    {
+    let grant = match st.deps.client.exchange_code(&app, &code).await {
         Ok(g) => g,
         Err(MiroError::OAuthRejected { .. }) => {
             return Err(refused(

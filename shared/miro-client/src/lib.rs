@@ -25,6 +25,7 @@ mod http;
 mod model;
 mod oauth;
 mod pacer;
+mod redirect;
 mod rest;
 mod scim;
 mod wire;
@@ -36,6 +37,7 @@ pub use model::{
     ScimServiceInfo, ScimUser, ScimUsersPage, TokenInfo, UndecodableMember,
 };
 pub use oauth::TokenGrant;
+pub use redirect::{RedirectError, RedirectQuery};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use wire::parse_datetime;
 
