@@ -135,7 +135,7 @@ fn decide(f: &Facts) -> SeatView {
         match (undone, requested) {
             (Some(u), _) if u.at > f.as_of => {
                 view.state = format!(
-                    "active — reactivated by miro-sam {} (the last download, {}, still saw the reclaim)",
+                    "active — reactivated by miro-sam {}, after the last download ({})",
                     when(u.at),
                     when(f.as_of)
                 );
@@ -150,7 +150,7 @@ fn decide(f: &Facts) -> SeatView {
             }
             (None, None) if r.at > f.as_of => {
                 view.state = format!(
-                    "deactivated — seat reclaimed by miro-sam {} (the last download, {}, was before it)",
+                    "deactivated — seat reclaimed by miro-sam {}, after the last download ({})",
                     when(r.at),
                     when(f.as_of)
                 );
