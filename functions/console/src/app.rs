@@ -31,11 +31,7 @@ pub enum StartError {
 /// Reads the session key and wires the console over the runtime's adapters. On AWS: `/console`, Secure
 /// cookies, Sign in with Miro only (no one-time login links).
 pub async fn build(rt: &Runtime, settings: &ConsoleSettings) -> Result<Router, StartError> {
-    let queue = rt.adapters.require_queue()?.clone();
-    let oauth_app = rt.deps.oauth_app.clone().ok_or(StartError::NoOAuthApp {
-        id: env::OAUTH_CLIENT_ID,
-        secret: miro_sam_aws::env::OAUTH_CLIENT_SECRET_NAME,
-    })?;
+    let deps = deps(rt)?;
     let value = miro_sam_lambda::read_plain_secret(
         &rt.adapters.clients.secrets,
         &settings.session_key_name,
@@ -55,7 +51,19 @@ pub async fn build(rt: &Runtime, settings: &ConsoleSettings) -> Result<Router, S
         currency: settings.currency.clone(),
         local_login: false,
     };
-    let deps = ConsoleDeps {
+    Ok(miro_sam_console::router(config, deps))
+}
+
+/// The console's ports over the runtime's adapters: the table, the reclaim queue, the table's OAuth states, a
+/// token store that sees SCIM tokens as metadata only, the Miro client and the app. Public so a test can serve
+/// the deployment's wiring over plain HTTP on loopback with a config of its own.
+pub fn deps(rt: &Runtime) -> Result<ConsoleDeps, StartError> {
+    let queue = rt.adapters.require_queue()?.clone();
+    let oauth_app = rt.deps.oauth_app.clone().ok_or(StartError::NoOAuthApp {
+        id: env::OAUTH_CLIENT_ID,
+        secret: miro_sam_aws::env::OAUTH_CLIENT_SECRET_NAME,
+    })?;
+    Ok(ConsoleDeps {
         store: rt.deps.store.clone(),
         tokens: Arc::new(ConsoleTokens::new(
             rt.adapters.tokens.clone(),
@@ -66,6 +74,5 @@ pub async fn build(rt: &Runtime, settings: &ConsoleSettings) -> Result<Router, S
         client: rt.deps.client.clone(),
         oauth_app: Some(oauth_app),
         clock: rt.deps.clock.clone(),
-    };
-    Ok(miro_sam_console::router(config, deps))
+    })
 }

@@ -7,6 +7,7 @@
 //! - [`build`]: the router over the same [`Runtime`](miro_sam_lambda::Runtime) every function builds, with the
 //!   session key from Secrets Manager ([`session_key`]), Secure cookies, and a token store that sees SCIM tokens
 //!   as metadata only ([`scim_presence`]);
+//! - [`deps`]: the same wiring without the config, for a test that serves it on loopback;
 //! - [`handle`]: one invocation: the request through the router, the response back in API Gateway's form.
 
 mod app;
@@ -19,7 +20,7 @@ use lambda_http::tower::ServiceExt;
 use lambda_http::{Body, IntoResponse, Request, RequestExt, Response};
 use tracing::Instrument;
 
-pub use app::{StartError, build};
+pub use app::{StartError, build, deps};
 pub use settings::{BASE_PATH, ConsoleSettings, ConsoleSettingsError};
 
 /// One request through the console's router (cheap to clone: it is built once per cold start).
