@@ -1,6 +1,7 @@
 //! One org's seat numbers for one day: the series behind every chart and the "before/after" of a reclaim.
 
 use std::collections::BTreeMap;
+use crate::domain::LicenseExt;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use miro_client::{License, Organization};
@@ -14,7 +15,7 @@ pub const ACTIVITY_WINDOWS_DAYS: [i64; 4] = [30, 60, 90, 120];
 /// Counts of paid seats in use, by how recently they were used.
 ///
 /// Population: members still in Miro (`removed_at` is `None`), `active` (not deactivated) and holding a paid license
-/// ([`License::is_paid`]). A member counts in `days_N` when their `last_activity_at` is at or after `now − N days`.
+/// ([`LicenseExt::is_paid`]). A member counts in `days_N` when their `last_activity_at` is at or after `now − N days`.
 /// The buckets are cumulative: everyone in `days_30` is also in `days_60`, and so on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityBuckets {

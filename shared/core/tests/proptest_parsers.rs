@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use miro_client::{License, Member};
 use miro_sam_core::DomainError;
+use miro_sam_core::domain::LicenseExt;
 use miro_sam_core::domain::{Email, EmailDomain, MemberId, OrgId, PlanId, Subscription};
 use miro_sam_core::policy::{
     Approval, Exemption, ExemptionMatch, InactivityDays, POLICY_SCHEMA_VERSION, Percent, Policy,

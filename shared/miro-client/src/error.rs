@@ -16,7 +16,7 @@ pub enum Api {
 pub enum MiroError {
     #[error(
         "Miro rejected the access token on {endpoint} (HTTP 401{code}): it expired or was revoked. \
-         Reconnect the org (`miro-sam connect`, or the /oauth/start link of your deployment)."
+         Reconnect the org."
     )]
     Unauthorized { endpoint: String, code: String },
 

@@ -80,20 +80,6 @@ wire_enum! {
     }
 }
 
-impl License {
-    /// Licenses that cost money and are therefore worth reclaiming. Unknown values are not assumed paid.
-    pub fn is_paid(&self) -> bool {
-        matches!(
-            self,
-            License::Full
-                | License::Advanced
-                | License::Standard
-                | License::Basic
-                | License::Occasional
-        )
-    }
-}
-
 wire_enum! {
     /// An org member's role (`role` on `/v2/orgs/{org}/members`).
     Role {
@@ -244,12 +230,14 @@ pub struct ScimRole {
 }
 
 impl ScimUser {
-    /// True when the SCIM role list marks this user as a Company Admin.
-    pub fn is_company_admin(&self) -> bool {
-        self.roles.iter().any(|r| {
-            r.kind.eq_ignore_ascii_case("organization_user_role")
-                && r.value.eq_ignore_ascii_case("ORGANIZATION_INTERNAL_ADMIN")
-        })
+    /// The user's organization roles SCIM lists (values of `organization_user_role` entries, e.g.
+    /// "ORGANIZATION_INTERNAL_ADMIN"). What a role means for the product is the core's to decide.
+    pub fn user_role_values(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.kind.eq_ignore_ascii_case("organization_user_role"))
+            .map(|r| r.value.clone())
+            .collect()
     }
 
     /// The admin roles SCIM lists (values of `organization_admin_role` entries, e.g. "Content Admin"). REST's

@@ -586,7 +586,7 @@ proptest! {
                 prop_assert_eq!(&u.id, &id.to_string());
                 prop_assert_eq!(u.active, active.unwrap_or(true));
                 prop_assert_eq!(
-                    u.is_company_admin(),
+                    u.user_role_values().iter().any(|v| v == "ORGANIZATION_INTERNAL_ADMIN"),
                     roles.iter().any(|v| v == &json!("ORGANIZATION_INTERNAL_ADMIN"))
                 );
             }

@@ -122,7 +122,11 @@ async fn a_company_admin_cannot_be_deactivated() {
         .await
         .unwrap()
         .unwrap();
-    assert!(user.is_company_admin());
+    assert!(
+        user.user_role_values()
+            .iter()
+            .any(|v| v == "ORGANIZATION_INTERNAL_ADMIN")
+    );
     let err = client
         .scim_set_active(&scim, &user.id, false)
         .await

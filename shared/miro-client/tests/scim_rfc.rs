@@ -168,16 +168,30 @@ async fn scim_admin_roles_are_read_from_scim_whatever_rest_says() {
     ));
 
     let admin = client.scim_get_user(&scim, &plain[0].id).await.unwrap();
-    assert!(admin.is_company_admin());
+    assert_eq!(
+        admin.user_role_values(),
+        vec!["ORGANIZATION_INTERNAL_ADMIN"]
+    );
     assert!(admin.admin_role_names().is_empty());
     let content = client.scim_get_user(&scim, &plain[1].id).await.unwrap();
-    assert!(!content.is_company_admin());
+    assert!(
+        !content
+            .user_role_values()
+            .iter()
+            .any(|v| v == "ORGANIZATION_INTERNAL_ADMIN")
+    );
     assert_eq!(
         content.admin_role_names(),
         vec!["Content Admin".to_string()]
     );
     let nobody = client.scim_get_user(&scim, &plain[2].id).await.unwrap();
-    assert!(!nobody.is_company_admin() && nobody.admin_role_names().is_empty());
+    assert!(
+        !nobody
+            .user_role_values()
+            .iter()
+            .any(|v| v == "ORGANIZATION_INTERNAL_ADMIN")
+            && nobody.admin_role_names().is_empty()
+    );
 
     let rest = access_token(&sandbox, &org);
     let m = client.member(&rest, &org, &plain[1].id).await.unwrap();

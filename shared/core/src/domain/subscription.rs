@@ -4,6 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use miro_client::{License, Member, Role};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use super::LicenseExt;
 
 use super::{Email, MemberId, OrgId};
 use crate::error::DomainError;

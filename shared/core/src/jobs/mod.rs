@@ -60,7 +60,9 @@ pub enum JobError {
     #[error(transparent)]
     Store(#[from] StoreError),
 
-    #[error(transparent)]
+    /// Miro's error, with how to reconnect where the client's message says only that the org must be: the
+    /// client knows Miro, not miro-sam's commands.
+    #[error("{0}{hint}", hint = reconnect_hint(.0))]
     Miro(#[from] MiroError),
 
     #[error(transparent)]
@@ -103,6 +105,16 @@ pub enum JobError {
     InvalidRequest(String),
 }
 
+/// How to reconnect an org, after a Miro error that ends in "reconnect the org".
+fn reconnect_hint(e: &MiroError) -> &'static str {
+    match e {
+        MiroError::Unauthorized { .. } | MiroError::OAuthRejected { .. } => {
+            " (`miro-sam connect`, or the /oauth/start link of your deployment)"
+        }
+        _ => "",
+    }
+}
+
 impl JobError {
     /// Worth running again later unchanged: Miro was busy or unreachable, storage hiccuped, or another worker
     /// held the item. Everything else needs a person (or is final).
@@ -125,5 +137,31 @@ impl JobError {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client's message says the org must be reconnected; the job's error says how.
+    #[test]
+    fn a_rejected_token_says_how_to_reconnect() {
+        let miro = MiroError::Unauthorized {
+            endpoint: "/v2/orgs/{org}".into(),
+            code: String::new(),
+        };
+        assert!(!miro.to_string().contains("miro-sam"), "{miro}");
+        let job = JobError::from(miro).to_string();
+        assert!(
+            job.contains("Reconnect the org") && job.contains("`miro-sam connect`"),
+            "{job}"
+        );
+        let other = JobError::from(MiroError::NotFound {
+            endpoint: "/v2/orgs/{org}".into(),
+            message: "gone".into(),
+        })
+        .to_string();
+        assert!(!other.contains("miro-sam connect"), "{other}");
     }
 }

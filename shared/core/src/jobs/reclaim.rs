@@ -12,6 +12,7 @@
 //! call; after 3 it completes the transition from the audit entry; after the PATCH but before 3 it finds the
 //! member deactivated while the record says `Applying`, and records the reclaim without a second PATCH.
 
+use crate::domain::ScimUserExt;
 use chrono::{DateTime, Utc};
 use miro_client::{MiroError, ScimUser};
 use serde::{Deserialize, Serialize};

@@ -7,6 +7,7 @@ pub mod guardrails;
 mod notices;
 
 use std::collections::BTreeSet;
+use crate::domain::LicenseExt;
 
 use chrono::{DateTime, Utc};
 use miro_client::License;
