@@ -186,19 +186,31 @@ impl Browser {
     /// The page's `<h1>` once it reads `title`; fails with what the page says instead.
     pub async fn expect_title(&self, title: &str) {
         let xpath = format!("//h1[normalize-space()={}]", xpath_literal(title));
-        if self
-            .client
-            .wait()
-            .at_most(PAGE_WAIT)
-            .for_element(Locator::XPath(&xpath))
-            .await
-            .is_err()
-        {
+        if let Err(e) = self.wait_for(Locator::XPath(&xpath)).await {
             panic!(
-                "expected a page titled {title:?}, got {} with:\n{}",
+                "expected a page titled {title:?}, got {} ({e}) with:\n{}",
                 self.url().await,
                 self.text().await
             );
+        }
+    }
+
+    /// The first element `locator` matches, waiting up to [`PAGE_WAIT`] for it. fantoccini's wait gives up at
+    /// once on any WebDriver error other than "no such element", and while a submitted form navigates the
+    /// driver may answer one (a stale document, a page still loading): those end one attempt, not the wait.
+    async fn wait_for(
+        &self,
+        locator: Locator<'_>,
+    ) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+        let deadline = tokio::time::Instant::now() + PAGE_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.client.wait().at_most(left).for_element(locator).await {
+                Ok(e) => return Ok(e),
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+                // A poll interval between attempts, as fantoccini's own wait keeps.
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
         }
     }
 
@@ -216,13 +228,7 @@ impl Browser {
 
     /// The first element `css` matches, once the page has one.
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        match self
-            .client
-            .wait()
-            .at_most(PAGE_WAIT)
-            .for_element(Locator::Css(css))
-            .await
-        {
+        match self.wait_for(Locator::Css(css)).await {
             Ok(e) => e,
             Err(e) => panic!(
                 "no {css:?} on {}: {e}\n{}",
@@ -234,13 +240,7 @@ impl Browser {
 
     /// The first element `xpath` matches, once the page has one.
     pub async fn find_xpath(&self, xpath: &str) -> fantoccini::elements::Element {
-        match self
-            .client
-            .wait()
-            .at_most(PAGE_WAIT)
-            .for_element(Locator::XPath(xpath))
-            .await
-        {
+        match self.wait_for(Locator::XPath(xpath)).await {
             Ok(e) => e,
             Err(e) => panic!(
                 "no {xpath:?} on {}: {e}\n{}",
