@@ -16,6 +16,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use miro_client::{MiroClient, MiroConfig, SecretString};
 use miro_sam_aws::{AwsClients, AwsConfig};
+use miro_sam_cli::env;
 use miro_sam_core::audit::AuditEntry;
 use miro_sam_core::domain::{MemberId, OrgId, RegisteredOrg};
 use miro_sam_core::jobs::{self, Deps};
@@ -24,7 +25,6 @@ use miro_sam_core::ports::{
     AuditStore, MemberStore, OrgStore, PlanStore, ReclaimRequest, SubscriptionStore, SystemClock,
     TokenBundle, TokenStore, WorkMessage,
 };
-use miro_sam_cli::env;
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 
@@ -117,7 +117,10 @@ impl Stores {
             ("USER", USER.to_owned()),
             (env::MIRO_OAUTH_BASE_URL, self.base.clone()),
             (env::MIRO_API_BASE_URL, self.base.clone()),
-            (env::MIRO_SCIM_BASE_URL, format!("{}/api/v1/scim", self.base)),
+            (
+                env::MIRO_SCIM_BASE_URL,
+                format!("{}/api/v1/scim", self.base),
+            ),
         ];
         if aws {
             env.extend([

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use chrono::Utc;
 use miro_client::SecretString;
+use miro_sam_cli::env;
 use miro_sam_core::domain::{OrgId, RegisteredOrg};
 use miro_sam_core::jobs;
 use miro_sam_core::policy::{Policy, ReclaimCap};
 use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore, TokenBundle, TokenStore};
-use miro_sam_cli::env;
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 

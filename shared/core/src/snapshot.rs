@@ -1,7 +1,7 @@
 //! One org's seat numbers for one day: the series behind every chart and the "before/after" of a reclaim.
 
-use std::collections::BTreeMap;
 use crate::domain::LicenseExt;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use miro_client::{License, Organization};

@@ -1,10 +1,10 @@
 //! One member's license as we track it over time.
 
+use super::LicenseExt;
 use chrono::{DateTime, SecondsFormat, Utc};
 use miro_client::{License, Member, Role};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use super::LicenseExt;
 
 use super::{Email, MemberId, OrgId};
 use crate::error::DomainError;

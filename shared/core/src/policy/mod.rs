@@ -6,8 +6,8 @@ mod exemption;
 pub mod guardrails;
 mod notices;
 
-use std::collections::BTreeSet;
 use crate::domain::LicenseExt;
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use miro_client::License;
