@@ -122,22 +122,12 @@ pub async fn concurrent_notice_claims_have_one_winner(notices: Notices) {
         };
         tokio::spawn(async move { notices.put_notice(&claim, None).await })
     });
-    let results: Vec<_> = futures::future::join_all(inserts)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "exactly one insert wins: {results:?}"
-    );
-    assert!(
-        results
-            .iter()
-            .filter_map(|r| r.as_ref().err())
-            .all(|e| e.is_already_exists())
-    );
+    one_wins(
+        inserts,
+        "exactly one insert wins",
+        StoreError::is_already_exists,
+    )
+    .await;
     let stored = notices.get_notice(&a, &m).await.unwrap().expect("stored");
     let updates = (0..8).map(|i| {
         let notices = notices.clone();
@@ -147,22 +137,12 @@ pub async fn concurrent_notice_claims_have_one_winner(notices: Notices) {
         };
         tokio::spawn(async move { notices.put_notice(&next, Some(1)).await })
     });
-    let results: Vec<_> = futures::future::join_all(updates)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "exactly one compare-and-set wins: {results:?}"
-    );
-    assert!(
-        results
-            .iter()
-            .filter_map(|r| r.as_ref().err())
-            .all(|e| e.is_conflict())
-    );
+    one_wins(
+        updates,
+        "exactly one compare-and-set wins",
+        StoreError::is_conflict,
+    )
+    .await;
     let after = notices.get_notice(&a, &m).await.unwrap().expect("stored");
     assert_eq!(after.version, 2);
     assert!(after.days_inactive >= 100, "the winner's write is stored");
@@ -230,4 +210,23 @@ macro_rules! notice_store_contract_tests {
             );
         }
     };
+}
+
+/// Runs the racing writes; exactly one succeeds and every other fails as `lost` says it must.
+async fn one_wins<T: std::fmt::Debug + Send + 'static>(
+    racers: impl Iterator<Item = tokio::task::JoinHandle<Result<T, StoreError>>>,
+    what: &str,
+    lost: fn(&StoreError) -> bool,
+) {
+    let results: Vec<_> = futures::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{what}: {results:?}"
+    );
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(lost));
 }
