@@ -56,6 +56,7 @@ async fn serve(w: &World) -> Served {
         price_per_seat_month_minor: Some(PRICE_MINOR),
         currency: "USD".into(),
         local_login: false,
+        keep_link_key: None,
     };
     let deps =
         console_function::deps(&w.rt).expect("the console's ports over the world's adapters");

@@ -118,6 +118,7 @@ fn config(public_url: url::Url) -> ConsoleConfig {
         price_per_seat_month_minor: Some(1_000),
         currency: "USD".into(),
         local_login: true,
+        keep_link_key: None,
     }
 }
 

@@ -71,6 +71,7 @@ pub fn console_config(public_url: url::Url, seat_price: f64) -> ConsoleConfig {
         price_per_seat_month_minor: Some((seat_price * 100.0).round().max(0.0) as u64),
         currency: "USD".into(),
         local_login: true,
+        keep_link_key: None,
     }
 }
 

@@ -50,6 +50,7 @@ pub async fn build(rt: &Runtime, settings: &ConsoleSettings) -> Result<Router, S
         price_per_seat_month_minor: settings.price_per_seat_month_minor,
         currency: settings.currency.clone(),
         local_login: false,
+        keep_link_key: None,
     };
     Ok(miro_sam_console::router(config, deps))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use miro_client::{MiroClient, OAuthApp};
 use miro_sam_core::domain::Email;
 use miro_sam_core::ports::{Clock, OAuthStates, ReclaimQueue, SubscriptionStore, TokenStore};
-use secrecy::SecretBox;
+use secrecy::{SecretBox, SecretString};
 use url::Url;
 
 /// The console's settings.
@@ -30,6 +30,9 @@ pub struct ConsoleConfig {
     /// Accept the one-time loopback login links of `miro-sam serve` ([`crate::one_time_login_link`]). Off on
     /// a deployment: there only Sign in with Miro works.
     pub local_login: bool,
+    /// Verifies members' "keep my license" links (`miro_sam_links::keep`); the notice run signs them with the same
+    /// key. `None`: the keep page is off (notices then tell members whom to ask instead).
+    pub keep_link_key: Option<SecretString>,
 }
 
 impl ConsoleConfig {

@@ -77,6 +77,7 @@ pub fn config(origin: &str, o: &Options) -> ConsoleConfig {
         price_per_seat_month_minor: Some(1_000),
         currency: "USD".into(),
         local_login: o.local_login,
+        keep_link_key: None,
     }
 }
 

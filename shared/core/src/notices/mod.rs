@@ -7,10 +7,13 @@
 //! - [`run_notice_day`]: the daily run of one org over its plan and records, a page at a time.
 //! - [`keep_seat`], [`approve_keep`], [`decline_keep`]: a member's keep and an admin's decision on it.
 //! - [`notice_digest`]: the admins' digest (seats to be reclaimed by date, kept, waiting).
+//! - [`notices_after_plan`]: what the CLI and the download Lambda run after an org's daily plan (the day, then
+//!   the digest by email and webhook).
 //! - [`message`]: what the notice and reminder emails say; [`PacedMailer`]: sends at the channel's rate.
 //!
 //! The records live behind [`crate::ports::NoticeStore`]; emails go out through [`crate::ports::Mailer`].
 
+mod daily;
 mod digest;
 mod error;
 mod keep;
@@ -22,6 +25,9 @@ mod run;
 #[cfg(test)]
 mod tests;
 
+pub use daily::{
+    DigestChannels, NoticeSettings, OrgNoticeReport, notice_context, notices_after_plan,
+};
 pub use digest::{NoticeDigest, notice_digest};
 pub use error::NoticeError;
 pub use keep::{CycleRef, KeepOutcome, approve_keep, decline_keep, keep_seat, mark_reclaimed};

@@ -1,6 +1,5 @@
-//! Where notice records live: one per member of an org, each change a compare-and-set on its version. Its own
-//! port (not part of [`super::SubscriptionStore`]) so an adapter, or a deployment, can keep it apart, and so the
-//! store trait is not widened further (it is being split by concern).
+//! Where notice records live: one per member of an org, each change a compare-and-set on its version. One of the
+//! concerns [`super::SubscriptionStore`] is made of; an adapter or a test that needs only notices implements this.
 
 use async_trait::async_trait;
 

@@ -1,0 +1,104 @@
+//! What runs after an org's daily plan, wherever it runs (`miro-sam sync`, the demo, the download Lambda): the
+//! notice day ([`super::run_notice_day`]) and then the admins' digest ([`super::notice_digest`]) by email and to a
+//! chat webhook. One function so the CLI and the Lambda cannot drift apart.
+//!
+//! A digest that cannot be delivered is reported, not an error: the notices of the day went out (or did not) on
+//! their own records, and failing the day over a chat message would only make the caller retry the notices.
+
+use std::sync::Arc;
+
+use super::digest::{NoticeDigest, notice_digest};
+use super::error::NoticeError;
+use super::message::NoticeContext;
+use super::run::{KeepLinks, NoticeDay, NoticeDaySummary, NoticeDeps, run_notice_day};
+use crate::domain::{Email, OrgId, PlanId};
+use crate::ports::{OrgStore, Webhook};
+
+/// Where the admins' digest goes. Both empty: no digest.
+#[derive(Clone, Default)]
+pub struct DigestChannels {
+    /// Admin addresses the digest is emailed to.
+    pub email_to: Vec<Email>,
+    /// A Slack or Microsoft Teams incoming webhook.
+    pub webhook: Option<Arc<dyn Webhook>>,
+}
+
+/// What the deployment says about notices besides each org's policy.
+#[derive(Clone)]
+pub struct NoticeSettings {
+    /// Whom members should ask, when the org's policy does not say (e.g. "the IT service desk, it@example.com").
+    pub contact: String,
+    pub keep_links: Arc<dyn KeepLinks>,
+    pub digest: DigestChannels,
+}
+
+/// What the notices of one org did today.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgNoticeReport {
+    pub summary: NoticeDaySummary,
+    pub digest: NoticeDigest,
+    /// Each digest channel that failed, and why (the digest is not retried until the next day).
+    pub digest_failures: Vec<String>,
+}
+
+/// The context the org's messages are written with: its name as stored when it was connected, and whom to ask.
+pub async fn notice_context(
+    store: &dyn OrgStore,
+    org: &OrgId,
+    contact: &str,
+) -> Result<NoticeContext, NoticeError> {
+    let org_name = store
+        .get_org(org)
+        .await?
+        .map(|o| o.name)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| org.to_string());
+    Ok(NoticeContext {
+        org_name,
+        contact: contact.to_owned(),
+    })
+}
+
+/// Runs the org's notice day on `plan_id` (made today), then sends the digest when there is something to say.
+pub async fn notices_after_plan(
+    deps: &NoticeDeps,
+    org: &OrgId,
+    plan_id: PlanId,
+    settings: &NoticeSettings,
+) -> Result<OrgNoticeReport, NoticeError> {
+    let context = notice_context(deps.store.as_ref(), org, &settings.contact).await?;
+    let summary = run_notice_day(
+        deps,
+        &NoticeDay {
+            org,
+            plan_id,
+            context: &context,
+            keep_links: settings.keep_links.as_ref(),
+        },
+    )
+    .await?;
+    let now = deps.clock.now();
+    let digest = notice_digest(deps.notices.as_ref(), org, now).await?;
+    let mut digest_failures = Vec::new();
+    if !digest.is_empty() {
+        for to in &settings.digest.email_to {
+            let email = digest.email(&context.org_name, to, now.date_naive());
+            if let Err(e) = deps.mailer.send(&email).await {
+                digest_failures.push(format!("digest email to {to}: {e}"));
+            }
+        }
+        if let Some(hook) = &settings.digest.webhook
+            && let Err(e) = hook.post(&digest.line(&context.org_name)).await
+        {
+            digest_failures.push(format!("digest to the chat webhook: {e}"));
+        }
+    }
+    for failure in &digest_failures {
+        tracing::warn!(org = %org, "{failure}");
+    }
+    Ok(OrgNoticeReport {
+        summary,
+        digest,
+        digest_failures,
+    })
+}
