@@ -14,11 +14,27 @@ use crate::policy::{ExclusionRule, InactivityBasis, Policy, Verdict, VersionedPo
 /// The plan JSON format this build writes.
 pub const PLAN_SCHEMA_VERSION: u32 = 1;
 
+/// Refuses, when a stored plan is read, a `schema_version` newer than this build writes. Why on read: a newer
+/// miro-sam may store fields that change what a plan means (who may be reclaimed); an older build that ignored
+/// them would act on a plan it does not understand. Older versions are read as they are (fields added since
+/// have defaults that keep their meaning). The stores report the refusal as corrupt data naming the plan.
+fn known_schema_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = u32::deserialize(d)?;
+    if v > PLAN_SCHEMA_VERSION {
+        return Err(serde::de::Error::custom(format!(
+            "plan schema_version {v} is newer than this build understands ({PLAN_SCHEMA_VERSION}): a newer \
+             miro-sam wrote it; upgrade miro-sam to read it"
+        )));
+    }
+    Ok(v)
+}
+
 /// Candidates or exclusions per store read when a job pages through a plan: bounded memory, few round trips.
 pub const PLAN_PAGE: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReclaimPlan {
+    #[serde(deserialize_with = "known_schema_version")]
     pub schema_version: u32,
     pub plan_id: PlanId,
     pub org_id: OrgId,
@@ -138,6 +154,7 @@ pub enum PlanRefusal {
 /// it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanHeader {
+    #[serde(deserialize_with = "known_schema_version")]
     pub schema_version: u32,
     pub plan_id: PlanId,
     pub org_id: OrgId,

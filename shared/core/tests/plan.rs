@@ -286,3 +286,38 @@ fn held_members_are_excluded_with_the_end_date() {
     assert!(ex.reason.contains(&end), "{} names {end}", ex.reason);
     assert_eq!(with_hold.totals.candidates + 1, without.totals.candidates);
 }
+
+#[test]
+fn a_plan_or_header_written_by_a_newer_build_is_refused_on_read() {
+    use miro_sam_core::plan::{PLAN_SCHEMA_VERSION, PlanHeader};
+    let built = plan(uncapped(), Some(100), &org_members());
+    let mut plan_json = serde_json::to_value(&built).unwrap();
+    let mut header_json = serde_json::to_value(built.header()).unwrap();
+    // What this build writes reads back.
+    assert_eq!(
+        serde_json::from_value::<ReclaimPlan>(plan_json.clone()).unwrap(),
+        built
+    );
+    assert_eq!(
+        serde_json::from_value::<PlanHeader>(header_json.clone()).unwrap(),
+        built.header()
+    );
+    plan_json["schema_version"] = (PLAN_SCHEMA_VERSION + 1).into();
+    header_json["schema_version"] = (PLAN_SCHEMA_VERSION + 1).into();
+    for err in [
+        serde_json::from_value::<ReclaimPlan>(plan_json)
+            .unwrap_err()
+            .to_string(),
+        serde_json::from_value::<PlanHeader>(header_json)
+            .unwrap_err()
+            .to_string(),
+    ] {
+        assert!(
+            err.contains(&format!(
+                "schema_version {} is newer than this build",
+                PLAN_SCHEMA_VERSION + 1
+            )) && err.contains("upgrade miro-sam"),
+            "{err}"
+        );
+    }
+}
