@@ -24,7 +24,7 @@
 //! token). The session is a signed cookie (HMAC-SHA256; user id, email, org, expiry 8 h; HttpOnly,
 //! SameSite=Lax, Secure when configured). A session sees and changes its own org only. Tampered, foreign-key or
 //! expired cookies get a clear page and no data. Sessions are stateless: signing out removes the cookie from
-//! the browser, but a copy of it stays valid until it expires; rotating the session key ends every session. Every POST needs the session's CSRF token (`csrf` form field),
+//! the browser, but a copy of it stays valid until it expires; rotating the session key ends every session. Every POST but the keep page's needs the session's CSRF token (`csrf` form field),
 //! checked before any handler runs; every response carries a strict Content-Security-Policy (no scripts, no
 //! inline styles, no framing), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.
 //!
@@ -43,6 +43,9 @@
 //! | `POST /members/{id}/hold/remove` | remove the member's hold |
 //! | `GET /reclaimed` | reclaimed seats, newest first, with undo buttons |
 //! | `GET /exemptions`, `POST /exemptions/add`, `POST /exemptions/remove` | exemptions (each change a new policy version, refused if the policy changed since the page was read) and holds |
+//! | `GET /keep-requests` | members' open requests to keep their seat (`keep_needs_approval`), a bounded scan of notice records a page at a time (`after`) |
+//! | `POST /keep-requests/approve`, `POST /keep-requests/decline` | an admin's decision on one request (`member`, `cycle`; a decline needs `why`), audited by the core with the admin as actor |
+//! | `GET /keep/{token}`, `POST /keep/{token}` | the member's keep page from a notice's link: no session, the signed token is the credential, so no CSRF token either; GET shows one button and changes nothing, POST keeps (or asks the admins); 404 when `keep_link_key` is `None` |
 //! | `GET /policy`, `POST /policy/preview`, `POST /policy/save` | the policy JSON; an edit is validated (errors shown, nothing stored) and diffed against the current version before it is saved |
 //! | `POST /pause`, `POST /resume` | the org's kill switch |
 //! | `GET /audit` | the audit log filtered by `member` (id or email), `kind`, `from`, `to` (days, inclusive), 50 a page with a next-page cursor |
@@ -74,6 +77,7 @@ use axum::routing::{get, post};
 
 pub use auth::{LoginLinkError, one_time_login_link};
 pub use config::{ConsoleConfig, ConsoleDeps};
+pub use pages::keep::loggable_path;
 pub use security::headers::CSP;
 pub use security::session::{SESSION_COOKIE, SESSION_LENGTH};
 
@@ -129,6 +133,18 @@ pub fn router(config: ConsoleConfig, deps: ConsoleDeps) -> Router {
         .route(&at("/exemptions"), get(pages::exemptions::exemptions))
         .route(&at("/exemptions/add"), post(pages::exemptions::add))
         .route(&at("/exemptions/remove"), post(pages::exemptions::remove))
+        .route(
+            &at("/keep-requests"),
+            get(pages::keep_requests::keep_requests),
+        )
+        .route(
+            &at("/keep-requests/approve"),
+            post(pages::keep_requests::approve),
+        )
+        .route(
+            &at("/keep-requests/decline"),
+            post(pages::keep_requests::decline),
+        )
         .route(&at("/policy"), get(pages::policy::policy))
         .route(&at("/policy/preview"), post(pages::policy::preview))
         .route(&at("/policy/save"), post(pages::policy::save_policy))
@@ -144,11 +160,17 @@ pub fn router(config: ConsoleConfig, deps: ConsoleDeps) -> Router {
         .route(&at("/logout"), post(auth::logout))
         .route(&at("/static/console.css"), get(stylesheet))
         .fallback(not_found)
-        // Innermost first: the CSRF check sees every POST before its handler; failures become pages; every
-        // response, failure pages included, gets the security headers.
+        // Innermost first: the CSRF check sees every POST before its handler (and the fallback's); failures
+        // become pages; every response, failure pages included, gets the security headers.
         .layer(axum::middleware::from_fn_with_state(
             st.clone(),
             security::csrf::require_csrf,
+        ))
+        // The member's keep page has no session to check a CSRF token against: its signed token is the
+        // credential (see pages/keep.rs). Merged after the CSRF layer so only these two routes skip it.
+        .merge(Router::new().route(
+            &at(&format!("{}/{{token}}", miro_sam_links::KEEP_PATH)),
+            get(pages::keep::show).post(pages::keep::keep),
         ))
         .layer(axum::middleware::from_fn_with_state(
             st.clone(),

@@ -3,6 +3,8 @@
 pub(crate) mod audit;
 pub(crate) mod exemptions;
 pub(crate) mod exports;
+pub(crate) mod keep;
+pub(crate) mod keep_requests;
 mod member_state;
 pub(crate) mod members;
 pub(crate) mod overview;

@@ -34,6 +34,8 @@ pub struct Options {
     pub admin_emails: Option<Vec<miro_sam_core::domain::Email>>,
     pub local_login: bool,
     pub key: [u8; 32],
+    /// The keep links' key (`ConsoleConfig::keep_link_key`); `None` turns the keep page off.
+    pub keep_link_key: Option<String>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             admin_emails: None,
             local_login: false,
             key: KEY,
+            keep_link_key: None,
         }
     }
 }
@@ -77,7 +80,7 @@ pub fn config(origin: &str, o: &Options) -> ConsoleConfig {
         price_per_seat_month_minor: Some(1_000),
         currency: "USD".into(),
         local_login: o.local_login,
-        keep_link_key: None,
+        keep_link_key: o.keep_link_key.clone().map(SecretString::from),
     }
 }
 
