@@ -77,10 +77,7 @@ async fn a_notice_cycle_runs_on_dynamodb() {
         mailer: outbox.clone(),
         clock: clock.clone(),
     };
-    let ctx = NoticeContext {
-        org_name: "Acme".into(),
-        contact: "it@example.com".into(),
-    };
+    let ctx = NoticeContext::new("Acme", "it@example.com");
     let run_day = |d: i64| {
         let (store, deps, ctx, org, clock) = (
             store.clone(),

@@ -8,8 +8,8 @@ use miro_sam_core::DomainError;
 use miro_sam_core::domain::LicenseExt;
 use miro_sam_core::domain::{Email, EmailDomain, MemberId, OrgId, PlanId, Subscription};
 use miro_sam_core::policy::{
-    Approval, Exemption, ExemptionMatch, InactivityDays, POLICY_SCHEMA_VERSION, Percent, Policy,
-    ReclaimCap,
+    Approval, Exemption, ExemptionMatch, InactivityDays, NoticeTemplate, POLICY_SCHEMA_VERSION,
+    Percent, Policy, ReclaimCap,
 };
 use miro_sam_core::ports::{RECLAIM_REQUEST_SCHEMA_VERSION, ReclaimRequest};
 use proptest::prelude::*;
@@ -154,6 +154,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
         1u32..=3650,
         any::<bool>(),
         arb_notice_settings(),
+        arb_notice_wording(),
     )
         .prop_map(
             |(
@@ -166,6 +167,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                 hold_days,
                 automatic,
                 (notice_days, reminder_days_before, keep_days, keep_needs_approval, on_bounce),
+                (notice_contact, notice_template),
             )| Policy {
                 schema_version: POLICY_SCHEMA_VERSION,
                 licenses: licenses.into_iter().collect(),
@@ -188,8 +190,30 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                 keep_days,
                 keep_needs_approval,
                 reclaim_without_notice_on_bounce: on_bounce,
+                notice_contact,
+                notice_template,
             },
         )
+}
+
+/// A contact and templates that compile: any mix of parts, quoting the variables.
+fn arb_notice_wording() -> impl Strategy<Value = (Option<String>, Option<NoticeTemplate>)> {
+    let part = || {
+        proptest::option::of(
+            "[A-Za-z]{1,8}( [A-Za-z<&>\"]{0,8}){0,3}"
+                .prop_map(|t| format!("{t} {{{{ org_name }}}} {{{{ reclaim_on }}}}")),
+        )
+    };
+    (
+        proptest::option::of("[A-Za-z][A-Za-z ,@.]{0,40}"),
+        proptest::option::of((part(), part(), part()).prop_map(|(subject, text, html)| {
+            NoticeTemplate {
+                subject,
+                text,
+                html,
+            }
+        })),
+    )
 }
 
 /// Valid notice settings: reminders distinct, inside the notice period, earliest first (the parsed order).

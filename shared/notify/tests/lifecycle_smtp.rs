@@ -77,10 +77,7 @@ async fn notices_go_out_through_smtp_once_and_a_followed_keep_link_keeps_the_sea
         mailer: Arc::new(sink.mailer()),
         clock: Arc::new(FixedClock::new(now + Duration::minutes(1))),
     };
-    let ctx = NoticeContext {
-        org_name: "Acme".into(),
-        contact: "it@example.com".into(),
-    };
+    let ctx = NoticeContext::new("Acme", "it@example.com");
     let day = NoticeDay {
         org: &org,
         plan_id: header.plan_id,

@@ -31,10 +31,7 @@ fn notice(to: &str) -> OutgoingEmail {
     render(
         &record,
         MessageKind::Notice,
-        &NoticeContext {
-            org_name: "Acme".into(),
-            contact: "the IT desk, it@example.com".into(),
-        },
+        &NoticeContext::new("Acme", "the IT desk, it@example.com"),
         Some("https://sam.example.com/console/keep?token=abc123&n=1"),
     )
     .unwrap()

@@ -132,10 +132,7 @@ async fn world(policy: Policy) -> World {
 }
 
 fn context() -> NoticeContext {
-    NoticeContext {
-        org_name: "Acme".into(),
-        contact: "it@example.com".into(),
-    }
+    NoticeContext::new("Acme", "it@example.com")
 }
 
 impl World {

@@ -41,7 +41,9 @@ pub struct OrgNoticeReport {
     pub digest_failures: Vec<String>,
 }
 
-/// The context the org's messages are written with: its name as stored when it was connected, and whom to ask.
+/// The context the org's messages are written with: its name as stored when it was connected, whom to ask (the
+/// org's policy's `notice_contact`, else the deployment's `contact`) and the policy's own wording, from the org's
+/// latest policy (the one the day's plan is judged under).
 pub async fn notice_context(
     store: &dyn OrgStore,
     org: &OrgId,
@@ -53,10 +55,12 @@ pub async fn notice_context(
         .map(|o| o.name)
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| org.to_string());
-    Ok(NoticeContext {
-        org_name,
-        contact: contact.to_owned(),
-    })
+    let policy = store.latest_policy(org).await?.map(|v| v.policy);
+    let contact = policy
+        .as_ref()
+        .and_then(|p| p.notice_contact.clone())
+        .unwrap_or_else(|| contact.to_owned());
+    Ok(NoticeContext::new(org_name, contact).with_template(policy.and_then(|p| p.notice_template)))
 }
 
 /// Runs the org's notice day on `plan_id` (made today), then sends the digest when there is something to say.

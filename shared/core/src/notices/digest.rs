@@ -138,16 +138,25 @@ pub async fn notice_digest(
     now: DateTime<Utc>,
 ) -> Result<NoticeDigest, NoticeError> {
     let mut digest = NoticeDigest::default();
+    for_each_notice(notices, org, |r| digest.add(r, now)).await?;
+    Ok(digest)
+}
+
+/// Calls `f` with each of the org's notice records, a page at a time in member id order: what the counts read
+/// grows with a page, never with the org.
+pub(super) async fn for_each_notice(
+    notices: &dyn NoticeStore,
+    org: &OrgId,
+    mut f: impl FnMut(&NoticeRecord),
+) -> Result<(), NoticeError> {
     let mut after: Option<MemberId> = None;
     loop {
         let page = notices
             .list_notices_page(org, after.as_ref(), PLAN_PAGE)
             .await?;
-        for r in &page {
-            digest.add(r, now);
-        }
+        page.iter().for_each(&mut f);
         if page.len() < PLAN_PAGE {
-            return Ok(digest);
+            return Ok(());
         }
         after = page.last().map(|r| r.member_id.clone());
     }

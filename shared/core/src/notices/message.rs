@@ -1,11 +1,13 @@
 //! What a notice and a reminder say: subject, text and HTML bodies, from the templates in
 //! `shared/core/templates/notices/`. They say why (inactive N days), when (the reclaim date), how to keep the
 //! seat (the keep link, or whom to tell while there is none) and whom to ask, and that nothing is deleted.
-//! Per-org wording is for later; these defaults are what every org gets now.
+//! An org whose policy has a `notice_template` gets its own subject or bodies instead (each part on its own; a
+//! part it leaves out keeps the default), rendered with the same facts ([`NoticeTemplate`]).
 
 use askama::Template;
 
 use super::record::NoticeRecord;
+use crate::policy::{NoticeTemplate, NoticeVars, TemplatePart};
 use crate::ports::OutgoingEmail;
 
 /// What the org tells its members besides the record's facts.
@@ -15,6 +17,37 @@ pub struct NoticeContext {
     pub org_name: String,
     /// Whom to ask: a person, a team or an address (e.g. "the IT service desk, it@example.com").
     pub contact: String,
+    /// The org's own wording (its policy's `notice_template`); none: the defaults.
+    pub template: Option<NoticeTemplate>,
+}
+
+impl NoticeContext {
+    /// The default wording for `org_name`, with `contact` as whom to ask.
+    pub fn new(org_name: impl Into<String>, contact: impl Into<String>) -> Self {
+        NoticeContext {
+            org_name: org_name.into(),
+            contact: contact.into(),
+            template: None,
+        }
+    }
+
+    /// The same context with the org's own templates.
+    pub fn with_template(mut self, template: Option<NoticeTemplate>) -> Self {
+        self.template = template;
+        self
+    }
+
+    /// The org's template for `part` rendered with `vars`, when it has one. Its error travels as an askama
+    /// error so that a notice that cannot be rendered stops the same way, whichever engine wrote it.
+    fn custom(
+        &self,
+        part: TemplatePart,
+        vars: &NoticeVars<'_>,
+    ) -> Option<Result<String, askama::Error>> {
+        self.template.as_ref()?.render(part, vars).map(|r| {
+            r.map_err(|e| askama::Error::Custom(format!("the org's {}: {e}", part.field()).into()))
+        })
+    }
 }
 
 /// Which message of a cycle.
@@ -81,36 +114,52 @@ pub fn render(
     let reclaim_on = record.reclaim_on.format("%A %-d %B %Y").to_string();
     let org_name = one_line(&ctx.org_name);
     let contact = one_line(&ctx.contact);
-    // A subject is a header: one line, whatever the settings hold.
-    let subject = one_line(
-        &Subject {
+    let vars = NoticeVars {
+        org_name: &org_name,
+        email: record.email.as_str(),
+        days_inactive: record.days_inactive,
+        reclaim_on: &reclaim_on,
+        days_left,
+        keep_url: keep_url.unwrap_or(""),
+        contact: &contact,
+    };
+    // A subject is a header: one line, whatever the settings or the org's template hold.
+    let subject = one_line(&match ctx.custom(TemplatePart::Subject, &vars) {
+        Some(custom) => custom?,
+        None => Subject {
             org_name: &org_name,
             reclaim_on: reclaim_on.clone(),
             days_left,
         }
         .render()?,
-    );
-    let text = TextBody {
-        org_name: &org_name,
-        email: record.email.as_str(),
-        days_inactive: record.days_inactive,
-        reclaim_on: reclaim_on.clone(),
-        days_left,
-        keep_url,
-        contact: &contact,
-    }
-    .render()?;
-    let html = HtmlBody {
-        subject: &subject,
-        org_name: &org_name,
-        email: record.email.as_str(),
-        days_inactive: record.days_inactive,
-        reclaim_on,
-        days_left,
-        keep_url,
-        contact: &contact,
-    }
-    .render()?;
+    });
+    let text = match ctx.custom(TemplatePart::Text, &vars) {
+        Some(custom) => custom?,
+        None => TextBody {
+            org_name: &org_name,
+            email: record.email.as_str(),
+            days_inactive: record.days_inactive,
+            reclaim_on: reclaim_on.clone(),
+            days_left,
+            keep_url,
+            contact: &contact,
+        }
+        .render()?,
+    };
+    let html = match ctx.custom(TemplatePart::Html, &vars) {
+        Some(custom) => custom?,
+        None => HtmlBody {
+            subject: &subject,
+            org_name: &org_name,
+            email: record.email.as_str(),
+            days_inactive: record.days_inactive,
+            reclaim_on: reclaim_on.clone(),
+            days_left,
+            keep_url,
+            contact: &contact,
+        }
+        .render()?,
+    };
     Ok(OutgoingEmail {
         to: record.email.clone(),
         subject,
@@ -154,10 +203,10 @@ mod tests {
     }
 
     fn ctx() -> NoticeContext {
-        NoticeContext {
-            org_name: "Acme <Design>\r\nBcc: evil@example.com".into(),
-            contact: "the IT desk, it@example.com".into(),
-        }
+        NoticeContext::new(
+            "Acme <Design>\r\nBcc: evil@example.com",
+            "the IT desk, it@example.com",
+        )
     }
 
     #[test]
@@ -222,5 +271,95 @@ mod tests {
         assert!(m.subject.contains("2 days left"));
         assert!(m.text.contains("in 2 days"), "{}", m.text);
         assert!(m.reference.ends_with("/reminder-2"));
+    }
+
+    fn custom(template: NoticeTemplate) -> NoticeContext {
+        ctx().with_template(Some(template))
+    }
+
+    #[test]
+    fn the_orgs_template_writes_subject_and_bodies_with_the_values() {
+        let c = custom(NoticeTemplate {
+            subject: Some(
+                "{% if is_reminder %}{{ days_left }} days left{% else %}Seat check{% endif %}: {{ org_name }}\n{{ reclaim_on }}"
+                    .into(),
+            ),
+            text: Some(
+                "{{ email }} idle {{ days_inactive }} days; keep: {{ keep_url or 'ask ' ~ contact }}".into(),
+            ),
+            html: Some("<p>{{ org_name }} <a href=\"{{ keep_url }}\">keep</a></p>".into()),
+        });
+        let m = render(
+            &record(),
+            MessageKind::Notice,
+            &c,
+            Some("https://sam.example.com/keep/t?a&b"),
+        )
+        .unwrap();
+        assert_eq!(
+            m.subject, "Seat check: Acme <Design> Bcc: evil@example.com Monday 9 March 2026",
+            "one line, whatever the template writes"
+        );
+        assert_eq!(
+            m.text,
+            "ada@example.com idle 212 days; keep: https://sam.example.com/keep/t?a&b"
+        );
+        assert_eq!(
+            m.html,
+            "<p>Acme &lt;Design&gt; Bcc: evil@example.com <a href=\"https:&#x2f;&#x2f;sam.example.com&#x2f;keep&#x2f;t?a&amp;b\">keep</a></p>"
+        );
+        let r = render(
+            &record(),
+            MessageKind::Reminder { days_before: 2 },
+            &c,
+            None,
+        )
+        .unwrap();
+        assert!(r.subject.starts_with("2 days left: "), "{}", r.subject);
+        assert!(
+            r.text.ends_with("keep: ask the IT desk, it@example.com"),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.reference, format!("{}/reminder-2", record().cycle_key()));
+    }
+
+    #[test]
+    fn a_part_the_org_leaves_out_keeps_the_default() {
+        let c = custom(NoticeTemplate {
+            subject: Some("Your {{ org_name }} seat".into()),
+            ..NoticeTemplate::default()
+        });
+        let m = render(&record(), MessageKind::Notice, &c, None).unwrap();
+        let d = render(&record(), MessageKind::Notice, &ctx(), None).unwrap();
+        assert_eq!(m.subject, "Your Acme <Design> Bcc: evil@example.com seat");
+        assert_ne!(m.subject, d.subject);
+        assert_eq!(m.text, d.text);
+        // The default HTML quotes the subject as its title; the rest is the same.
+        assert!(m.html.contains("Nothing is deleted"));
+        assert_eq!(
+            render(
+                &record(),
+                MessageKind::Notice,
+                &ctx().with_template(None),
+                None
+            )
+            .unwrap(),
+            d,
+            "no template: the defaults"
+        );
+    }
+
+    #[test]
+    fn a_template_that_fails_at_run_time_is_an_error_naming_the_field() {
+        // Parsing a policy refuses this; a context built in code still must not send a broken email.
+        let c = custom(NoticeTemplate {
+            text: Some("{{ nope }}".into()),
+            ..NoticeTemplate::default()
+        });
+        let e = render(&record(), MessageKind::Notice, &c, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("notice_template.text"), "{e}");
     }
 }

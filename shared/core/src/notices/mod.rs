@@ -7,6 +7,8 @@
 //! - [`run_notice_day`]: the daily run of one org over its plan and records, a page at a time.
 //! - [`keep_seat`], [`approve_keep`], [`decline_keep`]: a member's keep and an admin's decision on it.
 //! - [`notice_digest`]: the admins' digest (seats to be reclaimed by date, kept, waiting).
+//! - [`notice_stats`]: how the notices went (told, reminded, kept, due, reclaimed; keep rate; undone reclaims),
+//!   for the report and the console.
 //! - [`notices_after_plan`]: what the CLI and the download Lambda run after an org's daily plan (the day, then
 //!   the digest by email and webhook).
 //! - [`message`]: what the notice and reminder emails say; [`PacedMailer`]: sends at the channel's rate.
@@ -22,6 +24,7 @@ pub mod message;
 mod pacing;
 pub mod record;
 mod run;
+mod stats;
 #[cfg(test)]
 mod tests;
 
@@ -38,3 +41,4 @@ pub use record::{DropReason, NoticeRecord, NoticeState, Reminder, ReminderState,
 pub use run::{
     KeepLinks, NOTICE_ACTOR, NoKeepLinks, NoticeDay, NoticeDaySummary, NoticeDeps, run_notice_day,
 };
+pub use stats::{NoticeStats, keep_rate, notice_stats};

@@ -4,6 +4,7 @@
 mod evaluate;
 mod exemption;
 pub mod guardrails;
+mod notice_template;
 mod notices;
 
 use crate::domain::LicenseExt;
@@ -19,6 +20,10 @@ use crate::error::DomainError;
 pub use evaluate::{ExclusionRule, InactivityBasis, Verdict, evaluate};
 pub use exemption::{Exemption, ExemptionMatch};
 pub use guardrails::Guardrail;
+pub use notice_template::{
+    MAX_CONTACT_CHARS, MAX_TEMPLATE_CHARS, NoticeTemplate, NoticeVars, TEMPLATE_VARIABLES,
+    TemplatePart,
+};
 pub use notices::{
     DEFAULT_KEEP_DAYS, DEFAULT_NOTICE_DAYS, DEFAULT_REMINDER_DAYS_BEFORE, MAX_NOTICE_DAYS,
     MAX_REMINDERS,
@@ -66,6 +71,14 @@ pub struct Policy {
     /// When true, a member whose notice bounced (or whose address was refused) may still be reclaimed on the
     /// reclaim date; when false (the default), nobody is reclaimed without a notice that was delivered.
     pub reclaim_without_notice_on_bounce: bool,
+    /// Whom the org's members should ask about a notice (e.g. "the IT desk, it@example.com"); none uses the
+    /// deployment's contact setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_contact: Option<String>,
+    /// The org's own subject and bodies of the notice and reminder emails (minijinja); none, or a part left out,
+    /// keeps the default wording. Checked when the policy is parsed ([`NoticeTemplate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_template: Option<NoticeTemplate>,
 }
 
 /// Who starts a plan's reclaims.
@@ -116,6 +129,8 @@ impl Default for Policy {
             keep_days: DEFAULT_KEEP_DAYS,
             keep_needs_approval: false,
             reclaim_without_notice_on_bounce: false,
+            notice_contact: None,
+            notice_template: None,
         }
     }
 }
@@ -334,6 +349,10 @@ struct PolicyDoc {
     keep_needs_approval: Option<bool>,
     #[serde(default)]
     reclaim_without_notice_on_bounce: Option<bool>,
+    #[serde(default)]
+    notice_contact: Option<String>,
+    #[serde(default)]
+    notice_template: Option<NoticeTemplate>,
 }
 
 fn default_schema_version() -> u32 {
@@ -365,6 +384,8 @@ impl TryFrom<PolicyDoc> for Policy {
             reclaim_without_notice_on_bounce: d
                 .reclaim_without_notice_on_bounce
                 .unwrap_or(def.reclaim_without_notice_on_bounce),
+            notice_contact: d.notice_contact,
+            notice_template: d.notice_template,
         };
         p.validate()?;
         Ok(p)

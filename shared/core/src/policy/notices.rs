@@ -1,7 +1,7 @@
 //! The notice settings of a policy: how long before a reclaim a member is told, when they are reminded, and what
 //! a "keep my license" answer does. Their checks live here so `mod.rs` stays about reclaiming.
 
-use super::Policy;
+use super::{Policy, notice_template};
 use crate::error::DomainError;
 
 /// Notice days a new org starts with: a week is long enough to notice an email after a few days off.
@@ -38,6 +38,14 @@ impl Policy {
 
     pub(super) fn validate_notices(&self) -> Result<(), DomainError> {
         let bad = |m: String| Err(DomainError::InvalidPolicy(m));
+        // The wording is checked even while notices are off: turning them on later must not reveal a broken
+        // template on the first notice day.
+        if let Some(contact) = &self.notice_contact {
+            notice_template::validate_contact(contact)?;
+        }
+        if let Some(template) = &self.notice_template {
+            template.validate()?;
+        }
         if self.notice_days > MAX_NOTICE_DAYS {
             return bad(format!(
                 "notice_days is {}; it must be at most {MAX_NOTICE_DAYS} (0 turns notices off)",
