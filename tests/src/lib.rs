@@ -4,7 +4,9 @@
 
 pub mod browser;
 pub mod fanout;
+pub mod keep_console;
 pub mod proxy;
+pub mod smtp_sink;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};

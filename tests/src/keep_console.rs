@@ -1,0 +1,176 @@
+//! An org ready for notices (members on SQLite inactive long enough to be candidates, a live policy, today's
+//! plan) and the console serving it on a random 127.0.0.1 port with keep links on: what the keep-link tests
+//! (`tests/keep_link_smtp.rs`, `tests/browser_keep.rs`) send notices from and follow the links into.
+//!
+//! The members are written straight into the store (as a download would leave them): the keep page reads notice
+//! records, never Miro. The console still gets a real Miro client, pointed at a sandbox, so nothing it holds
+//! points nowhere.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use miro_client::{License, Member, MiroClient, MiroConfig, Role, SecretString};
+use miro_sam_console::{ConsoleConfig, ConsoleDeps, router};
+use miro_sam_core::domain::{OrgId, PlanId, RegisteredOrg, Subscription};
+use miro_sam_core::jobs::{plan_org_streamed, set_policy};
+use miro_sam_core::notices::NoticeDeps;
+use miro_sam_core::policy::{Policy, ReclaimCap};
+use miro_sam_core::ports::{
+    FixedClock, Mailer, MemberStore, OrgStore, ReclaimQueue, SubscriptionStore, TokenStore,
+};
+use miro_sam_links::SignedKeepLinks;
+use miro_sam_sqlite::SqliteStore;
+use miro_sandbox::{Sandbox, SandboxConfig};
+use secrecy::SecretBox;
+
+/// The deployment's keep-link key: the notice run signs with it, the console verifies with it.
+pub const KEEP_LINK_KEY: &str = "keep-link-key-of-this-test-deployment";
+pub const ORG_NAME: &str = "Acme Corp";
+const ORG_ID: &str = "3074457345821141000";
+
+pub struct KeepConsole {
+    pub store: SqliteStore,
+    pub org: OrgId,
+    /// `http://127.0.0.1:PORT/console`
+    pub url: String,
+    /// The console's and the notice run's clock.
+    pub clock: Arc<FixedClock>,
+    /// Today's plan, the one notices follow.
+    pub plan_id: PlanId,
+    server: tokio::task::JoinHandle<()>,
+    _sandbox: Sandbox,
+}
+
+impl Drop for KeepConsole {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A paid member who was last active `idle` ago.
+fn member(n: u64, now: DateTime<Utc>, idle: Duration) -> Member {
+    Member {
+        id: (3_458_764_517_517_800_000u64 + n).to_string(),
+        email: format!("user{n}@example.com"),
+        active: true,
+        role: Role::InternalUser,
+        license: License::Full,
+        license_assigned_at: Some(now - Duration::days(400)),
+        last_activity_at: Some(now - idle),
+        admin_roles: vec![],
+    }
+}
+
+impl KeepConsole {
+    /// `candidates` members idle for 150 days under `policy` (live: not a dry run, so notices go out), planned
+    /// today, and the console serving the org with [`KEEP_LINK_KEY`].
+    pub async fn start(candidates: u64, policy: Policy) -> KeepConsole {
+        assert!(!policy.dry_run, "notices are silent on a dry run");
+        let now = Utc::now();
+        let clock = Arc::new(FixedClock::new(now));
+        let org = OrgId::parse(ORG_ID).expect("org id");
+        let store = SqliteStore::in_memory()
+            .expect("store")
+            .with_clock(clock.clone());
+        store
+            .put_org(&RegisteredOrg {
+                id: org.clone(),
+                name: ORG_NAME.into(),
+                connected_at: now - Duration::days(200),
+            })
+            .await
+            .expect("org");
+        let members: Vec<_> = (1..=candidates)
+            .map(|n| {
+                Subscription::from_member(&org, &member(n, now, Duration::days(150)), now)
+                    .expect("member")
+            })
+            .collect();
+        store.upsert_members(&org, &members).await.expect("members");
+        set_policy(&store, &org, &policy, "admin@example.com", now)
+            .await
+            .expect("policy");
+        let plan = plan_org_streamed(&store, &org, "daily run", now)
+            .await
+            .expect("plan");
+        assert_eq!(
+            plan.totals.candidates as u64, candidates,
+            "every idle member is a candidate: {:?}",
+            plan.totals
+        );
+
+        let sandbox = Sandbox::start(SandboxConfig::with_members(1))
+            .await
+            .expect("sandbox starts");
+        let client = MiroClient::new(
+            MiroConfig::for_base_url(&sandbox.base_url()).expect("the sandbox's URL"),
+        )
+        .expect("Miro client");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let origin = format!("http://{}", listener.local_addr().expect("its address"));
+        let config = ConsoleConfig {
+            base_path: "/console".into(),
+            public_url: url::Url::parse(&origin).expect("origin"),
+            session_key: SecretBox::new(Box::new(rand::random::<[u8; 32]>())),
+            secure_cookies: false,
+            admin_emails: None,
+            price_per_seat_month_minor: None,
+            currency: "USD".into(),
+            local_login: true,
+            keep_link_key: Some(SecretString::from(KEEP_LINK_KEY.to_owned())),
+        };
+        let deps = ConsoleDeps {
+            store: Arc::new(store.clone()) as Arc<dyn SubscriptionStore>,
+            tokens: Arc::new(store.clone()) as Arc<dyn TokenStore>,
+            states: Arc::new(store.clone()),
+            queue: Arc::new(store.clone()) as Arc<dyn ReclaimQueue>,
+            client,
+            oauth_app: None,
+            clock: clock.clone(),
+        };
+        let app = router(config, deps);
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the console serves");
+        });
+        KeepConsole {
+            store,
+            org,
+            url: format!("{origin}/console"),
+            clock,
+            plan_id: plan.plan_id,
+            server,
+            _sandbox: sandbox,
+        }
+    }
+
+    /// The links the notice run puts in messages: signed with the console's key, to this console.
+    pub fn keep_links(&self) -> SignedKeepLinks {
+        SignedKeepLinks::new(SecretString::from(KEEP_LINK_KEY.to_owned()), &self.url)
+    }
+
+    /// The notice run's ports over the console's store, sending with `mailer`.
+    pub fn notice_deps(&self, mailer: Arc<dyn Mailer>) -> NoticeDeps {
+        NoticeDeps {
+            store: Arc::new(self.store.clone()),
+            notices: Arc::new(self.store.clone()),
+            mailer,
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// A live policy whose cap lets every candidate through.
+pub fn notice_policy() -> Policy {
+    Policy {
+        dry_run: false,
+        cap: ReclaimCap {
+            max_count: Some(100),
+            max_percent: None,
+        },
+        ..Policy::default()
+    }
+}
