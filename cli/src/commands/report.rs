@@ -3,6 +3,7 @@
 use chrono::Duration;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{Deps, org_report};
+use miro_sam_core::notices::notice_stats;
 use miro_sam_core::report::{Report, ReportConfig};
 use std::path::{Path, PathBuf};
 
@@ -45,7 +46,7 @@ pub async fn build(on: &impl AsRef<Deps>, org: &OrgId, seat_price: f64) -> CmdRe
         ..ReportConfig::default()
     };
     let today = now.date_naive();
-    Ok(org_report(
+    let report = org_report(
         deps.store.as_ref(),
         org,
         today - Duration::days(HISTORY_DAYS),
@@ -53,7 +54,11 @@ pub async fn build(on: &impl AsRef<Deps>, org: &OrgId, seat_price: f64) -> CmdRe
         &config,
         now,
     )
-    .await?)
+    .await?;
+    let notices = notice_stats(deps.store.as_ref(), deps.store.as_ref(), org)
+        .await
+        .map_err(super::notices::failure)?;
+    Ok(report.with_notices(notices))
 }
 
 /// members.csv, candidates.csv, reclaimed.csv and series.csv in `dir`.

@@ -151,6 +151,7 @@ mod tests {
             reclaimed: vec![],
             savings: None,
             series,
+            notices: None,
         }
     }
 

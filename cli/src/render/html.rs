@@ -35,6 +35,7 @@ pub fn render(report: &Report) -> String {
     }
     candidates(&mut body, report);
     reclaimed(&mut body, report);
+    notices(&mut body, report);
     format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>miro-sam report: {name}</title>\
          <style>{CSS}</style></head><body>{body}</body></html>\n"
@@ -268,6 +269,27 @@ fn reclaimed(out: &mut String, report: &Report) {
     }
 }
 
+fn notices(out: &mut String, report: &Report) {
+    let Some(n) = &report.notices else {
+        return;
+    };
+    out.push_str("<h2>Notices to members</h2>");
+    if n.is_empty() {
+        out.push_str("<p class=muted>No notice sent yet.</p>");
+        return;
+    }
+    out.push_str("<table class=notices>");
+    for (label, value) in n.rows() {
+        let _ = write!(
+            out,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(label),
+            esc(&value)
+        );
+    }
+    out.push_str("</table>");
+}
+
 /// HTML-escapes text from Miro or the operator.
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -286,5 +308,68 @@ mod tests {
             esc("<script>\"x\" & y"),
             "&lt;script&gt;&quot;x&quot; &amp; y"
         );
+    }
+
+    fn report(notices: Option<miro_sam_core::notices::NoticeStats>) -> Report {
+        use miro_sam_core::domain::OrgId;
+        use miro_sam_core::report::{ReportConfig, ReportInput, build_report};
+        let org = OrgId::parse("3074457345821141000").unwrap();
+        let report = build_report(ReportInput {
+            org_id: &org,
+            org: None,
+            snapshots: &[],
+            latest_plan: None,
+            members: &[],
+            audit: &[],
+            last_download: None,
+            now: chrono::Utc::now(),
+            config: &ReportConfig::default(),
+        });
+        match notices {
+            Some(n) => report.with_notices(n),
+            None => report,
+        }
+    }
+
+    #[test]
+    fn the_notice_counts_are_shown_in_html_and_in_the_table() {
+        use miro_sam_core::notices::{NoticeStats, keep_rate};
+        let stats = NoticeStats {
+            notified: 8,
+            reminded: 5,
+            kept: 2,
+            keep_requests: 1,
+            due: 3,
+            reclaimed: 2,
+            not_delivered: 1,
+            dropped_out: 1,
+            reactivated_after_reclaim: 1,
+            keep_rate_percent: keep_rate(2, 8),
+        };
+        let r = report(Some(stats));
+        let html = render(&r);
+        assert!(html.contains("<h2>Notices to members</h2>"), "{html}");
+        for row in [
+            "<tr><th>Told (notice delivered)</th><td>8</td></tr>",
+            "<tr><th>Reminded</th><td>5</td></tr>",
+            "<tr><th>Kept (incl. requests)</th><td>2</td></tr>",
+            "<tr><th>Due (waiting for approval)</th><td>3</td></tr>",
+            "<tr><th>Reclaimed after notice</th><td>2</td></tr>",
+            "<tr><th>Reactivated after reclaim</th><td>1</td></tr>",
+            "<tr><th>Keep rate</th><td>25.0%</td></tr>",
+        ] {
+            assert!(html.contains(row), "{row} in {html}");
+        }
+        let table = super::super::table::render(&r);
+        assert!(table.contains("Notices to members:"), "{table}");
+        let keep = table.lines().find(|l| l.contains("Keep rate")).unwrap();
+        assert!(keep.trim_end().ends_with("25.0%"), "{keep}");
+        let json = super::super::json::render(&r);
+        assert!(json.contains("\"keep_rate_percent\": 25.0"), "{json}");
+
+        let none_yet = render(&report(Some(NoticeStats::default())));
+        assert!(none_yet.contains("No notice sent yet."));
+        let without = render(&report(None));
+        assert!(!without.contains("Notices to members"));
     }
 }

@@ -91,6 +91,12 @@ pub fn render(report: &Report) -> String {
         "\nReclaimed to date: {} members ({} still deactivated), {} reactivated, {} skipped, {} failed",
         r.reclaimed_members, r.still_deactivated, r.reactivations, r.skipped, r.failed
     );
+    if let Some(n) = &report.notices {
+        let _ = writeln!(out, "\nNotices to members:");
+        for (label, value) in n.rows() {
+            let _ = writeln!(out, "  {label:<34}{value:>10}");
+        }
+    }
     if let Some(s) = &report.savings {
         let _ = writeln!(
             out,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{DownloadRun, Email, MemberId, OrgId, PlanId, RegisteredOrg, Subscription};
+use crate::notices::NoticeStats;
 use crate::plan::ReclaimPlan;
 use crate::snapshot::OrgSnapshot;
 
@@ -48,6 +49,19 @@ pub struct Report {
     pub savings: Option<Savings>,
     /// One point per stored snapshot in the requested range, ascending.
     pub series: Vec<SeriesPoint>,
+    /// How the notices to members went ([`crate::notices::notice_stats`]); none when the report was built
+    /// without them. [`build_report`] leaves it empty: the caller counts the notice records with
+    /// [`Report::with_notices`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notices: Option<NoticeStats>,
+}
+
+impl Report {
+    /// The report with the org's notice counts.
+    pub fn with_notices(mut self, notices: NoticeStats) -> Self {
+        self.notices = Some(notices);
+        self
+    }
 }
 
 /// From the latest snapshot; see [`OrgSnapshot`] for the exact populations.
@@ -243,6 +257,7 @@ pub fn build_report(input: ReportInput<'_>) -> Report {
         reclaimed,
         savings,
         series,
+        notices: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The overview: the org's seats from the latest snapshot, seats over time, activity buckets, savings, the
-//! last download and what needs attention. A fixed number of small reads whatever the org's size; each part
-//! that cannot be read says so instead of failing the page.
+//! last download, the notices to members and what needs attention. A fixed number of small reads whatever the
+//! org's size, except the notice counts, which read the notice records a page at a time (one per member told);
+//! each part that cannot be read says so instead of failing the page.
 
 use askama::Template;
 use axum::extract::State;
@@ -11,6 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use miro_sam_core::domain::{MemberId, OrgId};
+use miro_sam_core::notices::notice_stats;
 use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, RecordCursor};
 use miro_sam_core::snapshot::OrgSnapshot;
 use plotters::style::RGBColor;
@@ -74,6 +76,10 @@ pub(crate) struct OverviewPage {
     pub plan: Option<PlanLine>,
     pub realised: Vec<(String, String)>,
     pub realised_note: Option<String>,
+    /// The notices to members ([`notice_stats`]) as labelled counts; none when they could not be read.
+    pub notices: Option<Vec<(&'static str, String)>>,
+    /// True when no notice record exists yet.
+    pub notices_empty: bool,
     pub download: Option<String>,
     pub checkpoint: Option<String>,
     /// Parts of the page that could not be read, in words.
@@ -202,6 +208,14 @@ pub(crate) async fn overview(
         }
     };
 
+    let (notices, notices_empty) = match notice_stats(store, store, org_id).await {
+        Ok(n) => (Some(n.rows()), n.is_empty()),
+        Err(e) => {
+            problems.push(format!("the notice counts: {e}"));
+            (None, false)
+        }
+    };
+
     let mut alerts = Vec::new();
     if let Some(p) = &pause {
         alerts.push(Alert {
@@ -282,6 +296,8 @@ pub(crate) async fn overview(
         plan,
         realised,
         realised_note,
+        notices,
+        notices_empty,
         download: run.as_ref().map(|r| {
             format!(
                 "Last complete download ended {} ({} members seen, took {} s).",

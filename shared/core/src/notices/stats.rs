@@ -1,9 +1,9 @@
 //! How the notices went, for the report and the console: members told, reminded, kept, due and reclaimed after
 //! notice, the keep rate, and reclaims after a notice that were undone. Counted over the org's notice records
-//! (one per member: its current or last cycle) a page at a time; the audit log says which cycles' notices went
-//! out and which reclaims were undone, since a record keeps only where its cycle stands.
+//! (one per member: its current or last cycle) a page at a time, and the org's holds (one per member), never the
+//! audit log: counting one kind of audit entry may read the whole log, and the console counts on every visit.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,18 +11,17 @@ use serde::{Deserialize, Serialize};
 use super::digest::for_each_notice;
 use super::error::NoticeError;
 use super::record::{NoticeRecord, NoticeState, ReminderState};
-use crate::audit::{AuditCursor, AuditEntry, AuditEvent, AuditQuery};
 use crate::domain::{MemberId, OrgId};
-use crate::hold::HoldSource;
-use crate::ports::{AuditStore, NoticeStore};
-
-/// Audit entries per store read.
-const AUDIT_PAGE: usize = 500;
+use crate::hold::{Hold, HoldSource};
+use crate::ports::{NoticeStore, OrgStore};
 
 /// The org's notice counts, over each member's current (or last) cycle.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoticeStats {
-    /// Cycles whose notice went out (the member was told), whatever happened next.
+    /// Cycles whose notice went out (the member was told), whatever happened next. A record keeps only where
+    /// its cycle stands, so a cycle that ended or fell due after a notice that never arrived (a drop-out after a
+    /// bounce, or a bounce made due under `reclaim_without_notice_on_bounce`) counts here too; a cycle still
+    /// bounced, unconfirmed or being sent does not.
     pub notified: u32,
     /// Cycles with at least one reminder sent.
     pub reminded: u32,
@@ -46,13 +45,14 @@ pub struct NoticeStats {
 }
 
 impl NoticeStats {
-    fn add(
-        &mut self,
-        r: &NoticeRecord,
-        told: &BTreeSet<(MemberId, u32)>,
-        undone: &BTreeMap<MemberId, DateTime<Utc>>,
-    ) {
-        if told.contains(&(r.member_id.clone(), r.cycle)) {
+    fn add(&mut self, r: &NoticeRecord, undone: &BTreeMap<MemberId, DateTime<Utc>>) {
+        if !matches!(
+            r.state,
+            NoticeState::Sending { .. }
+                | NoticeState::SendFailed { .. }
+                | NoticeState::Bounced { .. }
+                | NoticeState::Unconfirmed
+        ) {
             self.notified += 1;
         }
         if r.reminders
@@ -92,6 +92,30 @@ impl NoticeStats {
         self
     }
 
+    /// The counts as labelled rows, in the order the report and the console show them (the keep rate as
+    /// "22.2%", or "none yet" while nobody was told).
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Told (notice delivered)", self.notified.to_string()),
+            ("Reminded", self.reminded.to_string()),
+            ("Kept (incl. requests)", self.kept.to_string()),
+            ("Keep requests waiting", self.keep_requests.to_string()),
+            ("Due (waiting for approval)", self.due.to_string()),
+            ("Reclaimed after notice", self.reclaimed.to_string()),
+            ("Not delivered", self.not_delivered.to_string()),
+            ("Dropped out", self.dropped_out.to_string()),
+            (
+                "Reactivated after reclaim",
+                self.reactivated_after_reclaim.to_string(),
+            ),
+            (
+                "Keep rate",
+                self.keep_rate_percent
+                    .map_or_else(|| "none yet".into(), |p| format!("{p:.1}%")),
+            ),
+        ]
+    }
+
     /// Nothing to show: no notice record counted anything.
     pub fn is_empty(&self) -> bool {
         *self == NoticeStats::default()
@@ -103,65 +127,32 @@ pub fn keep_rate(kept: u32, told: u32) -> Option<f64> {
     (told > 0).then(|| (f64::from(kept) * 1000.0 / f64::from(told)).round() / 10.0)
 }
 
-/// Counts the org's notice records. Reads the records a page at a time, and from the audit log only the
-/// notices sent and the undos (a page at a time by kind): what it holds grows with what miro-sam did.
+/// Counts the org's notice records, a page at a time, against the org's holds: a reclaim was undone when the
+/// member has the hold of an undo (through miro-sam, or seen reactivated in Miro) placed after the record was
+/// marked reclaimed (each undo places one; a newer hold replaces an older one).
 pub async fn notice_stats(
     notices: &dyn NoticeStore,
-    audit: &dyn AuditStore,
+    holds: &dyn OrgStore,
     org: &OrgId,
 ) -> Result<NoticeStats, NoticeError> {
-    let mut told = BTreeSet::new();
-    let mut undone: BTreeMap<MemberId, DateTime<Utc>> = BTreeMap::new();
-    for kind in ["notice_sent", "reactivated", "hold_placed"] {
-        walk_audit(audit, org, kind, |e| match &e.event {
-            AuditEvent::NoticeSent {
-                member_id, cycle, ..
-            } => {
-                told.insert((member_id.clone(), *cycle));
-            }
-            AuditEvent::Reactivated {
-                member_id: Some(member_id),
-                ..
-            }
-            | AuditEvent::HoldPlaced {
-                member_id,
-                source: HoldSource::ReactivatedInMiro,
-                ..
-            } => {
-                let at = undone.entry(member_id.clone()).or_insert(e.at);
-                *at = (*at).max(e.at);
-            }
-            _ => {}
-        })
-        .await?;
-    }
+    let undone = undo_holds(&holds.list_holds(org).await?);
     let mut stats = NoticeStats::default();
-    for_each_notice(notices, org, |r| stats.add(r, &told, &undone)).await?;
+    for_each_notice(notices, org, |r| stats.add(r, &undone)).await?;
     Ok(stats.finish())
 }
 
-/// Calls `f` with each of the org's audit entries of `kind`, newest first, a page at a time.
-async fn walk_audit(
-    audit: &dyn AuditStore,
-    org: &OrgId,
-    kind: &str,
-    mut f: impl FnMut(&AuditEntry),
-) -> Result<(), NoticeError> {
-    let query = AuditQuery {
-        kind: Some(kind.to_owned()),
-        ..AuditQuery::default()
-    };
-    let mut before = None;
-    loop {
-        let page = audit
-            .list_audit_page(org, &query, before.as_ref(), AUDIT_PAGE)
-            .await?;
-        page.iter().for_each(&mut f);
-        if page.len() < AUDIT_PAGE {
-            return Ok(());
-        }
-        before = page.last().map(AuditCursor::of);
-    }
+/// When each member's undo hold was placed.
+fn undo_holds(holds: &[Hold]) -> BTreeMap<MemberId, DateTime<Utc>> {
+    holds
+        .iter()
+        .filter(|h| {
+            matches!(
+                h.source,
+                HoldSource::Reactivated | HoldSource::ReactivatedInMiro
+            )
+        })
+        .map(|h| (h.member_id.clone(), h.created_at))
+        .collect()
 }
 
 #[cfg(test)]
@@ -254,24 +245,34 @@ mod tests {
             ),
             record(13, 1, NoticeState::Sending { since: at(0) }),
         ];
-        // Told: every cycle whose notice went out. Member 4 was told on cycle 1 only, so its cycle 2 is not;
-        // bounced (10), unconfirmed (11) and the send in flight (13) were not told.
-        let mut told: BTreeSet<(MemberId, u32)> = [1, 2, 3, 5, 6, 7, 8, 9, 12]
-            .into_iter()
-            .map(|n| (id(n), 1))
-            .collect();
-        told.insert((id(4), 1));
-        // Member 7 was reactivated after its reclaim, member 8 before it (an earlier cycle's undo), 9 never.
-        let undone: BTreeMap<MemberId, DateTime<Utc>> = [(id(7), at(9)), (id(8), at(2))].into();
+        // Member 7 was reactivated after its reclaim, member 8 before it (an earlier cycle's undo), 9 never
+        // (its hold is a keep's); member 1's undo hold has no reclaim to undo. Told: all but the bounced (10),
+        // the unconfirmed (11) and the send in flight (13).
+        let hold = |member: u64, source: HoldSource, day: i64| Hold {
+            org_id: OrgId::parse("1").unwrap(),
+            member_id: id(member),
+            email: Email::parse(&format!("m{member}@example.com")).unwrap(),
+            source,
+            reason: "test".into(),
+            created_by: "test".into(),
+            created_at: at(day),
+            expires_at: at(day + 90),
+        };
+        let undone = undo_holds(&[
+            hold(7, HoldSource::ReactivatedInMiro, 9),
+            hold(8, HoldSource::Reactivated, 2),
+            hold(9, HoldSource::Kept, 9),
+            hold(1, HoldSource::Reactivated, 9),
+        ]);
         let mut stats = NoticeStats::default();
         for r in &records {
-            stats.add(r, &told, &undone);
+            stats.add(r, &undone);
         }
         let stats = stats.finish();
         assert_eq!(
             stats,
             NoticeStats {
-                notified: 9,
+                notified: 10,
                 reminded: 1,
                 kept: 2,
                 keep_requests: 1,
@@ -280,10 +281,14 @@ mod tests {
                 not_delivered: 2,
                 dropped_out: 1,
                 reactivated_after_reclaim: 1,
-                keep_rate_percent: Some(22.2),
+                keep_rate_percent: Some(20.0),
             }
         );
         assert!(!stats.is_empty());
+        let rows = stats.rows();
+        assert_eq!(rows[0], ("Told (notice delivered)", "10".to_string()));
+        assert_eq!(rows[8], ("Reactivated after reclaim", "1".to_string()));
+        assert_eq!(rows[9], ("Keep rate", "20.0%".to_string()));
     }
 
     #[test]
@@ -295,5 +300,6 @@ mod tests {
         let stats = NoticeStats::default().finish();
         assert_eq!(stats.keep_rate_percent, None);
         assert!(stats.is_empty());
+        assert_eq!(stats.rows()[9].1, "none yet");
     }
 }
