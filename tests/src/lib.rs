@@ -338,7 +338,8 @@ impl World {
     }
 }
 
-/// A policy that executes on its own (no approval step), with a cap wide enough for a synthetic org.
+/// A policy that executes on its own (no approval step), with a cap wide enough for a synthetic org. Notices are
+/// off: with them on the reclaim waits a week for the cycle (the notice tests set `notice_days`).
 pub fn live_policy() -> miro_sam_core::policy::Policy {
     miro_sam_core::policy::Policy {
         dry_run: false,
@@ -347,6 +348,7 @@ pub fn live_policy() -> miro_sam_core::policy::Policy {
             max_count: None,
             max_percent: Some(miro_sam_core::policy::Percent::new(60.0).expect("a percentage")),
         },
+        notice_days: 0,
         ..Default::default()
     }
 }

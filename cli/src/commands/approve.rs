@@ -4,7 +4,7 @@
 //! does, from its SQS queue.
 
 use miro_sam_core::domain::{MemberId, PlanId};
-use miro_sam_core::jobs::{Selection, approve_plan, reject_candidates};
+use miro_sam_core::jobs::{Selection, WaitingForNotice, approve_plan, reject_candidates};
 
 use crate::args::{ApproveArgs, RejectArgs};
 use crate::backend::Backend;
@@ -34,6 +34,7 @@ pub async fn approve(b: &Backend, args: ApproveArgs) -> CmdResult {
     for m in &r.not_candidates {
         println!("  {m} is not a candidate of plan {plan_id}; nothing done for it");
     }
+    print_waiting(&r.waiting_for_notice);
     if b.is_deployment() {
         println!("The deployment's reclaim function carries them out (each re-checked first).");
     } else {
@@ -59,6 +60,25 @@ pub async fn reject(b: &Backend, args: RejectArgs) -> CmdResult {
         members.len()
     );
     Ok(())
+}
+
+/// Members are listed up to this many; the rest are counted (a plan's whole first day may be waiting).
+const WAITING_LISTED: usize = 50;
+
+fn print_waiting(waiting: &[WaitingForNotice]) {
+    if waiting.is_empty() {
+        return;
+    }
+    println!(
+        "{} waiting for their notice, not queued (approve again once their reclaim date has come):",
+        waiting.len()
+    );
+    for w in waiting.iter().take(WAITING_LISTED) {
+        println!("  {} ({}): {}", w.email, w.member_id, w.wait.short());
+    }
+    if waiting.len() > WAITING_LISTED {
+        println!("  ... and {} more", waiting.len() - WAITING_LISTED);
+    }
 }
 
 fn parse_members(ids: &[String]) -> CmdResult<Vec<MemberId>> {

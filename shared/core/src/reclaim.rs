@@ -3,12 +3,13 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use miro_client::{License, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Email, MemberId, OrgId, PlanId, Subscription};
 use crate::hold::Hold;
+use crate::notices::NoticeBlock;
 use crate::plan::Candidate;
 use crate::policy::{ExclusionRule, Verdict, VersionedPolicy, evaluate};
 
@@ -264,6 +265,97 @@ pub enum SkipReason {
     PlanSuperseded {
         by_plan: PlanId,
     },
+    /// The member's notice cycle does not allow the reclaim yet (or, on this cycle, at all).
+    NoticePending {
+        wait: NoticeWait,
+    },
+}
+
+/// Why a reclaim waits for the member's notice: [`NoticeBlock`] as stored in a reclaim record's outcome and the
+/// audit log. A copy of its own so the stored form is fixed here, next to the other skip reasons, whatever the
+/// notices module does with its error type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "wait", rename_all = "snake_case")]
+pub enum NoticeWait {
+    /// No notice went out yet (none claimed, or the last send failed before anything went out).
+    NotNotified,
+    /// Told; the reclaim date has not come.
+    NotYetDue { reclaim_on: NaiveDate },
+    /// The member asked to keep the seat and an admin has not decided.
+    KeepRequested,
+    /// The notice bounced and the policy does not reclaim without one.
+    Bounced { detail: String },
+    /// The send was cut off: unknown whether the member was told.
+    Unconfirmed,
+    /// The cycle ended (`state` is the record's state: kept, dropped_out, reclaimed).
+    Ended { state: String },
+}
+
+impl From<NoticeBlock> for NoticeWait {
+    fn from(b: NoticeBlock) -> Self {
+        match b {
+            NoticeBlock::NotNotified => NoticeWait::NotNotified,
+            NoticeBlock::NotYetDue { reclaim_on } => NoticeWait::NotYetDue { reclaim_on },
+            NoticeBlock::KeepRequested => NoticeWait::KeepRequested,
+            NoticeBlock::Bounced { detail } => NoticeWait::Bounced { detail },
+            NoticeBlock::Unconfirmed => NoticeWait::Unconfirmed,
+            NoticeBlock::Ended { state } => NoticeWait::Ended {
+                state: state.to_owned(),
+            },
+        }
+    }
+}
+
+impl NoticeWait {
+    /// What is in the way, in a few words (an approval's list of members waiting).
+    pub fn short(&self) -> String {
+        match self {
+            NoticeWait::NotNotified => "not told yet".into(),
+            NoticeWait::NotYetDue { reclaim_on } => {
+                format!("reclaim date {reclaim_on} not reached")
+            }
+            NoticeWait::KeepRequested => "asked to keep the seat".into(),
+            NoticeWait::Bounced { .. } => "the notice bounced".into(),
+            NoticeWait::Unconfirmed => "unknown whether the notice arrived".into(),
+            NoticeWait::Ended { state } => {
+                format!("notice cycle ended ({})", state.replace('_', " "))
+            }
+        }
+    }
+
+    /// What happens next, or what a person can do.
+    fn next(&self) -> &'static str {
+        match self {
+            NoticeWait::NotNotified => {
+                "the daily run sends the notice first; approve again once its reclaim date has come"
+            }
+            NoticeWait::NotYetDue { .. } => {
+                "the seat may be approved for reclaim on the daily run of that day"
+            }
+            NoticeWait::KeepRequested => {
+                "an admin approves or declines the request under keep requests in the console"
+            }
+            NoticeWait::Bounced { .. } => {
+                "fix the address, or set reclaim_without_notice_on_bounce in the policy to reclaim without a notice"
+            }
+            NoticeWait::Unconfirmed => {
+                "the notice is not sent twice, so this cycle does not reclaim; a new cycle starts once this one ends"
+            }
+            NoticeWait::Ended { .. } => {
+                "a new cycle with a new notice starts if the member is a candidate again"
+            }
+        }
+    }
+}
+
+impl fmt::Display for NoticeWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoticeWait::Bounced { detail } => write!(f, "the notice bounced ({detail})"),
+            other => f.write_str(&other.short()),
+        }?;
+        write!(f, "; {}", self.next())
+    }
 }
 
 impl fmt::Display for SkipReason {
@@ -380,6 +472,9 @@ impl fmt::Display for SkipReason {
                 f,
                 "plan {by_plan} replaced this plan before the reclaim ran; approve the new plan instead"
             ),
+            SkipReason::NoticePending { wait } => {
+                write!(f, "waiting for the member's notice: {wait}")
+            }
         }
     }
 }
@@ -442,5 +537,101 @@ pub fn recheck(
             days_inactive,
             threshold_days: policy.policy.inactivity_days.get(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn skip(block: NoticeBlock) -> SkipReason {
+        SkipReason::NoticePending { wait: block.into() }
+    }
+
+    #[test]
+    fn each_notice_block_says_why_and_what_happens_next() {
+        let date = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
+        let cases = [
+            (
+                NoticeBlock::NotNotified,
+                "waiting for the member's notice: not told yet; the daily run sends the notice first; approve \
+                 again once its reclaim date has come",
+            ),
+            (
+                NoticeBlock::NotYetDue { reclaim_on: date },
+                "waiting for the member's notice: reclaim date 2026-12-10 not reached; the seat may be approved \
+                 for reclaim on the daily run of that day",
+            ),
+            (
+                NoticeBlock::KeepRequested,
+                "waiting for the member's notice: asked to keep the seat; an admin approves or declines the \
+                 request under keep requests in the console",
+            ),
+            (
+                NoticeBlock::Bounced {
+                    detail: "550 mailbox unavailable".into(),
+                },
+                "waiting for the member's notice: the notice bounced (550 mailbox unavailable); fix the address, \
+                 or set reclaim_without_notice_on_bounce in the policy to reclaim without a notice",
+            ),
+            (
+                NoticeBlock::Unconfirmed,
+                "waiting for the member's notice: unknown whether the notice arrived; the notice is not sent \
+                 twice, so this cycle does not reclaim; a new cycle starts once this one ends",
+            ),
+            (
+                NoticeBlock::Ended {
+                    state: "dropped_out",
+                },
+                "waiting for the member's notice: notice cycle ended (dropped out); a new cycle with a new \
+                 notice starts if the member is a candidate again",
+            ),
+        ];
+        for (block, want) in cases {
+            assert_eq!(skip(block.clone()).to_string(), want, "{block:?}");
+        }
+    }
+
+    #[test]
+    fn the_short_form_names_the_reclaim_date() {
+        let wait = NoticeWait::from(NoticeBlock::NotYetDue {
+            reclaim_on: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+        });
+        assert_eq!(wait.short(), "reclaim date 2026-12-10 not reached");
+        assert_eq!(
+            NoticeWait::from(NoticeBlock::Ended { state: "kept" }),
+            NoticeWait::Ended {
+                state: "kept".into()
+            }
+        );
+    }
+
+    /// The stored form is pinned (reclaim records and audit entries keep it as JSON in both adapters), and records
+    /// written before the variant existed still read.
+    #[test]
+    fn the_stored_form_is_stable_and_old_records_still_read() {
+        let outcome = ReclaimOutcome::Skipped {
+            reason: skip(NoticeBlock::NotYetDue {
+                reclaim_on: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+            }),
+        };
+        let json = serde_json::to_string(&outcome).unwrap();
+        assert_eq!(
+            json,
+            r#"{"outcome":"skipped","reason":{"skip":"notice_pending","wait":{"wait":"not_yet_due","reclaim_on":"2026-12-10"}}}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<ReclaimOutcome>(&json).unwrap(),
+            outcome
+        );
+        let old = r#"{"outcome":"skipped","reason":{"skip":"dry_run_now","policy_version":3}}"#;
+        assert_eq!(
+            serde_json::from_str::<ReclaimOutcome>(old).unwrap(),
+            ReclaimOutcome::Skipped {
+                reason: SkipReason::DryRunNow { policy_version: 3 }
+            }
+        );
     }
 }

@@ -445,6 +445,26 @@ pub(crate) async fn plans(
     Ok(html(&page))
 }
 
+/// The approval result's sentence on candidates held back by their notice: how many, and why (the distinct
+/// reasons, a few at most: the whole first day of a plan may be waiting for the same date).
+fn waiting_note(waiting: &[jobs::WaitingForNotice]) -> String {
+    if waiting.is_empty() {
+        return String::new();
+    }
+    let mut why: Vec<String> = waiting.iter().map(|w| w.wait.short()).collect();
+    why.sort();
+    why.dedup();
+    let more = why.len() > 3;
+    why.truncate(3);
+    format!(
+        " {} candidates are waiting for their notice and were not queued ({}{}); approve again once their reclaim \
+         date has come.",
+        waiting.len(),
+        why.join("; "),
+        if more { "; ..." } else { "" }
+    )
+}
+
 fn back_to_plan(st: &AppState) -> Option<(String, String)> {
     Some((format!("{}/plans", st.base), "Back to the plan".into()))
 }
@@ -470,13 +490,14 @@ pub(crate) async fn approve_all(
         layout(&st, &admin, &org, "Plan approved"),
         &format!(
             "Approved the whole plan: {} candidates queued for reclaim{}. Each is re-checked against Miro just \
-             before its seat is taken.",
+             before its seat is taken.{}",
             report.queued,
             if report.already_queued > 0 {
                 format!(", {} were already queued or decided", report.already_queued)
             } else {
                 String::new()
-            }
+            },
+            waiting_note(&report.waiting_for_notice)
         ),
         back_to_plan(&st),
     ))
@@ -531,6 +552,7 @@ pub(crate) async fn selection(
                     r.not_candidates.len()
                 ));
             }
+            m.push_str(&waiting_note(&r.waiting_for_notice));
             m
         }
         Some("reject") => {

@@ -6,11 +6,16 @@
 //!
 //! An approval covers its own plan only: it is refused once a newer plan exists, and the worker skips a queued
 //! reclaim whose plan was replaced before it ran ([`crate::reclaim::SkipReason::PlanSuperseded`]).
+//!
+//! An approval does not skip the notice: a candidate whose cycle is not due (not told yet, the reclaim date not
+//! come, a keep request waiting, ...) is not queued and is listed in [`ApprovalReport::waiting_for_notice`]; an
+//! approval on or after the reclaim date queues them.
 
 use chrono::{DateTime, Utc};
 
 use super::JobError;
-use super::plan::append_once;
+use super::enqueue::WaitingForNotice;
+use super::plan::{append_once, current_policy};
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{AuditEntryId, MemberId, PlanId};
 use crate::error::StoreError;
@@ -33,6 +38,9 @@ pub struct ApprovalReport {
     pub already_queued: u32,
     /// Selected members that are not candidates of the plan (nothing was done for them).
     pub not_candidates: Vec<MemberId>,
+    /// Selected candidates not queued because their notice cycle does not allow the reclaim yet; approve again
+    /// once it does.
+    pub waiting_for_notice: Vec<WaitingForNotice>,
 }
 
 /// Approves candidates of `plan_id` for reclaim and queues them. Refused for a plan that is not the org's
@@ -56,15 +64,19 @@ pub async fn approve_plan(
         .into());
     }
     super::check_not_paused(store, &plan.org_id).await?;
+    // The gate asks the policy the worker re-checks with (the current one), so what is queued is not skipped.
+    let gate = current_policy(store, &plan.org_id, now).await?.policy;
 
     let mut report = ApprovalReport::default();
     let chosen: Vec<Candidate> = match selection {
         Selection::All => {
             plan.check_executable(false)?;
             let sent =
-                super::enqueue::queue_all_candidates(store, queue, &plan, Some(actor), now).await?;
+                super::enqueue::queue_all_candidates(store, queue, &plan, &gate, Some(actor), now)
+                    .await?;
             report.queued = sent.enqueued as u32;
             report.already_queued = sent.already_queued as u32;
+            report.waiting_for_notice = sent.waiting_for_notice;
             Vec::new()
         }
         Selection::Members(members) => {
@@ -94,9 +106,11 @@ pub async fn approve_plan(
     };
     if !chosen.is_empty() {
         let sent =
-            super::enqueue::queue_candidates(store, queue, &plan, chosen, Some(actor), now).await?;
+            super::enqueue::queue_candidates(store, queue, &plan, chosen, &gate, Some(actor), now)
+                .await?;
         report.queued += sent.enqueued as u32;
         report.already_queued += sent.already_queued as u32;
+        report.waiting_for_notice = sent.waiting_for_notice;
     }
     append_once(
         store,
@@ -113,7 +127,7 @@ pub async fn approve_plan(
         },
     )
     .await?;
-    tracing::info!(plan = %plan_id, queued = report.queued, already = report.already_queued, %actor, "plan approved");
+    tracing::info!(plan = %plan_id, queued = report.queued, already = report.already_queued, waiting_for_notice = report.waiting_for_notice.len(), %actor, "plan approved");
     Ok(report)
 }
 

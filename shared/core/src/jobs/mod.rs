@@ -32,7 +32,7 @@ pub use download::{
     DownloadOptions, DownloadOutcome, DownloadPause, DownloadSummary, StopAt, download_org,
     download_org_until, download_org_with, register_org,
 };
-pub use enqueue::enqueue_plan;
+pub use enqueue::{PlanQueueReport, WaitingForNotice, enqueue_plan};
 pub use hold::{HoldRequest, place_hold, remove_hold};
 pub use pause::{check_not_paused, pause_org, resume_org};
 pub use plan::{current_policy, plan_org, plan_org_streamed, set_policy};

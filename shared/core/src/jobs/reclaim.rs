@@ -22,8 +22,9 @@ use super::{Deps, JobError, usable_access_token};
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::domain::{AuditEntryId, Email, MemberId, OrgId, PlanId, Subscription};
 use crate::error::StoreError;
-use crate::plan::Candidate;
-use crate::ports::SubscriptionStore;
+use crate::notices;
+use crate::plan::{Candidate, PlanHeader};
+use crate::ports::{NoticeStore, SubscriptionStore};
 use crate::reclaim::{
     ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition, SkipReason, recheck,
 };
@@ -61,19 +62,55 @@ pub struct ReclaimResult {
 
 /// Reclaims `member` under `plan_id`. Errors for which [`JobError::is_retryable`] holds leave the record
 /// unfinished, so running the job again continues where it stopped.
+///
+/// A reclaim (new or replayed) ends the member's notice cycle as reclaimed. Replays too: a crash between the
+/// record's terminal state and the cycle's end is finished by the redelivered message.
 pub async fn reclaim_member(
     deps: &Deps,
     plan_id: PlanId,
     member: &MemberId,
     opts: &ReclaimOptions,
 ) -> Result<ReclaimResult, JobError> {
-    let store = deps.store.as_ref();
     // The plan's header and this member's candidate item, never the whole plan: a message costs the same in a
     // plan of ten candidates as in one of a million.
-    let plan = store
+    let plan = deps
+        .store
         .get_plan_header(plan_id)
         .await?
         .ok_or(JobError::PlanNotFound { plan_id })?;
+    let result = reclaim_once(deps, &plan, member, opts).await?;
+    if matches!(result.outcome, ReclaimOutcome::Reclaimed { .. }) {
+        end_notice_cycle(deps, &plan.org_id, &result).await;
+    }
+    Ok(result)
+}
+
+/// Marks the member's notice cycle reclaimed (only a due cycle moves; any other state is left alone). The seat is
+/// free whatever happens here, so a failure is logged, not returned: the reclaim is done, and the next notice run
+/// ends an open cycle anyway once the member is no longer a candidate.
+async fn end_notice_cycle(deps: &Deps, org: &OrgId, result: &ReclaimResult) {
+    let store: &dyn NoticeStore = deps.store.as_ref();
+    if let Err(e) = notices::mark_reclaimed(
+        store,
+        org,
+        &result.member_id,
+        result.plan_id,
+        deps.clock.now(),
+    )
+    .await
+    {
+        tracing::warn!(org = %org, plan = %result.plan_id, member = %result.member_id, error = %e, "reclaimed, but the notice cycle could not be marked reclaimed; the next notice run ends it");
+    }
+}
+
+async fn reclaim_once(
+    deps: &Deps,
+    plan: &PlanHeader,
+    member: &MemberId,
+    opts: &ReclaimOptions,
+) -> Result<ReclaimResult, JobError> {
+    let store = deps.store.as_ref();
+    let plan_id = plan.plan_id;
     let candidate = store
         .get_plan_candidate(plan_id, member)
         .await?
@@ -155,6 +192,16 @@ pub async fn reclaim_member(
     }
     if let Err(reason) = recheck(candidate, &current, &policy, hold.as_ref(), now) {
         return step.finish(rec, skipped(reason), now).await;
+    }
+    // The member must have been told, and the reclaim date come, under the current policy (notices off: passes).
+    // Asked here too, not only at approval: a queued message may be delivered after a keep, a bounce, a change
+    // of policy, or have been sent without an approval (a forced reclaim).
+    if policy.policy.notices_enabled() {
+        let notice = store.get_notice(org, member).await?;
+        if let Err(block) = notices::reclaim_gate(&policy.policy, notice.as_ref()) {
+            let reason = SkipReason::NoticePending { wait: block.into() };
+            return step.finish(rec, skipped(reason), now).await;
+        }
     }
 
     let Some(scim_user) = deps

@@ -15,7 +15,8 @@ use miro_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxConfig, SandboxControl,
 };
 
-/// A policy that executes (not dry-run) with a cap far above any sandbox org.
+/// A policy that executes (not dry-run) with a cap far above any sandbox org. Notices are off: these tests are
+/// about the reclaim itself, which with notices on waits a week for the cycle (tests of that set `notice_days`).
 pub fn live_policy() -> Policy {
     Policy {
         dry_run: false,
@@ -23,6 +24,7 @@ pub fn live_policy() -> Policy {
             max_count: Some(100_000),
             max_percent: None,
         },
+        notice_days: 0,
         ..Policy::default()
     }
 }
