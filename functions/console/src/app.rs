@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use miro_sam_console::{ConsoleConfig, ConsoleDeps};
 use miro_sam_lambda::{Runtime, env};
+use secrecy::SecretString;
 
 use crate::scim_presence::ConsoleTokens;
 use crate::session_key;
@@ -26,6 +27,8 @@ pub enum StartError {
     SessionKeySecret(String),
     #[error(transparent)]
     SessionKey(#[from] session_key::SessionKeyError),
+    #[error("{0}")]
+    KeepLinkKeySecret(String),
 }
 
 /// Reads the session key and wires the console over the runtime's adapters. On AWS: `/console`, Secure
@@ -40,6 +43,7 @@ pub async fn build(rt: &Runtime, settings: &ConsoleSettings) -> Result<Router, S
     .await
     .map_err(StartError::SessionKeySecret)?;
     let session_key = session_key::decode(&settings.session_key_name, &value)?;
+    let keep_link_key = keep_link_key(rt).await?;
 
     let config = ConsoleConfig {
         base_path: BASE_PATH.to_owned(),
@@ -50,9 +54,29 @@ pub async fn build(rt: &Runtime, settings: &ConsoleSettings) -> Result<Router, S
         price_per_seat_month_minor: settings.price_per_seat_month_minor,
         currency: settings.currency.clone(),
         local_login: false,
-        keep_link_key: None,
+        keep_link_key,
     };
     Ok(miro_sam_console::router(config, deps))
+}
+
+/// The key that verifies the members' keep links (the download function signs them with it), from the secret
+/// [`env::KEEP_LINK_KEY_SECRET_NAME`] names. Unset: the keep page refuses every link (and the notices carry none).
+pub async fn keep_link_key(rt: &Runtime) -> Result<Option<SecretString>, StartError> {
+    let Some(name) = &rt.settings.notices.keep_link_key_name else {
+        tracing::info!(
+            "no keep page: {} is not set, so keep links are refused",
+            env::KEEP_LINK_KEY_SECRET_NAME
+        );
+        return Ok(None);
+    };
+    miro_sam_lambda::read_plain_secret(
+        &rt.adapters.clients.secrets,
+        name,
+        "the keep-link signing key",
+    )
+    .await
+    .map(Some)
+    .map_err(StartError::KeepLinkKeySecret)
 }
 
 /// The console's ports over the runtime's adapters: the table, the reclaim queue, the table's OAuth states, a

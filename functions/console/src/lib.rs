@@ -6,7 +6,8 @@
 //!   seat price), read once per cold start;
 //! - [`build`]: the router over the same [`Runtime`](miro_sam_lambda::Runtime) every function builds, with the
 //!   session key from Secrets Manager ([`session_key`]), Secure cookies, and a token store that sees SCIM tokens
-//!   as metadata only ([`scim_presence`]);
+//!   as metadata only ([`scim_presence`]), and the keep-link key that verifies members' keep links
+//!   (`/console/keep/{token}`, served by the same routes) when the deployment names its secret;
 //! - [`deps`]: the same wiring without the config, for a test that serves it on loopback;
 //! - [`handle`]: one invocation: the request through the router, the response back in API Gateway's form.
 
@@ -20,7 +21,7 @@ use lambda_http::tower::ServiceExt;
 use lambda_http::{Body, IntoResponse, Request, RequestExt, Response};
 use tracing::Instrument;
 
-pub use app::{StartError, build, deps};
+pub use app::{StartError, build, deps, keep_link_key};
 pub use settings::{BASE_PATH, ConsoleSettings, ConsoleSettingsError};
 
 /// One request through the console's router (cheap to clone: it is built once per cold start).

@@ -16,6 +16,9 @@ pub enum Action {
     FixAppAccess,
     /// The org's policy reclaims seats, but no SCIM token is stored (or SCIM refuses it).
     StoreScimToken,
+    /// Notices cannot be sent (the SES sender is not a verified identity, sending is paused): members are not
+    /// told, so their seats are not reclaimed.
+    FixNoticeMail,
 }
 
 impl Action {
@@ -46,6 +49,9 @@ impl Action {
             Action::StoreScimToken => format!(
                 "store the SCIM token of org {org} (miro-sam aws scim-token --org {org}); until then its \
                  reclaims are not queued"
+            ),
+            Action::FixNoticeMail => format!(
+                "fix the notice mail settings (the org's notices.error says what SES refused; usually: verify the                  sender MIRO_SAM_NOTICE_FROM, the stack's NoticeSender, in Amazon SES); until then org {org}'s                  members are not told and their seats are not reclaimed"
             ),
         }
     }

@@ -10,12 +10,14 @@
 pub mod action;
 mod dispatch;
 mod lease;
+pub mod notices;
 pub mod request;
 mod scim_token;
 pub mod worker;
 
 pub use action::{Action, ActionNeeded, FailedOrg};
 pub use dispatch::dispatch;
+pub use notices::NoticeOutcome;
 pub use worker::{Handling, JobResult, WorkerResponse, handle_jobs};
 
 use chrono::{DateTime, Utc};
@@ -72,6 +74,9 @@ pub struct OrgOutcome {
     /// Why nothing was queued although there are candidates (dry run, cap exceeded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_queued_because: Option<String>,
+    /// What the notice run did after the plan, when the deployment sends notices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notices: Option<NoticeOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,13 +239,17 @@ async fn download_plan_enqueue(
     out.new = summary.new;
     out.changed = summary.changed;
     out.removed = summary.removed;
-    plan_and_enqueue(rt, org, out).await
+    plan_and_enqueue(rt, org, deadline, out).await
 }
 
-/// Plans the org (or reuses today's executable plan) and queues its candidates, as the policy allows.
+/// Plans the org (or reuses today's executable plan), runs its notices, and queues its candidates, as the policy
+/// allows. The notices run before the queuing so that a member whose reclaim date came today is marked due and
+/// queued the same day. A notice run stopped by `deadline` leaves the org `Paused`: the worker's continuation
+/// runs this again (the same plan, the notices where they stopped), and queues then.
 pub(crate) async fn plan_and_enqueue(
     rt: &Runtime,
     org: &OrgId,
+    deadline: Option<Instant>,
     out: &mut OrgOutcome,
 ) -> Result<(), JobError> {
     let now = rt.deps.clock.now();
@@ -256,6 +265,19 @@ pub(crate) async fn plan_and_enqueue(
     out.plan_id = Some(plan.plan_id);
     out.candidates = u64::from(plan.totals.candidates);
     out.dry_run = plan.policy.dry_run;
+    if let Some(n) = &rt.notices {
+        let notices = notices::run(n, org, plan.plan_id, deadline).await;
+        if notices.channel_misconfigured {
+            out.needs_action = true;
+            out.action = Some(Action::FixNoticeMail);
+        }
+        let stopped = notices.stopped_at_deadline;
+        out.notices = Some(notices);
+        if stopped {
+            out.status = Status::Paused;
+            return Ok(());
+        }
+    }
     // A policy that reclaims needs the SCIM token; without it every queued reclaim would fail. A dry run does not.
     if !plan.policy.dry_run && !scim_token::is_stored(rt, org).await? {
         tracing::error!("the org's policy reclaims, but no SCIM token is stored; nothing queued");
@@ -336,6 +358,7 @@ impl OrgOutcome {
             already_queued: 0,
             dry_run: true,
             not_queued_because: None,
+            notices: None,
         }
     }
 }
@@ -386,6 +409,13 @@ pub fn run_metrics(
     duration_ms: u128,
 ) -> RunMetrics {
     let sum = |f: fn(&OrgOutcome) -> u64| r.orgs.iter().map(f).sum::<u64>();
+    let notices = |f: fn(&NoticeOutcome) -> u32| {
+        r.orgs
+            .iter()
+            .filter_map(|o| o.notices.as_ref())
+            .map(|n| u64::from(f(n)))
+            .sum::<u64>()
+    };
     let mut m = RunMetrics::new(function.to_owned());
     m.count("MembersDownloaded", sum(|o| o.members))
         .count("MembersChanged", sum(|o| o.new + o.changed + o.removed))
@@ -397,6 +427,9 @@ pub fn run_metrics(
         .count("OrgsDeferred", r.deferred)
         .count("DownloadJobsQueued", r.queued)
         .count("RateLimited", rate_limited)
+        .count("NoticesSent", notices(|n| n.notified + n.reminded))
+        .count("NoticesNotDelivered", notices(|n| n.not_delivered))
+        .count("NoticesSendFailed", notices(|n| n.send_failed))
         .millis("RunDuration", duration_ms);
     m
 }

@@ -199,7 +199,7 @@ async fn leased(
     let org = &job.org_id;
     if already_downloaded(rt, job).await {
         let mut out = OrgOutcome::new(org.clone(), Status::Done);
-        if let Err(e) = plan_and_enqueue(rt, org, &mut out).await {
+        if let Err(e) = plan_and_enqueue(rt, org, deadline, &mut out).await {
             out.status = Status::Failed;
             out.error = Some(e.to_string());
             r.handling = if e.is_retryable() {
@@ -207,6 +207,9 @@ async fn leased(
             } else {
                 Handling::Finished
             };
+        } else if out.status == Status::Paused {
+            // The notices stopped at the deadline: the continuation sends the rest, then queues.
+            r.handling = continue_job(queue, job, &mut r).await;
         } else {
             r.handling = Handling::AlreadyDownloaded;
         }
@@ -216,29 +219,7 @@ async fn leased(
     let out = run_org(rt, org.clone(), deadline).await;
     r.handling = match out.status {
         Status::Done | Status::Busy => Handling::Finished,
-        Status::Paused | Status::Deferred => {
-            if job.continuation >= MAX_CONTINUATIONS {
-                r.why = Some(format!(
-                    "{} continuations without finishing the org; the checkpoint is kept",
-                    job.continuation
-                ));
-                Handling::Returned
-            } else {
-                match queue.send(&[job.continued()], Duration::ZERO).await {
-                    Ok(_) => {
-                        tracing::info!(
-                            next = job.continuation + 1,
-                            "stopped at the deadline; continuation queued"
-                        );
-                        Handling::Continued
-                    }
-                    Err(e) => {
-                        r.why = Some(format!("cannot queue the continuation: {e}"));
-                        Handling::Returned
-                    }
-                }
-            }
-        }
+        Status::Paused | Status::Deferred => continue_job(queue, job, &mut r).await,
         // A person must act: retrying cannot help, and the run's metrics alarm on it.
         Status::Failed if out.needs_action => Handling::Finished,
         Status::Failed => {
@@ -248,6 +229,34 @@ async fn leased(
     };
     r.outcome = Some(out);
     r
+}
+
+/// Queues the job's continuation (the org stopped at the deadline), unless it has had too many.
+async fn continue_job(
+    queue: &miro_sam_aws::sqs::SqsDownloadQueue,
+    job: &DownloadJob,
+    r: &mut JobResult,
+) -> Handling {
+    if job.continuation >= MAX_CONTINUATIONS {
+        r.why = Some(format!(
+            "{} continuations without finishing the org; the checkpoint is kept",
+            job.continuation
+        ));
+        return Handling::Returned;
+    }
+    match queue.send(&[job.continued()], Duration::ZERO).await {
+        Ok(_) => {
+            tracing::info!(
+                next = job.continuation + 1,
+                "stopped at the deadline; continuation queued"
+            );
+            Handling::Continued
+        }
+        Err(e) => {
+            r.why = Some(format!("cannot queue the continuation: {e}"));
+            Handling::Returned
+        }
+    }
 }
 
 /// The org completed a download after the job was queued and has nothing left to resume.

@@ -37,6 +37,12 @@ impl SesMailer {
         }
     }
 
+    /// Sends from `from` with an SES client of the shared configuration (e.g. [`crate::sdk::load`]'s), for
+    /// callers that hold the configuration but not the SES SDK.
+    pub fn from_sdk(config: &aws_config::SdkConfig, from: Email) -> Self {
+        Self::new(Client::new(config), from)
+    }
+
     /// Sends through this SES configuration set (where bounce and complaint events are published).
     pub fn with_configuration_set(mut self, name: impl Into<String>) -> Self {
         self.configuration_set = Some(name.into());

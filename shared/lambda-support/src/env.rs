@@ -59,3 +59,23 @@ pub const CONSOLE_ADMIN_EMAILS: &str = "MIRO_SAM_CONSOLE_ADMIN_EMAILS";
 pub const CONSOLE_SEAT_PRICE_MINOR: &str = "MIRO_SAM_CONSOLE_SEAT_PRICE_MINOR";
 /// The admin console: ISO 4217 currency of the seat price. Default `USD`.
 pub const CONSOLE_CURRENCY: &str = "MIRO_SAM_CONSOLE_CURRENCY";
+
+/// Notices (issue 12): the sender of notices and digests. On AWS the SES identity (an address, or an address at a
+/// verified domain). Unset: the download function sends no notices (and says so once at cold start).
+pub const NOTICE_FROM: &str = "MIRO_SAM_NOTICE_FROM";
+/// Notices: whom members should ask, when the org's policy does not say. Default `your Miro administrator`.
+pub const NOTICE_CONTACT: &str = "MIRO_SAM_NOTICE_CONTACT";
+/// Notices: messages per second (the SES account's send rate). Default 1, SES's sandbox rate.
+pub const NOTICE_SEND_RATE: &str = "MIRO_SAM_NOTICE_SEND_RATE";
+/// Notices: comma-separated admin addresses the daily digest is emailed to. Empty or unset: no digest email.
+pub const DIGEST_TO: &str = "MIRO_SAM_DIGEST_TO";
+/// Notices: the console's public URL with its base path, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/console`.
+/// Keep links are `{this}/keep/{token}`. Unset: notices carry no keep link and say whom to tell instead.
+pub const CONSOLE_URL: &str = "MIRO_SAM_CONSOLE_URL";
+/// Notices: name (or ARN) of the Secrets Manager secret whose string value is the Slack or Teams incoming webhook
+/// URL the digest is posted to. Unset: no chat digest.
+pub const WEBHOOK_SECRET_NAME: &str = "MIRO_SAM_WEBHOOK_SECRET_NAME";
+/// Notices: name (or ARN) of the Secrets Manager secret holding the key that signs keep links. The download
+/// function signs with it, the console verifies with it (the template generates it). Unset: no keep links, and
+/// the console's keep page refuses every link.
+pub const KEEP_LINK_KEY_SECRET_NAME: &str = "MIRO_SAM_KEEP_LINK_KEY_SECRET_NAME";

@@ -7,10 +7,12 @@ pub mod deadline;
 pub mod env;
 pub mod logging;
 pub mod metrics;
+mod notice_settings;
 mod runtime;
 mod secret;
 mod settings;
 
-pub use runtime::{Runtime, RuntimeError};
+pub use notice_settings::{DEFAULT_CONTACT, NoticeConfig};
+pub use runtime::{NoticeRuntime, Runtime, RuntimeError};
 pub use secret::read_plain_secret;
 pub use settings::{Settings, SettingsError};

@@ -5,6 +5,7 @@ use miro_client::{MiroClient, MiroConfig, MiroError, OAuthApp};
 use miro_sam_aws::sqs::SqsDownloadQueue;
 use miro_sam_aws::{Adapters, ConfigError, sdk::AdapterError};
 use miro_sam_core::jobs::Deps;
+use miro_sam_core::notices::{NoticeDeps, NoticeSettings};
 use miro_sam_core::ports::SystemClock;
 use std::sync::Arc;
 
@@ -30,6 +31,17 @@ pub struct Runtime {
     pub deps: Deps,
     /// The download fan-out's queue, when [`Settings::download_queue_url`] is set.
     pub download_queue: Option<SqsDownloadQueue>,
+    /// Notices after each org's daily plan: wired by the function that sends them (download-subscriptions, from
+    /// [`Settings::notices`] and its secrets), `None` everywhere else and when the deployment sends none.
+    pub notices: Option<NoticeRuntime>,
+}
+
+/// What the notice run needs besides the plan: the mailer, the notice store, the keep links and the digest's
+/// channels, built once per cold start.
+#[derive(Clone)]
+pub struct NoticeRuntime {
+    pub deps: NoticeDeps,
+    pub settings: NoticeSettings,
 }
 
 impl Runtime {
@@ -81,6 +93,7 @@ impl Runtime {
             adapters,
             deps,
             download_queue,
+            notices: None,
         })
     }
 

@@ -6,6 +6,7 @@ use miro_sam_core::policy::{InactivityDays, Percent, Policy, ReclaimCap};
 use std::time::Duration;
 
 use crate::env;
+use crate::notice_settings::NoticeConfig;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -22,6 +23,8 @@ pub struct Settings {
     pub download_queue_url: Option<String>,
     /// The deployed function's name, as Lambda sets it ([`env::LAMBDA_FUNCTION_NAME`]).
     pub function_name: Option<String>,
+    /// Notices to members and the admins' digest (the download function sends them).
+    pub notices: NoticeConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +173,7 @@ impl Settings {
             deadline_margin: Duration::from_secs(number(env::DEADLINE_MARGIN_SECS, 60)?),
             download_queue_url,
             function_name: read(env::LAMBDA_FUNCTION_NAME),
+            notices: NoticeConfig::from_read(read)?,
         })
     }
 
