@@ -482,3 +482,58 @@ async fn without_a_key_the_keep_page_is_off() {
     let a = send(member().post(format!("{}/no-such-page", c.url))).await;
     assert_eq!(a.status, 401, "{}", a.body);
 }
+
+#[tokio::test]
+async fn keep_requests_page_through_every_open_request_once() {
+    let (c, plan) = keep_console(true).await;
+    // 130 records of which every other one waits for a decision: more than one page of requests (50).
+    let base = 3_458_764_517_517_900_000u64;
+    let mut waiting = Vec::new();
+    for i in 0..130u64 {
+        let email = format!("member{i}@example.com");
+        let state = if i % 2 == 0 {
+            waiting.push(email.clone());
+            NoticeState::KeepRequested { at: c.now() }
+        } else {
+            NoticeState::Notified
+        };
+        let r = NoticeRecord {
+            org_id: c.w.org.clone(),
+            member_id: miro_sam_core::domain::MemberId::parse(&(base + i).to_string()).unwrap(),
+            email: miro_sam_core::domain::Email::parse(&email).unwrap(),
+            cycle: 1,
+            version: 1,
+            state,
+            plan_id: plan.plan_id,
+            days_inactive: 120,
+            notified_on: c.now().date_naive(),
+            reclaim_on: c.now().date_naive() + Duration::days(7),
+            reminders: vec![],
+            updated_at: c.now(),
+        };
+        c.w.store.put_notice(&r, None).await.unwrap();
+    }
+    let admin = c.signed_in_browser().await;
+    let mut seen = Vec::new();
+    let mut path = "/keep-requests".to_owned();
+    for _ in 0..5 {
+        let (status, page) = c.get(&admin, &path).await;
+        assert_eq!(status, 200, "{page}");
+        let rows = page.matches("/keep-requests/approve").count();
+        assert!(rows <= 50, "{rows} requests on one page");
+        seen.extend(
+            page.match_indices("\">member")
+                .map(|(i, _)| page[i + 2..].split('<').next().unwrap().to_owned()),
+        );
+        match common::link_labelled(&page, "Next page") {
+            Some(next) => path = next,
+            None => break,
+        }
+    }
+    let mut expected = waiting.clone();
+    expected.sort();
+    let mut got = seen.clone();
+    got.sort();
+    assert_eq!(got, expected, "every open request exactly once");
+    assert_eq!(seen.len(), 65);
+}
