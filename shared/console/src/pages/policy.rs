@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use miro_sam_core::jobs;
-use miro_sam_core::policy::Policy;
+use miro_sam_core::policy::{Policy, TEMPLATE_VARIABLES};
 use similar::{ChangeTag, TextDiff};
 
 use super::policy_edit::{check_version, current, policy_of, save, version_of};
@@ -29,6 +29,10 @@ pub(crate) struct PolicyPage {
     pub draft: String,
     pub error: Option<String>,
     pub paused: Option<String>,
+    /// The current policy's notice settings in words (they are edited in the JSON like every other field).
+    pub notices: Vec<(&'static str, String)>,
+    /// The variables a `notice_template` part can use, comma-separated.
+    pub template_variables: String,
     pub csrf: String,
 }
 
@@ -52,7 +56,8 @@ async fn page(
 ) -> Result<PolicyPage, PageError> {
     let org = org_of(st, admin).await?;
     let cur = current(st, &admin.session.org).await?;
-    let current_json = policy_of(&cur).to_json_pretty();
+    let current = policy_of(&cur);
+    let current_json = current.to_json_pretty();
     Ok(PolicyPage {
         layout: layout(st, admin, &org, "Policy"),
         version: version_of(&cur),
@@ -77,8 +82,78 @@ async fn page(
             .get_pause(&admin.session.org)
             .await?
             .map(|p| p.to_string()),
+        notices: notice_settings(&current),
+        template_variables: TEMPLATE_VARIABLES.join(", "),
         csrf: admin.csrf.clone(),
     })
+}
+
+/// The notice settings of `p` as the page lists them.
+fn notice_settings(p: &Policy) -> Vec<(&'static str, String)> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    let reminders = if p.reminders().is_empty() {
+        "none".to_owned()
+    } else {
+        p.reminders()
+            .iter()
+            .map(|&d| format!("{d} {} before", if d == 1 { "day" } else { "days" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let custom = p.notice_template.as_ref().map_or_else(Vec::new, |t| {
+        [
+            ("subject", &t.subject),
+            ("text", &t.text),
+            ("html", &t.html),
+        ]
+        .into_iter()
+        .filter(|(_, part)| part.is_some())
+        .map(|(name, _)| name)
+        .collect()
+    });
+    vec![
+        (
+            "notice_days",
+            if p.notices_enabled() {
+                format!(
+                    "{} (members are told {} days before the reclaim)",
+                    p.notice_days, p.notice_days
+                )
+            } else {
+                "0 (notices are off: reclaims go ahead without a word)".to_owned()
+            },
+        ),
+        ("reminder_days_before", reminders),
+        (
+            "keep_days",
+            format!(
+                "{} (how long a keep holds the member out of plans)",
+                p.keep_days
+            ),
+        ),
+        ("keep_needs_approval", yes_no(p.keep_needs_approval)),
+        (
+            "reclaim_without_notice_on_bounce",
+            yes_no(p.reclaim_without_notice_on_bounce),
+        ),
+        (
+            "notice_contact",
+            p.notice_contact
+                .clone()
+                .unwrap_or_else(|| "not set: the deployment's contact".to_owned()),
+        ),
+        (
+            "notice_template",
+            if custom.is_empty() {
+                "not set: the default wording".to_owned()
+            } else {
+                format!(
+                    "the org's own {} (the rest: the default wording)",
+                    custom.join(", ")
+                )
+            },
+        ),
+    ]
 }
 
 pub(crate) async fn policy(
