@@ -2,6 +2,7 @@
 //! from the environment, so scripts and CI need no flags.
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 use std::path::PathBuf;
 
 use crate::env;
@@ -105,8 +106,11 @@ pub enum Command {
     ScimToken(ScimTokenArgs),
     /// Download every member of the org, keep the history, and write today's snapshot.
     Sync,
-    /// Build a reclaim plan from the stored members and the org's policy.
-    Plan,
+    /// Build a reclaim plan from the stored members and the org's policy, then send the day's notices (when the
+    /// policy gives notice and a mail channel is set: --smtp-url or --outbox).
+    Plan(PlanArgs),
+    /// The org's notice records: who was told their seat goes, when, and where each notice cycle stands.
+    Notices,
     /// Execute a stored plan: re-check each candidate and deactivate through SCIM.
     Apply(ApplyArgs),
     /// Approve a plan (all of it, or the candidates given with --member): they are queued for reclaim.
@@ -264,6 +268,54 @@ pub struct ScimTokenArgs {
     /// The SCIM token; read from stdin when absent.
     #[arg(long, env = env::SCIM_TOKEN, hide_env_values = true)]
     pub token: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub notices: NoticeArgs,
+}
+
+/// The console `serve` runs by default, where the keep links of notices sent on this machine point.
+pub const DEFAULT_CONSOLE_URL: &str = "http://127.0.0.1:8780/console";
+
+/// How the day's notices go out (issue 12). Whether and when members are told is the org's policy; these say
+/// through what, from whom, and where their keep links lead.
+#[derive(Args, Debug, Clone)]
+pub struct NoticeArgs {
+    /// The SMTP server for notices: smtp://host:25, smtp://user:pass@host:587?tls=required or
+    /// smtps://user:pass@host:465. Prefer the environment variable: the URL may carry a password.
+    #[arg(long, env = env::SMTP_URL, hide_env_values = true, value_parser = secret)]
+    pub smtp_url: Option<SecretString>,
+    /// Write the notices as .eml files into this folder instead of sending them (to read them first).
+    #[arg(long, env = env::OUTBOX_DIR, conflicts_with = "smtp_url")]
+    pub outbox: Option<PathBuf>,
+    /// The sender of notices and digests, e.g. "IT <it@example.com>" (needed with --smtp-url).
+    #[arg(long, env = env::NOTICE_FROM)]
+    pub notice_from: Option<String>,
+    /// Whom members should ask about their notice.
+    #[arg(long, env = env::NOTICE_CONTACT, default_value = "your Miro administrator")]
+    pub notice_contact: String,
+    /// Messages sent per second (above 0, at most 1000): what the mail server accepts.
+    #[arg(long, env = env::NOTICE_SEND_RATE, default_value_t = miro_sam_core::notices::DEFAULT_SEND_RATE)]
+    pub send_rate: f64,
+    /// Admin addresses the daily digest of notices is emailed to (comma-separated).
+    #[arg(long, env = env::DIGEST_TO, value_delimiter = ',')]
+    pub digest_to: Vec<String>,
+    /// A Slack or Teams incoming webhook the digest is posted to. Prefer the environment variable: whoever has
+    /// the URL can post to the channel.
+    #[arg(long, env = env::WEBHOOK_URL, hide_env_values = true, value_parser = secret)]
+    pub webhook_url: Option<SecretString>,
+    /// Where members reach the console (`miro-sam serve`), with its base path: keep links are
+    /// {this}/keep/{token}.
+    #[arg(long, env = env::CONSOLE_URL, default_value = DEFAULT_CONSOLE_URL)]
+    pub console_url: String,
+}
+
+/// A secret argument: kept as a [`SecretString`] from the command line on, so `Debug` of the arguments shows
+/// `[REDACTED]`.
+fn secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(s))
 }
 
 #[derive(Args, Debug)]

@@ -32,6 +32,24 @@ pub const OAUTH_CLIENT_SECRET: &str = "MIRO_SAM_OAUTH_CLIENT_SECRET";
 /// The redirect URI registered in the Miro app, for `sync`'s token refresh (the functions' name).
 pub const OAUTH_REDIRECT_URI: &str = "MIRO_SAM_OAUTH_REDIRECT_URI";
 
+/// The sender of notices and digests (the functions' name; on AWS the SES identity).
+pub const NOTICE_FROM: &str = "MIRO_SAM_NOTICE_FROM";
+/// Whom members should ask about a notice (the functions' name).
+pub const NOTICE_CONTACT: &str = "MIRO_SAM_NOTICE_CONTACT";
+/// Notices sent per second (the functions' name).
+pub const NOTICE_SEND_RATE: &str = "MIRO_SAM_NOTICE_SEND_RATE";
+/// Comma-separated admin addresses the daily digest is emailed to (the functions' name).
+pub const DIGEST_TO: &str = "MIRO_SAM_DIGEST_TO";
+/// The console's public URL with its base path; keep links are `{this}/keep/{token}` (the functions' name).
+pub const CONSOLE_URL: &str = "MIRO_SAM_CONSOLE_URL";
+/// The SMTP server notices go through, as a lettre URL (`smtp://user:pass@host:587?tls=required`). A secret: it
+/// may carry a password; clap hides its value and no message repeats it.
+pub const SMTP_URL: &str = "MIRO_SAM_SMTP_URL";
+/// A Slack or Teams incoming webhook for the digest. A secret: whoever has it can post to the channel.
+pub const WEBHOOK_URL: &str = "MIRO_SAM_WEBHOOK_URL";
+/// Write notices as `.eml` files into this folder instead of sending them.
+pub const OUTBOX_DIR: &str = "MIRO_SAM_OUTBOX_DIR";
+
 /// Who ran the command, for the audit log: USER on Unix shells, LOGNAME under cron and some daemons, USERNAME on
 /// Windows; the first one set wins.
 pub const OS_USER: [&str; 3] = ["USER", "LOGNAME", "USERNAME"];
@@ -130,6 +148,14 @@ mod tests {
             OAUTH_CLIENT_ID,
             OAUTH_CLIENT_SECRET,
             OAUTH_REDIRECT_URI,
+            NOTICE_FROM,
+            NOTICE_CONTACT,
+            NOTICE_SEND_RATE,
+            DIGEST_TO,
+            CONSOLE_URL,
+            SMTP_URL,
+            WEBHOOK_URL,
+            OUTBOX_DIR,
         ];
         assert!(
             names.iter().all(|n| n.starts_with("MIRO_SAM_")),

@@ -1,10 +1,12 @@
 //! `miro-sam demo`: the main job end to end against a synthetic org in an in-process Miro sandbox. It goes through
-//! the same code as a real org: the OAuth flow (with a scripted browser), the download, the plan, approvals and
-//! the reclaim through SCIM with its re-checks, an undo, and the report. Execution is on because the org is
-//! synthetic. The sandbox starts [`history::HISTORY_DAYS`] days ago and lives each day up to today
+//! the same code as a real org: the OAuth flow (with a scripted browser), the download, the plan, the notices
+//! members get before their seat goes (into an outbox folder, [`notices`]), keeps through the notices' links,
+//! approvals and the reclaim through SCIM with its re-checks, an undo, and the report. Execution is on because the
+//! org is synthetic. The sandbox starts [`history::HISTORY_DAYS`] days ago and lives each day up to today
 //! ([`history`]), so the snapshots, timelines and savings the console shows have a month of history.
 
 mod history;
+pub mod notices;
 
 use chrono::{Duration as Days, TimeZone, Utc};
 use miro_client::{MiroClient, MiroConfig, OAuthApp, RestLimits, ScimLimits, SecretString};
@@ -12,6 +14,7 @@ use miro_sam_core::domain::{Email, OrgId};
 use miro_sam_core::jobs::{
     ConnectOptions, ConnectedOrg, DownloadSummary, connect_org, plan_org, set_policy,
 };
+use miro_sam_core::notices::{NoticeDaySummary, OrgNoticeReport};
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_core::policy::{Exemption, ExemptionMatch, Policy, ReclaimCap};
 use miro_sam_core::ports::Clock;
@@ -22,7 +25,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use history::{DemoDay, HISTORY_DAYS, Undo, Wave};
+pub use history::{DemoDay, HISTORY_DAYS, NOTICE_DAYS, REMINDER_DAYS_BEFORE, Undo, Wave};
+pub use notices::{Cohort, CohortStanding, DemoNotices, Keep};
 
 use super::{connect, report, serve, sync};
 use crate::args::{DemoArgs, Global, ServeArgs};
@@ -67,6 +71,8 @@ pub struct DemoOutcome {
     pub after: OrgSnapshot,
     pub report: Report,
     pub files: Vec<PathBuf>,
+    /// What the notices did: the first day's, the keeps, where they stood when the first approval came.
+    pub notices: NoticeStory,
     /// The sandbox's handle, for tests that compare the outcome with the ground truth.
     pub control: SandboxControl,
     /// The demo's store and a client of its sandbox: `demo --serve` serves the console over it.
@@ -74,9 +80,36 @@ pub struct DemoOutcome {
     sandbox: Sandbox,
 }
 
+/// The notices of the month, and the first day's told from start to end.
+pub struct NoticeStory {
+    pub outbox: PathBuf,
+    /// The first day's notices (the day of connecting).
+    pub cohort: Cohort,
+    pub keeps: Vec<Keep>,
+    /// The first day's notices on the first approval day, before the approval.
+    pub at_first_approval: Option<CohortStanding>,
+    /// Of the first day's notices, the members the first approval reclaimed.
+    pub reclaimed: usize,
+    /// Every day's notice run added up, the first day's included.
+    pub month: NoticeDaySummary,
+    /// The demo's channel, for running a day's notices again.
+    pub demo: DemoNotices,
+}
+
 impl DemoOutcome {
     pub async fn shutdown(self) {
         self.sandbox.shutdown().await;
+    }
+
+    /// Runs today's notices again on the last plan, as a redelivered daily run would.
+    pub async fn notice_day_again(&self) -> CmdResult<OrgNoticeReport> {
+        super::notices::send(
+            &self.ctx,
+            &self.connected.org_id,
+            self.plan.plan_id,
+            &self.notices.demo.channels,
+        )
+        .await
     }
 }
 
@@ -98,6 +131,7 @@ pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
         render::unused_seats(b.unused_seats),
         render::unused_seats(a.unused_seats)
     );
+    print_notices(&outcome.notices);
     println!("Files:");
     for f in &outcome.files {
         println!("  {}", f.display());
@@ -128,6 +162,8 @@ pub async fn run(_g: &Global, args: DemoArgs) -> CmdResult {
 pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     let data_dir = args.out.join("data");
     fresh_demo_store(&data_dir)?;
+    notices::clear_outbox(&data_dir.join(notices::OUTBOX))?;
+    let demo_notices = notices::demo_notices(&data_dir, args.port)?;
     let sandbox = Sandbox::start(sandbox_config(args)).await?;
     let control = sandbox.control();
     let client = MiroClient::new(client_config(&sandbox)?)?;
@@ -165,18 +201,21 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
     ctx.deps.tokens.put_scim_token(&org, &scim).await?;
     println!("2. Stored the org's SCIM token after testing it.");
 
-    // 3. A policy for the demo: the defaults (approval required), executed, one person exempt.
+    // 3. A policy for the demo: the defaults (approval required, a week's notice), executed, one person exempt.
     let policy = demo_policy(&control, &org, args.dry_run);
     let now = ctx.deps.clock.now();
     set_policy(ctx.deps.store.as_ref(), &org, &policy, "miro-sam demo", now).await?;
     println!(
-        "3. Set the policy: reclaim paid seats inactive {}+ days{}, each plan approved by an admin, {} exemption(s).",
+        "3. Set the policy: reclaim paid seats inactive {}+ days{}, each member told {} days ahead (a reminder {} \
+         days before), each plan approved by an admin, {} exemption(s).",
         policy.inactivity_days.get(),
         if policy.dry_run {
             " (dry run)"
         } else {
             ", executed"
         },
+        policy.notice_days,
+        REMINDER_DAYS_BEFORE,
         policy.exemptions.len()
     );
 
@@ -203,13 +242,35 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
         policy.grace_days,
         first_plan.exclusions.len()
     );
+    let first_notices =
+        super::notices::send(&ctx, &org, first_plan.plan_id, &demo_notices.channels).await?;
+    let today = ctx.deps.clock.now().date_naive();
+    let cohort = notices::cohort(&ctx, &org, &demo_notices.outbox, today).await?;
+    match &first_notices.summary.silenced {
+        Some(why) => println!("   Notices: nobody was told: {why}."),
+        None => println!(
+            "   Notices: {} members were told their seat goes on {} unless they keep it (their link leads to the \
+             console); the messages are in {}{}.",
+            first_notices.summary.notified,
+            cohort
+                .reclaim_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "the reclaim date".into()),
+            demo_notices.outbox.display(),
+            cohort
+                .example
+                .as_ref()
+                .map(|p| format!(", e.g. {}", p.display()))
+                .unwrap_or_default()
+        ),
+    }
 
     // 6. The month: a download and a plan every day; approvals, reclaims and an undo on some days.
     println!(
         "6. Lived {HISTORY_DAYS} days: each day members worked, went quiet, came back, joined, left or changed \
          license, and miro-sam downloaded (the day's snapshot and timeline events) and planned:"
     );
-    let lived = history::live(&ctx, &control, &org, args.dry_run).await?;
+    let lived = history::live(&ctx, &control, &org, args.dry_run, &demo_notices, &cohort).await?;
     if args.dry_run {
         println!("   Dry run: the plans reclaim nothing, so there was nothing to approve.");
     }
@@ -230,7 +291,19 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
         render::thousands(before.assigned_paid.into())
     );
 
+    let month = notices::total(
+        std::iter::once(first_notices.summary).chain(lived.days.iter().map(|d| d.notices.clone())),
+    );
     Ok(DemoOutcome {
+        notices: NoticeStory {
+            outbox: demo_notices.outbox.clone(),
+            cohort,
+            keeps: lived.keeps,
+            at_first_approval: lived.at_first_approval,
+            reclaimed: lived.cohort_reclaimed,
+            month,
+            demo: demo_notices,
+        },
         connected,
         download,
         before,
@@ -246,6 +319,39 @@ pub async fn run_demo(args: &DemoArgs) -> CmdResult<DemoOutcome> {
         ctx,
         sandbox,
     })
+}
+
+/// The notices in a few lines: the first day's told from notice to reclaim, and the month's count.
+fn print_notices(n: &NoticeStory) {
+    if let Some(why) = &n.month.silenced
+        && n.month.notified == 0
+    {
+        println!("\nNotices: nobody was told ({why}).");
+        return;
+    }
+    println!(
+        "\nNotices: {} members told on {} that their seat goes on {}; {} kept it through their link",
+        n.cohort.members.len(),
+        n.cohort.told_on,
+        n.cohort
+            .reclaim_on
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "-".into()),
+        n.keeps.len()
+    );
+    if let Some(s) = &n.at_first_approval {
+        println!(
+            "  by then {} dropped out (came back or changed), {} were due and {} of them reclaimed after the \
+             admin's approval.",
+            s.dropped_out, s.due, n.reclaimed
+        );
+    }
+    println!(
+        "  Over the month: {} notices, {} reminders, in {} (one .eml file each, with the admin's daily digest).",
+        n.month.notified,
+        n.month.reminded,
+        n.outbox.display()
+    );
 }
 
 /// What the month did to the org, in one line.
@@ -414,6 +520,9 @@ async fn scripted_browser(url: url::Url) -> CmdResult {
 fn demo_policy(control: &SandboxControl, org: &OrgId, dry_run: bool) -> Policy {
     let mut policy = Policy {
         dry_run,
+        notice_days: history::NOTICE_DAYS,
+        reminder_days_before: vec![history::REMINDER_DAYS_BEFORE],
+        keep_needs_approval: false,
         cap: ReclaimCap {
             max_count: None,
             max_percent: Some(

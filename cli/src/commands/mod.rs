@@ -9,6 +9,7 @@ pub mod connect;
 #[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod exemptions;
+pub mod notices;
 pub mod pause;
 pub mod plan;
 pub mod policy;
@@ -57,7 +58,8 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Connect(a) => connect::run(&local(g, "connect", CONNECT_ON_AWS)?, a).await,
         Command::ScimToken(a) => scim_token::run(&Backend::open(g).await?, g, a).await,
         Command::Sync => sync::run(&local(g, "sync", SYNC_ON_AWS)?, g).await,
-        Command::Plan => plan::run(&Backend::open(g).await?, g).await,
+        Command::Plan(a) => plan::run(&Backend::open(g).await?, g, a).await,
+        Command::Notices => notices::run(&Backend::open(g).await?, g).await,
         Command::Apply(a) => apply::run(&local(g, "apply", APPLY_ON_AWS)?, g, a).await,
         Command::Approve(a) => approve::approve(&Backend::open(g).await?, a).await,
         Command::Reject(a) => approve::reject(&Backend::open(g).await?, a).await,

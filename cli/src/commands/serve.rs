@@ -36,7 +36,9 @@ pub async fn serve(ctx: &Ctx, org: &OrgId, args: &ServeArgs) -> CmdResult {
     let addr = listener.local_addr()?;
     let public_url = url::Url::parse(&format!("http://{addr}"))
         .map_err(|e| Failure::usage(format!("the console address {addr} is not a URL: {e}")))?;
-    let config = console_config(public_url, args.seat_price);
+    let mut config = console_config(public_url, args.seat_price);
+    // The keep links of notices `plan` sent from this data directory were signed with its key.
+    config.keep_link_key = Some(super::notices::keep_link_key(&ctx.data_dir)?);
     let link = one_time_login_link(&config, ctx.store.as_ref(), org, &operator("serve"))
         .await
         .map_err(|e| Failure::new(crate::exit::FAILURE, e.to_string()))?;
@@ -57,7 +59,8 @@ pub async fn serve(ctx: &Ctx, org: &OrgId, args: &ServeArgs) -> CmdResult {
     Ok(())
 }
 
-/// `serve`'s console settings for the console at `public_url` (a loopback origin).
+/// `serve`'s console settings for the console at `public_url` (a loopback origin), without the keep page (`serve`
+/// adds the data directory's keep-link key).
 pub fn console_config(public_url: url::Url, seat_price: f64) -> ConsoleConfig {
     // A fresh key per run: restarting `serve` signs everyone out, and no key is ever stored on disk.
     let mut key = [0u8; 32];

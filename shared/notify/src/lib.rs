@@ -1,5 +1,6 @@
 //! The notice channels outside AWS: the core's [`Mailer`] over SMTP, with `lettre` (TLS through rustls and ring,
-//! the operating system's certificate roots; no OpenSSL), and [`ChatWebhook`], the admins' digest on a Slack or
+//! the operating system's certificate roots; no OpenSSL), [`OutboxMailer`] (the same messages as `.eml` files in
+//! a folder, for trying notices out and for the demo), and [`ChatWebhook`], the admins' digest on a Slack or
 //! Microsoft Teams incoming webhook.
 //!
 //! The server is a URL, `smtp://host:25` (plain, for a relay on the same host or a test server),
@@ -14,6 +15,7 @@
 //! - the connection broke or timed out mid-conversation → `Unknown`: it may have broken after the message was
 //!   handed over, so the member may have been told, and it is never sent again.
 
+mod outbox;
 mod webhook;
 
 use std::time::Duration;
@@ -24,6 +26,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use miro_sam_core::ports::{MailError, Mailer, OutgoingEmail, SentEmail};
 use secrecy::{ExposeSecret, SecretString};
 
+pub use outbox::{OutboxError, OutboxMailer};
 pub use webhook::{ChatWebhook, WebhookConfigError};
 
 /// How long one SMTP conversation may take before it counts as cut off.
@@ -61,10 +64,7 @@ impl std::fmt::Debug for SmtpMailer {
 impl SmtpMailer {
     /// A mailer sending through the server at `url`, from `from`.
     pub fn new(url: &SecretString, from: &str, timeout: Duration) -> Result<Self, SmtpConfigError> {
-        let from: Mailbox = from
-            .trim()
-            .parse()
-            .map_err(|_| SmtpConfigError::BadSender(from.to_owned()))?;
+        let from = parse_sender(from)?;
         let raw = url.expose_secret();
         let parsed = url::Url::parse(raw).map_err(|e| SmtpConfigError::BadUrl(e.to_string()))?;
         if !matches!(parsed.scheme(), "smtp" | "smtps") {
@@ -88,23 +88,7 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<SentEmail, MailError> {
-        let to: Mailbox = email.to.as_str().parse().map_err(|_| MailError::Rejected {
-            detail: format!("{} cannot be written as an SMTP recipient", email.to),
-        })?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(email.subject.clone())
-            // Derived from the notice, so the same notice always carries the same id (a receiving server can
-            // tell a duplicate, and the message can be traced back to its record).
-            .message_id(Some(message_id(&email.reference)))
-            .multipart(MultiPart::alternative_plain_html(
-                email.text.clone(),
-                email.html.clone(),
-            ))
-            .map_err(|e| MailError::Misconfigured {
-                detail: format!("cannot build the message: {e}"),
-            })?;
+        let message = build_message(&self.from, email)?;
         match self.transport.send(message).await {
             Ok(response) => Ok(SentEmail {
                 message_id: response.message().next().map(str::to_owned),
@@ -116,6 +100,34 @@ impl Mailer for SmtpMailer {
             }
         }
     }
+}
+
+/// The message as it goes out, by SMTP or into the outbox: from `from`, multipart text and HTML.
+fn build_message(from: &Mailbox, email: &OutgoingEmail) -> Result<Message, MailError> {
+    let to: Mailbox = email.to.as_str().parse().map_err(|_| MailError::Rejected {
+        detail: format!("{} cannot be written as an SMTP recipient", email.to),
+    })?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(email.subject.clone())
+        // Derived from the notice, so the same notice always carries the same id (a receiving server can
+        // tell a duplicate, and the message can be traced back to its record).
+        .message_id(Some(message_id(&email.reference)))
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
+        .map_err(|e| MailError::Misconfigured {
+            detail: format!("cannot build the message: {e}"),
+        })
+}
+
+/// The sender as a mailbox, for both mailers.
+fn parse_sender(from: &str) -> Result<Mailbox, SmtpConfigError> {
+    from.trim()
+        .parse()
+        .map_err(|_| SmtpConfigError::BadSender(from.to_owned()))
 }
 
 /// `<{reference}@miro-sam>` with every character a message id may not hold replaced by `.`.

@@ -3,18 +3,26 @@
 //! chosen days the org's admin acts as in the console: approves a whole plan, later part of one, and undoes one
 //! reclaim. Approvals and the undo go through the reclaim queue and the worker `miro-sam serve` runs, the same
 //! path as a click in the console, so the history is the product's own, not written around it.
+//!
+//! Notices (issue 12) go out after each day's plan, as the daily run sends them: the first day's candidates are
+//! told their seat goes [`NOTICE_DAYS`] days later, a few keep it through their link on [`KEEP_DAY`], the others
+//! get a reminder and are due on the reclaim date; the first approval, the day after, reclaims those due (the
+//! approval gate holds back anyone whose notice has not run out).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId};
 use miro_sam_core::jobs::{
     ApprovalReport, DownloadSummary, Selection, approve_plan, plan_org, request_reactivation,
 };
+use miro_sam_core::notices::NoticeDaySummary;
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_core::ports::Clock;
 use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState};
 use miro_sandbox::{DayChurn, LivedDay, SandboxControl};
 
+use super::super::notices::send as send_notices;
 use super::super::sync;
+use super::notices::{self, Cohort, CohortStanding, DemoNotices, Keep};
 use crate::context::Ctx;
 use crate::exit;
 use crate::failure::{CmdResult, Failure};
@@ -23,8 +31,15 @@ use crate::local_worker;
 /// Days lived after the day of connecting: with that first day, 36 daily snapshots, so the console's 30-day
 /// views are full.
 pub const HISTORY_DAYS: u64 = 35;
-/// The admin approves that day's whole plan: the seats come free in the middle of the chart.
-const FIRST_APPROVAL_DAY: u64 = 8;
+/// The notice period of the demo's policy: the first day's candidates may be reclaimed from day 7.
+pub const NOTICE_DAYS: u32 = 7;
+/// The reminder, this many days before the reclaim date (day 5).
+pub const REMINDER_DAYS_BEFORE: u32 = 2;
+/// Some of the first day's candidates keep their seat through the link in their notice.
+const KEEP_DAY: u64 = 2;
+/// The admin approves that day's whole plan, the day after the first notices ran out: the seats come free in
+/// the middle of the chart.
+const FIRST_APPROVAL_DAY: u64 = NOTICE_DAYS as u64 + 1;
 /// Two weeks later more people have crossed the inactivity line; the admin approves part of that plan.
 const SECOND_APPROVAL_DAY: u64 = 22;
 /// Someone whose seat went in the first approval asks for it back.
@@ -52,6 +67,8 @@ pub struct DemoDay {
     pub download: DownloadSummary,
     pub plan_id: PlanId,
     pub candidates: usize,
+    /// What the day's notice run did.
+    pub notices: NoticeDaySummary,
 }
 
 /// An approval and what the worker did with it.
@@ -61,6 +78,8 @@ pub struct Wave {
     /// The candidates the admin approved: all of the plan, or a part.
     pub approved: Vec<MemberId>,
     pub approval: ApprovalReport,
+    /// Approved, but not queued by the approval gate: their notice has not run out (or was never delivered).
+    pub waiting: usize,
     pub reclaimed: Vec<MemberId>,
     pub skipped: usize,
     pub failed: usize,
@@ -79,20 +98,32 @@ pub struct History {
     pub undo: Option<Undo>,
     /// The last day's plan.
     pub plan: ReclaimPlan,
+    /// The first day's candidates who kept their seat through their link.
+    pub keeps: Vec<Keep>,
+    /// Where the first day's notices stood on the first approval day, before the approval.
+    pub at_first_approval: Option<CohortStanding>,
+    /// Of the first day's notices, the members the first approval reclaimed.
+    pub cohort_reclaimed: usize,
 }
 
-/// Lives [`HISTORY_DAYS`] days. `dry_run`: the policy reclaims nothing, so the admin approves nothing.
+/// Lives [`HISTORY_DAYS`] days. `dry_run`: the policy reclaims nothing, so the admin approves nothing (and
+/// nobody is told). `cohort`: the first day's notices.
 pub async fn live(
     ctx: &Ctx,
     control: &SandboxControl,
     org: &OrgId,
     dry_run: bool,
+    demo: &DemoNotices,
+    cohort: &Cohort,
 ) -> CmdResult<History> {
     let churn = DayChurn::default();
     let mut days = Vec::new();
     let mut waves = Vec::new();
     let mut undo = None;
     let mut plan = None;
+    let mut keeps = Vec::new();
+    let mut at_first_approval = None;
+    let mut cohort_reclaimed = 0;
     for day in 1..=HISTORY_DAYS {
         let lived = control
             .live_day(org.as_str(), &churn)
@@ -105,19 +136,50 @@ pub async fn live(
             ctx.deps.clock.now(),
         )
         .await?;
+        let told = send_notices(ctx, org, today.plan_id, &demo.channels).await?;
         days.push(DemoDay {
             date: lived.now.date_naive(),
             lived,
             download,
             plan_id: today.plan_id,
             candidates: today.candidates.len(),
+            notices: told.summary,
         });
         let date = days[days.len() - 1].date;
         if !dry_run {
             match day {
+                KEEP_DAY if !cohort.members.is_empty() => {
+                    keeps = notices::keep_through_links(ctx, org, demo, cohort).await?;
+                    println!(
+                        "   day {day} ({date}): {} of the members told on the first day kept their seat through the \
+                         link in their notice (held out of plans until {}).",
+                        keeps.len(),
+                        keeps
+                            .first()
+                            .map(|k| k.hold_until.date_naive().to_string())
+                            .unwrap_or_default()
+                    );
+                }
+                d if d == u64::from(NOTICE_DAYS - REMINDER_DAYS_BEFORE) => {
+                    println!(
+                        "   day {day} ({date}): {} reminders went out, {REMINDER_DAYS_BEFORE} days before the \
+                         reclaim date{}.",
+                        days[days.len() - 1].notices.reminded,
+                        cohort
+                            .reclaim_on
+                            .map(|d| format!(" of the first notices ({d})"))
+                            .unwrap_or_default()
+                    );
+                }
                 FIRST_APPROVAL_DAY => {
+                    at_first_approval = Some(notices::standing(ctx, org, cohort).await?);
                     let w = approve(ctx, org, day, &today, Selection::All).await?;
                     print_wave(&w, date, "the admin approved the whole plan");
+                    cohort_reclaimed = w
+                        .reclaimed
+                        .iter()
+                        .filter(|m| cohort.members.contains(m))
+                        .count();
                     waves.push(w);
                 }
                 SECOND_APPROVAL_DAY if !today.candidates.is_empty() => {
@@ -155,15 +217,20 @@ pub async fn live(
         waves,
         undo,
         plan,
+        keeps,
+        at_first_approval,
+        cohort_reclaimed,
     })
 }
 
 fn print_wave(w: &Wave, date: NaiveDate, what: &str) {
     println!(
-        "   day {} ({date}): {what} ({} of {} candidates); {} seats reclaimed, {} skipped at the re-check, {} failed.",
+        "   day {} ({date}): {what} ({} of {} candidates; {} wait for their notice to run out); {} seats reclaimed, \
+         {} skipped at the re-check, {} failed.",
         w.day,
         w.approved.len(),
         w.plan.candidates.len(),
+        w.waiting,
         w.reclaimed.len(),
         w.skipped,
         w.failed
@@ -196,10 +263,12 @@ async fn approve(
     )
     .await?;
     drain(ctx).await?;
+    let waiting = approval.waiting_for_notice.len();
     let mut wave = Wave {
         day,
         plan: plan.clone(),
         approved,
+        waiting,
         approval,
         reclaimed: Vec::new(),
         skipped: 0,
