@@ -457,8 +457,7 @@ fn waiting_note(waiting: &[jobs::WaitingForNotice]) -> String {
     let more = why.len() > 3;
     why.truncate(3);
     format!(
-        " {} candidates are waiting for their notice and were not queued ({}{}); approve again once their reclaim \
-         date has come.",
+        " Not queued, waiting for their notice: {} ({}{}); approve again once their reclaim date has come.",
         waiting.len(),
         why.join("; "),
         if more { "; ..." } else { "" }
