@@ -1,6 +1,8 @@
-//! Every POST is checked here, before any handler runs: it needs a valid session and the session's CSRF token
-//! in its form (`csrf` field). Why a middleware and not a check in each handler: a handler added later cannot
-//! forget it. The parsed form and the session travel on to the handler in the request's extensions.
+//! Every POST of the admin console is checked here, before any handler runs: it needs a valid session and the
+//! session's CSRF token in its form (`csrf` field). Why a middleware and not a check in each handler: a handler
+//! added later cannot forget it. The one exception is the members' keep page (`/keep/{token}`, merged outside
+//! this layer in `lib.rs`): its signed token is the credential, no session exists to bind a CSRF token to, and a
+//! forged cross-site POST would need that token anyway. The parsed form and the session travel on to the handler in the request's extensions.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
