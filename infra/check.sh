@@ -9,7 +9,10 @@
 #                                        IAM, the alarmed metric names, the console's routes and redirect URI),
 #                                        least privilege (the roles' DynamoDB statements evaluated against the
 #                                        requests each function makes and must not make; the console's role reads
-#                                        no SCIM token and sends to the reclaim queue only), then the translated
+#                                        no SCIM token and sends to the reclaim queue only; notices: SES only for
+#                                        the download and only as the sender's identities, the keep-link key
+#                                        shared with the console, the webhook secret, the keep route reaching the
+#                                        console), then the translated
 #                                        template deployed into the local AWS API (moto)
 #
 # The local AWS API: MIRO_SAM_TEST_AWS_ENDPOINT when set (./scripts/test.sh exports it); otherwise this script starts

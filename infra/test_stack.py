@@ -86,7 +86,19 @@ NEEDS = {
         "DEFAULT_CAP_COUNT",
         "DEFAULT_CAP_PERCENT",
     },
-    "DownloadSubscriptionsFunction": COMMON_NEEDS | {"RECLAIM_QUEUE_URL", "DEADLINE_MARGIN_SECS"},
+    "DownloadSubscriptionsFunction": COMMON_NEEDS
+    | {
+        "RECLAIM_QUEUE_URL",
+        "DEADLINE_MARGIN_SECS",
+        # Notices after each org's plan (empty values turn a channel off; the template sets them all).
+        "NOTICE_FROM",
+        "NOTICE_CONTACT",
+        "NOTICE_SEND_RATE",
+        "DIGEST_TO",
+        "CONSOLE_URL",
+        "WEBHOOK_SECRET_NAME",
+        "KEEP_LINK_KEY_SECRET_NAME",
+    },
     "ReclaimSubscriptionFunction": COMMON_NEEDS | {"RECLAIM_WORKERS"},
     "ConsoleFunction": COMMON_NEEDS
     | {
@@ -96,6 +108,7 @@ NEEDS = {
         "CONSOLE_ADMIN_EMAILS",
         "CONSOLE_SEAT_PRICE_MINOR",
         "CONSOLE_CURRENCY",
+        "KEEP_LINK_KEY_SECRET_NAME",
     },
 }
 # Names the template must never set: test-only ones, and the ones Lambda itself sets.
@@ -113,6 +126,9 @@ SECRET_ACCESS = {
         "org-oauth": {"GetSecretValue", "PutSecretValue"},
         # Whether the SCIM token is stored (a policy that reclaims needs it): metadata only, never the token.
         "org-scim": {"DescribeSecret"},
+        # Notices: signs the keep links, posts the digest to the webhook the operator's secret names.
+        "keep-link-key": {"GetSecretValue"},
+        "webhook-url": {"GetSecretValue"},
     },
     "ReclaimSubscriptionFunction": {
         "client-secret": {"GetSecretValue"},
@@ -122,6 +138,8 @@ SECRET_ACCESS = {
     "ConsoleFunction": {
         "client-secret": {"GetSecretValue"},
         "console-session-key": {"GetSecretValue"},
+        # Verifies the keep links on the keep page.
+        "keep-link-key": {"GetSecretValue"},
         # Read and refreshed, and replaced when the signing-in admin is the org's connecting admin.
         "org-oauth": {"GetSecretValue", "PutSecretValue"},
         # The overview's "no SCIM token" alert: metadata only. The console never reads the token.
@@ -147,7 +165,17 @@ PARAMETER_OF = {
     "CONSOLE_ADMIN_EMAILS": "ConsoleAdminEmails",
     "CONSOLE_SEAT_PRICE_MINOR": "ConsoleSeatPriceMinor",
     "CONSOLE_CURRENCY": "ConsoleCurrency",
+    "NOTICE_FROM": "NoticeSender",
+    "NOTICE_CONTACT": "NoticeContact",
+    "NOTICE_SEND_RATE": "NoticeSendRate",
+    "DIGEST_TO": "DigestTo",
+    "WEBHOOK_SECRET_NAME": "WebhookUrlSecret",
 }
+# Parameters that carry a secret's NAME (never its value): their pattern must refuse a URL or anything with a colon.
+SECRET_NAME_PARAMETERS = {"WebhookUrlSecret"}
+# The SES identity ARN prefix; the download role may send as the sender's address or its domain, nothing else.
+SES_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
+LINKS_KEEP_RS = ROOT / "shared/links/src/keep.rs"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -489,7 +517,9 @@ def adapter_actions() -> dict[str, set[str]]:
     }
     secrets = {"get_secret_value", "put_secret_value", "create_secret", "restore_secret", "describe_secret"}
     sqs = {"send_message_batch": "SendMessage", "send_message": "SendMessage"}
+    ses = {"send_email", "get_email_identity"}
     out = {
+        "ses": {pascal(c) for c in calls & ses},
         "dynamodb": {pascal(c) for c in calls & dynamo},
         "secretsmanager": {pascal(c) for c in calls & secrets},
         "sqs": {sqs[c] for c in calls & set(sqs)},
@@ -643,6 +673,18 @@ class TemplateTests(unittest.TestCase):
         )
         for var in ("CONSOLE_ADMIN_EMAILS", "CONSOLE_SEAT_PRICE_MINOR", "CONSOLE_CURRENCY"):
             self.assertEqual(console[n[var]], {"Ref": PARAMETER_OF[var]}, var)
+        download = self.env("DownloadSubscriptionsFunction")
+        for var in ("NOTICE_FROM", "NOTICE_CONTACT", "NOTICE_SEND_RATE", "DIGEST_TO", "WEBHOOK_SECRET_NAME"):
+            self.assertEqual(download[n[var]], {"Ref": PARAMETER_OF[var]}, var)
+        keep_key = sub_text(self.res["KeepLinkKey"]["Properties"]["Name"])
+        self.assertEqual(keep_key, "${AWS::StackName}/keep-link-key")
+        # One key: the download function signs with the secret the console verifies with.
+        self.assertEqual(sub_text(download[n["KEEP_LINK_KEY_SECRET_NAME"]]), keep_key, "download")
+        self.assertEqual(sub_text(console[n["KEEP_LINK_KEY_SECRET_NAME"]]), keep_key, "console")
+        # Keep links are {CONSOLE_URL}/keep/{token}: the console's own URL, base path included.
+        self.assertEqual(
+            sub_text(download[n["CONSOLE_URL"]]), sub_text(self.cfn["Outputs"]["ConsoleUrl"]["Value"])
+        )
 
     def test_redirect_uri_is_the_callback_url_output(self):
         uri = sub_text(self.env("OAuthCallbackFunction")[self.names["OAUTH_REDIRECT_URI"]])
@@ -693,7 +735,18 @@ class TemplateTests(unittest.TestCase):
         min_bytes = int(re.search(r"MIN_KEY_BYTES: usize = (\d+);", (ROOT / "functions/console/src/session_key.rs")
                                   .read_text()).group(1))
         self.assertGreaterEqual(length * 6 // 8, min_bytes)
+        # The keep-link key: generated, 64 letters and digits (an HMAC key, like the connect-link key).
+        keep = self.res["KeepLinkKey"]["Properties"]["GenerateSecretString"]
+        self.assertEqual(int(keep["PasswordLength"]), 64)
+        self.assertTrue(keep.get("ExcludePunctuation"))
         for p, spec in self.cfn["Parameters"].items():
+            if p in SECRET_NAME_PARAMETERS:
+                # It names a secret; a webhook URL (the secret itself) must not fit its pattern.
+                pattern = spec["AllowedPattern"]
+                self.assertIsNone(re.fullmatch(pattern, "https://hooks.slack.com/services/T0/B0/x"), p)
+                self.assertIsNotNone(re.fullmatch(pattern, "ops/miro-sam-webhook"), p)
+                self.assertIsNotNone(re.fullmatch(pattern, ""), p)
+                continue
             self.assertNotRegex(p.lower(), r"secret|token|password", f"parameter {p} looks like it carries a secret")
 
     # -- table -------------------------------------------------------------------------------------------------
@@ -773,6 +826,23 @@ class TemplateTests(unittest.TestCase):
                         self.assertEqual(queues, ["ReclaimQueue"], role_id)
                 elif service == "secretsmanager":
                     self.assertLessEqual(names, allowed["secretsmanager"], role_id)
+                elif service == "ses":
+                    self.assertLessEqual(names, allowed["ses"], role_id)
+                    self.assertEqual(names, {"SendEmail"}, role_id)
+                    self.assertEqual(role_id, "DownloadSubscriptionsRole", "only the download function sends notices")
+                    self.assertTrue(conditional, f"{role_id}: SES only when a sender is set")
+                    self.assertEqual(
+                        [sub_text(r) for r in resources],
+                        [f"{SES_IDENTITY}${{NoticeSender}}", None],
+                        f"{role_id}: the sender's address identity, then its domain's ({resources})",
+                    )
+                    domain = resources[1]["Fn::Sub"]
+                    self.assertEqual(domain[0], f"{SES_IDENTITY}${{SenderDomain}}", role_id)
+                    self.assertEqual(
+                        domain[1]["SenderDomain"],
+                        {"Fn::Select": [1, {"Fn::Split": ["@", {"Fn::Sub": "${NoticeSender}@"}]}]},
+                        f"{role_id}: the domain is the part after the sender's @",
+                    )
                 else:
                     self.fail(f"{role_id}: unexpected service {service}")
 
@@ -783,6 +853,8 @@ class TemplateTests(unittest.TestCase):
             "${OAuthClientSecret}": "client-secret",
             "${ConnectLinkKey}": "connect-link-key",
             "${ConsoleSessionKey}": "console-session-key",
+            "${KeepLinkKey}": "keep-link-key",
+            f"{SECRET_ARN}${{WebhookUrlSecret}}-??????": "webhook-url",
             **{f"{SECRET_ARN}{prefix}{path}-??????": kind for kind, path in paths.items()},
         }
         for fn, want in SECRET_ACCESS.items():
@@ -1101,6 +1173,36 @@ class TemplateTests(unittest.TestCase):
         for path in ("/login", callback):
             self.assertRegex(router, r'at\("%s"\)' % re.escape(path), f"the console router has no {path}")
 
+    def test_keep_links_reach_the_console(self):
+        """The keep page, GET (shows) and POST (keeps) {base}{KEEP_PATH}/{token}, has no route of its own: the
+        console's greedy routes carry it to the console function, whose router serves it."""
+        base, _ = console_paths()
+        keep_path = rust_consts(LINKS_KEEP_RS).get("KEEP_PATH")
+        self.assertEqual(keep_path, "/keep", "update the template's KeepPageUrl output and this test")
+        self.assertEqual(
+            sub_text(self.cfn["Outputs"]["KeepPageUrl"]["Value"]),
+            sub_text(self.cfn["Outputs"]["ConsoleUrl"]["Value"]) + keep_path,
+        )
+        routes = [r["Properties"] for r in self.res.values() if r["Type"] == "AWS::ApiGatewayV2::Route"]
+        integrations = {
+            k: r["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+            for k, r in self.res.items()
+            if r["Type"] == "AWS::ApiGatewayV2::Integration"
+        }
+        token = "k1.3074457345821140934.3458764517517819001.1.1767225599.abcdef"
+        for method in ("GET", "POST"):
+            path = f"{base}{keep_path}/{token}"
+            matching = []
+            for r in routes:
+                m, pattern = r["RouteKey"].split(" ", 1)
+                # API Gateway's {proxy+} is greedy: one or more path segments.
+                regex = re.escape(pattern).replace(re.escape("{proxy+}"), ".+")
+                if m == method and re.fullmatch(regex, path):
+                    matching.append(r)
+            self.assertEqual(len(matching), 1, f"{method} {path}: {[r['RouteKey'] for r in matching]}")
+            target = re.fullmatch(r"integrations/\$\{(\w+)\}", sub_text(matching[0]["Target"]) or "")
+            self.assertEqual(integrations[target.group(1)], "ConsoleFunction", f"{method} {path}")
+
     # -- queue, event source, schedule -------------------------------------------------------------------------
 
     def test_reclaim_queue_dlq_and_event_source(self):
@@ -1304,6 +1406,10 @@ class TemplateTests(unittest.TestCase):
 # ----------------------------------------------------------------------------------------------------------------
 
 
+NOTICE_SENDER = "miro-sam@acme.example"
+WEBHOOK_SECRET = "ops/miro-sam-webhook"
+
+
 class StackTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -1337,7 +1443,12 @@ class StackTests(unittest.TestCase):
         cfn.create_stack(
             StackName=cls.stack,
             TemplateBody=body,
-            Parameters=[{"ParameterKey": "OAuthClientId", "ParameterValue": "3458764500000000000"}],
+            Parameters=[
+                {"ParameterKey": "OAuthClientId", "ParameterValue": "3458764500000000000"},
+                # The notice channels on, so their conditional statements are deployed too.
+                {"ParameterKey": "NoticeSender", "ParameterValue": NOTICE_SENDER},
+                {"ParameterKey": "WebhookUrlSecret", "ParameterValue": WEBHOOK_SECRET},
+            ],
             Capabilities=["CAPABILITY_IAM"],
         )
         deadline = time.monotonic() + 60
@@ -1452,6 +1563,11 @@ class StackTests(unittest.TestCase):
             self.assertEqual(fn["FunctionName"], f"{self.stack}-{FUNCTIONS[logical]}")
         download = self.function("DownloadSubscriptionsFunction")["Environment"]["Variables"]
         self.assertEqual(download[n["RECLAIM_QUEUE_URL"]].rsplit("/", 1)[1], q["QueueArn"].rsplit(":", 1)[1])
+        self.assertEqual(download[n["NOTICE_FROM"]], NOTICE_SENDER)
+        self.assertEqual(download[n["WEBHOOK_SECRET_NAME"]], WEBHOOK_SECRET)
+        console = self.function("ConsoleFunction")["Environment"]["Variables"]
+        for env in (download, console):
+            self.assertEqual(env[n["KEEP_LINK_KEY_SECRET_NAME"]], f"{self.stack}/keep-link-key")
         callback = self.function("OAuthCallbackFunction")["Environment"]["Variables"]
         self.assertEqual(callback[n["CONNECT_LINK_KEY_NAME"]], f"{self.stack}/connect-link-key")
         self.assertEqual(str(callback[n["DEFAULT_DRY_RUN"]]), "true")
@@ -1461,7 +1577,15 @@ class StackTests(unittest.TestCase):
         # functions' environment says.
         sm = self.client("secretsmanager")
         names = [s["Name"] for s in sm.list_secrets()["SecretList"] if s["Name"].startswith(f"{self.stack}/")]
-        self.assertLessEqual(set(names), {f"{self.stack}/oauth-client-secret", f"{self.stack}/connect-link-key"})
+        self.assertLessEqual(
+            set(names),
+            {
+                f"{self.stack}/oauth-client-secret",
+                f"{self.stack}/connect-link-key",
+                f"{self.stack}/console-session-key",
+                f"{self.stack}/keep-link-key",
+            },
+        )
 
     def test_roles_name_the_created_resources(self):
         iam = self.client("iam")
@@ -1486,6 +1610,16 @@ class StackTests(unittest.TestCase):
                 stmts["OrgOAuthSecretRefresh"]["Resource"].endswith(f":secret:{self.stack}/orgs/*/oauth-??????"),
                 logical,
             )
+            if logical == "DownloadSubscriptionsRole":
+                # With a sender set: SES on exactly its address and its domain; the named webhook secret only.
+                self.assertEqual(
+                    [r.rsplit(":", 1)[1] for r in as_list(stmts["NoticeSend"]["Resource"])],
+                    [f"identity/{NOTICE_SENDER}", f"identity/{NOTICE_SENDER.split('@')[1]}"],
+                )
+                self.assertTrue(
+                    stmts["WebhookSecretRead"]["Resource"].endswith(f":secret:{WEBHOOK_SECRET}-??????"),
+                    stmts["WebhookSecretRead"],
+                )
         fn_role = self.function("ReclaimSubscriptionFunction")["Role"]
         self.assertTrue(fn_role.endswith("/" + self.physical["ReclaimSubscriptionRole"]), fn_role)
 
