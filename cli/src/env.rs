@@ -181,6 +181,11 @@ mod tests {
         assert_eq!(LOG_LEVEL, f::LOG_LEVEL);
         assert_eq!(OAUTH_CLIENT_ID, f::OAUTH_CLIENT_ID);
         assert_eq!(OAUTH_REDIRECT_URI, f::OAUTH_REDIRECT_URI);
+        assert_eq!(NOTICE_FROM, f::NOTICE_FROM);
+        assert_eq!(NOTICE_CONTACT, f::NOTICE_CONTACT);
+        assert_eq!(NOTICE_SEND_RATE, f::NOTICE_SEND_RATE);
+        assert_eq!(DIGEST_TO, f::DIGEST_TO);
+        assert_eq!(CONSOLE_URL, f::CONSOLE_URL);
     }
 
     #[test]

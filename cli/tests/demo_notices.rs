@@ -1,7 +1,7 @@
 //! The demo's notices (issue 12), judged by the store, the outbox folder and the sandbox's SCIM write log: the
 //! first day's candidates are told, a few keep their seat through the link in their message, the others are
 //! reminded, due on the reclaim date and reclaimed after the approval; nobody is reclaimed before their notice
-//! ran out, and running a day again tells nobody twice.
+//! ran out, and running a day again tells nobody twice; `serve` on the demo's data directory takes its links.
 #![cfg(feature = "sandbox")]
 
 use std::collections::BTreeSet;
@@ -161,5 +161,100 @@ async fn a_dry_run_demo_tells_nobody() {
     assert!(o.notices.month.silenced.is_some());
     assert!(o.notices.cohort.members.is_empty() && o.notices.keeps.is_empty());
     assert!(names(&o.notices.outbox, "-notice.eml").is_empty());
+    o.shutdown().await;
+}
+
+/// Kills the child when the test ends, pass or fail.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `serve` on the demo's data directory verifies the demo's keep links (the same key file): a member whose
+/// notice is still running opens the link, sees the button, presses it and keeps the seat.
+#[tokio::test]
+async fn serve_takes_the_keep_links_the_demo_sent() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let out = tempfile::tempdir().unwrap();
+    let args = DemoArgs {
+        members: 200,
+        seed: 9,
+        out: out.path().to_owned(),
+        seat_price: 10.0,
+        dry_run: false,
+        serve: false,
+        port: 0,
+    };
+    let o = run_demo(&args).await.expect("the demo runs");
+    let org = o.connected.org_id.clone();
+    let today = o.control.now().date_naive();
+    let all = records(&o.ctx, &org).await.unwrap();
+    let open = all
+        .iter()
+        .find(|r| {
+            matches!(r.state, NoticeState::Notified | NoticeState::Reminded)
+                && r.reclaim_on >= today
+        })
+        .expect("a notice still running today");
+    let message = std::fs::read_to_string(notice_file(&o.notices.outbox, open)).unwrap();
+    let token = miro_sam_cli::commands::demo::notices::keep_token_in(&message).expect("a link");
+
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_miro-sam"))
+            .arg("--data-dir")
+            .arg(out.path().join("data"))
+            .args(["serve", "--port", "0"])
+            .env_remove("MIRO_SAM_ORG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reading the address is the wait; the thread keeps reading so the server's output never blocks.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("miro-sam console for org ")
+                && let Some((_, url)) = url.split_once(" on ")
+            {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    let console = tokio::task::spawn_blocking(move || rx.recv().expect("serve prints its address"))
+        .await
+        .unwrap();
+    // The demo's links name the default port; the token is the same wherever the console listens.
+    let link = format!("{console}/keep/{token}");
+    let http = reqwest::Client::new();
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Keep my license"));
+    let done = http.post(&link).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(
+        done.text().await.unwrap().contains("You keep your license"),
+        "kept"
+    );
+    let record = o
+        .ctx
+        .deps
+        .store
+        .get_notice(&org, &open.member_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(record.state, NoticeState::Kept { .. }),
+        "{:?}",
+        record.state
+    );
+    drop(child);
     o.shutdown().await;
 }
