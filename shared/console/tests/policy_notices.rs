@@ -41,6 +41,14 @@ async fn notice_settings_and_templates_are_shown_edited_and_checked() {
         ),
         "the variables are listed"
     );
+    // The sample notice in the default wording, with the console's keep link.
+    assert!(
+        page.contains("The notice, as a member would get it")
+            && page.contains("Miro license will be freed on")
+            && page.contains("unless you keep it")
+            && page.contains("/console/keep/sample"),
+        "{page}"
+    );
 
     let broken =
         r#"{"notice_days": 10, "notice_template": {"html": "<p>{% if keep_url %}Keep</p>"}}"#;
@@ -146,6 +154,18 @@ async fn notice_settings_and_templates_are_shown_edited_and_checked() {
         setting(&page, "notice_template"),
         "the org&#39;s own subject, html (the rest: the default wording)"
     );
+    // The samples follow the org's templates: the subject of each, the default text body (no text template),
+    // whom to ask from notice_contact.
+    assert!(
+        page.contains("<strong>Subject:</strong> your "),
+        "the notice's own subject: {page}"
+    );
+    assert!(
+        page.contains("The reminder 3 days before")
+            && page.contains("<strong>Subject:</strong> 3 days left: your "),
+        "{page}"
+    );
+    assert!(page.contains("Questions? Ask Grace at the IT desk, it@example.com."));
     // The editor holds the stored templates, escaped as text.
     assert!(
         page.contains("&#34;subject&#34;: &#34;{% if is_reminder %}{{ days_left }} days left: {% endif %}your {{ org_name }} seat&#34;"),

@@ -5,7 +5,12 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId};
 use miro_sam_core::jobs;
+use miro_sam_core::notices::{
+    MessageKind, NoticeContext, NoticeRecord, NoticeState, reclaim_date, render,
+};
 use miro_sam_core::policy::{Policy, TEMPLATE_VARIABLES};
 use similar::{ChangeTag, TextDiff};
 
@@ -33,7 +38,16 @@ pub(crate) struct PolicyPage {
     pub notices: Vec<(&'static str, String)>,
     /// The variables a `notice_template` part can use, comma-separated.
     pub template_variables: String,
+    /// A sample notice and reminder as the current policy writes them.
+    pub samples: Vec<SampleEmail>,
     pub csrf: String,
+}
+
+/// One sample email of the policy page.
+pub(crate) struct SampleEmail {
+    pub label: String,
+    pub subject: String,
+    pub text: String,
 }
 
 #[derive(Template)]
@@ -83,9 +97,88 @@ async fn page(
             .await?
             .map(|p| p.to_string()),
         notices: notice_settings(&current),
+        samples: sample_emails(
+            &current,
+            &org.name,
+            &format!(
+                "{}{}",
+                st.config.public_url.as_str().trim_end_matches('/'),
+                st.base
+            ),
+            st.now(),
+        ),
         template_variables: TEMPLATE_VARIABLES.join(", "),
         csrf: admin.csrf.clone(),
     })
+}
+
+/// A notice and (when the policy has one) a reminder to a sample member, written as the org's members would get
+/// them under `p`: its templates or the defaults. The console does not know the deployment's contact, so
+/// without `notice_contact` the sample says where it would go.
+fn sample_emails(
+    p: &Policy,
+    org_name: &str,
+    console_url: &str,
+    now: DateTime<Utc>,
+) -> Vec<SampleEmail> {
+    let today = now.date_naive();
+    let (Ok(org_id), Ok(member_id), Ok(email)) = (
+        OrgId::parse("1"),
+        MemberId::parse("1"),
+        Email::parse("member@example.com"),
+    ) else {
+        return Vec::new();
+    };
+    let record = NoticeRecord {
+        org_id,
+        member_id,
+        email,
+        cycle: 1,
+        version: 1,
+        state: NoticeState::Notified,
+        plan_id: PlanId::new(),
+        days_inactive: i64::from(p.inactivity_days.get()),
+        notified_on: today,
+        reclaim_on: reclaim_date(p, today),
+        reminders: Vec::new(),
+        updated_at: now,
+    };
+    let ctx = NoticeContext::new(
+        if org_name.trim().is_empty() {
+            "your org"
+        } else {
+            org_name
+        },
+        p.notice_contact
+            .as_deref()
+            .unwrap_or("(the deployment's contact setting)"),
+    )
+    .with_template(p.notice_template.clone());
+    let keep_url = format!("{console_url}/keep/sample");
+    let mut kinds = vec![("The notice".to_owned(), MessageKind::Notice)];
+    if let Some(&days_before) = p.reminders().first() {
+        kinds.push((
+            format!("The reminder {days_before} days before"),
+            MessageKind::Reminder { days_before },
+        ));
+    }
+    kinds
+        .into_iter()
+        .map(
+            |(label, kind)| match render(&record, kind, &ctx, Some(&keep_url)) {
+                Ok(m) => SampleEmail {
+                    label,
+                    subject: m.subject,
+                    text: m.text,
+                },
+                Err(e) => SampleEmail {
+                    label,
+                    subject: "(cannot be written)".into(),
+                    text: e.to_string(),
+                },
+            },
+        )
+        .collect()
 }
 
 /// The notice settings of `p` as the page lists them.
