@@ -415,6 +415,38 @@ async fn the_reclaim_waits_for_the_notice_over_simulated_days() {
 }
 
 #[tokio::test]
+async fn the_automatic_run_queues_each_candidate_on_its_reclaim_date() {
+    let d = Days::start().await;
+    let enqueue = |plan| jobs::enqueue_plan(&d.w.store, &d.w.store, plan, false, d.now());
+
+    let (plan0, told0, _) = d.morning().await;
+    d.outbox.take_recipients();
+    let early = enqueue(plan0).await.unwrap();
+    assert_eq!((early.enqueued, early.already_queued), (0, 0));
+    let waiting: BTreeSet<MemberId> = early
+        .waiting_for_notice
+        .iter()
+        .map(|w| w.member_id.clone())
+        .collect();
+    assert_eq!(waiting, told0);
+    assert!(
+        d.w.store
+            .queued_requests(usize::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    d.advance(7).await;
+    let (plan7, _, day7) = d.morning().await;
+    assert_eq!(day7.summary.due as usize, told0.len(), "{day7:?}");
+    let on_the_day = enqueue(plan7).await.unwrap();
+    assert_eq!(on_the_day.enqueued, told0.len());
+    assert_eq!(d.run_worker().await, told0);
+    assert_eq!(d.deactivated(), told0);
+}
+
+#[tokio::test]
 async fn with_notices_off_the_approval_and_the_worker_do_not_wait() {
     let d = Days::start().await;
     jobs::set_policy(
