@@ -137,7 +137,18 @@ impl Default for Policy {
 
 impl Policy {
     pub fn from_json(s: &str) -> Result<Self, DomainError> {
-        serde_json::from_str(s).map_err(|e| DomainError::InvalidPolicy(e.to_string()))
+        serde_json::from_str(s).map_err(|e| {
+            // A check of `validate` reaches here as serde's message of our own error: say "invalid reclaim
+            // policy" once.
+            let message = e.to_string();
+            let own = DomainError::InvalidPolicy(String::new()).to_string();
+            DomainError::InvalidPolicy(
+                message
+                    .strip_prefix(&own)
+                    .map(str::to_owned)
+                    .unwrap_or(message),
+            )
+        })
     }
 
     pub fn to_json_pretty(&self) -> String {

@@ -126,6 +126,7 @@ impl NoticeTemplate {
                     source.chars().count()
                 )));
             }
+            unknown_variables(part, source)?;
             for vars in &samples {
                 let out = render_source(part, source, vars).map_err(|e| {
                     DomainError::InvalidPolicy(format!(
@@ -180,11 +181,8 @@ pub(super) fn validate_contact(contact: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn render_source(
-    part: TemplatePart,
-    source: &str,
-    vars: &NoticeVars<'_>,
-) -> Result<String, minijinja::Error> {
+/// The engine a part is rendered with: strict about undefined names, fuel-limited, HTML escaped for `html`.
+fn environment(part: TemplatePart) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
@@ -192,7 +190,44 @@ fn render_source(
         TemplatePart::Html => AutoEscape::Html,
         TemplatePart::Subject | TemplatePart::Text => AutoEscape::None,
     });
-    env.render_named_str(
+    env
+}
+
+/// Refuses a template that names a variable miro-sam does not give (a typo such as `keepurl`): rendering would
+/// only say "undefined value", this names it. Builtins (`range`, `namespace`, ...) are not variables.
+fn unknown_variables(part: TemplatePart, source: &str) -> Result<(), DomainError> {
+    let field = part.field();
+    let env = environment(part);
+    let template = env
+        .template_from_named_str(field, source)
+        .map_err(|e| DomainError::InvalidPolicy(format!("{field} cannot be used: {e}")))?;
+    let globals: Vec<&str> = env.globals().map(|(name, _)| name).collect();
+    let mut unknown: Vec<String> = template
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|v| !TEMPLATE_VARIABLES.contains(&v.as_str()) && !globals.contains(&v.as_str()))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    Err(DomainError::InvalidPolicy(format!(
+        "{field} uses {}, which miro-sam does not know; the variables are {}",
+        unknown
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        TEMPLATE_VARIABLES.join(", ")
+    )))
+}
+
+fn render_source(
+    part: TemplatePart,
+    source: &str,
+    vars: &NoticeVars<'_>,
+) -> Result<String, minijinja::Error> {
+    environment(part).render_named_str(
         part.field(),
         source,
         context! {
@@ -270,9 +305,23 @@ mod tests {
         assert!(e.contains("notice_template.subject cannot be used"), "{e}");
         assert!(e.contains("syntax error"), "{e}");
         let e = err(r#"{"notice_template": {"html": "<a href='{{ keepurl }}'>Keep</a>"}}"#);
-        assert!(e.contains("notice_template.html cannot be used"), "{e}");
-        assert!(e.contains("undefined"), "{e}");
+        assert!(
+            e.contains("notice_template.html uses `keepurl`, which miro-sam does not know"),
+            "{e}"
+        );
         assert!(e.contains("keep_url"), "the error lists the variables: {e}");
+        assert!(
+            !e.starts_with("invalid reclaim policy: invalid reclaim policy"),
+            "said once: {e}"
+        );
+        // Builtins and names a template sets itself are not unknown variables.
+        Policy::from_json(
+            r#"{"notice_template": {"text": "{% set n = namespace(x=1) %}{% for i in range(2) %}{{ i }}{% endfor %}{{ n.x }}"}}"#,
+        )
+        .unwrap();
+        // A name the checker cannot see statically still fails the sample render.
+        let e = err(r#"{"notice_template": {"text": "{{ email.nope }}"}}"#);
+        assert!(e.contains("notice_template.text cannot be used"), "{e}");
         let e =
             err(r#"{"notice_template": {"subject": "{% if is_reminder %}Reminder{% endif %}"}}"#);
         assert!(e.contains("renders an empty subject (for a notice)"), "{e}");
