@@ -57,6 +57,9 @@ impl Operator {
                 max_count: Some(10_000),
                 max_percent: None,
             },
+            // These tests are about the reclaim and approval verbs; notices have their own
+            // (plan_notices.rs, demo_notices.rs), and with them on nobody untold may be reclaimed.
+            notice_days: 0,
             ..Policy::default()
         };
         store
