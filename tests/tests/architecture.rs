@@ -23,6 +23,10 @@ enum Layer {
     Miro,
     /// The product: domain, policy, plans, jobs, ports.
     Core,
+    /// The signed links miro-sam hands out (`shared/links`: connect links, keep links): on the core alone, so
+    /// every crate that issues or checks a link (the console, the functions, the CLI) can, and nothing under the
+    /// core knows them.
+    Links,
     /// Implementations of the core's ports, and the console (a router over them).
     Adapter,
     /// What the Lambda functions share on top of the AWS adapters.
@@ -38,6 +42,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("miro-client", Layer::Miro),
     ("miro-sandbox", Layer::Miro),
     ("miro-sam-core", Layer::Core),
+    ("miro-sam-links", Layer::Links),
     ("miro-sam-sqlite", Layer::Adapter),
     ("miro-sam-aws", Layer::Adapter),
     ("miro-sam-notify", Layer::Adapter),
@@ -67,12 +72,17 @@ const ALLOWED: &[(&str, &[Edge])] = &[
     ("miro-client", &[]),
     ("miro-sandbox", &[]),
     ("miro-sam-core", &[Edge::Normal("miro-client")]),
+    ("miro-sam-links", &[Edge::Normal("miro-sam-core")]),
     ("miro-sam-sqlite", &[Edge::Normal("miro-sam-core")]),
     ("miro-sam-aws", &[Edge::Normal("miro-sam-core")]),
     ("miro-sam-notify", &[Edge::Normal("miro-sam-core")]),
     (
         "miro-sam-console",
-        &[Edge::Normal("miro-sam-core"), Edge::Normal("miro-client")],
+        &[
+            Edge::Normal("miro-sam-core"),
+            Edge::Normal("miro-client"),
+            Edge::Normal("miro-sam-links"),
+        ],
     ),
     (
         "miro-sam-lambda",
@@ -80,6 +90,8 @@ const ALLOWED: &[(&str, &[Edge])] = &[
             Edge::Normal("miro-sam-core"),
             Edge::Normal("miro-client"),
             Edge::Normal("miro-sam-aws"),
+            // TEMPORARY: the `connect_link` re-export, until cli/src/args.rs imports it from miro-sam-links.
+            Edge::Normal("miro-sam-links"),
         ],
     ),
     (
@@ -89,6 +101,7 @@ const ALLOWED: &[(&str, &[Edge])] = &[
             Edge::Normal("miro-client"),
             Edge::Normal("miro-sam-aws"),
             Edge::Normal("miro-sam-lambda"),
+            Edge::Normal("miro-sam-links"),
         ],
     ),
     (
@@ -98,6 +111,8 @@ const ALLOWED: &[(&str, &[Edge])] = &[
             Edge::Normal("miro-client"),
             Edge::Normal("miro-sam-aws"),
             Edge::Normal("miro-sam-lambda"),
+            Edge::Normal("miro-sam-links"),
+            Edge::Normal("miro-sam-notify"),
         ],
     ),
     (
@@ -123,6 +138,8 @@ const ALLOWED: &[(&str, &[Edge])] = &[
             Edge::Normal("miro-client"),
             Edge::Normal("miro-sam-sqlite"),
             Edge::Normal("miro-sam-console"),
+            Edge::Normal("miro-sam-links"),
+            Edge::Normal("miro-sam-notify"),
             Edge::Feature("miro-sam-aws", "aws"),
             Edge::Feature("miro-sam-lambda", "aws"),
             Edge::Feature(SANDBOX, SANDBOX_FEATURE),
@@ -456,6 +473,19 @@ fn the_rules_refuse_forbidden_edges() {
         "never links the fake Miro",
     );
     refused("miro-sam-core", Edge::Normal("miro-sam-tests"), "points up");
+    // The links sit on the core: the core and the client never know them, and they know no adapter.
+    refused("miro-sam-core", Edge::Normal("miro-sam-links"), "points up");
+    refused(
+        "miro-client",
+        Edge::Normal("miro-sam-links"),
+        "the client knows Miro",
+    );
+    refused("miro-sam-links", Edge::Normal("miro-sam-aws"), "points up");
+    refused(
+        "miro-sam-links",
+        Edge::Normal("miro-sam-console"),
+        "points up",
+    );
     assert!(rule_violations(CLI, Edge::Feature(SANDBOX, SANDBOX_FEATURE)).is_empty());
     assert!(rule_violations("miro-sam-tests", Edge::Normal(SANDBOX)).is_empty());
 }

@@ -7,7 +7,7 @@ mod miro_tap;
 
 use chrono::Duration;
 use miro_sam_core::domain::OrgId;
-use miro_sam_lambda::connect_link;
+use miro_sam_links::connect_link;
 use miro_sam_tests::*;
 use miro_tap::MiroTap;
 use secrecy::{ExposeSecret, SecretString};

@@ -5,7 +5,8 @@ use chrono::Duration;
 use miro_client::SecretString;
 use miro_sam_aws::AwsClients;
 use miro_sam_core::domain::OrgId;
-use miro_sam_lambda::{connect_link, read_plain_secret};
+use miro_sam_lambda::read_plain_secret;
+use miro_sam_links::connect_link;
 
 use crate::args::{AwsCommand, Global, PauseArgs, ScimTokenArgs, StoreKind};
 use crate::backend::Backend;

@@ -18,7 +18,8 @@ use miro_sam_aws::StateTake;
 use miro_sam_aws::dynamo::LinkUse;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{ConnectOptions, ConnectedOrg, JobError, connect_org};
-use miro_sam_lambda::{Runtime, connect_link};
+use miro_sam_lambda::Runtime;
+use miro_sam_links::connect_link;
 use secrecy::SecretString;
 use tracing::Instrument;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use lambda_http::http::{Method, Request, StatusCode};
 use lambda_http::{Body, Response};
 use miro_sam_lambda::Runtime;
-use miro_sam_lambda::connect_link::{self, LinkError};
+use miro_sam_links::connect_link::{self, LinkError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use secrecy::SecretString;

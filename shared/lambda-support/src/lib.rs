@@ -1,8 +1,9 @@
 //! What the three Lambda functions share: their configuration ([`env`], [`Settings`]), the dependencies built once
-//! per cold start ([`Runtime`]), JSON logs ([`logging`]), CloudWatch Embedded Metric Format ([`metrics`]), and the
-//! signed connect links ([`connect_link`]).
+//! per cold start ([`Runtime`]), JSON logs ([`logging`]) and CloudWatch Embedded Metric Format ([`metrics`]). The
+//! signed connect links are `miro_sam_links::connect_link`.
 
-pub mod connect_link;
+#[doc(hidden)]
+pub use miro_sam_links::connect_link; // TEMPORARY: removed when cli/src/args.rs moves
 pub mod deadline;
 pub mod env;
 pub mod logging;

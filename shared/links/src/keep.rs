@@ -18,8 +18,10 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use miro_sam_core::domain::{MemberId, OrgId};
 use miro_sam_core::notices::{KeepLinks, NoticeRecord};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sha2::Sha256;
+
+use crate::sign::keyed_mac;
 
 const VERSION: &str = "k1";
 /// Domain separation of the MAC (see the module docs).
@@ -86,7 +88,10 @@ pub fn verify_keep_token(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<KeepTarget, KeepLinkError> {
-    let (body, sig) = token.trim().rsplit_once('.').ok_or(KeepLinkError::Malformed)?;
+    let (body, sig) = token
+        .trim()
+        .rsplit_once('.')
+        .ok_or(KeepLinkError::Malformed)?;
     let mut parts = body.split('.');
     let (Some(VERSION), Some(org), Some(member), Some(cycle), Some(exp), None) = (
         parts.next(),
@@ -124,8 +129,7 @@ pub fn verify_keep_token(
 }
 
 fn mac(key: &SecretString, body: &str) -> Hmac<Sha256> {
-    let mut m = Hmac::<Sha256>::new_from_slice(key.expose_secret().as_bytes())
-        .expect("HMAC takes keys of any length");
+    let mut m = keyed_mac(key);
     m.update(PURPOSE.as_bytes());
     m.update(b".");
     m.update(body.as_bytes());
@@ -256,7 +260,9 @@ mod tests {
             .expect(&url);
         let now = Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap();
         assert_eq!(
-            verify_keep_token(&key("s3cret-key"), token, now).unwrap().cycle,
+            verify_keep_token(&key("s3cret-key"), token, now)
+                .unwrap()
+                .cycle,
             1
         );
         assert!(!format!("{links:?}").contains("s3cret"));

@@ -15,8 +15,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use miro_sam_core::domain::OrgId;
 use rand::Rng;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sha2::Sha256;
+
+use crate::sign::keyed_mac;
 
 const VERSION: &str = "v2";
 const OLD_VERSION: &str = "v1";
@@ -156,8 +158,7 @@ pub fn verify(
 }
 
 fn mac(key: &SecretString, body: &str) -> Hmac<Sha256> {
-    let mut m = Hmac::<Sha256>::new_from_slice(key.expose_secret().as_bytes())
-        .expect("HMAC takes keys of any length");
+    let mut m = keyed_mac(key);
     m.update(body.as_bytes());
     m
 }
