@@ -272,7 +272,7 @@ pub struct ScimTokenArgs {
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Notices")]
     pub notices: NoticeArgs,
 }
 
