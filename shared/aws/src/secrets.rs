@@ -208,9 +208,11 @@ impl SecretsTokenStore {
 impl TokenStore for SecretsTokenStore {
     async fn get_tokens(&self, org: &OrgId) -> Result<TokenBundle, StoreError> {
         let started = Instant::now();
-        for round in 0..MAX_READ_ROUNDS {
-            if round > 0 {
-                self.poll.wait(round - 1).await;
+        // `poll` allows MAX_READ_ROUNDS rounds; the loop is ours because a round's outcome decides whether to
+        // read again (a write still landing) or stop, and only backon's delays space the rounds.
+        for wait in self.poll.waits() {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
             }
             let (state, stored) =
                 futures::try_join!(token_state::read(&self.db, org), self.read_bundle(org))?;

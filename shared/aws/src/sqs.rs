@@ -140,9 +140,10 @@ pub(crate) async fn send_chunk(
         let mut pending = entries;
         let mut sent = 0;
         let mut cause = String::new();
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                backoff.wait(attempt - 1).await;
+        // Our loop around backon's delays: a retry resends only the entries SQS failed or did not answer.
+        for (attempt, wait) in backoff.waits().enumerate() {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
             }
             let res = client
                 .send_message_batch()

@@ -70,7 +70,9 @@ impl Default for ScimLimits {
     }
 }
 
-/// Retries for 429, 5xx, timeouts and connection failures: capped exponential backoff with full jitter.
+/// Retries for 429, 5xx, timeouts and connection failures: capped exponential backoff with jitter (backon's, see
+/// `retry_delays` in http.rs): the first retry waits `base_delay`, later ones between half and all of the doubled
+/// step, never less than `base_delay` nor more than `max_delay`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in total, the first included.

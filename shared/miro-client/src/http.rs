@@ -1,7 +1,7 @@
 //! The one place requests are sent: pacing, retries with capped jittered backoff, honouring 429s, and turning
 //! HTTP failures into [`MiroError`]s. Every API module builds a [`Call`] and hands it here.
 
-use rand::Rng;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use crate::MiroClient;
+use crate::config::RetryPolicy;
 use crate::deadline::deadline_reached;
 use crate::error::{Api, MiroError, code_suffix, excerpt};
 use crate::pacer::Pacer;
@@ -87,6 +88,9 @@ enum Attempt {
 impl MiroClient {
     pub(crate) async fn execute(&self, call: Call<'_>) -> Result<Answer, MiroError> {
         let policy = self.inner.config.retry;
+        // The loop is ours around backon's delays: a 429's wait can be longer than the backoff (Retry-After,
+        // X-RateLimit-Reset), it is served through the shared pacer, and the deadline can cut it short.
+        let mut backoffs = retry_delays(&policy);
         let mut attempt = 1;
         let mut last: Option<MiroError> = None;
         loop {
@@ -104,7 +108,10 @@ impl MiroClient {
                     None => p.acquire().await,
                 }
             }
-            match self.attempt(&call, attempt).await {
+            // One delay per attempt, the last one's included (a 429 error reports it as the wait), so the iterator
+            // outlasts the loop and the fallback is never taken.
+            let backoff = backoffs.next().unwrap_or(policy.max_delay);
+            match self.attempt(&call, attempt, backoff).await {
                 Attempt::Done(a) => return Ok(a),
                 Attempt::Fail(e) => return Err(e),
                 Attempt::Again(wait, e) => {
@@ -135,9 +142,7 @@ impl MiroClient {
         }
     }
 
-    async fn attempt(&self, call: &Call<'_>, attempt: u32) -> Attempt {
-        let policy = self.inner.config.retry;
-        let backoff = backoff(policy.base_delay, policy.max_delay, attempt);
+    async fn attempt(&self, call: &Call<'_>, attempt: u32, backoff: Duration) -> Attempt {
         let mut req = self
             .inner
             .http
@@ -276,12 +281,21 @@ impl MiroClient {
     }
 }
 
-/// Full-jitter exponential backoff: a random wait in [base, min(max, base·2^(n-1))].
-fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    let ceiling = exp.min(max).max(base);
-    let ms = rand::rng().random_range(base.as_millis() as u64..=ceiling.as_millis() as u64);
-    Duration::from_millis(ms)
+/// The backoff after each attempt of one call, `max_attempts` (at least one) of them: attempt `n` (from 1) waits
+/// between half and all of `step = min(max, base·2ⁿ⁻¹)`, never less than `base`. So the first retry waits exactly
+/// `base` and later ones spread concurrent callers apart, always within [base, step] (the same shape as
+/// shared/aws/src/retry.rs). backon's jitter adds a random share below 100 % of its step, hence half the base
+/// and half the cap; it computes in `f32`, hence the cap enforced once more.
+fn retry_delays(policy: &RetryPolicy) -> impl Iterator<Item = Duration> + use<> {
+    let (base, max) = (policy.base_delay, policy.max_delay);
+    ExponentialBuilder::new()
+        .with_jitter()
+        .with_factor(2.0)
+        .with_min_delay(base / 2)
+        .with_max_delay(max / 2)
+        .with_max_times(usize::try_from(policy.max_attempts.max(1)).unwrap_or(usize::MAX))
+        .build()
+        .map(move |d| d.min(max).max(base))
 }
 
 /// How long to wait after a 429: never less than the backoff, and longer when the server asks for more.
@@ -410,14 +424,55 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    fn policy(max_attempts: u32, base_ms: u64, max_ms: u64) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            base_delay: Duration::from_millis(base_ms),
+            max_delay: Duration::from_millis(max_ms),
+        }
+    }
+
+    /// backon doubles in `f32`: a step may be off by a few nanoseconds.
+    const ROUNDING: Duration = Duration::from_micros(1);
+
     #[test]
     fn backoff_stays_within_its_bounds() {
-        let base = Duration::from_millis(100);
-        let max = Duration::from_secs(2);
-        for attempt in 1..20 {
-            let d = backoff(base, max, attempt);
-            assert!(d >= base && d <= max, "attempt {attempt}: {d:?}");
+        let (base, max) = (Duration::from_millis(100), Duration::from_secs(2));
+        for _ in 0..100 {
+            let delays: Vec<Duration> = retry_delays(&policy(20, 100, 2_000)).collect();
+            assert_eq!(delays.len(), 20, "one backoff per attempt");
+            assert_eq!(delays[0], base, "the first retry waits exactly the base");
+            for (i, d) in delays.iter().enumerate() {
+                let step = (base * 2u32.pow(i.min(10) as u32)).min(max);
+                let floor = (step / 2).max(base);
+                assert!(
+                    *d + ROUNDING >= floor && *d <= step + ROUNDING && *d <= max,
+                    "attempt {}: {d:?} not in [{floor:?}, {step:?}]",
+                    i + 1
+                );
+            }
         }
+        let distinct: std::collections::HashSet<Duration> = (0..50)
+            .map(|_| retry_delays(&policy(6, 100, 2_000)).nth(4).unwrap())
+            .collect();
+        assert!(distinct.len() > 1, "jitter spreads later retries");
+    }
+
+    #[test]
+    fn backoff_keeps_odd_policies_sane() {
+        assert_eq!(
+            retry_delays(&policy(0, 5, 50)).count(),
+            1,
+            "zero attempts still send once"
+        );
+        // A cap below the base: every wait is the base, as before.
+        assert!(retry_delays(&policy(5, 300, 100)).all(|d| d == Duration::from_millis(300)));
+        assert!(retry_delays(&policy(3, 0, 0)).all(|d| d.is_zero()));
+        // The defaults: 250 ms first, never past 30 s.
+        let d: Vec<Duration> = retry_delays(&RetryPolicy::default()).collect();
+        assert_eq!(d.len(), 6);
+        assert_eq!(d[0], Duration::from_millis(250));
+        assert!(d.iter().all(|d| *d <= Duration::from_secs(30)));
     }
 
     fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {

@@ -98,9 +98,10 @@ async fn write_chunk(db: &Db, chunk: Vec<WriteRequest>) -> Result<(), ChunkFailu
     let attempts = db.backoff.max_attempts.max(1);
     let mut pending = chunk;
     let mut last_cause = String::new();
-    for attempt in 0..attempts {
-        if attempt > 0 {
-            db.backoff.wait(attempt - 1).await;
+    // Our loop around backon's delays: a retry sends only what the last answer left unprocessed.
+    for (attempt, wait) in db.backoff.waits().enumerate() {
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
         Counters::add(&db.counters.batch_calls, 1);
         let sent = db

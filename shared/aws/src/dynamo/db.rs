@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::OrgId;
@@ -304,28 +305,32 @@ impl Db {
         Ok(())
     }
 
-    /// Every item the query matches, following `LastEvaluatedKey` until done or `limit` items are read.
+    /// Every item the query matches, until done or `limit` items are read. The SDK's paginator follows
+    /// `LastEvaluatedKey`; it sends the next Query only when its page is asked for, so stopping at the limit
+    /// reads nothing more. Every page asks for `limit` items: only a page cut at 1 MB is followed by one that
+    /// may read more than the rest needed.
     pub(crate) async fn query(&self, q: KeyQuery) -> Result<Vec<Item>, StoreError> {
+        let mut pages = self.query_request(&q, q.limit)?.into_paginator().send();
         let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let want = q.limit.map(|l| l.saturating_sub(items.len()));
-            let page = self.query_page(&q, start.take(), want).await?;
-            items.extend(page.items);
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| self.err("Query", &e))?
+                .items
+                .unwrap_or_default();
+            self.counters.count_read(&page);
+            items.extend(page);
             if let Some(limit) = q.limit
                 && items.len() >= limit
             {
                 items.truncate(limit);
                 break;
             }
-            match page.next {
-                Some(k) => start = Some(k),
-                None => break,
-            }
         }
         Ok(items)
     }
 
+    /// A hand-written page loop, not the paginator: each Query asks for a different number of items.
+    ///
     /// The query's items in key order, each handed to `keep`, until `keep` has returned `limit` values or the
     /// range ends; for pages whose items are not all shown (a cursor item to skip, entries another filter
     /// drops). The first Query asks for what is missing plus one (the cursor item); when a page comes back with
@@ -375,6 +380,27 @@ impl Db {
         start: Option<Item>,
         limit: Option<usize>,
     ) -> Result<QueryPage, StoreError> {
+        let out = self
+            .query_request(q, limit)?
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| self.err("Query", &e))?;
+        let items = out.items.unwrap_or_default();
+        self.counters.count_read(&items);
+        Ok(QueryPage {
+            items,
+            next: out.last_evaluated_key.filter(|k| !k.is_empty()),
+        })
+    }
+
+    /// The Query for `q` from its start, asking for at most `limit` items a page (up to 1 MB of them when
+    /// `None`).
+    fn query_request(
+        &self,
+        q: &KeyQuery,
+        limit: Option<usize>,
+    ) -> Result<QueryFluentBuilder, StoreError> {
         let (pk_attr, sk_attr) = index_keys(q.index)?;
         let (condition, sk_values): (&str, Vec<(&str, &str)>) = match &q.sk {
             SkRange::All => ("#pk = :pk", vec![]),
@@ -394,8 +420,7 @@ impl Db {
             .key_condition_expression(condition)
             .expression_attribute_names("#pk", pk_attr)
             .expression_attribute_values(":pk", s(q.pk.clone()))
-            .scan_index_forward(!q.newest_first)
-            .set_exclusive_start_key(start);
+            .scan_index_forward(!q.newest_first);
         if !sk_values.is_empty() {
             req = req.expression_attribute_names("#sk", sk_attr);
         }
@@ -413,13 +438,7 @@ impl Db {
             let limit = limit.clamp(1, MAX_QUERY_LIMIT);
             req = req.limit(i32::try_from(limit).unwrap_or(1000));
         }
-        let out = req.send().await.map_err(|e| self.err("Query", &e))?;
-        let items = out.items.unwrap_or_default();
-        self.counters.count_read(&items);
-        Ok(QueryPage {
-            items,
-            next: out.last_evaluated_key.filter(|k| !k.is_empty()),
-        })
+        Ok(req)
     }
 }
 

@@ -232,6 +232,8 @@ pub(crate) async fn page(
             format!("{MEMBER_PREFIX}{lower}"),
             format!("{MEMBER_PREFIX}{upper}"),
         );
+        // Pages by hand, not with the SDK's paginator: each Query asks only for what the caller's page still
+        // lacks, and the loop ends as soon as that page is full.
         let mut start: Option<Item> = None;
         loop {
             let want = (limit - out.len()).clamp(1, QUERY_PAGE);

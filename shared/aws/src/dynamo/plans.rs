@@ -231,6 +231,8 @@ pub(crate) async fn list_headers(
     }
     let (from, to) = plan_index_range(before);
     let q = KeyQuery::base(org_pk(org), SkRange::Between(from, to)).descending();
+    // Pages by hand, not with the SDK's paginator: each Query asks only for the headers still missing (entries
+    // passed over are replaced), and the loop ends once the caller's page is full.
     let mut start = None;
     loop {
         let page = db
