@@ -43,6 +43,15 @@ impl SesMailer {
         Self::new(Client::new(config), from)
     }
 
+    /// As [`Self::from_sdk`], with SES at `endpoint` whatever `AWS_ENDPOINT_URL` says (as
+    /// [`crate::AwsClients::at_endpoint`]): a local SES of a test's own.
+    pub fn at_endpoint(config: &aws_config::SdkConfig, endpoint: &str, from: Email) -> Self {
+        let conf = aws_sdk_sesv2::config::Builder::from(config)
+            .endpoint_url(endpoint)
+            .build();
+        Self::new(Client::from_conf(conf), from)
+    }
+
     /// Sends through this SES configuration set (where bounce and complaint events are published).
     pub fn with_configuration_set(mut self, name: impl Into<String>) -> Self {
         self.configuration_set = Some(name.into());
