@@ -179,12 +179,14 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
     };
     download_org(&setup, &org).await.map_err(|x| e(&x))?;
     let now = chrono::Utc::now();
+    // Notices off: the bench measures the reclaim itself, which with notices on waits a week for the cycle.
     let policy = Policy {
         dry_run: false,
         cap: ReclaimCap {
             max_count: Some(1_000_000),
             max_percent: None,
         },
+        notice_days: 0,
         ..Policy::default()
     };
     set_policy(store.as_ref(), &org, &policy, "bench", now)
@@ -495,12 +497,14 @@ async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<Reads
     };
     download_org(&deps, &org).await.map_err(|x| e(&x))?;
     let now = chrono::Utc::now();
+    // Notices off: the bench measures the reclaim itself, which with notices on waits a week for the cycle.
     let policy = Policy {
         dry_run: false,
         cap: ReclaimCap {
             max_count: Some(1_000_000),
             max_percent: None,
         },
+        notice_days: 0,
         ..Policy::default()
     };
     set_policy(port.as_ref(), &org, &policy, "bench", now)
