@@ -180,6 +180,13 @@ pub enum AuditEvent {
         user_id: String,
         email: String,
     },
+    /// The admins' notice digest of `day` was claimed and sent (`line` is what it said; `channels` where it went).
+    /// Its entry id is the day's, so a re-run day sends no second digest.
+    DigestSent {
+        day: NaiveDate,
+        line: String,
+        channels: Vec<String>,
+    },
 }
 
 impl AuditEvent {
@@ -210,11 +217,12 @@ impl AuditEvent {
             AuditEvent::Kept { .. } => "kept",
             AuditEvent::KeepDeclined { .. } => "keep_declined",
             AuditEvent::SignedOut { .. } => "signed_out",
+            AuditEvent::DigestSent { .. } => "digest_sent",
         }
     }
 
     /// Every kind [`Self::kind`] can return, for filters and their validation.
-    pub const KINDS: [&'static str; 24] = [
+    pub const KINDS: [&'static str; 25] = [
         "org_connected",
         "policy_changed",
         "plan_created",
@@ -239,6 +247,7 @@ impl AuditEvent {
         "kept",
         "keep_declined",
         "signed_out",
+        "digest_sent",
     ];
 
     /// The member the event is about, if it names one by id.
@@ -290,7 +299,8 @@ impl AuditEvent {
             | AuditEvent::OrgResumed { .. }
             | AuditEvent::PlanApproved { .. }
             | AuditEvent::SignedIn { .. }
-            | AuditEvent::SignedOut { .. } => None,
+            | AuditEvent::SignedOut { .. }
+            | AuditEvent::DigestSent { .. } => None,
         }
     }
 }

@@ -315,7 +315,8 @@ fn reclaimed_seats(input: &ReportInput<'_>) -> (ReclaimTotals, Vec<ReclaimedSeat
             | AuditEvent::KeepRequested { .. }
             | AuditEvent::Kept { .. }
             | AuditEvent::KeepDeclined { .. }
-            | AuditEvent::SignedOut { .. } => {}
+            | AuditEvent::SignedOut { .. }
+            | AuditEvent::DigestSent { .. } => {}
         }
     }
 

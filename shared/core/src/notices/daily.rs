@@ -4,14 +4,23 @@
 //!
 //! A digest that cannot be delivered is reported, not an error: the notices of the day went out (or did not) on
 //! their own records, and failing the day over a chat message would only make the caller retry the notices.
+//!
+//! The digest goes out at most once per org per day, like a notice per cycle: it is claimed first with an audit
+//! entry whose id is the org's and the day's (`digest/{org}/{day}`), and a re-run or redelivered day finds the
+//! claim and sends nothing. A claimed digest that then fails is not retried that day (the failure is reported);
+//! admins would rather miss one digest than get several.
 
 use std::sync::Arc;
 
 use super::digest::{NoticeDigest, notice_digest};
 use super::error::NoticeError;
 use super::message::NoticeContext;
-use super::run::{KeepLinks, NoticeDay, NoticeDaySummary, NoticeDeps, run_notice_day};
-use crate::domain::{Email, OrgId, PlanId};
+use super::run::{
+    KeepLinks, NOTICE_ACTOR, NoticeDay, NoticeDaySummary, NoticeDeps, run_notice_day,
+};
+use crate::audit::{AuditEntry, AuditEvent};
+use crate::domain::{AuditEntryId, Email, OrgId, PlanId};
+use crate::error::StoreError;
 use crate::ports::{OrgStore, Webhook};
 
 /// Where the admins' digest goes. Both empty: no digest.
@@ -37,6 +46,8 @@ pub struct NoticeSettings {
 pub struct OrgNoticeReport {
     pub summary: NoticeDaySummary,
     pub digest: NoticeDigest,
+    /// Whether this run sent the day's digest (false: nothing to say, no channel, or already sent today).
+    pub digest_sent: bool,
     /// Each digest channel that failed, and why (the digest is not retried until the next day).
     pub digest_failures: Vec<String>,
 }
@@ -83,8 +94,12 @@ pub async fn notices_after_plan(
     .await?;
     let now = deps.clock.now();
     let digest = notice_digest(deps.notices.as_ref(), org, now).await?;
+    let channels = settings.digest.names();
     let mut digest_failures = Vec::new();
-    if !digest.is_empty() {
+    let digest_sent = !digest.is_empty()
+        && !channels.is_empty()
+        && claim_digest(deps, org, &digest.line(&context.org_name), channels, now).await?;
+    if digest_sent {
         for to in &settings.digest.email_to {
             let email = digest.email(&context.org_name, to, now.date_naive());
             if let Err(e) = deps.mailer.send(&email).await {
@@ -103,6 +118,46 @@ pub async fn notices_after_plan(
     Ok(OrgNoticeReport {
         summary,
         digest,
+        digest_sent,
         digest_failures,
     })
+}
+
+impl DigestChannels {
+    /// Where the digest goes, in words for the audit entry (addresses, and "chat webhook", never its URL).
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.email_to.iter().map(ToString::to_string).collect();
+        if self.webhook.is_some() {
+            names.push("chat webhook".into());
+        }
+        names
+    }
+}
+
+/// Claims the org's digest of today: true when this run wrote the claim (and so sends), false when an earlier run
+/// of the day did.
+async fn claim_digest(
+    deps: &NoticeDeps,
+    org: &OrgId,
+    line: &str,
+    channels: Vec<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, NoticeError> {
+    let day = now.date_naive();
+    let entry = AuditEntry {
+        id: AuditEntryId::parse(&format!("digest/{org}/{day}"))?,
+        org_id: org.clone(),
+        at: now,
+        actor: NOTICE_ACTOR.to_owned(),
+        event: AuditEvent::DigestSent {
+            day,
+            line: line.to_owned(),
+            channels,
+        },
+    };
+    match deps.store.append_audit(&entry).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::AlreadyExists { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
