@@ -1,5 +1,6 @@
 //! The daily job: for each connected org (or the one named), download every member, write the day's snapshot,
-//! build the plan, and queue its candidates unless the org's policy is a dry run. One failing org does not stop
+//! build the plan, send the day's notices and the admins' digest when the deployment sends notices ([`notices`]),
+//! and queue its candidates unless the org's policy is a dry run. One failing org does not stop
 //! the others; the result lists every org's outcome. Re-running on the same day queues nothing twice: the day's
 //! executable plan is reused and queued candidates are not sent again.
 //!
