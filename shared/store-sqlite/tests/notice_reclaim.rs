@@ -380,6 +380,15 @@ async fn the_reclaim_waits_for_the_notice_over_simulated_days() {
             "{m}"
         );
     }
+    // The day's notices once more, after its reclaims, on the same plan (a retry, or `miro-sam plan` again before
+    // the next download): the plan still lists the reclaimed members, but it was made before their cycles ended,
+    // so nobody starts a new cycle.
+    let after_reclaims = d.notices_again(plan7).await;
+    assert_eq!(after_reclaims.summary.notified, 0, "{after_reclaims:?}");
+    assert!(
+        d.outbox.take_recipients().is_empty(),
+        "no new notice to a member just reclaimed"
+    );
     assert!(!d.deactivated().contains(&worker));
     assert!(!d.deactivated().contains(&late));
     assert_eq!(d.record(&late).await.state, NoticeState::Notified);

@@ -119,6 +119,15 @@ pub fn decide(
     }
 }
 
+/// Whether a member whose last cycle ended may start a new one on facts read at `facts_as_of`: only when those
+/// facts are newer than the end. Why: a plan made before a reclaim (or a keep, or a drop-out) still lists the
+/// member as a candidate until the next download sees what happened; re-running that day's notices, or planning
+/// again before the next download, would otherwise tell a member whose seat was just freed (or just kept) that it
+/// is about to be reclaimed.
+pub fn may_open_cycle_after(ended: &NoticeRecord, facts_as_of: DateTime<Utc>) -> bool {
+    ended.updated_at < facts_as_of
+}
+
 /// The reminder whose day has come most recently, unless it (or a later one) was claimed already. Reminders a
 /// missed day skipped are not sent late: one message saying the date is enough.
 fn reminder_step(

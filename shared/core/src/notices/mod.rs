@@ -34,7 +34,9 @@ pub use daily::{
 pub use digest::{NoticeDigest, notice_digest};
 pub use error::NoticeError;
 pub use keep::{CycleRef, KeepOutcome, approve_keep, decline_keep, keep_seat, mark_reclaimed};
-pub use lifecycle::{MaySend, NoticeBlock, Standing, Step, decide, reclaim_date, reclaim_gate};
+pub use lifecycle::{
+    MaySend, NoticeBlock, Standing, Step, decide, may_open_cycle_after, reclaim_date, reclaim_gate,
+};
 pub use message::{MessageKind, NoticeContext, render};
 pub use pacing::{DEFAULT_SEND_RATE, PacedMailer, THROTTLE_RETRIES};
 pub use record::{DropReason, NoticeRecord, NoticeState, Reminder, ReminderState, SEND_CLAIM_TTL};

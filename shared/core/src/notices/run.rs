@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
 
 use super::error::NoticeError;
-use super::lifecycle::{MaySend, Standing, Step, decide, reclaim_date};
+use super::lifecycle::{MaySend, Standing, Step, decide, may_open_cycle_after, reclaim_date};
 use super::message::{MessageKind, NoticeContext, render};
 use super::record::{DropReason, NoticeRecord, NoticeState, Reminder, ReminderState};
 use crate::audit::{AuditEntry, AuditEvent};
@@ -92,6 +92,7 @@ pub async fn run_notice_day(
         ..Default::default()
     };
     let may_send = MaySend(summary.silenced.is_none());
+    let as_of = facts_as_of(deps, &header).await?;
 
     let store = deps.store.clone();
     let plan = header.plan_id;
@@ -162,7 +163,13 @@ pub async fn run_notice_day(
             (None, Some(e)) => Standing::Excluded(&e.rules),
             (None, None) => Standing::NotACandidate,
         };
-        let step = decide(record.as_ref(), standing, &policy, today, now, may_send);
+        let mut step = decide(record.as_ref(), standing, &policy, today, now, may_send);
+        if let (Step::Notify { .. }, Some(ended)) = (&step, &record)
+            && ended.state.is_ended()
+            && !may_open_cycle_after(ended, as_of)
+        {
+            step = Step::Nothing;
+        }
         if step == Step::Nothing {
             continue;
         }
@@ -228,6 +235,13 @@ async fn todays_plan(
 }
 
 /// Why nothing may be sent today, if so. Drop-outs and due dates are still recorded.
+/// When the facts of the day's plan were read: the plan's time, or the org's last complete download when that is
+/// older (a plan is built from the stored members, which are only as new as the download).
+async fn facts_as_of(deps: &NoticeDeps, header: &PlanHeader) -> Result<DateTime<Utc>, NoticeError> {
+    let download = deps.store.last_download_run(&header.org_id).await?;
+    Ok(download.map_or(header.created_at, |d| d.completed_at.min(header.created_at)))
+}
+
 async fn silenced(
     deps: &NoticeDeps,
     header: &PlanHeader,
