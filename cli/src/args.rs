@@ -162,7 +162,7 @@ pub enum AwsCommand {
         #[arg(long)]
         base_url: String,
         /// How long the link works (default 24 hours, at most 7 days).
-        #[arg(long, default_value_t = miro_sam_lambda::connect_link::DEFAULT_VALIDITY.num_minutes())]
+        #[arg(long, default_value_t = miro_sam_links::connect_link::DEFAULT_VALIDITY.num_minutes())]
         valid_for_minutes: i64,
         /// The Secrets Manager secret holding the signing key (default: MIRO_SAM_CONNECT_LINK_KEY_NAME).
         #[arg(long)]

@@ -90,8 +90,6 @@ const ALLOWED: &[(&str, &[Edge])] = &[
             Edge::Normal("miro-sam-core"),
             Edge::Normal("miro-client"),
             Edge::Normal("miro-sam-aws"),
-            // TEMPORARY: the `connect_link` re-export, until cli/src/args.rs imports it from miro-sam-links.
-            Edge::Normal("miro-sam-links"),
         ],
     ),
     (

@@ -2,8 +2,6 @@
 //! per cold start ([`Runtime`]), JSON logs ([`logging`]) and CloudWatch Embedded Metric Format ([`metrics`]). The
 //! signed connect links are `miro_sam_links::connect_link`.
 
-#[doc(hidden)]
-pub use miro_sam_links::connect_link; // TEMPORARY: removed when cli/src/args.rs moves
 pub mod deadline;
 pub mod env;
 pub mod logging;
