@@ -241,8 +241,11 @@ async fn connect_and_download(
         })
         .await
         .unwrap();
+    // Notices off: these verbs are about approving and undoing on a deployment; the notice gate they pass
+    // through is tested in shared/store-sqlite/tests/notice_reclaim.rs and tests/tests/notices_aws.rs.
     let live = Policy {
         dry_run: false,
+        notice_days: 0,
         cap: ReclaimCap {
             max_count: Some(10_000),
             max_percent: None,
