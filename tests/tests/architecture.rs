@@ -655,3 +655,23 @@ fn the_scan_finds_names_written_in_place() {
         ]
     );
 }
+
+/// Every crate takes the workspace's lints (no unsafe code, no dbg!/todo!/unimplemented!): a crate whose manifest
+/// forgot `[lints] workspace = true` would silently build without them.
+#[test]
+fn every_crate_takes_the_workspace_lints() {
+    let ws = workspace();
+    assert!(ws.len() >= 16, "the workspace's crates: {:?}", ws.keys());
+    let missing: Vec<&String> = ws
+        .iter()
+        .filter(|(_, c)| {
+            let manifest = std::fs::read_to_string(c.dir.join("Cargo.toml")).expect("manifest");
+            !manifest.contains("[lints]\nworkspace = true")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "add `[lints]\\nworkspace = true` to: {missing:?}"
+    );
+}

@@ -10,6 +10,10 @@
 //! chrono is not a dependency of this crate: instants come from `miro_client::parse_datetime` and the
 //! function's own clock, and are moved with `std::time::Duration`.
 
+// The workspace denies unsafe code; this binary sets the process environment once, before any thread starts,
+// and std::env::set_var is unsafe since edition 2024 (see the SAFETY comments).
+#![allow(unsafe_code)]
+
 use std::time::Duration;
 
 use lambda_http::http::{Method, Request, StatusCode};
@@ -143,7 +147,7 @@ fn links_routes_and_queries() {
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
     for (k, v) in vars {
-        // SAFETY: the only test of this binary (besides an ignored one that touches no environment), run
+        // SAFETY: the only test of this binary that touches the environment, run
         // before it starts any thread of its own; nothing reads or writes the environment concurrently.
         unsafe { std::env::set_var(k, v) };
     }

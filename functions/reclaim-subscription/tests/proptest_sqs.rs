@@ -6,6 +6,10 @@
 //! closed local port: a well-formed request then fails fast at its first read and must be reported as failed
 //! too (retried later), which is what a storage outage does in production.
 
+// The workspace denies unsafe code; this binary sets the process environment once, before any thread starts,
+// and std::env::set_var is unsafe since edition 2024 (see the SAFETY comments).
+#![allow(unsafe_code)]
+
 use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::event::sqs::SqsEvent;
