@@ -1,301 +1,288 @@
 //! The report as one self-contained HTML file: inline CSS and SVG charts, no scripts, no network.
+//!
+//! The page is the askama template `cli/templates/report.html` (the console's template engine, so HTML is rendered
+//! one way and escaped by the engine); this file only works out what the template shows: the tiles, the charts'
+//! geometry and the money as text.
 
-use miro_sam_core::report::{Report, SeatSummary, SeriesPoint};
-use std::fmt::Write;
+use askama::Template;
+use miro_sam_core::report::{CandidateLine, Report, SeatSummary, SeriesPoint};
 
 use super::{money, thousands, unused_seats};
 
 const CANDIDATE_ROWS: usize = 200;
 
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page<'a> {
+    report: &'a Report,
+    name: &'a str,
+    org_id: &'a str,
+    generated: String,
+    as_of: String,
+    tiles: Vec<Tile>,
+    bar_charts: Vec<BarChart>,
+    line_chart: Option<LineChart>,
+    candidates: &'a [CandidateLine],
+    more_candidates: usize,
+    savings: Option<SavingsText>,
+    /// `None` when the report has no notice numbers; empty when no notice was sent yet.
+    notices: Option<Vec<(&'static str, String)>>,
+}
+
+struct Tile {
+    label: &'static str,
+    value: String,
+}
+
+struct SavingsText {
+    monthly: String,
+    annual: String,
+    seats: u32,
+    per_seat: String,
+}
+
 pub fn render(report: &Report) -> String {
-    let mut body = String::new();
-    let name = esc(report.org_name.as_deref().unwrap_or("Miro org"));
-    let _ = write!(
-        body,
-        "<h1>{name}</h1><p class=muted>Org {} · generated {} · seats as of {}</p>",
-        esc(report.org_id.as_str()),
-        report.generated_at.format("%Y-%m-%d %H:%M UTC"),
-        report
+    let page = Page {
+        report,
+        name: report.org_name.as_deref().unwrap_or("Miro org"),
+        org_id: report.org_id.as_str(),
+        generated: report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        as_of: report
             .as_of
             .map(|d| d.to_string())
-            .unwrap_or_else(|| "never (no download yet)".into())
-    );
-    tiles(&mut body, report);
-    if let Some(s) = &report.seats {
-        body.push_str("<h2>Seat use</h2>");
-        body.push_str(&bar_chart(&seat_bars(s)));
-        body.push_str("<h2>Paid seats by last activity</h2>");
-        body.push_str(&bar_chart(&activity_bars(s)));
+            .unwrap_or_else(|| "never (no download yet)".into()),
+        tiles: tiles(report),
+        bar_charts: report
+            .seats
+            .as_ref()
+            .map(|s| {
+                vec![
+                    BarChart::new("Seat use", &seat_bars(s)),
+                    BarChart::new("Paid seats by last activity", &activity_bars(s)),
+                ]
+            })
+            .unwrap_or_default(),
+        line_chart: (report.series.len() >= 2).then(|| LineChart::new(&report.series)),
+        candidates: &report.candidates[..report.candidates.len().min(CANDIDATE_ROWS)],
+        more_candidates: report.candidates.len().saturating_sub(CANDIDATE_ROWS),
+        savings: report.savings.as_ref().map(|s| SavingsText {
+            monthly: money(s.monthly_minor, &s.currency),
+            annual: money(s.annual_minor, &s.currency),
+            seats: s.seats,
+            per_seat: money(s.price_per_seat_month_minor, &s.currency),
+        }),
+        notices: report
+            .notices
+            .as_ref()
+            .map(|n| if n.is_empty() { Vec::new() } else { n.rows() }),
+    };
+    // Rendering only writes into a String, which cannot fail; should askama ever report an error, the file says so
+    // rather than the command panicking.
+    match page.render() {
+        Ok(mut html) => {
+            html.push('\n');
+            html
+        }
+        Err(e) => format!(
+            "<!doctype html><html lang=en><head><meta charset=utf-8><title>miro-sam report</title></head><body>\
+             <p>The report could not be rendered ({}). Run the command again; if it fails again, report it as a bug.</p>\
+             </body></html>\n",
+            e.to_string()
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        ),
     }
-    body.push_str("<h2>Over time</h2>");
-    if report.series.len() >= 2 {
-        body.push_str(&line_chart(&report.series));
-    } else {
-        body.push_str("<p class=muted>One point per daily download; the chart appears from the second day on.</p>");
-    }
-    candidates(&mut body, report);
-    reclaimed(&mut body, report);
-    notices(&mut body, report);
-    format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>miro-sam report: {name}</title>\
-         <style>{CSS}</style></head><body>{body}</body></html>\n"
-    )
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px;color:#1b1b1f;padding:0 1em}\
-h1{margin-bottom:0}h2{margin-top:2em;border-bottom:1px solid #ddd}.muted{color:#666}\
-.tiles{display:flex;flex-wrap:wrap;gap:12px}.tile{border:1px solid #ddd;border-radius:8px;padding:10px 14px;min-width:130px}\
-.tile b{display:block;font-size:1.6em}table{border-collapse:collapse;width:100%;font-size:.9em}\
-td,th{border-bottom:1px solid #eee;padding:4px 6px;text-align:left}th{background:#fafafa}\
-svg text{font-size:12px;fill:#333}.warn{color:#b00020;font-weight:bold}";
-
-fn tiles(out: &mut String, report: &Report) {
-    let mut tiles: Vec<(String, String)> = Vec::new();
+fn tiles(report: &Report) -> Vec<Tile> {
+    let mut tiles = Vec::new();
+    let mut tile = |label, value| tiles.push(Tile { label, value });
     if let Some(s) = &report.seats {
-        tiles.push(("Purchased".into(), thousands(s.purchased.max(0) as u64)));
-        tiles.push(("Assigned (paid)".into(), thousands(s.assigned_paid as u64)));
-        tiles.push(("Used, 90 days".into(), thousands(s.used_90d as u64)));
-        tiles.push(("Never used".into(), thousands(s.never_active as u64)));
-        tiles.push(("Unused purchased".into(), unused_seats(s.unused)));
+        tile("Purchased", thousands(s.purchased.max(0) as u64));
+        tile("Assigned (paid)", thousands(s.assigned_paid as u64));
+        tile("Used, 90 days", thousands(s.used_90d as u64));
+        tile("Never used", thousands(s.never_active as u64));
+        tile("Unused purchased", unused_seats(s.unused));
     }
     if let Some(p) = &report.current_plan {
-        tiles.push(("Reclaim candidates".into(), thousands(p.candidates as u64)));
+        tile("Reclaim candidates", thousands(p.candidates as u64));
     }
-    tiles.push((
-        "Reclaimed to date".into(),
+    tile(
+        "Reclaimed to date",
         thousands(report.reclaims.reclaimed_members as u64),
-    ));
+    );
     if let Some(s) = &report.savings {
-        tiles.push(("Saved per year".into(), money(s.annual_minor, &s.currency)));
+        tile("Saved per year", money(s.annual_minor, &s.currency));
     }
-    out.push_str("<div class=tiles>");
-    for (label, value) in tiles {
-        let _ = write!(
-            out,
-            "<div class=tile><b>{}</b>{}</div>",
-            esc(&value),
-            esc(&label)
-        );
-    }
-    out.push_str("</div>");
+    tiles
 }
 
-fn seat_bars(s: &SeatSummary) -> Vec<(String, u64, &'static str)> {
+fn seat_bars(s: &SeatSummary) -> Vec<(&'static str, u64, &'static str)> {
     vec![
-        ("Purchased".into(), s.purchased.max(0) as u64, "#6c757d"),
-        ("Assigned (paid)".into(), s.assigned_paid as u64, "#4263eb"),
-        ("Used in 30 days".into(), s.used_30d as u64, "#2b8a3e"),
-        ("Used in 90 days".into(), s.used_90d as u64, "#40c057"),
-        ("Never used".into(), s.never_active as u64, "#e8590c"),
-        ("Deactivated".into(), s.deactivated as u64, "#adb5bd"),
+        ("Purchased", s.purchased.max(0) as u64, "#6c757d"),
+        ("Assigned (paid)", s.assigned_paid as u64, "#4263eb"),
+        ("Used in 30 days", s.used_30d as u64, "#2b8a3e"),
+        ("Used in 90 days", s.used_90d as u64, "#40c057"),
+        ("Never used", s.never_active as u64, "#e8590c"),
+        ("Deactivated", s.deactivated as u64, "#adb5bd"),
     ]
 }
 
 /// The cumulative windows of the snapshot turned into disjoint buckets.
-fn activity_bars(s: &SeatSummary) -> Vec<(String, u64, &'static str)> {
+fn activity_bars(s: &SeatSummary) -> Vec<(&'static str, u64, &'static str)> {
     let over_120 = (s.assigned_paid as u64)
         .saturating_sub(s.used_120d as u64)
         .saturating_sub(s.never_active as u64);
     vec![
-        ("0–30 days".into(), s.used_30d as u64, "#2b8a3e"),
+        ("0–30 days", s.used_30d as u64, "#2b8a3e"),
         (
-            "31–60 days".into(),
+            "31–60 days",
             s.used_60d.saturating_sub(s.used_30d) as u64,
             "#74b816",
         ),
         (
-            "61–90 days".into(),
+            "61–90 days",
             s.used_90d.saturating_sub(s.used_60d) as u64,
             "#fab005",
         ),
         (
-            "91–120 days".into(),
+            "91–120 days",
             s.used_120d.saturating_sub(s.used_90d) as u64,
             "#f76707",
         ),
-        ("over 120 days".into(), over_120, "#e03131"),
-        ("never".into(), s.never_active as u64, "#862e9c"),
+        ("over 120 days", over_120, "#e03131"),
+        ("never", s.never_active as u64, "#862e9c"),
     ]
 }
 
-fn bar_chart(bars: &[(String, u64, &str)]) -> String {
-    let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
-    let (label_w, bar_w, row_h) = (150.0, 640.0, 26.0);
-    let height = row_h * bars.len() as f64 + 10.0;
-    let mut svg = format!(
-        "<svg role=img width=\"100%\" viewBox=\"0 0 {} {height}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        label_w + bar_w + 90.0
-    );
-    for (i, (label, value, color)) in bars.iter().enumerate() {
-        let y = i as f64 * row_h + 5.0;
-        let w = bar_w * (*value as f64) / (max as f64);
-        let _ = write!(
-            svg,
-            "<text x=\"0\" y=\"{}\">{}</text><rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{color}\" rx=\"3\"/>\
-             <text x=\"{:.1}\" y=\"{}\">{}</text>",
-            y + 15.0,
-            esc(label),
-            row_h - 8.0,
-            label_w + w + 6.0,
-            y + 15.0,
-            thousands(*value)
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+/// A horizontal bar chart: a label column, bars scaled to the largest value, the value after each bar.
+struct BarChart {
+    title: &'static str,
+    width: f64,
+    height: f64,
+    label_w: f64,
+    bar_h: f64,
+    bars: Vec<Bar>,
 }
 
-fn line_chart(series: &[SeriesPoint]) -> String {
-    type Pick = fn(&SeriesPoint) -> f64;
-    let lines: [(&str, &str, Pick); 4] = [
-        ("purchased", "#6c757d", |p| p.purchased.max(0) as f64),
-        ("assigned (paid)", "#4263eb", |p| p.assigned_paid as f64),
-        ("active 90 days", "#40c057", |p| p.active_90d as f64),
-        ("active 30 days", "#2b8a3e", |p| p.active_30d as f64),
-    ];
-    let (w, h, left, top) = (760.0, 240.0, 50.0, 10.0);
-    let max = series
-        .iter()
-        .flat_map(|p| lines.iter().map(move |l| (l.2)(p)))
-        .fold(1.0_f64, f64::max);
-    let n = series.len() as f64;
-    let x = |i: usize| left + w * i as f64 / (n - 1.0).max(1.0);
-    let y = |v: f64| top + h - h * v / max;
-    let mut svg = format!(
-        "<svg role=img width=\"100%\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#ccc\"/>\
-         <text x=\"0\" y=\"{}\">{}</text><text x=\"0\" y=\"{}\">0</text>",
-        left + w + 20.0,
-        top + h + 50.0,
-        top + h,
-        left + w,
-        top + h,
-        top + 10.0,
-        thousands(max as u64),
-        top + h
-    );
-    for (k, (label, color, pick)) in lines.iter().enumerate() {
-        let points: Vec<String> = series
+struct Bar {
+    label: &'static str,
+    color: &'static str,
+    value: String,
+    y: f64,
+    text_y: f64,
+    /// One decimal is plenty for a bar's length and keeps the file small.
+    width: String,
+    value_x: String,
+}
+
+impl BarChart {
+    fn new(title: &'static str, bars: &[(&'static str, u64, &'static str)]) -> Self {
+        let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+        let (label_w, bar_w, row_h) = (150.0, 640.0, 26.0);
+        BarChart {
+            title,
+            width: label_w + bar_w + 90.0,
+            height: row_h * bars.len() as f64 + 10.0,
+            label_w,
+            bar_h: row_h - 8.0,
+            bars: bars
+                .iter()
+                .enumerate()
+                .map(|(i, &(label, value, color))| {
+                    let y = i as f64 * row_h + 5.0;
+                    let w = bar_w * (value as f64) / (max as f64);
+                    Bar {
+                        label,
+                        color,
+                        value: thousands(value),
+                        y,
+                        text_y: y + 15.0,
+                        width: format!("{w:.1}"),
+                        value_x: format!("{:.1}", label_w + w + 6.0),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The seat numbers over time: one polyline per measure, a key below, the first and last day on the axis.
+struct LineChart {
+    width: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    axis_y: f64,
+    max_y: f64,
+    max: String,
+    key_y: f64,
+    key_text_y: f64,
+    date_y: f64,
+    first: String,
+    last: String,
+    lines: Vec<Line>,
+}
+
+struct Line {
+    label: &'static str,
+    color: &'static str,
+    points: String,
+    key_x: f64,
+    key_text_x: f64,
+}
+
+impl LineChart {
+    /// `series` has at least two points (one point draws no line; the page says so instead).
+    fn new(series: &[SeriesPoint]) -> Self {
+        type Pick = fn(&SeriesPoint) -> f64;
+        let lines: [(&str, &str, Pick); 4] = [
+            ("purchased", "#6c757d", |p| p.purchased.max(0) as f64),
+            ("assigned (paid)", "#4263eb", |p| p.assigned_paid as f64),
+            ("active 90 days", "#40c057", |p| p.active_90d as f64),
+            ("active 30 days", "#2b8a3e", |p| p.active_30d as f64),
+        ];
+        let (w, h, left, top) = (760.0, 240.0, 50.0, 10.0);
+        let max = series
             .iter()
-            .enumerate()
-            .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(pick(p))))
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\
-             <rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{}\" y=\"{}\">{label}</text>",
-            points.join(" "),
-            left + k as f64 * 170.0,
-            top + h + 30.0,
-            left + k as f64 * 170.0 + 14.0,
-            top + h + 39.0
-        );
+            .flat_map(|p| lines.iter().map(move |l| (l.2)(p)))
+            .fold(1.0_f64, f64::max);
+        let n = series.len() as f64;
+        let x = |i: usize| left + w * i as f64 / (n - 1.0).max(1.0);
+        let y = |v: f64| top + h - h * v / max;
+        let day = |p: Option<&SeriesPoint>| p.map(|p| p.date.to_string()).unwrap_or_default();
+        LineChart {
+            width: left + w + 20.0,
+            height: top + h + 50.0,
+            left,
+            right: left + w,
+            axis_y: top + h,
+            max_y: top + 10.0,
+            max: thousands(max as u64),
+            key_y: top + h + 30.0,
+            key_text_y: top + h + 39.0,
+            date_y: top + h + 16.0,
+            first: day(series.first()),
+            last: day(series.last()),
+            lines: lines
+                .iter()
+                .enumerate()
+                .map(|(k, &(label, color, pick))| Line {
+                    label,
+                    color,
+                    points: series
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(pick(p))))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    key_x: left + k as f64 * 170.0,
+                    key_text_x: left + k as f64 * 170.0 + 14.0,
+                })
+                .collect(),
+        }
     }
-    let _ = write!(
-        svg,
-        "<text x=\"{left}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text></svg>",
-        top + h + 16.0,
-        series[0].date,
-        left + w,
-        top + h + 16.0,
-        series[series.len() - 1].date
-    );
-    svg
-}
-
-fn candidates(out: &mut String, report: &Report) {
-    let Some(plan) = &report.current_plan else {
-        out.push_str(
-            "<h2>Reclaim plan</h2><p class=muted>No plan yet: run <code>miro-sam plan</code>.</p>",
-        );
-        return;
-    };
-    let _ = write!(
-        out,
-        "<h2>Reclaim plan</h2><p>Plan <code>{}</code>, policy v{}{}: {} candidates, {} excluded by policy or guardrails.</p>",
-        plan.plan_id,
-        plan.policy_version,
-        if plan.dry_run { " (dry run)" } else { "" },
-        plan.candidates,
-        plan.excluded
-    );
-    if plan.cap_exceeded {
-        let _ = write!(
-            out,
-            "<p class=warn>The candidates exceed the per-run cap of {}: this plan will not execute.</p>",
-            plan.cap_limit
-        );
-    }
-    out.push_str(
-        "<table><tr><th>Email</th><th>License</th><th>Days inactive</th><th>Reason</th></tr>",
-    );
-    for c in report.candidates.iter().take(CANDIDATE_ROWS) {
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(c.email.as_str()),
-            esc(c.license.as_str()),
-            c.days_inactive,
-            esc(&c.reason)
-        );
-    }
-    out.push_str("</table>");
-    if report.candidates.len() > CANDIDATE_ROWS {
-        let _ = write!(
-            out,
-            "<p class=muted>… and {} more in candidates.csv.</p>",
-            report.candidates.len() - CANDIDATE_ROWS
-        );
-    }
-}
-
-fn reclaimed(out: &mut String, report: &Report) {
-    let r = &report.reclaims;
-    let _ = write!(
-        out,
-        "<h2>Reclaimed</h2><p>{} members reclaimed to date, {} still deactivated; {} reactivated, {} skipped at the \
-         last-moment re-check, {} failed.</p>",
-        r.reclaimed_members, r.still_deactivated, r.reactivations, r.skipped, r.failed
-    );
-    if let Some(s) = &report.savings {
-        let _ = write!(
-            out,
-            "<p>Saving <b>{}</b> a month (<b>{}</b> a year): {} seats at {} a month.</p>",
-            money(s.monthly_minor, &s.currency),
-            money(s.annual_minor, &s.currency),
-            s.seats,
-            money(s.price_per_seat_month_minor, &s.currency)
-        );
-    }
-}
-
-fn notices(out: &mut String, report: &Report) {
-    let Some(n) = &report.notices else {
-        return;
-    };
-    out.push_str("<h2>Notices to members</h2>");
-    if n.is_empty() {
-        out.push_str("<p class=muted>No notice sent yet.</p>");
-        return;
-    }
-    out.push_str("<table class=notices>");
-    for (label, value) in n.rows() {
-        let _ = write!(
-            out,
-            "<tr><th>{}</th><td>{}</td></tr>",
-            esc(label),
-            esc(&value)
-        );
-    }
-    out.push_str("</table>");
-}
-
-/// HTML-escapes text from Miro or the operator.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -303,11 +290,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_is_escaped() {
-        assert_eq!(
-            esc("<script>\"x\" & y"),
-            "&lt;script&gt;&quot;x&quot; &amp; y"
+    fn text_from_miro_is_escaped_by_the_template() {
+        use miro_sam_core::domain::{Email, MemberId, PlanId};
+        use miro_sam_core::report::{CandidateLine, PlanSummary};
+        let mut r = report(None);
+        r.org_name = Some("Acme & <b>Sons</b>".into());
+        r.current_plan = Some(PlanSummary {
+            plan_id: PlanId::new(),
+            created_at: r.generated_at,
+            policy_version: 1,
+            dry_run: false,
+            candidates: 1,
+            excluded: 0,
+            cap_limit: 100,
+            cap_exceeded: false,
+        });
+        r.candidates = vec![CandidateLine {
+            member_id: MemberId::parse("3458764517517852417").unwrap(),
+            email: Email::parse("<script>alert(1)</script>@example.com").unwrap(),
+            license: miro_sam_core::domain::License::Advanced,
+            days_inactive: 120,
+            reason: "inactive \"120\" days".into(),
+        }];
+        let html = render(&r);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(
+            html.contains("<td>&#60;script&#62;alert(1)&#60;/script&#62;@example.com</td>"),
+            "{html}"
         );
+        assert!(
+            html.contains("<h1>Acme &#38; &#60;b&#62;Sons&#60;/b&#62;</h1>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>inactive &#34;120&#34; days</td>"),
+            "{html}"
+        );
+        assert!(html.ends_with("</html>\n"), "{html}");
     }
 
     fn report(notices: Option<miro_sam_core::notices::NoticeStats>) -> Report {
