@@ -21,6 +21,7 @@
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration as StdDuration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Duration, Utc};
 use miro_client::{MiroConfig, MiroError, OAuthApp};
 use secrecy::{ExposeSecret, SecretString};
@@ -60,12 +61,20 @@ pub fn token_call_budget(config: &MiroConfig) -> StdDuration {
 /// How long a refresh lease lasts: the whole token call ([`token_call_budget`]) and every attempt at storing
 /// its result, with the waits between them.
 pub fn refresh_lease_length(config: &MiroConfig) -> StdDuration {
-    let store_waits: StdDuration = (0..STORE_ATTEMPTS - 1).map(store_backoff).sum();
+    let store_waits: StdDuration = store_backoffs(STORE_ATTEMPTS).sum();
     token_call_budget(config) + STORE_CALL_ALLOWANCE * STORE_ATTEMPTS + store_waits
 }
 
-fn store_backoff(retry: u32) -> StdDuration {
-    (STORE_BACKOFF_BASE * 2u32.saturating_pow(retry)).min(STORE_BACKOFF_CAP)
+/// The waits between `attempts` attempts at storing rotated tokens: the base, doubling, capped (backon's
+/// `ExponentialBuilder`, as the Miro client's and the AWS adapters' retries). No jitter: only the lease holder
+/// writes, so there is no crowd to spread apart.
+fn store_backoffs(attempts: u32) -> impl Iterator<Item = StdDuration> {
+    ExponentialBuilder::new()
+        .with_factor(2.0)
+        .with_min_delay(STORE_BACKOFF_BASE)
+        .with_max_delay(STORE_BACKOFF_CAP)
+        .with_max_times(usize::try_from(attempts.saturating_sub(1)).unwrap_or(usize::MAX))
+        .build()
 }
 
 fn poll_delay(round: u32) -> StdDuration {
@@ -304,9 +313,12 @@ async fn store_rotation(
 ) -> Result<Stored, StoreError> {
     let org = r.fresh.org_id.clone();
     let mut last = None;
+    let mut waits = store_backoffs(attempts);
     for attempt in 0..attempts {
-        if attempt > 0 {
-            tokio::time::sleep(store_backoff(attempt - 1)).await;
+        if attempt > 0
+            && let Some(wait) = waits.next()
+        {
+            tokio::time::sleep(wait).await;
         }
         let err = match tokens
             .put_tokens_if_version(&r.fresh, r.expected_version)
@@ -496,8 +508,20 @@ mod tests {
 
     #[test]
     fn waits_grow_and_stay_capped() {
-        assert_eq!(store_backoff(0), STORE_BACKOFF_BASE);
-        assert_eq!(store_backoff(30), STORE_BACKOFF_CAP);
+        // backon doubles in `f32`: a step may be off by a few nanoseconds.
+        let near =
+            |got: StdDuration, want: StdDuration| got.abs_diff(want) < StdDuration::from_micros(1);
+        let waits: Vec<StdDuration> = store_backoffs(STORE_ATTEMPTS).collect();
+        assert_eq!(waits.len(), STORE_ATTEMPTS as usize - 1, "{waits:?}");
+        assert_eq!(waits[0], STORE_BACKOFF_BASE);
+        for (got, want_ms) in waits.iter().zip([200, 400, 800, 1600]) {
+            assert!(near(*got, StdDuration::from_millis(want_ms)), "{waits:?}");
+        }
+        let long: Vec<StdDuration> = store_backoffs(30).collect();
+        assert_eq!(long.len(), 29);
+        assert!(long.iter().all(|w| *w <= STORE_BACKOFF_CAP), "{long:?}");
+        assert_eq!(long.last(), Some(&STORE_BACKOFF_CAP));
+        assert_eq!(store_backoffs(1).count(), 0, "one attempt, no wait");
         assert_eq!(poll_delay(0), POLL_FIRST);
         assert_eq!(poll_delay(u32::MAX), POLL_CAP);
     }

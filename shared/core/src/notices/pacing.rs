@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -18,7 +19,8 @@ pub const DEFAULT_SEND_RATE: f64 = 1.0;
 /// Retries of a throttled send before the run gives up on the channel for now.
 pub const THROTTLE_RETRIES: u32 = 3;
 
-/// `inner`, at most `rate` sends per second, a throttled send retried after a growing pause.
+/// `inner`, at most `rate` sends per second, a throttled send retried after a doubling pause (`first_backoff`, then
+/// twice that, …, [`THROTTLE_RETRIES`] times). No jitter: the pace already spaces the sends of this process.
 pub struct PacedMailer<M> {
     inner: M,
     gap: Duration,
@@ -64,12 +66,22 @@ impl<M: Mailer> PacedMailer<M> {
 #[async_trait]
 impl<M: Mailer> Mailer for PacedMailer<M> {
     async fn send(&self, email: &OutgoingEmail) -> Result<SentEmail, MailError> {
-        let mut attempt = 0;
+        // The pauses come from backon (as the Miro client's and the AWS adapters' do); the loop stays ours because
+        // only a throttled send is retried, and each attempt waits for its slot first.
+        let mut pauses = ExponentialBuilder::new()
+            .with_factor(2.0)
+            .with_min_delay(self.first_backoff)
+            .with_max_delay(self.first_backoff * 2u32.saturating_pow(self.retries))
+            .with_max_times(usize::try_from(self.retries).unwrap_or(usize::MAX))
+            .build();
+        let mut attempt = 0u32;
         loop {
             self.wait_for_slot().await;
             match self.inner.send(email).await {
-                Err(MailError::Throttled { detail }) if attempt < self.retries => {
-                    let pause = self.first_backoff * 2u32.pow(attempt);
+                Err(MailError::Throttled { detail }) => {
+                    let Some(pause) = pauses.next() else {
+                        return Err(MailError::Throttled { detail });
+                    };
                     tracing::info!(reference = %email.reference, attempt, ?pause, %detail, "throttled; retrying");
                     tokio::time::sleep(pause).await;
                     attempt += 1;
@@ -156,9 +168,13 @@ mod tests {
 
         let always = Script::new(u32::MAX, Ok(SentEmail::default()));
         let mailer = PacedMailer::new(always.clone(), DEFAULT_SEND_RATE).unwrap();
+        let start = Instant::now();
         let err = mailer.send(&email()).await.unwrap_err();
         assert!(matches!(err, MailError::Throttled { .. }), "{err}");
         assert_eq!(always.calls.load(Ordering::SeqCst), THROTTLE_RETRIES + 1);
+        let at = always.at.lock().unwrap().clone();
+        let offsets: Vec<u128> = at.iter().map(|t| (*t - start).as_millis()).collect();
+        assert_eq!(offsets, [0, 1000, 3000, 7000], "pauses of 1 s, 2 s and 4 s");
 
         let refused = Script::new(
             0,
