@@ -6,6 +6,7 @@
 //! - [`lifecycle`]: the pure decision of the day ([`decide`]) and the reclaim gate ([`reclaim_gate`]).
 //! - [`run_notice_day`]: the daily run of one org over its plan and records, a page at a time.
 //! - [`keep_seat`], [`approve_keep`], [`decline_keep`]: a member's keep and an admin's decision on it.
+//! - [`record_bounce`]: a notice or reminder that bounced after the channel accepted it.
 //! - [`notice_digest`]: the admins' digest (seats to be reclaimed by date, kept, waiting).
 //! - [`notice_stats`]: how the notices went (told, reminded, kept, due, reclaimed; keep rate; undone reclaims),
 //!   for the report and the console.
@@ -15,6 +16,7 @@
 //!
 //! The records live behind [`crate::ports::NoticeStore`]; emails go out through [`crate::ports::Mailer`].
 
+mod bounce;
 mod daily;
 mod digest;
 mod error;
@@ -28,6 +30,7 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use bounce::{BadReference, BounceOutcome, NoticeRef, parse_notice_reference, record_bounce};
 pub use daily::{
     DigestChannels, NoticeSettings, OrgNoticeReport, notice_context, notices_after_plan,
 };
