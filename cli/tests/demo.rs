@@ -4,6 +4,8 @@
 //! They run the demo, so they need the CLI's `sandbox` feature (on by default).
 #![cfg(feature = "sandbox")]
 
+mod common;
+
 use chrono::Duration;
 use miro_sam_cli::args::DemoArgs;
 use miro_sam_cli::commands::demo::{DemoDay, HISTORY_DAYS, run_demo};
@@ -17,15 +19,7 @@ const PAID: [&str; 5] = ["full", "advanced", "standard", "basic", "occasional"];
 #[tokio::test]
 async fn the_demo_lives_a_month_and_reclaims_only_safe_approved_candidates() {
     let out = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        members: 800,
-        seed: 7,
-        out: out.path().to_owned(),
-        seat_price: 10.0,
-        dry_run: false,
-        serve: false,
-        port: 0,
-    };
+    let args = common::demo::demo_args(out.path(), 800, 7, false);
     let o = run_demo(&args).await.expect("the demo runs");
     let org_id = o.connected.org_id.clone();
     let org = org_id.as_str().to_owned();
@@ -304,15 +298,7 @@ async fn the_demo_lives_a_month_and_reclaims_only_safe_approved_candidates() {
 #[tokio::test]
 async fn a_dry_run_demo_plans_every_day_but_deactivates_nobody() {
     let out = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        members: 300,
-        seed: 3,
-        out: out.path().to_owned(),
-        seat_price: 10.0,
-        dry_run: true,
-        serve: false,
-        port: 0,
-    };
+    let args = common::demo::demo_args(out.path(), 300, 3, true);
     let o = run_demo(&args).await.expect("the demo runs");
     assert!(!o.plan.candidates.is_empty());
     assert_eq!(o.days.len() as u64, HISTORY_DAYS);
@@ -324,15 +310,7 @@ async fn a_dry_run_demo_plans_every_day_but_deactivates_nobody() {
 }
 
 fn small_demo(out: &std::path::Path) -> DemoArgs {
-    DemoArgs {
-        members: 150,
-        seed: 5,
-        out: out.to_owned(),
-        seat_price: 10.0,
-        dry_run: false,
-        serve: false,
-        port: 0,
-    }
+    common::demo::demo_args(out, 150, 5, false)
 }
 
 #[tokio::test]

@@ -4,10 +4,11 @@
 //! ran out, and running a day again tells nobody twice; `serve` on the demo's data directory takes its links.
 #![cfg(feature = "sandbox")]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use miro_sam_cli::args::DemoArgs;
 use miro_sam_cli::commands::demo::notices::{KEEPS, notice_file, records};
 use miro_sam_cli::commands::demo::{NOTICE_DAYS, run_demo};
 use miro_sam_core::hold::HoldSource;
@@ -25,15 +26,7 @@ fn names(dir: &std::path::Path, suffix: &str) -> BTreeSet<String> {
 #[tokio::test]
 async fn the_demo_tells_members_lets_some_keep_and_reclaims_the_rest_after_the_notice() {
     let out = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        members: 400,
-        seed: 11,
-        out: out.path().to_owned(),
-        seat_price: 10.0,
-        dry_run: false,
-        serve: false,
-        port: 0,
-    };
+    let args = common::demo::demo_args(out.path(), 400, 11, false);
     let o = run_demo(&args).await.expect("the demo runs");
     let org = o.connected.org_id.clone();
     let n = &o.notices;
@@ -147,15 +140,7 @@ async fn the_demo_tells_members_lets_some_keep_and_reclaims_the_rest_after_the_n
 #[tokio::test]
 async fn a_dry_run_demo_tells_nobody() {
     let out = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        members: 200,
-        seed: 4,
-        out: out.path().to_owned(),
-        seat_price: 10.0,
-        dry_run: true,
-        serve: false,
-        port: 0,
-    };
+    let args = common::demo::demo_args(out.path(), 200, 4, true);
     let o = run_demo(&args).await.expect("the demo runs");
     assert_eq!(o.notices.month.notified, 0);
     assert!(o.notices.month.silenced.is_some());
@@ -164,32 +149,12 @@ async fn a_dry_run_demo_tells_nobody() {
     o.shutdown().await;
 }
 
-/// Kills the child when the test ends, pass or fail.
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `serve` on the demo's data directory verifies the demo's keep links (the same key file): a member whose
 /// notice is still running opens the link, sees the button, presses it and keeps the seat.
 #[tokio::test]
 async fn serve_takes_the_keep_links_the_demo_sent() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let out = tempfile::tempdir().unwrap();
-    let args = DemoArgs {
-        members: 200,
-        seed: 9,
-        out: out.path().to_owned(),
-        seat_price: 10.0,
-        dry_run: false,
-        serve: false,
-        port: 0,
-    };
+    let args = common::demo::demo_args(out.path(), 200, 9, false);
     let o = run_demo(&args).await.expect("the demo runs");
     let org = o.connected.org_id.clone();
     let today = o.control.now().date_naive();
@@ -204,32 +169,13 @@ async fn serve_takes_the_keep_links_the_demo_sent() {
     let message = std::fs::read_to_string(notice_file(&o.notices.outbox, open)).unwrap();
     let token = miro_sam_cli::commands::demo::notices::keep_token_in(&message).expect("a link");
 
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_miro-sam"))
-            .arg("--data-dir")
-            .arg(out.path().join("data"))
-            .args(["serve", "--port", "0"])
-            .env_remove("MIRO_SAM_ORG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts"),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Reading the address is the wait; the thread keeps reading so the server's output never blocks.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("miro-sam console for org ")
-                && let Some((_, url)) = url.split_once(" on ")
-            {
-                let _ = tx.send(url.trim().to_owned());
-            }
-        }
-    });
-    let console = tokio::task::spawn_blocking(move || rx.recv().expect("serve prints its address"))
-        .await
-        .unwrap();
+    let (child, console) = common::demo::serve(&out.path().join("data"), |line| {
+        let (_, url) = line
+            .strip_prefix("miro-sam console for org ")?
+            .split_once(" on ")?;
+        Some(url.trim().to_owned())
+    })
+    .await;
     // The demo's links name the default port; the token is the same wherever the console listens.
     let link = format!("{console}/keep/{token}");
     let http = reqwest::Client::new();

@@ -13,17 +13,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::Utc;
-use miro_client::{MiroClient, MiroConfig, SecretString};
 use miro_sam_aws::{AwsClients, AwsConfig};
 use miro_sam_cli::env;
 use miro_sam_core::audit::AuditEntry;
-use miro_sam_core::domain::{MemberId, OrgId, RegisteredOrg};
-use miro_sam_core::jobs::{self, Deps};
-use miro_sam_core::policy::{Policy, ReclaimCap};
+use miro_sam_core::domain::{MemberId, OrgId};
 use miro_sam_core::ports::{
-    AuditStore, MemberStore, OrgStore, PlanStore, ReclaimRequest, SubscriptionStore, SystemClock,
-    TokenBundle, TokenStore, WorkMessage,
+    AuditStore, MemberStore, OrgStore, PlanStore, ReclaimRequest, SubscriptionStore, TokenStore,
+    WorkMessage,
 };
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
@@ -58,9 +54,7 @@ impl Stores {
         let control = sandbox.control();
         let base = sandbox.base_url().trim_end_matches('/').to_owned();
         let org = OrgId::parse(&control.org_ids()[0]).unwrap();
-        let client =
-            MiroClient::new(MiroConfig::with_urls(&base, &base, &sandbox.scim_base_url()).unwrap())
-                .unwrap();
+        let client = common::org::sandbox_client(&sandbox);
 
         // The deployment: what `sam deploy` creates, here on the local AWS API.
         let clients = AwsClients::new(&miro_sam_aws::sdk::load().await);
@@ -96,8 +90,11 @@ impl Stores {
                 Arc::new(adapters.tokens.clone()),
             ),
         ];
+        // Notices off: these verbs are about approving and undoing on a deployment; the notice gate they pass
+        // through is tested in shared/store-sqlite/tests/notice_reclaim.rs and tests/tests/notices_aws.rs.
+        let live = common::org::live_policy(0);
         for (store, tokens) in stores {
-            connect_and_download(&control, &org, &client, store, tokens).await;
+            common::org::connect_and_download(&control, &org, &client, store, tokens, &live).await;
         }
         Stores {
             _sandbox: sandbox,
@@ -210,59 +207,6 @@ impl Stores {
             }
         }
     }
-}
-
-/// The org connected (tokens, org, a live policy that needs approval) and downloaded from the sandbox.
-async fn connect_and_download(
-    control: &SandboxControl,
-    org: &OrgId,
-    client: &MiroClient,
-    store: Arc<dyn SubscriptionStore>,
-    tokens: Arc<dyn TokenStore>,
-) {
-    tokens
-        .put_tokens(&TokenBundle {
-            org_id: org.clone(),
-            access_token: SecretString::from(control.issue_access_token(org.as_str())),
-            refresh_token: None,
-            expires_at: None,
-            team_id: None,
-            user_id: None,
-            scopes: vec!["organizations:read".into()],
-            version: 0,
-        })
-        .await
-        .unwrap();
-    store
-        .put_org(&RegisteredOrg {
-            id: org.clone(),
-            name: "Acme".into(),
-            connected_at: Utc::now(),
-        })
-        .await
-        .unwrap();
-    // Notices off: these verbs are about approving and undoing on a deployment; the notice gate they pass
-    // through is tested in shared/store-sqlite/tests/notice_reclaim.rs and tests/tests/notices_aws.rs.
-    let live = Policy {
-        dry_run: false,
-        notice_days: 0,
-        cap: ReclaimCap {
-            max_count: Some(10_000),
-            max_percent: None,
-        },
-        ..Policy::default()
-    };
-    jobs::set_policy(store.as_ref(), org, &live, "test", Utc::now())
-        .await
-        .unwrap();
-    let deps = Deps {
-        store,
-        tokens,
-        client: client.clone(),
-        clock: Arc::new(SystemClock),
-        oauth_app: None,
-    };
-    jobs::download_org(&deps, org).await.unwrap();
 }
 
 fn members_of(requests: impl IntoIterator<Item = ReclaimRequest>) -> BTreeSet<MemberId> {

@@ -6,13 +6,10 @@ mod common;
 
 use std::path::Path;
 
-use chrono::Utc;
 use miro_client::SecretString;
 use miro_sam_cli::env;
-use miro_sam_core::domain::{OrgId, RegisteredOrg};
-use miro_sam_core::jobs;
-use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore, TokenBundle, TokenStore};
+use miro_sam_core::domain::OrgId;
+use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 
@@ -34,43 +31,9 @@ impl Operator {
         let org = OrgId::parse(&org_s).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("miro-sam.sqlite3")).unwrap();
-        store
-            .put_tokens(&TokenBundle {
-                org_id: org.clone(),
-                access_token: SecretString::from(control.issue_access_token(&org_s)),
-                refresh_token: None,
-                expires_at: None,
-                team_id: None,
-                user_id: None,
-                scopes: vec!["organizations:read".into()],
-                version: 0,
-            })
-            .await
-            .unwrap();
+        common::org::connect(&control, &org, &store, &store, &common::org::live_policy(0)).await;
         store
             .put_scim_token(&org, &SecretString::from(control.scim_token(&org_s)))
-            .await
-            .unwrap();
-        let live = Policy {
-            dry_run: false,
-            cap: ReclaimCap {
-                max_count: Some(10_000),
-                max_percent: None,
-            },
-            // These tests are about the reclaim and approval verbs; notices have their own
-            // (plan_notices.rs, demo_notices.rs), and with them on nobody untold may be reclaimed.
-            notice_days: 0,
-            ..Policy::default()
-        };
-        store
-            .put_org(&RegisteredOrg {
-                id: org.clone(),
-                name: "Acme".into(),
-                connected_at: Utc::now(),
-            })
-            .await
-            .unwrap();
-        jobs::set_policy(&store, &org, &live, "test", Utc::now())
             .await
             .unwrap();
         Operator {

@@ -6,9 +6,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use miro_sam_cli::args::DemoArgs;
 use miro_sam_cli::commands::demo::run_demo;
 use miro_sam_cli::local_worker::run_round;
@@ -18,24 +15,7 @@ use miro_sam_core::timeline::MemberChange;
 use miro_sandbox::ScimOp;
 
 fn demo_args(out: &std::path::Path) -> DemoArgs {
-    DemoArgs {
-        members: 150,
-        seed: 11,
-        out: out.to_owned(),
-        seat_price: 10.0,
-        dry_run: false,
-        serve: false,
-        port: 0,
-    }
-}
-
-/// Kills the child when the test ends, pass or fail.
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    common::demo::demo_args(out, 150, 11, false)
 }
 
 #[tokio::test]
@@ -45,32 +25,11 @@ async fn serve_prints_a_one_time_login_link_that_opens_the_console_once() {
         .await
         .expect("the demo runs");
     let data = out.path().join("data");
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_miro-sam"))
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["serve", "--port", "0"])
-            .env_remove("MIRO_SAM_ORG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts"),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    // The link is printed once the listener is bound, so reading it is the wait. The thread keeps reading
-    // afterwards: a closed pipe would make the server's next line of output fail.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("/console/local-login?") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let link = tokio::task::spawn_blocking(move || rx.recv().expect("a login link is printed"))
-        .await
-        .unwrap();
-    let link = link.trim().to_owned();
+    let (_serve, link) = common::demo::serve(&data, |line| {
+        line.contains("/console/local-login?")
+            .then(|| line.trim().to_owned())
+    })
+    .await;
     assert!(
         link.starts_with("http://127.0.0.1:"),
         "loopback only: {link}"

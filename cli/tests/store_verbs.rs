@@ -8,12 +8,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use miro_client::{MiroClient, MiroConfig, SecretString};
 use miro_sam_core::audit::AuditEntry;
-use miro_sam_core::domain::{MemberId, OrgId, RegisteredOrg};
-use miro_sam_core::jobs::{self, Deps};
-use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::domain::{MemberId, OrgId};
+use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use std::sync::Arc;
@@ -32,56 +29,18 @@ impl Local {
             .await
             .expect("sandbox");
         let control = sandbox.control();
-        let base = sandbox.base_url();
         let org = OrgId::parse(&control.org_ids()[0]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("miro-sam.sqlite3")).unwrap();
-        store
-            .put_tokens(&TokenBundle {
-                org_id: org.clone(),
-                access_token: SecretString::from(control.issue_access_token(org.as_str())),
-                refresh_token: None,
-                expires_at: None,
-                team_id: None,
-                user_id: None,
-                scopes: vec!["organizations:read".into()],
-                version: 0,
-            })
-            .await
-            .unwrap();
-        store
-            .put_org(&RegisteredOrg {
-                id: org.clone(),
-                name: "Acme".into(),
-                connected_at: Utc::now(),
-            })
-            .await
-            .unwrap();
-        let live = Policy {
-            dry_run: false,
-            cap: ReclaimCap {
-                max_count: Some(10_000),
-                max_percent: None,
-            },
-            // These tests are about the reclaim and approval verbs; notices have their own
-            // (plan_notices.rs, demo_notices.rs), and with them on nobody untold may be reclaimed.
-            notice_days: 0,
-            ..Policy::default()
-        };
-        jobs::set_policy(&store, &org, &live, "test", Utc::now())
-            .await
-            .unwrap();
-        let deps = Deps {
-            store: Arc::new(store.clone()),
-            tokens: Arc::new(store.clone()),
-            client: MiroClient::new(
-                MiroConfig::with_urls(&base, &base, &sandbox.scim_base_url()).unwrap(),
-            )
-            .unwrap(),
-            clock: Arc::new(SystemClock),
-            oauth_app: None,
-        };
-        jobs::download_org(&deps, &org).await.unwrap();
+        common::org::connect_and_download(
+            &control,
+            &org,
+            &common::org::sandbox_client(&sandbox),
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            &common::org::live_policy(0),
+        )
+        .await;
         Local {
             _sandbox: sandbox,
             dir,

@@ -3,6 +3,10 @@
 
 use std::process::Command;
 
+#[cfg(feature = "sandbox")]
+pub mod demo;
+pub mod org;
+
 /// Runs the binary with `env` set (and `MIRO_SAM_ORG` removed, so the caller's shell cannot choose the org).
 pub fn miro_sam<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
