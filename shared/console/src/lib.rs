@@ -64,6 +64,7 @@ mod error;
 mod form;
 mod format;
 mod pages;
+mod paging;
 mod query;
 mod security;
 mod session;

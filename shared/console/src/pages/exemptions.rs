@@ -8,7 +8,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use miro_sam_core::domain::{Email, EmailDomain};
 use miro_sam_core::policy::{Exemption, ExemptionMatch};
 
-use super::policy_edit::{check_version, current, policy_of, save, version_of};
+use super::policy_edit::{current, policy_of, save, version_of};
 use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
@@ -154,9 +154,7 @@ pub(crate) async fn add(
     admin: Admin,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let cur = current(&st, &admin.session.org).await?;
-    check_version(&form, &cur)?;
+    let (org, cur) = super::policy::editing(&st, &admin, &form).await?;
     let exemption = exemption_of(&form)?;
     let mut policy = policy_of(&cur);
     let what = exemption.matcher.to_string();
@@ -178,9 +176,7 @@ pub(crate) async fn remove(
     admin: Admin,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let cur = current(&st, &admin.session.org).await?;
-    check_version(&form, &cur)?;
+    let (org, cur) = super::policy::editing(&st, &admin, &form).await?;
     let mut policy = policy_of(&cur);
     let index = form
         .get("index")

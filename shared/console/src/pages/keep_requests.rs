@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use miro_sam_core::domain::MemberId;
+use miro_sam_core::domain::{MemberId, RegisteredOrg};
 use miro_sam_core::notices::{CycleRef, NoticeError, NoticeState, approve_keep, decline_keep};
 
 use super::{layout, org_of};
@@ -99,17 +99,42 @@ pub(crate) async fn keep_requests(
     Ok(html(&page))
 }
 
-/// The request a form names: member and the cycle the page showed (a request of a later cycle is not this one).
-fn target(form: &FormData) -> Result<(MemberId, u32), PageError> {
-    let member = MemberId::parse(form.require("member", "The member")?)
-        .map_err(|e| PageError::BadRequest(e.to_string()))?;
-    let cycle = form
-        .require("cycle", "The notice cycle")?
-        .parse::<u32>()
-        .map_err(|_| {
-            PageError::BadRequest("The notice cycle is not a number; reload the page.".into())
-        })?;
-    Ok((member, cycle))
+/// The request a form decides: the member and the cycle the page showed (a request of a later cycle is not this
+/// one), with the org and the member's address for the result page.
+struct Decision {
+    org: RegisteredOrg,
+    member: MemberId,
+    cycle: u32,
+    who: String,
+}
+
+impl Decision {
+    async fn of(st: &AppState, admin: &Admin, form: &FormData) -> Result<Decision, PageError> {
+        let org = org_of(st, admin).await?;
+        let member = MemberId::parse(form.require("member", "The member")?)
+            .map_err(|e| PageError::BadRequest(e.to_string()))?;
+        let cycle = form
+            .require("cycle", "The notice cycle")?
+            .parse::<u32>()
+            .map_err(|_| {
+                PageError::BadRequest("The notice cycle is not a number; reload the page.".into())
+            })?;
+        let who = email_of(st, admin, &member).await?;
+        Ok(Decision {
+            org,
+            member,
+            cycle,
+            who,
+        })
+    }
+
+    fn cycle_ref<'a>(&'a self, admin: &'a Admin) -> CycleRef<'a> {
+        CycleRef {
+            org: &admin.session.org,
+            member: &self.member,
+            cycle: self.cycle,
+        }
+    }
 }
 
 fn back(st: &AppState) -> Option<(String, String)> {
@@ -125,22 +150,22 @@ pub(crate) async fn approve(
     admin: Admin,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let (member, cycle) = target(&form)?;
+    let d = Decision::of(&st, &admin, &form).await?;
     let store = st.deps.store.as_ref();
-    let cycle_ref = CycleRef {
-        org: &admin.session.org,
-        member: &member,
-        cycle,
-    };
-    let who = email_of(&st, &admin, &member).await?;
-    let until = approve_keep(store, store, cycle_ref, &admin.session.actor(), st.now())
-        .await
-        .map_err(refused)?;
+    let until = approve_keep(
+        store,
+        store,
+        d.cycle_ref(&admin),
+        &admin.session.actor(),
+        st.now(),
+    )
+    .await
+    .map_err(refused)?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Keep approved"),
+        layout(&st, &admin, &d.org, "Keep approved"),
         &format!(
-            "Approved: {who} keeps their license until {}. A hold keeps them out of plans until then.",
+            "Approved: {} keeps their license until {}. A hold keeps them out of plans until then.",
+            d.who,
             when(until)
         ),
         back(&st),
@@ -153,20 +178,13 @@ pub(crate) async fn decline(
     admin: Admin,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let (member, cycle) = target(&form)?;
+    let d = Decision::of(&st, &admin, &form).await?;
     let why = form.require("why", "A reason for declining")?;
     let store = st.deps.store.as_ref();
-    let cycle_ref = CycleRef {
-        org: &admin.session.org,
-        member: &member,
-        cycle,
-    };
-    let who = email_of(&st, &admin, &member).await?;
     decline_keep(
         store,
         store,
-        cycle_ref,
+        d.cycle_ref(&admin),
         &admin.session.actor(),
         why,
         st.now(),
@@ -174,10 +192,11 @@ pub(crate) async fn decline(
     .await
     .map_err(refused)?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Keep declined"),
+        layout(&st, &admin, &d.org, "Keep declined"),
         &format!(
-            "Declined: {who}'s license may be freed from the reclaim date of their notice. The reason \
-             is in the audit log."
+            "Declined: {}'s license may be freed from the reclaim date of their notice. The reason \
+             is in the audit log.",
+            d.who
         ),
         back(&st),
     ))

@@ -15,6 +15,7 @@ use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
 use crate::format::{opt_day, when};
+use crate::paging::cut_page;
 use crate::query::{Query, href};
 use crate::session::Admin;
 use crate::state::AppState;
@@ -62,9 +63,7 @@ pub(crate) async fn members(
         .store
         .search_members(&admin.session.org, &search, after, ROWS + 1)
         .await?;
-    let more = found.len() > ROWS;
-    found.truncate(ROWS);
-    let next_href = more.then(|| found.last()).flatten().map(|m| {
+    let next_href = cut_page(&mut found, ROWS).map(|m| {
         href(
             &format!("{}/members", st.base),
             &[
@@ -166,9 +165,7 @@ pub(crate) async fn member(
         .await
     {
         Ok(mut events) => {
-            let more = events.len() > ROWS;
-            events.truncate(ROWS);
-            let next = more.then(|| events.last()).flatten().map(|e| {
+            let next = cut_page(&mut events, ROWS).map(|e| {
                 href(
                     &format!("{}/members/{id}", st.base),
                     &[("before", &e.key())],
@@ -324,9 +321,7 @@ pub(crate) async fn reclaimed(
             ROWS + 1,
         )
         .await?;
-    let more = records.len() > ROWS;
-    records.truncate(ROWS);
-    let next_href = more.then(|| records.last()).flatten().map(|r| {
+    let next_href = cut_page(&mut records, ROWS).map(|r| {
         let c = RecordCursor::of(r);
         href(
             &format!("{}/reclaimed", st.base),

@@ -17,6 +17,7 @@ use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
 use crate::format::{thousands, when};
+use crate::paging::cut_page;
 use crate::query::{Query, href};
 use crate::session::Admin;
 use crate::state::AppState;
@@ -154,8 +155,7 @@ async fn candidate_page(
         }
     }
     let mut rows: Vec<Candidate> = heap.into_sorted_vec().into_iter().map(|i| i.1).collect();
-    let more = rows.len() > ROWS;
-    rows.truncate(ROWS);
+    let more = cut_page(&mut rows, ROWS).is_some();
     Ok((rows, matching, more))
 }
 

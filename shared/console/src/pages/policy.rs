@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId};
+use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId, RegisteredOrg};
 use miro_sam_core::jobs;
 use miro_sam_core::notices::{
     MessageKind, NoticeContext, NoticeRecord, NoticeState, reclaim_date, render,
 };
-use miro_sam_core::policy::{Policy, TEMPLATE_VARIABLES};
+use miro_sam_core::policy::{Policy, TEMPLATE_VARIABLES, VersionedPolicy};
 use similar::{ChangeTag, TextDiff};
 
 use super::policy_edit::{check_version, current, policy_of, save, version_of};
@@ -274,15 +274,26 @@ async fn parsed(
     }
 }
 
+/// What a form that changes the policy starts from: the org and its current policy, which must be the version the
+/// form was shown (a page left open while someone else saved is refused, not saved over the newer version).
+pub(crate) async fn editing(
+    st: &AppState,
+    admin: &Admin,
+    form: &FormData,
+) -> Result<(RegisteredOrg, Option<VersionedPolicy>), PageError> {
+    let org = org_of(st, admin).await?;
+    let cur = current(st, &admin.session.org).await?;
+    check_version(form, &cur)?;
+    Ok((org, cur))
+}
+
 /// `POST {base}/policy/preview`: validate, then show the diff and ask for confirmation.
 pub(crate) async fn preview(
     State(st): State<AppState>,
     admin: Admin,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let cur = current(&st, &admin.session.org).await?;
-    check_version(&form, &cur)?;
+    let (org, cur) = editing(&st, &admin, &form).await?;
     let new = match parsed(&st, &admin, &form).await? {
         Ok(p) => p,
         Err(page) => return Ok(page),
@@ -319,9 +330,7 @@ pub(crate) async fn save_policy(
     admin: Admin,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let cur = current(&st, &admin.session.org).await?;
-    check_version(&form, &cur)?;
+    let (org, _) = editing(&st, &admin, &form).await?;
     let new = match parsed(&st, &admin, &form).await? {
         Ok(p) => p,
         Err(page) => return Ok(page),
