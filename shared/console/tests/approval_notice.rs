@@ -3,6 +3,7 @@
 //! notice run leaves them (that run has its own tests).
 
 mod common;
+mod support;
 
 use chrono::Duration;
 use common::*;
@@ -70,13 +71,7 @@ async fn approving_the_whole_plan_queues_nobody_whose_notice_is_not_due_and_says
     let (_, page) = c.get(&b, "/plans").await;
     let csrf = csrf_of(&page);
 
-    let (status, page) = c
-        .post(
-            &b,
-            &format!("/plans/{}/approve", plan.plan_id),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let (status, page) = c.approve_plan(&b, plan.plan_id, &csrf).await;
     assert_eq!(status, 200, "{page}");
     let n = plan.candidates.len();
     assert!(
@@ -108,11 +103,11 @@ async fn a_selection_whose_members_wait_for_their_notice_queues_only_the_due_one
     let csrf = csrf_of(&page);
     let (waiting, due_id) = (plan.candidates[2].member_id.to_string(), due.to_string());
     let (status, page) = c
-        .post(
+        .select(
             &b,
-            &format!("/plans/{}/selection", plan.plan_id),
+            plan.plan_id,
+            &csrf,
             &[
-                ("csrf", csrf.as_str()),
                 ("action", "approve"),
                 ("member", waiting.as_str()),
                 ("member", due_id.as_str()),

@@ -2,6 +2,7 @@
 //! undo), instead of repeating the download's "active" or "deactivated" until the next download.
 
 mod common;
+mod support;
 
 use common::*;
 use miro_sam_core::domain::MemberId;
@@ -25,14 +26,11 @@ async fn the_member_state_shows_queued_reclaims_and_undos_before_the_next_downlo
     assert_eq!(state_of(&before), "active", "as the download saw them");
 
     let (status, _) = c
-        .post(
+        .select(
             &b,
-            &format!("/plans/{}/selection", plan.plan_id),
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("action", "approve"),
-                ("member", &target),
-            ],
+            plan.plan_id,
+            &csrf_of(&page),
+            &[("action", "approve"), ("member", &target)],
         )
         .await;
     assert_eq!(status, 200);

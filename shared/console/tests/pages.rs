@@ -2,6 +2,7 @@
 //! real HTTP with a signed-in browser.
 
 mod common;
+mod support;
 
 use std::collections::BTreeSet;
 
@@ -190,12 +191,9 @@ async fn approving_a_selection_queues_exactly_those_candidates() {
         "every candidate on the page can be ticked"
     );
     let chosen: Vec<&str> = vec![&open[0], &open[2], &open[3]];
-    let mut form = vec![("csrf", csrf_of(&page)), ("action", "approve".to_owned())];
-    form.extend(chosen.iter().map(|m| ("member", m.to_string())));
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (status, result) = c
-        .post(&b, &format!("/plans/{}/selection", plan.plan_id), &form)
-        .await;
+    let mut form = vec![("action", "approve")];
+    form.extend(chosen.iter().map(|m| ("member", *m)));
+    let (status, result) = c.select(&b, plan.plan_id, &csrf_of(&page), &form).await;
     assert_eq!(status, 200, "{result}");
     assert!(
         result.contains("Approved 3 of the ticked candidates"),
@@ -249,12 +247,12 @@ async fn rejecting_a_selection_needs_a_reason_and_skips_those_candidates() {
     let (_, page) = c.get(&b, "/plans").await;
     let open = checkboxes(&page);
     let csrf = csrf_of(&page);
-    let path = format!("/plans/{}/selection", plan.plan_id);
     let (status, _) = c
-        .post(
+        .select(
             &b,
-            &path,
-            &[("csrf", &csrf), ("action", "reject"), ("member", &open[1])],
+            plan.plan_id,
+            &csrf,
+            &[("action", "reject"), ("member", &open[1])],
         )
         .await;
     assert_eq!(status, 400, "a rejection without a reason is refused");
@@ -267,11 +265,11 @@ async fn rejecting_a_selection_needs_a_reason_and_skips_those_candidates() {
     );
 
     let (status, result) = c
-        .post(
+        .select(
             &b,
-            &path,
+            plan.plan_id,
+            &csrf,
             &[
-                ("csrf", &csrf),
                 ("action", "reject"),
                 ("why", "still onboarding"),
                 ("member", &open[1]),
@@ -384,14 +382,11 @@ async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
     let (_, page) = c.get(&b, "/plans").await;
     let target = checkboxes(&page)[0].clone();
     let (status, _) = c
-        .post(
+        .select(
             &b,
-            &format!("/plans/{}/selection", plan.plan_id),
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("action", "approve"),
-                ("member", &target),
-            ],
+            plan.plan_id,
+            &csrf_of(&page),
+            &[("action", "approve"), ("member", &target)],
         )
         .await;
     assert_eq!(status, 200);
@@ -513,13 +508,7 @@ async fn an_invalid_policy_shows_the_error_and_stores_nothing() {
     let version = before.version.to_string();
 
     let bad = r#"{"inactivity_days": 0, "dry_run": false}"#;
-    let (status, page) = c
-        .post(
-            &b,
-            "/policy/preview",
-            &[("csrf", &csrf), ("version", &version), ("policy", bad)],
-        )
-        .await;
+    let (status, page) = c.post_policy(&b, "preview", &csrf, &version, bad).await;
     assert_eq!(status, 422);
     assert!(
         page.contains("Not saved") && page.contains("between 1 and 3650"),
@@ -529,33 +518,12 @@ async fn an_invalid_policy_shows_the_error_and_stores_nothing() {
         page.contains("inactivity_days&#34;: 0"),
         "the text as sent stays in the editor: {page}"
     );
-    let (status, _) = c
-        .post(
-            &b,
-            "/policy/save",
-            &[("csrf", &csrf), ("version", &version), ("policy", bad)],
-        )
-        .await;
+    let (status, _) = c.post_policy(&b, "save", &csrf, &version, bad).await;
     assert_eq!(status, 422, "saving it directly is refused too");
-    assert_eq!(
-        c.w.store
-            .latest_policy(&c.w.org)
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        before.version,
-        "nothing stored"
-    );
+    assert_eq!(c.policy_version().await, before.version, "nothing stored");
 
     let good = r#"{"inactivity_days": 120, "dry_run": true}"#;
-    let (status, page) = c
-        .post(
-            &b,
-            "/policy/preview",
-            &[("csrf", &csrf), ("version", &version), ("policy", good)],
-        )
-        .await;
+    let (status, page) = c.post_policy(&b, "preview", &csrf, &version, good).await;
     assert_eq!(status, 200);
     assert!(
         page.contains("<span class=\"del\">-   &#34;inactivity_days&#34;: 90,</span>"),
@@ -566,31 +534,14 @@ async fn an_invalid_policy_shows_the_error_and_stores_nothing() {
         "{page}"
     );
     assert_eq!(
-        c.w.store
-            .latest_policy(&c.w.org)
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
+        c.policy_version().await,
         before.version,
         "a preview stores nothing"
     );
 
-    let (status, _) = c
-        .post(
-            &b,
-            "/policy/save",
-            &[("csrf", &csrf), ("version", "0"), ("policy", good)],
-        )
-        .await;
+    let (status, _) = c.post_policy(&b, "save", &csrf, "0", good).await;
     assert_eq!(status, 409, "an edit of an older version is refused");
-    let (status, page) = c
-        .post(
-            &b,
-            "/policy/save",
-            &[("csrf", &csrf), ("version", &version), ("policy", good)],
-        )
-        .await;
+    let (status, page) = c.post_policy(&b, "save", &csrf, &version, good).await;
     assert_eq!(status, 200, "{page}");
     let after = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
     assert_eq!(after.version, before.version + 1);
@@ -604,13 +555,7 @@ async fn exemptions_are_added_and_removed_as_policy_versions() {
     let b = c.signed_in_browser().await;
     let (_, page) = c.get(&b, "/exemptions").await;
     let csrf = csrf_of(&page);
-    let v1 =
-        c.w.store
-            .latest_policy(&c.w.org)
-            .await
-            .unwrap()
-            .unwrap()
-            .version;
+    let v1 = c.policy_version().await;
     let (status, page) = c
         .post(
             &b,
@@ -680,25 +625,13 @@ async fn pausing_stops_approvals_until_resumed() {
     );
     let (_, overview) = c.get(&b, "/").await;
     assert!(overview.contains("Reclaims are paused"));
-    let (status, page) = c
-        .post(
-            &b,
-            &format!("/plans/{}/approve", plan.plan_id),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let (status, page) = c.approve_plan(&b, plan.plan_id, &csrf).await;
     assert_eq!(status, 409, "{page}");
     assert!(c.w.store.queued_requests(10).await.unwrap().is_empty());
     let (status, _) = c.post(&b, "/resume", &[("csrf", &csrf)]).await;
     assert_eq!(status, 200);
     assert!(c.w.store.get_pause(&c.w.org).await.unwrap().is_none());
-    let (status, page) = c
-        .post(
-            &b,
-            &format!("/plans/{}/approve", plan.plan_id),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let (status, page) = c.approve_plan(&b, plan.plan_id, &csrf).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(
         c.w.store.queued_requests(10_000).await.unwrap().len(),

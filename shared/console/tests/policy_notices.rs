@@ -3,6 +3,7 @@
 //! compile is refused with the field named and nothing stored.
 
 mod common;
+mod support;
 
 use common::*;
 use miro_sam_core::ports::OrgStore;
@@ -52,36 +53,15 @@ async fn notice_settings_and_templates_are_shown_edited_and_checked() {
 
     let broken =
         r#"{"notice_days": 10, "notice_template": {"html": "<p>{% if keep_url %}Keep</p>"}}"#;
-    let (status, page) = c
-        .post(
-            &b,
-            "/policy/preview",
-            &[("csrf", &csrf), ("version", &version), ("policy", broken)],
-        )
-        .await;
+    let (status, page) = c.post_policy(&b, "preview", &csrf, &version, broken).await;
     assert_eq!(status, 422, "{page}");
     assert!(
         page.contains("Not saved") && page.contains("notice_template.html cannot be used"),
         "{page}"
     );
-    let (status, _) = c
-        .post(
-            &b,
-            "/policy/save",
-            &[("csrf", &csrf), ("version", &version), ("policy", broken)],
-        )
-        .await;
+    let (status, _) = c.post_policy(&b, "save", &csrf, &version, broken).await;
     assert_eq!(status, 422);
-    assert_eq!(
-        c.w.store
-            .latest_policy(&c.w.org)
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        before.version,
-        "nothing stored"
-    );
+    assert_eq!(c.policy_version().await, before.version, "nothing stored");
 
     let good = r#"{
         "notice_days": 10,
@@ -95,13 +75,7 @@ async fn notice_settings_and_templates_are_shown_edited_and_checked() {
             "html": "<p>Inactive {{ days_inactive }} days. <a href=\"{{ keep_url }}\">Keep</a></p>"
         }
     }"#;
-    let (status, page) = c
-        .post(
-            &b,
-            "/policy/preview",
-            &[("csrf", &csrf), ("version", &version), ("policy", good)],
-        )
-        .await;
+    let (status, page) = c.post_policy(&b, "preview", &csrf, &version, good).await;
     assert_eq!(status, 200, "{page}");
     assert!(
         page.contains(
@@ -109,13 +83,7 @@ async fn notice_settings_and_templates_are_shown_edited_and_checked() {
         ),
         "the diff shows the new fields: {page}"
     );
-    let (status, page) = c
-        .post(
-            &b,
-            "/policy/save",
-            &[("csrf", &csrf), ("version", &version), ("policy", good)],
-        )
-        .await;
+    let (status, page) = c.post_policy(&b, "save", &csrf, &version, good).await;
     assert_eq!(status, 200, "{page}");
     let saved = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
     assert_eq!(saved.version, before.version + 1);

@@ -1,0 +1,64 @@
+//! The console's forms as the admin posts them (the plan's approve and selection forms, the policy editor), and
+//! what the store then holds: the repeated steps of the page tests, on top of `common`.
+#![allow(dead_code)]
+
+use std::fmt::Display;
+
+use miro_sam_core::ports::OrgStore;
+
+use crate::common::Console;
+
+impl Console {
+    /// Posts `/plans/{plan}/approve`: the whole plan.
+    pub async fn approve_plan(
+        &self,
+        b: &reqwest::Client,
+        plan: impl Display,
+        csrf: &str,
+    ) -> (u16, String) {
+        self.post(b, &format!("/plans/{plan}/approve"), &[("csrf", csrf)])
+            .await
+    }
+
+    /// Posts `/plans/{plan}/selection` with `fields` (the action, the ticked members, a reason).
+    pub async fn select(
+        &self,
+        b: &reqwest::Client,
+        plan: impl Display,
+        csrf: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, String) {
+        let mut form = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        self.post(b, &format!("/plans/{plan}/selection"), &form)
+            .await
+    }
+
+    /// Posts the policy editor's `step` (`preview` or `save`) of the text `policy` as an edit of `version`.
+    pub async fn post_policy(
+        &self,
+        b: &reqwest::Client,
+        step: &str,
+        csrf: &str,
+        version: &str,
+        policy: &str,
+    ) -> (u16, String) {
+        self.post(
+            b,
+            &format!("/policy/{step}"),
+            &[("csrf", csrf), ("version", version), ("policy", policy)],
+        )
+        .await
+    }
+
+    /// The version of the org's stored policy (the tests' org always has one).
+    pub async fn policy_version(&self) -> u32 {
+        self.w
+            .store
+            .latest_policy(&self.w.org)
+            .await
+            .unwrap()
+            .expect("the org has a policy")
+            .version
+    }
+}
