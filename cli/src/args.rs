@@ -43,7 +43,7 @@ pub struct Global {
     #[arg(
         long,
         env = env::MIRO_OAUTH_BASE_URL,
-        default_value = "https://miro.com",
+        default_value = miro_client::DEFAULT_OAUTH_BASE_URL,
         global = true
     )]
     pub oauth_base_url: String,
@@ -51,7 +51,7 @@ pub struct Global {
     #[arg(
         long,
         env = env::MIRO_API_BASE_URL,
-        default_value = "https://api.miro.com",
+        default_value = miro_client::DEFAULT_API_BASE_URL,
         global = true
     )]
     pub api_base_url: String,
@@ -59,7 +59,7 @@ pub struct Global {
     #[arg(
         long,
         env = env::MIRO_SCIM_BASE_URL,
-        default_value = "https://miro.com/api/v1/scim",
+        default_value = miro_client::DEFAULT_SCIM_BASE_URL,
         global = true
     )]
     pub scim_base_url: String,

@@ -76,9 +76,12 @@ impl Settings {
                 .map(|_| url.clone())
                 .map_err(|e| invalid(var, &url, e.to_string()))
         };
-        let oauth_base = base_url(env::MIRO_OAUTH_BASE_URL, "https://miro.com")?;
-        let api_base = base_url(env::MIRO_API_BASE_URL, "https://api.miro.com")?;
-        let scim_base = base_url(env::MIRO_SCIM_BASE_URL, "https://miro.com/api/v1/scim")?;
+        let oauth_base = base_url(
+            env::MIRO_OAUTH_BASE_URL,
+            miro_client::DEFAULT_OAUTH_BASE_URL,
+        )?;
+        let api_base = base_url(env::MIRO_API_BASE_URL, miro_client::DEFAULT_API_BASE_URL)?;
+        let scim_base = base_url(env::MIRO_SCIM_BASE_URL, miro_client::DEFAULT_SCIM_BASE_URL)?;
         let miro = MiroConfig::with_urls(&oauth_base, &api_base, &scim_base)
             .map_err(|e| invalid(env::MIRO_API_BASE_URL, &api_base, e.to_string()))?;
 

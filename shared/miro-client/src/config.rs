@@ -7,6 +7,14 @@ use url::Url;
 
 use crate::error::MiroError;
 
+/// The real Miro's browser host (the OAuth consent page). These three are the one place Miro's addresses are
+/// written: the CLI's flags and the Lambdas' settings default to them too.
+pub const DEFAULT_OAUTH_BASE_URL: &str = "https://miro.com";
+/// The real Miro's API host: token endpoints and REST v2.
+pub const DEFAULT_API_BASE_URL: &str = "https://api.miro.com";
+/// The real Miro's SCIM 2.0 base URL.
+pub const DEFAULT_SCIM_BASE_URL: &str = "https://miro.com/api/v1/scim";
+
 /// Base URLs, timeouts, rate budgets and retry policy.
 #[derive(Debug, Clone)]
 pub struct MiroConfig {
@@ -95,9 +103,9 @@ impl MiroConfig {
     /// The real Miro.
     pub fn production() -> Self {
         Self::with_urls(
-            "https://miro.com",
-            "https://api.miro.com",
-            "https://miro.com/api/v1/scim",
+            DEFAULT_OAUTH_BASE_URL,
+            DEFAULT_API_BASE_URL,
+            DEFAULT_SCIM_BASE_URL,
         )
         .expect("static URLs parse")
     }

@@ -30,7 +30,10 @@ mod rest;
 mod scim;
 mod wire;
 
-pub use config::{MiroConfig, OAuthApp, RestLimits, RetryPolicy, ScimLimits};
+pub use config::{
+    DEFAULT_API_BASE_URL, DEFAULT_OAUTH_BASE_URL, DEFAULT_SCIM_BASE_URL, MiroConfig, OAuthApp,
+    RestLimits, RetryPolicy, ScimLimits,
+};
 pub use error::{Api, MiroError};
 pub use model::{
     AdminRole, Entity, License, Member, MemberFilter, MembersPage, Organization, Role, ScimRole,
