@@ -185,6 +185,10 @@ async fn add_missing_index(
 }
 
 /// Real DynamoDB takes seconds to create a table; bounded so a stuck creation surfaces as an error.
+///
+/// Not the SDK's `wait_until_table_exists`: that waiter checks only the table's status, and a table is ACTIVE
+/// while a global secondary index added to it is still being built (CREATING, then backfilling). Queries on the
+/// index fail until it is ACTIVE too, so this waits for the table and every index.
 async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError> {
     for _ in 0..120 {
         let out = client
