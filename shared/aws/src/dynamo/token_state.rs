@@ -2,7 +2,7 @@
 //! token store, and the refresh lease that keeps concurrent workers from spending the same refresh token twice.
 //! The tokens themselves never touch the table.
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::OrgId;
 
@@ -71,25 +71,17 @@ pub(crate) async fn compare_and_bump(
     expected: u64,
 ) -> Result<Option<u64>, StoreError> {
     let next = expected + 1;
-    db.count_item_write();
-    let res = db
-        .client
-        .update_item()
-        .table_name(db.table.as_ref())
-        .set_key(Some(key(org_pk(org), TOKENS_SK)))
-        .update_expression("SET #v = :next REMOVE #lease")
-        .condition_expression("#v = :expected")
-        .expression_attribute_names("#v", VERSION)
-        .expression_attribute_names("#lease", LEASE_UNTIL)
-        .expression_attribute_values(":next", n(next))
-        .expression_attribute_values(":expected", n(expected))
-        .send()
-        .await;
-    match res {
-        Ok(_) => Ok(Some(next)),
-        Err(e) if is_conditional_check_failed(&e) => Ok(None),
-        Err(e) => Err(db.err("UpdateItem (token compare-and-set)", &e)),
-    }
+    let bumped = update_if(
+        db,
+        org,
+        "SET #v = :next REMOVE #lease",
+        "#v = :expected",
+        &[("#v", VERSION), ("#lease", LEASE_UNTIL)],
+        &[(":next", n(next)), (":expected", n(expected))],
+        "UpdateItem (token compare-and-set)",
+    )
+    .await?;
+    Ok(bumped.then_some(next))
 }
 
 /// Creates the item for a bundle that exists without one (written by hand, or by an older build).
@@ -109,27 +101,20 @@ pub(crate) async fn try_lease(
     now_ms: i64,
     until_ms: i64,
 ) -> Result<bool, StoreError> {
-    db.count_item_write();
-    let res = db
-        .client
-        .update_item()
-        .table_name(db.table.as_ref())
-        .set_key(Some(key(org_pk(org), TOKENS_SK)))
-        .update_expression("SET #lease = :until")
-        .condition_expression("attribute_exists(#pk) AND #v = :v AND (attribute_not_exists(#lease) OR #lease <= :now)")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_names("#v", VERSION)
-        .expression_attribute_names("#lease", LEASE_UNTIL)
-        .expression_attribute_values(":v", n(version))
-        .expression_attribute_values(":now", n(now_ms))
-        .expression_attribute_values(":until", n(until_ms))
-        .send()
-        .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_check_failed(&e) => Ok(false),
-        Err(e) => Err(db.err("UpdateItem (token refresh lease)", &e)),
-    }
+    update_if(
+        db,
+        org,
+        "SET #lease = :until",
+        "attribute_exists(#pk) AND #v = :v AND (attribute_not_exists(#lease) OR #lease <= :now)",
+        &[("#pk", PK), ("#v", VERSION), ("#lease", LEASE_UNTIL)],
+        &[
+            (":v", n(version)),
+            (":now", n(now_ms)),
+            (":until", n(until_ms)),
+        ],
+        "UpdateItem (token refresh lease)",
+    )
+    .await
 }
 
 /// Removes the lease of `version` that ends at `until_ms` (the caller's own); anything else stays as it is.
@@ -139,23 +124,48 @@ pub(crate) async fn release_lease(
     version: u64,
     until_ms: i64,
 ) -> Result<(), StoreError> {
+    // Not applied: the lease was not ours (it ended and someone else took it, or the tokens moved on).
+    update_if(
+        db,
+        org,
+        "REMOVE #lease",
+        "#v = :v AND #lease = :until",
+        &[("#v", VERSION), ("#lease", LEASE_UNTIL)],
+        &[(":v", n(version)), (":until", n(until_ms))],
+        "UpdateItem (release token refresh lease)",
+    )
+    .await?;
+    Ok(())
+}
+
+/// One conditional UpdateItem of the org's token item: `true` if applied, `false` if `condition` did not hold
+/// (or there is no item); any other failure is an error named `what`.
+async fn update_if(
+    db: &Db,
+    org: &OrgId,
+    update: &str,
+    condition: &str,
+    names: &[(&str, &str)],
+    values: &[(&str, AttributeValue)],
+    what: &str,
+) -> Result<bool, StoreError> {
     db.count_item_write();
-    let res = db
+    let mut req = db
         .client
         .update_item()
         .table_name(db.table.as_ref())
         .set_key(Some(key(org_pk(org), TOKENS_SK)))
-        .update_expression("REMOVE #lease")
-        .condition_expression("#v = :v AND #lease = :until")
-        .expression_attribute_names("#v", VERSION)
-        .expression_attribute_names("#lease", LEASE_UNTIL)
-        .expression_attribute_values(":v", n(version))
-        .expression_attribute_values(":until", n(until_ms))
-        .send()
-        .await;
-    match res {
-        Ok(_) => Ok(()),
-        Err(e) if is_conditional_check_failed(&e) => Ok(()),
-        Err(e) => Err(db.err("UpdateItem (release token refresh lease)", &e)),
+        .update_expression(update)
+        .condition_expression(condition);
+    for (k, v) in names {
+        req = req.expression_attribute_names(*k, *v);
+    }
+    for (k, v) in values {
+        req = req.expression_attribute_values(*k, v.clone());
+    }
+    match req.send().await {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_check_failed(&e) => Ok(false),
+        Err(e) => Err(db.err(what, &e)),
     }
 }
