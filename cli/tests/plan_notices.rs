@@ -5,9 +5,8 @@
 //! lists the records.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -19,6 +18,7 @@ use miro_sam_core::jobs::{self, Deps};
 use miro_sam_core::policy::{Policy, ReclaimCap};
 use miro_sam_core::ports::{OrgStore, SystemClock, TokenBundle, TokenStore};
 use miro_sam_sqlite::SqliteStore;
+use miro_sam_testkit::smtp_sink::SmtpSink;
 use miro_sandbox::{Sandbox, SandboxConfig};
 
 /// The settings of the notices: none may come from the shell that runs the tests.
@@ -320,63 +320,12 @@ async fn a_wrong_smtp_url_names_the_setting_and_never_shows_the_password() {
     assert!(err.contains(env::NOTICE_FROM), "{err}");
 }
 
-/// A running `smtp_sink.py` (aiosmtpd) from the test Python environment; stops when dropped.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl SmtpSink {
-    fn start() -> SmtpSink {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let python = root.join(".venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: the SMTP tests need the test Python environment with aiosmtpd; run them with \
-             ./scripts/test.sh, which installs requirements-test.txt into .venv",
-            python.display()
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(python)
-            .arg(root.join("shared/notify/tests/smtp_sink.py"))
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start smtp_sink.py");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the sink's ready line");
-        let port = line
-            .strip_prefix("ready ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("smtp_sink.py did not start: {line:?}"));
-        SmtpSink { child, port, dir }
-    }
-
-    fn messages(&self) -> Vec<String> {
-        files(self.dir.path(), ".eml")
-            .iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn by_smtp_each_candidate_gets_one_message_and_the_admins_the_digest() {
     let l = Local::new(false).await;
     let sink = SmtpSink::start();
     let vars = vec![
-        (env::SMTP_URL, format!("smtp://127.0.0.1:{}", sink.port)),
+        (env::SMTP_URL, sink.url()),
         (env::NOTICE_FROM, "Acme IT <it@example.com>".to_owned()),
         (env::NOTICE_SEND_RATE, "200".to_owned()),
         (

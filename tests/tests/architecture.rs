@@ -55,6 +55,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("miro-sam", Layer::EntryPoint),
     ("miro-sam-tests", Layer::DevOnly),
     ("miro-sam-bench", Layer::DevOnly),
+    ("miro-sam-testkit", Layer::DevOnly),
 ];
 
 /// The sandbox: a fake Miro for tests and the demo. Production code never links it; the CLI may, behind
@@ -275,6 +276,14 @@ fn rule_violations(from: &str, edge: Edge) -> Vec<String> {
     if lf == Layer::DevOnly {
         return v;
     }
+    // The test kit (and the bench) start sandboxes and SMTP servers and panic on failure: fine in a test, never
+    // in a build someone runs, so they are only ever dev-dependencies (the `tests` crate, itself test code, is
+    // the one DevOnly crate that links the kit normally, and DevOnly crates return above).
+    if lt == Layer::DevOnly {
+        v.push(format!(
+            "{from} -> {to}: {to} is test code; take it as a [dev-dependencies] entry, never a normal one"
+        ));
+    }
     if lt >= lf {
         v.push(format!(
             "{from} ({lf:?}) -> {to} ({lt:?}) points up or across the stack: dependencies point down only, so \
@@ -486,6 +495,14 @@ fn the_rules_refuse_forbidden_edges() {
     );
     assert!(rule_violations(CLI, Edge::Feature(SANDBOX, SANDBOX_FEATURE)).is_empty());
     assert!(rule_violations("miro-sam-tests", Edge::Normal(SANDBOX)).is_empty());
+    // The test kit is a dev-dependency only, even of a crate at the top of the stack.
+    refused(
+        "miro-sam-notify",
+        Edge::Normal("miro-sam-testkit"),
+        "take it as a [dev-dependencies] entry",
+    );
+    refused(CLI, Edge::Normal("miro-sam-testkit"), "never a normal one");
+    assert!(rule_violations("miro-sam-tests", Edge::Normal("miro-sam-testkit")).is_empty());
 }
 
 /// The comparison with the manifests reports an edge the table lacks and one the manifests lost.

@@ -1,25 +1,22 @@
 //! The console on a random 127.0.0.1 port over a SQLite store and the Miro sandbox, and a browser (reqwest with
 //! a cookie store) that signs in through the sandbox's OAuth flow exactly as a person's would.
 #![allow(dead_code)]
+// Each test binary uses some of the kit's re-exports, none all of them.
+#![allow(unused_imports)]
 
-// The sandbox world (sandbox, `:memory:` SQLite store, job deps) of the SQLite adapter's tests, reused as is.
-#[path = "../../../store-sqlite/tests/common/mod.rs"]
-mod sqlite_world;
-
-pub use sqlite_world::{World, client_for, live_policy, oauth_app};
+// The sandbox world (sandbox, `:memory:` SQLite store, job deps) of the test kit.
+use miro_sam_testkit::world::{Tokens, sqlite_world};
+pub use miro_sam_testkit::world::{World, client_for, live_policy, oauth_app};
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use miro_client::SecretString;
 use miro_sam_console::{ConsoleConfig, ConsoleDeps, router};
-use miro_sam_core::domain::OrgId;
-use miro_sam_core::jobs::{self, ConnectOptions, Deps};
-use miro_sam_core::ports::{
-    Clock, FixedClock, ReclaimQueue, SubscriptionStore, SystemClock, TokenStore,
-};
+use miro_sam_core::jobs::{self, ConnectOptions};
+use miro_sam_core::ports::{Clock, FixedClock, ReclaimQueue, SubscriptionStore, TokenStore};
 use miro_sam_sqlite::SqliteStore;
-use miro_sandbox::{Sandbox, SandboxConfig};
+use miro_sandbox::SandboxConfig;
 use secrecy::SecretBox;
 
 pub const KEY: [u8; 32] = [7u8; 32];
@@ -94,28 +91,14 @@ pub async fn world_with(members: usize, extra_orgs: usize) -> World {
         extra.name = format!("Other Org {i}");
         config.orgs.push(extra);
     }
-    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-    let control = sandbox.control();
-    let org = OrgId::parse(&control.org_ids()[0]).expect("sandbox org id");
-    let store = SqliteStore::in_memory().expect("store");
-    store
-        .put_scim_token(&org, &SecretString::from(control.scim_token(org.as_str())))
-        .await
-        .expect("SCIM token stored");
-    let deps = Deps {
-        store: Arc::new(store.clone()) as Arc<dyn SubscriptionStore>,
-        tokens: Arc::new(store.clone()) as Arc<dyn TokenStore>,
-        client: client_for(&sandbox),
-        clock: Arc::new(SystemClock),
-        oauth_app: Some(oauth_app()),
-    };
-    World {
-        sandbox,
-        control,
-        org,
-        store,
-        deps,
-    }
+    sqlite_world(
+        config,
+        Tokens {
+            access: false,
+            scim: true,
+        },
+    )
+    .await
 }
 
 /// Plays the admin's browser at Miro's authorize page and returns the code.

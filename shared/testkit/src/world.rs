@@ -1,0 +1,215 @@
+//! A sandboxed Miro wired to a store as the jobs' dependencies: the sandbox, a client tuned for tests, the
+//! org's tokens, and (for the SQLite adapter and the console) a `:memory:` SQLite store. One builder, so every
+//! crate's tests connect the sandbox the same way.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use miro_client::{MiroClient, MiroConfig, OAuthApp, SecretString};
+use miro_sam_core::domain::{MemberId, OrgId};
+use miro_sam_core::jobs::{self, Deps};
+use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::policy::{Policy, ReclaimCap};
+use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenBundle, TokenStore};
+use miro_sam_sqlite::SqliteStore;
+use miro_sandbox::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxConfig, SandboxControl, SandboxMember,
+};
+
+/// A client for the sandbox with limits far above any test, and injected faults surfacing quickly rather than
+/// after the production backoff.
+pub fn client_for(sandbox: &Sandbox) -> MiroClient {
+    let mut cfg = MiroConfig::for_base_url(&sandbox.base_url()).expect("sandbox URL");
+    cfg.rest_limits.credits_per_window = 1_000_000_000;
+    cfg.scim_limits.list_users = 1_000_000;
+    cfg.scim_limits.get_user = 1_000_000;
+    cfg.scim_limits.patch_user = 1_000_000;
+    cfg.scim_limits.other = 1_000_000;
+    cfg.retry.max_attempts = 2;
+    cfg.retry.base_delay = std::time::Duration::from_millis(1);
+    cfg.retry.max_delay = std::time::Duration::from_millis(5);
+    MiroClient::new(cfg).expect("client")
+}
+
+/// The sandbox's own OAuth app.
+pub fn oauth_app() -> OAuthApp {
+    OAuthApp {
+        client_id: DEFAULT_CLIENT_ID.into(),
+        client_secret: SecretString::from(DEFAULT_CLIENT_SECRET),
+        redirect_uri: "http://127.0.0.1:9/callback".into(),
+    }
+}
+
+/// A fresh sandbox access token for `org`, as the OAuth callback would store it (no refresh token, 55 minutes).
+pub fn access_token(control: &SandboxControl, org: &OrgId) -> TokenBundle {
+    TokenBundle {
+        org_id: org.clone(),
+        access_token: SecretString::from(control.issue_access_token(org.as_str())),
+        refresh_token: None,
+        expires_at: Some(Utc::now() + Duration::minutes(55)),
+        team_id: None,
+        user_id: None,
+        scopes: vec!["organizations:read".into()],
+        version: 0,
+    }
+}
+
+/// Which of the org's tokens the world stores before the test. An org the test connects itself through the OAuth
+/// flow wants no access token, so that its stored grant names the admin who approved it.
+#[derive(Debug, Clone, Copy)]
+pub struct Tokens {
+    pub access: bool,
+    pub scim: bool,
+}
+
+impl Tokens {
+    pub const BOTH: Tokens = Tokens {
+        access: true,
+        scim: true,
+    };
+}
+
+/// The sandbox, its first org and the jobs' dependencies on whatever adapters the test brings.
+pub struct SandboxWorld {
+    pub sandbox: Sandbox,
+    pub control: SandboxControl,
+    pub org: OrgId,
+    pub deps: Deps,
+}
+
+/// Starts a sandbox from `config` and wires it to `store` and `tokens`, storing the first org's `wanted` tokens.
+pub async fn sandbox_world(
+    config: SandboxConfig,
+    store: Arc<dyn SubscriptionStore>,
+    tokens: Arc<dyn TokenStore>,
+    wanted: Tokens,
+) -> SandboxWorld {
+    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+    let control = sandbox.control();
+    let org = OrgId::parse(&control.org_ids()[0]).expect("sandbox org id");
+    if wanted.access {
+        tokens
+            .put_tokens(&access_token(&control, &org))
+            .await
+            .expect("tokens stored");
+    }
+    if wanted.scim {
+        tokens
+            .put_scim_token(&org, &SecretString::from(control.scim_token(org.as_str())))
+            .await
+            .expect("SCIM token stored");
+    }
+    let deps = Deps {
+        store,
+        tokens,
+        client: client_for(&sandbox),
+        clock: Arc::new(SystemClock),
+        oauth_app: Some(oauth_app()),
+    };
+    SandboxWorld {
+        sandbox,
+        control,
+        org,
+        deps,
+    }
+}
+
+/// A policy that executes (not dry-run) with a cap far above any sandbox org. Notices are off: the tests using it
+/// are about the reclaim itself, which with notices on waits a week for the cycle (tests of that set
+/// `notice_days`).
+pub fn live_policy() -> Policy {
+    Policy {
+        dry_run: false,
+        cap: ReclaimCap {
+            max_count: Some(100_000),
+            max_percent: None,
+        },
+        notice_days: 0,
+        ..Policy::default()
+    }
+}
+
+/// The sandbox over a `:memory:` SQLite store.
+pub struct World {
+    pub sandbox: Sandbox,
+    pub control: SandboxControl,
+    pub org: OrgId,
+    pub store: SqliteStore,
+    pub deps: Deps,
+}
+
+/// A sandbox of `members` members over a `:memory:` SQLite store holding both of the org's tokens.
+pub async fn world(members: usize) -> World {
+    sqlite_world(SandboxConfig::unlimited(members), Tokens::BOTH).await
+}
+
+/// A sandbox from `config` over a `:memory:` SQLite store holding the `wanted` tokens.
+pub async fn sqlite_world(config: SandboxConfig, wanted: Tokens) -> World {
+    let store = SqliteStore::in_memory().expect("store");
+    let SandboxWorld {
+        sandbox,
+        control,
+        org,
+        deps,
+    } = sandbox_world(
+        config,
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        wanted,
+    )
+    .await;
+    World {
+        sandbox,
+        control,
+        org,
+        store,
+        deps,
+    }
+}
+
+impl World {
+    pub fn org_str(&self) -> String {
+        self.org.to_string()
+    }
+
+    /// Stores [`live_policy`] for the org.
+    pub async fn set_live_policy(&self) {
+        jobs::set_policy(
+            self.deps.store.as_ref(),
+            &self.org,
+            &live_policy(),
+            "test",
+            Utc::now(),
+        )
+        .await
+        .expect("policy stored");
+    }
+
+    pub async fn download_and_plan(&self) -> ReclaimPlan {
+        jobs::download_org(&self.deps, &self.org)
+            .await
+            .expect("download");
+        let plan = jobs::plan_org(self.deps.store.as_ref(), &self.org, "test", Utc::now())
+            .await
+            .expect("plan");
+        assert!(
+            plan.candidates.len() >= 5,
+            "the sandbox org should yield candidates: {:?}",
+            plan.totals
+        );
+        plan
+    }
+
+    pub fn ground_truth(&self, member: &MemberId) -> SandboxMember {
+        self.control
+            .members(&self.org_str())
+            .into_iter()
+            .find(|m| m.id == member.as_str())
+            .expect("member exists in the sandbox")
+    }
+
+    /// Every API request the sandbox has served so far.
+    pub fn api_calls(&self) -> u64 {
+        self.control.counters().by_endpoint.values().sum()
+    }
+}
