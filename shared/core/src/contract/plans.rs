@@ -48,30 +48,46 @@ pub(super) fn sized_plan(org: &OrgId, candidates: u64, exclusions: u64) -> Recla
 
 /// Every page of the plan's candidates with `limit`, asserting each page's size.
 async fn all_candidates(store: &Store, plan: PlanId, limit: usize) -> Vec<Candidate> {
-    let mut all: Vec<Candidate> = Vec::new();
-    loop {
-        let after = all.last().map(|c| c.member_id.clone());
-        let page = store
-            .list_plan_candidates(plan, after.as_ref(), limit)
-            .await
-            .unwrap();
-        assert!(page.len() <= limit, "a page holds at most `limit` items");
-        let done = page.len() < limit;
-        all.extend(page);
-        if done {
-            return all;
-        }
-    }
+    every_page(
+        limit,
+        |c: &Candidate| c.member_id.clone(),
+        |after| async move {
+            store
+                .list_plan_candidates(plan, after.as_ref(), limit)
+                .await
+                .unwrap()
+        },
+    )
+    .await
 }
 
 async fn all_exclusions(store: &Store, plan: PlanId, limit: usize) -> Vec<Exclusion> {
-    let mut all: Vec<Exclusion> = Vec::new();
+    every_page(
+        limit,
+        |e: &Exclusion| e.member_id.clone(),
+        |after| async move {
+            store
+                .list_plan_exclusions(plan, after.as_ref(), limit)
+                .await
+                .unwrap()
+        },
+    )
+    .await
+}
+
+/// Reads `read(after)` from the start until a short page, each page after the last item's member id (`key`),
+/// asserting that no page holds more than `limit` items.
+async fn every_page<T, Page>(
+    limit: usize,
+    key: impl Fn(&T) -> MemberId,
+    read: impl Fn(Option<MemberId>) -> Page,
+) -> Vec<T>
+where
+    Page: std::future::Future<Output = Vec<T>>,
+{
+    let mut all: Vec<T> = Vec::new();
     loop {
-        let after = all.last().map(|e| e.member_id.clone());
-        let page = store
-            .list_plan_exclusions(plan, after.as_ref(), limit)
-            .await
-            .unwrap();
+        let page = read(all.last().map(&key)).await;
         assert!(page.len() <= limit, "a page holds at most `limit` items");
         let done = page.len() < limit;
         all.extend(page);
