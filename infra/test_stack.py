@@ -98,6 +98,8 @@ NEEDS = {
         "CONSOLE_URL",
         "WEBHOOK_SECRET_NAME",
         "KEEP_LINK_KEY_SECRET_NAME",
+        # Sends through the configuration set whose bounces come back to it.
+        "NOTICE_CONFIGURATION_SET",
     },
     "ReclaimSubscriptionFunction": COMMON_NEEDS | {"RECLAIM_WORKERS"},
     "ConsoleFunction": COMMON_NEEDS
@@ -175,6 +177,11 @@ PARAMETER_OF = {
 SECRET_NAME_PARAMETERS = {"WebhookUrlSecret"}
 # The SES identity ARN prefix; the download role may send as the sender's address or its domain, nothing else.
 SES_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
+# The configuration set the notices go through (its ARN prefix): SendEmail is authorized on it too.
+SES_CONFIGURATION_SET = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/"
+# The SES tag the notices carry their reference in, and the bounce event's detail type (the function's code).
+SES_RS = ROOT / "shared/aws/src/ses.rs"
+BOUNCE_RS = ROOT / "functions/download-subscriptions/src/bounce.rs"
 LINKS_KEEP_RS = ROOT / "shared/links/src/keep.rs"
 
 
@@ -833,8 +840,9 @@ class TemplateTests(unittest.TestCase):
                     self.assertTrue(conditional, f"{role_id}: SES only when a sender is set")
                     self.assertEqual(
                         [sub_text(r) for r in resources],
-                        [f"{SES_IDENTITY}${{NoticeSender}}", None],
-                        f"{role_id}: the sender's address identity, then its domain's ({resources})",
+                        [f"{SES_IDENTITY}${{NoticeSender}}", None, f"{SES_CONFIGURATION_SET}${{NoticeConfigurationSet}}"],
+                        f"{role_id}: the sender's address identity, its domain's, the notices' configuration set "
+                        f"({resources})",
                     )
                     domain = resources[1]["Fn::Sub"]
                     self.assertEqual(domain[0], f"{SES_IDENTITY}${{SenderDomain}}", role_id)
@@ -1144,8 +1152,16 @@ class TemplateTests(unittest.TestCase):
             r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
             for r in self.res.values()
             if r["Type"] == "AWS::Lambda::Permission"
+            # EventBridge's (the notices' bounces) is test_late_bounces_reach_the_download_function's.
+            and r["Properties"]["Principal"] == "apigateway.amazonaws.com"
         }
         self.assertEqual(set(perms), {"OAuthCallbackFunction", "ConsoleFunction"})
+        others = {
+            r["Properties"]["Principal"]
+            for r in self.res.values()
+            if r["Type"] == "AWS::Lambda::Permission" and r["Properties"]["Principal"] != "apigateway.amazonaws.com"
+        }
+        self.assertEqual(others, {"events.amazonaws.com"}, "no other service may invoke a function")
         for fn, perm in perms.items():
             self.assertIn("${HttpApi}/", sub_text(perm["SourceArn"]), fn)
         # The console's permission covers its routes and none of the callback's.
@@ -1204,6 +1220,58 @@ class TemplateTests(unittest.TestCase):
             self.assertEqual(integrations[target.group(1)], "ConsoleFunction", f"{method} {path}")
 
     # -- queue, event source, schedule -------------------------------------------------------------------------
+
+    def test_late_bounces_reach_the_download_function(self):
+        # The notices go through a configuration set of the stack's own, when a sender is set.
+        cs = self.res["NoticeConfigurationSet"]
+        self.assertEqual(cs["Type"], "AWS::SES::ConfigurationSet")
+        self.assertEqual(cs.get("Condition"), "HasNoticeSender")
+        download = self.env("DownloadSubscriptionsFunction")
+        self.assertEqual(
+            download[self.names["NOTICE_CONFIGURATION_SET"]],
+            {"Fn::If": ["HasNoticeSender", {"Ref": "NoticeConfigurationSet"}, ""]},
+        )
+        # Its bounces go to the default bus (the only one SES publishes to).
+        dest = self.res["NoticeBounceDestination"]
+        self.assertEqual(dest["Type"], "AWS::SES::ConfigurationSetEventDestination")
+        self.assertEqual(dest.get("Condition"), "HasNoticeSender")
+        self.assertEqual(dest["Properties"]["ConfigurationSetName"], {"Ref": "NoticeConfigurationSet"})
+        ed = dest["Properties"]["EventDestination"]
+        self.assertTrue(ed["Enabled"])
+        self.assertEqual(ed["MatchingEventTypes"], ["bounce"])
+        self.assertEqual(
+            sub_text(ed["EventBridgeDestination"]["EventBusArn"]),
+            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default",
+        )
+        # The rule takes exactly what the function records: SES's permanent bounces of this configuration set.
+        code = BOUNCE_RS.read_text()
+        source = re.search(r'pub const SES_SOURCE: &str = "([^"]+)";', code).group(1)
+        bounced = re.search(r'pub const BOUNCED: &str = "([^"]+)";', code).group(1)
+        rule = self.res["NoticeBounceRule"]
+        self.assertEqual(rule["Type"], "AWS::Events::Rule")
+        self.assertEqual(rule.get("Condition"), "HasNoticeSender")
+        props = rule["Properties"]
+        self.assertEqual(props["State"], "ENABLED")
+        pattern = props["EventPattern"]
+        self.assertEqual(pattern["source"], [source])
+        self.assertEqual(pattern["detail-type"], [bounced])
+        self.assertEqual(pattern["detail"]["bounce"]["bounceType"], ["Permanent"])
+        self.assertEqual(
+            pattern["detail"]["mail"]["tags"]["ses:configuration-set"], [{"Ref": "NoticeConfigurationSet"}]
+        )
+        targets = props["Targets"]
+        self.assertEqual([t["Arn"] for t in targets], [{"Fn::GetAtt": ["DownloadSubscriptionsFunction", "Arn"]}])
+        self.assertNotIn("Input", targets[0], "the function routes on the event itself")
+        # EventBridge may invoke the function, for this rule only.
+        perm = self.res["NoticeBounceInvokePermission"]
+        self.assertEqual(perm["Type"], "AWS::Lambda::Permission")
+        self.assertEqual(perm.get("Condition"), "HasNoticeSender")
+        self.assertEqual(perm["Properties"]["FunctionName"], {"Ref": "DownloadSubscriptionsFunction"})
+        self.assertEqual(perm["Properties"]["Principal"], "events.amazonaws.com")
+        self.assertEqual(perm["Properties"]["SourceArn"], {"Fn::GetAtt": ["NoticeBounceRule", "Arn"]})
+        # The function finds the notice by the tag the mailer sets.
+        self.assertIn('pub const NOTICE_TAG: &str = "miro-sam-notice";', SES_RS.read_text())
+        self.assertIn("NOTICE_TAG", code)
 
     def test_reclaim_queue_dlq_and_event_source(self):
         q = self.res["ReclaimQueue"]["Properties"]
@@ -1554,6 +1622,10 @@ class StackTests(unittest.TestCase):
             env = fn["Environment"]["Variables"]
             self.assertFalse(set(env) - self.known, f"{logical}: unknown variables {set(env) - self.known}")
             missing = {n[k] for k in NEEDS[logical]} - set(env)
+            if not self.physical.get("NoticeConfigurationSet"):
+                # moto's CloudFormation creates no SES resources, so the variable naming one resolves to nothing
+                # there (TemplateTests check its value).
+                missing.discard(n["NOTICE_CONFIGURATION_SET"])
             self.assertFalse(missing, f"{logical} lacks {missing}")
             self.assertEqual(env[n["TABLE_NAME"]], self.physical["Table"])
             self.assertEqual(env[n["SECRET_PREFIX"]], self.stack)
@@ -1613,8 +1685,11 @@ class StackTests(unittest.TestCase):
             if logical == "DownloadSubscriptionsRole":
                 # With a sender set: SES on exactly its address and its domain; the named webhook secret only.
                 self.assertEqual(
-                    [r.rsplit(":", 1)[1] for r in as_list(stmts["NoticeSend"]["Resource"])],
+                    [r.rsplit(":", 1)[1] for r in as_list(stmts["NoticeSend"]["Resource"])][:2],
                     [f"identity/{NOTICE_SENDER}", f"identity/{NOTICE_SENDER.split('@')[1]}"],
+                )
+                self.assertIn(
+                    ":configuration-set/", as_list(stmts["NoticeSend"]["Resource"])[2], stmts["NoticeSend"]
                 )
                 self.assertTrue(
                     stmts["WebhookSecretRead"]["Resource"].endswith(f":secret:{WEBHOOK_SECRET}-??????"),

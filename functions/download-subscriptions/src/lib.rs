@@ -2,13 +2,15 @@
 //! build the plan, send the day's notices and the admins' digest when the deployment sends notices ([`notices`]),
 //! and queue its candidates unless the org's policy is a dry run. One failing org does not stop
 //! the others; the result lists every org's outcome. Re-running on the same day queues nothing twice: the day's
-//! executable plan is reused and queued candidates are not sent again.
+//! executable plan is reused and queued candidates are not sent again. SES's late bounces of the notices come
+//! here too ([`bounce`]).
 //!
 //! A run where any org failed or needs a person says so three ways: the result names those orgs (`failed_orgs`,
 //! `action_needed`), the logs carry an error line per org, and the run's EMF metrics count them
 //! ([`metrics::ORGS_FAILED`], [`metrics::ORGS_NEEDING_ACTION`]), on which the template's alarms fire.
 
 pub mod action;
+pub mod bounce;
 mod dispatch;
 mod lease;
 pub mod notices;

@@ -70,7 +70,16 @@ pub async fn wire(
         );
         return Ok(None);
     };
-    let mailer = PacedMailer::new(ses(from.clone()), config.send_rate)
+    let mut ses = ses(from.clone());
+    match &config.configuration_set {
+        // Its event destination publishes the bounces SES learns of after a send; the rule brings them back here.
+        Some(name) => ses = ses.with_configuration_set(name),
+        None => tracing::info!(
+            "late bounces go unrecorded: {} is not set (a notice SES accepted and the recipient's server refused              later counts as told)",
+            env::NOTICE_CONFIGURATION_SET
+        ),
+    }
+    let mailer = PacedMailer::new(ses, config.send_rate)
         .map_err(|e| format!("{}: {e}", env::NOTICE_SEND_RATE))?;
     let secrets = &rt.adapters.clients.secrets;
 

@@ -281,13 +281,19 @@ pub fn is_sqs_event(payload: &serde_json::Value) -> bool {
         })
 }
 
-/// Handles any invocation of the function: an SQS event of download jobs, or the schedule / a one-org run.
+/// Handles any invocation of the function: an SES event (a late bounce), an SQS event of download jobs, or the
+/// schedule / a one-org run.
 pub async fn handle_any(
     rt: &Runtime,
     request_id: &str,
     payload: serde_json::Value,
     deadline: Option<Instant>,
 ) -> Result<serde_json::Value, String> {
+    // Before the schedule's parse: an SES event is an EventBridge envelope too, with a detail of its own.
+    if crate::bounce::is_ses_event(&payload) {
+        let r = crate::bounce::handle_ses_event(rt, request_id, &payload).await?;
+        return serde_json::to_value(r).map_err(|e| e.to_string());
+    }
     if is_sqs_event(&payload) {
         let event: SqsEvent =
             serde_json::from_value(payload).map_err(|e| format!("unreadable SQS event: {e}"))?;

@@ -19,6 +19,11 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, Me
 use miro_sam_core::domain::Email;
 use miro_sam_core::ports::{MailError, Mailer, OutgoingEmail, SentEmail};
 
+/// The SES message tag that carries a message's reference (`{org}-{member}-{cycle}-notice` and so on: the
+/// reference with `/` as `-`, see [`tag_value`]). SES publishes it with the message's bounce events, which is how
+/// a late bounce finds its notice (`miro_sam_core::notices::parse_notice_reference` reads it back).
+pub const NOTICE_TAG: &str = "miro-sam-notice";
+
 /// [`Mailer`] on SES v2. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SesMailer {
@@ -111,7 +116,7 @@ impl Mailer for SesMailer {
             )
             .build();
         let tag = MessageTag::builder()
-            .name("miro-sam-notice")
+            .name(NOTICE_TAG)
             .value(tag_value(&email.reference))
             .build()
             .map_err(|e| MailError::Misconfigured {
@@ -204,6 +209,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::tag_value;
+
+    #[test]
+    fn a_tagged_reference_reads_back_as_its_notice() {
+        use miro_sam_core::notices::{MessageKind, parse_notice_reference};
+        for reference in [
+            "3074457345821141000/3458764517517852417/2/notice",
+            "3074457345821141000/3458764517517852417/2/reminder-3",
+        ] {
+            let tagged = parse_notice_reference(&tag_value(reference)).unwrap();
+            assert_eq!(tagged, parse_notice_reference(reference).unwrap());
+            assert_eq!(tagged.cycle, 2);
+            assert_ne!(tagged.message, MessageKind::Reminder { days_before: 2 });
+        }
+    }
 
     #[test]
     fn tag_values_keep_only_what_ses_allows() {

@@ -67,6 +67,10 @@ pub const NOTICE_FROM: &str = "MIRO_SAM_NOTICE_FROM";
 pub const NOTICE_CONTACT: &str = "MIRO_SAM_NOTICE_CONTACT";
 /// Notices: messages per second (the SES account's send rate). Default 1, SES's sandbox rate.
 pub const NOTICE_SEND_RATE: &str = "MIRO_SAM_NOTICE_SEND_RATE";
+/// Notices: the SES configuration set the notices are sent through; its event destination publishes their bounces
+/// to EventBridge, whose rule hands them back to the download function (which records them). Unset: no
+/// configuration set, and a bounce SES reports after accepting a notice goes unrecorded.
+pub const NOTICE_CONFIGURATION_SET: &str = "MIRO_SAM_NOTICE_CONFIGURATION_SET";
 /// Notices: comma-separated admin addresses the daily digest is emailed to. Empty or unset: no digest email.
 pub const DIGEST_TO: &str = "MIRO_SAM_DIGEST_TO";
 /// Notices: the console's public URL with its base path, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/console`.

@@ -23,6 +23,8 @@ pub struct NoticeConfig {
     pub console_url: Option<String>,
     pub webhook_secret_name: Option<String>,
     pub keep_link_key_name: Option<String>,
+    /// The SES configuration set to send through ([`env::NOTICE_CONFIGURATION_SET`]), where bounces are published.
+    pub configuration_set: Option<String>,
 }
 
 impl NoticeConfig {
@@ -89,6 +91,20 @@ impl NoticeConfig {
             console_url,
             webhook_secret_name: read(env::WEBHOOK_SECRET_NAME),
             keep_link_key_name: read(env::KEEP_LINK_KEY_SECRET_NAME),
+            configuration_set: read(env::NOTICE_CONFIGURATION_SET)
+                .map(|v| {
+                    // SES's rule for configuration set names: up to 64 letters, digits, `_` and `-`.
+                    if v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b)) {
+                        Ok(v)
+                    } else {
+                        Err(invalid(
+                            env::NOTICE_CONFIGURATION_SET,
+                            &v,
+                            "expected an SES configuration set name: up to 64 letters, digits, _ and -".into(),
+                        ))
+                    }
+                })
+                .transpose()?,
         })
     }
 }
@@ -118,6 +134,7 @@ mod tests {
             (c.console_url, c.webhook_secret_name, c.keep_link_key_name),
             (None, None, None)
         );
+        assert_eq!(c.configuration_set, None);
     }
 
     #[test]
@@ -133,6 +150,7 @@ mod tests {
             ),
             (env::WEBHOOK_SECRET_NAME, "stack/webhook"),
             (env::KEEP_LINK_KEY_SECRET_NAME, "stack/keep-link-key"),
+            (env::NOTICE_CONFIGURATION_SET, "stack-notices"),
         ])
         .unwrap();
         assert_eq!(c.from.unwrap().as_str(), "notices@acme.example");
@@ -145,6 +163,7 @@ mod tests {
         );
         assert_eq!(c.webhook_secret_name.as_deref(), Some("stack/webhook"));
         assert_eq!(c.keep_link_key_name.as_deref(), Some("stack/keep-link-key"));
+        assert_eq!(c.configuration_set.as_deref(), Some("stack-notices"));
     }
 
     #[test]
@@ -160,6 +179,7 @@ mod tests {
                 "abc.execute-api.eu-west-1.amazonaws.com/console",
             ),
             (env::CONSOLE_URL, "http://console.acme.example/console"),
+            (env::NOTICE_CONFIGURATION_SET, "stack/notices"),
         ] {
             match config(&[(var, value)]).unwrap_err() {
                 SettingsError::Invalid {
