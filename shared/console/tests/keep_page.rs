@@ -93,6 +93,21 @@ async fn send(req: reqwest::RequestBuilder) -> Answer {
     }
 }
 
+/// Posts the keep-requests page's `action` (approve, decline) on cycle 1 of `member`, with the reason `why`.
+async fn decide(
+    c: &Console,
+    admin: &reqwest::Client,
+    csrf: &str,
+    action: &str,
+    member: &str,
+    why: Option<&str>,
+) -> (u16, String) {
+    let mut form = vec![("csrf", csrf), ("member", member), ("cycle", "1")];
+    form.extend(why.map(|w| ("why", w)));
+    c.post(admin, &format!("/keep-requests/{action}"), &form)
+        .await
+}
+
 fn keep_url(c: &Console, token: &str) -> String {
     format!("{}/keep/{token}", c.url)
 }
@@ -343,13 +358,7 @@ async fn with_approval_a_keep_waits_for_an_admin_who_approves_or_declines() {
     // Approve Ann.
     let now = c.now();
     let until = now + Duration::days(i64::from(KEEP_DAYS));
-    let (status, body) = c
-        .post(
-            &admin,
-            "/keep-requests/approve",
-            &[("csrf", &csrf), ("member", &ann_id), ("cycle", "1")],
-        )
-        .await;
+    let (status, body) = decide(&c, &admin, &csrf, "approve", &ann_id, None).await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains(&format!(
@@ -380,32 +389,18 @@ async fn with_approval_a_keep_waits_for_an_admin_who_approves_or_declines() {
     );
 
     // Decline Bob: a reason is required.
-    let (status, body) = c
-        .post(
-            &admin,
-            "/keep-requests/decline",
-            &[
-                ("csrf", &csrf),
-                ("member", &bob_id),
-                ("cycle", "1"),
-                ("why", " "),
-            ],
-        )
-        .await;
+    let (status, body) = decide(&c, &admin, &csrf, "decline", &bob_id, Some(" ")).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("A reason for declining is missing"), "{body}");
-    let (status, body) = c
-        .post(
-            &admin,
-            "/keep-requests/decline",
-            &[
-                ("csrf", &csrf),
-                ("member", &bob_id),
-                ("cycle", "1"),
-                ("why", "contractor left the project"),
-            ],
-        )
-        .await;
+    let (status, body) = decide(
+        &c,
+        &admin,
+        &csrf,
+        "decline",
+        &bob_id,
+        Some("contractor left the project"),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("Declined: {}", bob.email)), "{body}");
     assert_eq!(record(&c, &bob).await.state, NoticeState::Notified);
@@ -418,18 +413,7 @@ async fn with_approval_a_keep_waits_for_an_admin_who_approves_or_declines() {
     );
 
     // Deciding again is refused: nothing is waiting any more.
-    let (status, body) = c
-        .post(
-            &admin,
-            "/keep-requests/decline",
-            &[
-                ("csrf", &csrf),
-                ("member", &ann_id),
-                ("cycle", "1"),
-                ("why", "late"),
-            ],
-        )
-        .await;
+    let (status, body) = decide(&c, &admin, &csrf, "decline", &ann_id, Some("late")).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("has no keep request waiting"), "{body}");
 

@@ -6,7 +6,7 @@ mod support;
 
 use common::*;
 use miro_sam_core::domain::MemberId;
-use miro_sam_core::jobs::{self, MemberRef, ReclaimOptions};
+use miro_sam_core::jobs::{self, MemberRef};
 use miro_sam_core::ports::WorkMessage;
 
 /// The page's "State" fact.
@@ -45,19 +45,7 @@ async fn the_member_state_shows_queued_reclaims_and_undos_before_the_next_downlo
         "{page}"
     );
 
-    // The reclaim worker's part, for real against the sandbox's SCIM.
-    for q in c.w.store.queued_requests(10).await.unwrap() {
-        let r = q.reclaim().unwrap();
-        jobs::reclaim_member(
-            &c.w.deps,
-            r.plan_id,
-            &r.member_id,
-            &ReclaimOptions::default(),
-        )
-        .await
-        .unwrap();
-        c.w.store.complete_request(&q.dedup_key).await.unwrap();
-    }
+    c.run_reclaim_worker().await;
     let id = MemberId::parse(&target).unwrap();
     assert!(!c.w.ground_truth(&id).active, "reclaimed in Miro");
     let (_, page) = c.get(&b, &member_page).await;

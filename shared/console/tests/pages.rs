@@ -10,7 +10,7 @@ use chrono::Duration;
 use common::*;
 use miro_sam_core::audit::{AuditEntry, AuditEvent};
 use miro_sam_core::domain::{AuditEntryId, MemberId, OrgId};
-use miro_sam_core::jobs::{self, MemberRef, ReclaimOptions};
+use miro_sam_core::jobs::{self, MemberRef};
 use miro_sam_core::plan::candidate_order;
 use miro_sam_core::ports::{AuditStore, MemberStore, OrgStore, PlanStore, WorkMessage};
 use miro_sam_core::reclaim::ReclaimState;
@@ -390,19 +390,7 @@ async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
         )
         .await;
     assert_eq!(status, 200);
-    // The reclaim worker's part, for real against the sandbox's SCIM.
-    for q in c.w.store.queued_requests(10).await.unwrap() {
-        let r = q.reclaim().unwrap();
-        jobs::reclaim_member(
-            &c.w.deps,
-            r.plan_id,
-            &r.member_id,
-            &ReclaimOptions::default(),
-        )
-        .await
-        .unwrap();
-        c.w.store.complete_request(&q.dedup_key).await.unwrap();
-    }
+    c.run_reclaim_worker().await;
     assert!(
         !c.w.ground_truth(&MemberId::parse(&target).unwrap()).active,
         "reclaimed in Miro"

@@ -4,6 +4,7 @@
 
 use std::fmt::Display;
 
+use miro_sam_core::jobs::{self, ReclaimOptions};
 use miro_sam_core::ports::OrgStore;
 
 use crate::common::Console;
@@ -60,5 +61,22 @@ impl Console {
             .unwrap()
             .expect("the org has a policy")
             .version
+    }
+
+    /// The reclaim worker's part, for real against the sandbox's SCIM: every queued reclaim carried out and
+    /// taken off the queue.
+    pub async fn run_reclaim_worker(&self) {
+        for q in self.w.store.queued_requests(10).await.unwrap() {
+            let r = q.reclaim().unwrap();
+            jobs::reclaim_member(
+                &self.w.deps,
+                r.plan_id,
+                &r.member_id,
+                &ReclaimOptions::default(),
+            )
+            .await
+            .unwrap();
+            self.w.store.complete_request(&q.dedup_key).await.unwrap();
+        }
     }
 }
