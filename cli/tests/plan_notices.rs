@@ -10,16 +10,16 @@ use std::process::Command;
 use std::sync::Arc;
 
 use chrono::Utc;
-use miro_client::{MiroClient, MiroConfig, SecretString};
+use miro_client::SecretString;
 use miro_sam_cli::commands::notices::KEEP_LINK_KEY_FILE;
 use miro_sam_cli::env;
-use miro_sam_core::domain::{OrgId, RegisteredOrg};
-use miro_sam_core::jobs::{self, Deps};
-use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{OrgStore, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::domain::OrgId;
+use miro_sam_core::policy::{DEFAULT_NOTICE_DAYS, Policy};
 use miro_sam_sqlite::SqliteStore;
 use miro_sam_testkit::smtp_sink::SmtpSink;
 use miro_sandbox::{Sandbox, SandboxConfig};
+
+mod common;
 
 /// The settings of the notices: none may come from the shell that runs the tests.
 const NOTICE_VARS: [&str; 8] = [
@@ -46,54 +46,23 @@ impl Local {
             .await
             .expect("sandbox");
         let control = sandbox.control();
-        let base = sandbox.base_url();
         let org = OrgId::parse(&control.org_ids()[0]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("miro-sam.sqlite3")).unwrap();
-        store
-            .put_tokens(&TokenBundle {
-                org_id: org.clone(),
-                access_token: SecretString::from(control.issue_access_token(org.as_str())),
-                refresh_token: None,
-                expires_at: None,
-                team_id: None,
-                user_id: None,
-                scopes: vec!["organizations:read".into()],
-                version: 0,
-            })
-            .await
-            .unwrap();
-        store
-            .put_org(&RegisteredOrg {
-                id: org.clone(),
-                name: "Acme".into(),
-                connected_at: Utc::now(),
-            })
-            .await
-            .unwrap();
         let policy = Policy {
             dry_run,
-            cap: ReclaimCap {
-                max_count: Some(10_000),
-                max_percent: None,
-            },
-            ..Policy::default()
+            ..common::org::live_policy(DEFAULT_NOTICE_DAYS)
         };
         assert!(policy.notices_enabled(), "the default policy gives notice");
-        jobs::set_policy(&store, &org, &policy, "test", Utc::now())
-            .await
-            .unwrap();
-        let deps = Deps {
-            store: Arc::new(store.clone()),
-            tokens: Arc::new(store.clone()),
-            client: MiroClient::new(
-                MiroConfig::with_urls(&base, &base, &sandbox.scim_base_url()).unwrap(),
-            )
-            .unwrap(),
-            clock: Arc::new(SystemClock),
-            oauth_app: None,
-        };
-        jobs::download_org(&deps, &org).await.unwrap();
+        common::org::connect_and_download(
+            &control,
+            &org,
+            &common::org::sandbox_client(&sandbox),
+            Arc::new(store.clone()),
+            Arc::new(store),
+            &policy,
+        )
+        .await;
         Local {
             _sandbox: sandbox,
             dir,
