@@ -163,3 +163,36 @@ fn describe(b: &Bounce) -> String {
         recipients.join("; ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str) -> Value {
+        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn only_ses_events_are_routed_here() {
+        assert!(is_ses_event(&event("ses-bounce.json")));
+        for other in ["scheduled-event.json", "all-orgs.json", "one-org.json"] {
+            assert!(!is_ses_event(&event(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_sample_reads_as_a_permanent_bounce_of_a_notice() {
+        let e = event("ses-bounce.json");
+        assert_eq!(e["detail-type"], BOUNCED);
+        let d: Detail = serde_json::from_value(e["detail"].clone()).unwrap();
+        assert_eq!(d.bounce.bounce_type, "Permanent");
+        assert_eq!(
+            describe(&d.bounce),
+            "ada@example.com: smtp; 550 5.1.1 user unknown"
+        );
+        let tag = &d.mail.tags[NOTICE_TAG][0];
+        let n = parse_notice_reference(tag).unwrap();
+        assert_eq!((n.org.as_str(), n.cycle), ("3074457345821141000", 1));
+    }
+}
