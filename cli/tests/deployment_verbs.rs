@@ -54,7 +54,7 @@ impl Stores {
         let control = sandbox.control();
         let base = sandbox.base_url().trim_end_matches('/').to_owned();
         let org = OrgId::parse(&control.org_ids()[0]).unwrap();
-        let client = common::org::sandbox_client(&sandbox);
+        let client = miro_sam_testkit::world::client_for(&sandbox);
 
         // The deployment: what `sam deploy` creates, here on the local AWS API.
         let clients = AwsClients::new(&miro_sam_aws::sdk::load().await);

@@ -35,7 +35,7 @@ impl Local {
         common::org::connect_and_download(
             &control,
             &org,
-            &common::org::sandbox_client(&sandbox),
+            &miro_sam_testkit::world::client_for(&sandbox),
             Arc::new(store.clone()),
             Arc::new(store.clone()),
             &common::org::live_policy(0),
