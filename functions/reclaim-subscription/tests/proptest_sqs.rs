@@ -15,10 +15,11 @@ use std::collections::{BTreeSet, HashMap};
 use aws_lambda_events::event::sqs::SqsEvent;
 use miro_sam_core::ports::ReclaimRequest;
 use miro_sam_lambda::Runtime;
+use miro_sam_testkit::strategies::{self, JsonShape, any_number};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reclaim_subscription::{handle, handle_batch};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const VALID: &str = r#"{"schema_version":1,"plan_id":"6f1c2b9e-0d5e-4c1a-9a7e-2f4b8c3d1e0f","org_id":"3074457345821141000","member_id":"3074457345000015838","email":"ada.smith@acme-corp.example","reason":"inactive for 120 days"}"#;
 
@@ -34,26 +35,9 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn arb_json(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
-            .map(Value::Number)),
-        text().prop_map(Value::String),
-    ];
-    let key = prop_oneof![
-        4 => proptest::sample::select(keys).prop_map(str::to_owned),
-        1 => any::<String>(),
-    ];
-    leaf.prop_recursive(4, 40, 6, move |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            proptest::collection::btree_map(key.clone(), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+    // Depth, size, branch; the most array items and object entries; a known key's weight.
+    let shape = JsonShape::new(4, 40, 6, 5, 6, 4);
+    strategies::json(keys, text(), any_number(), shape)
 }
 
 const REQUEST_KEYS: &[&str] = &[

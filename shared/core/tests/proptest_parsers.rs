@@ -12,8 +12,9 @@ use miro_sam_core::policy::{
     Percent, Policy, ReclaimCap,
 };
 use miro_sam_core::ports::{RECLAIM_REQUEST_SCHEMA_VERSION, ReclaimRequest};
+use miro_sam_testkit::strategies::{self, JsonShape, any_number};
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 // ---- arbitrary JSON ---------------------------------------------------------------------------------------
 
@@ -35,34 +36,16 @@ fn text() -> impl Strategy<Value = String> {
 
 fn number() -> impl Strategy<Value = Value> {
     prop_oneof![
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        (0u64..5000).prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
-            .map(Value::Number)),
-        (-10.0f64..200.0).prop_map(|f| json!(f)),
+        3 => any_number(),
+        1 => (0u64..5000).prop_map(Value::from),
+        1 => (-10.0f64..200.0).prop_map(|f| json!(f)),
     ]
 }
 
 /// Any JSON value, objects keyed mostly by the names the parser under test knows.
 fn arb_json(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        number(),
-        text().prop_map(Value::String),
-    ];
-    let key = prop_oneof![
-        4 => proptest::sample::select(keys).prop_map(str::to_owned),
-        1 => any::<String>(),
-    ];
-    leaf.prop_recursive(4, 48, 6, move |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            proptest::collection::btree_map(key.clone(), inner, 0..7)
-                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+    // Depth, size, branch; the most array items and object entries; a known key's weight.
+    strategies::json(keys, text(), number(), JsonShape::new(4, 48, 6, 6, 7, 4))
 }
 
 const POLICY_KEYS: &[&str] = &[

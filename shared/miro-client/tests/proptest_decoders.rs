@@ -15,6 +15,7 @@ use miro_client::{
     License, Member, MemberFilter, MiroClient, MiroConfig, MiroError, OAuthApp, Organization,
     RestLimits, RetryPolicy, Role, ScimLimits, ScimUser, SecretString, TokenInfo, parse_datetime,
 };
+use miro_sam_testkit::strategies::{self, JsonShape, any_number};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -196,26 +197,9 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn arb_json(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
-            .map(Value::Number)),
-        text().prop_map(Value::String),
-    ];
-    let key = prop_oneof![
-        5 => proptest::sample::select(keys).prop_map(str::to_owned),
-        1 => any::<String>(),
-    ];
-    leaf.prop_recursive(4, 64, 8, move |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            proptest::collection::btree_map(key.clone(), inner, 0..8)
-                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+    // Depth, size, branch; the most array items and object entries; a known key's weight.
+    let shape = JsonShape::new(4, 64, 8, 8, 8, 5);
+    strategies::json(keys, text(), any_number(), shape)
 }
 
 const KEYS: &[&str] = &[

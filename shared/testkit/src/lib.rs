@@ -1,6 +1,7 @@
-//! What the tests of several crates share, written once: the local SMTP server ([`smtp_sink`]) and the
-//! sandboxed Miro world with its client, store and tokens ([`world`]). A dev-dependency only: no production
-//! crate links it (tests/tests/architecture.rs).
+//! What the tests of several crates share, written once: the local SMTP server ([`smtp_sink`]), the sandboxed
+//! Miro world with its client, store and tokens ([`world`]), and the property-test strategies
+//! ([`strategies`]). A dev-dependency only: no production crate links it (tests/tests/architecture.rs).
 
 pub mod smtp_sink;
+pub mod strategies;
 pub mod world;

@@ -1,0 +1,104 @@
+//! Property-test strategies the parsers' tests share: arbitrary JSON whose objects are keyed mostly by the names
+//! the parser under test knows, so generated documents get past the first field and reach the deep cases. Each
+//! test keeps its own texts (the ids, dates and enum values its parser cares about) and its own sizes.
+
+use proptest::prelude::*;
+use serde_json::{Map, Number, Value};
+
+/// How big the generated documents grow: [`Strategy::prop_recursive`]'s depth, size and branch, the most items
+/// in an array and entries in an object, and how many times likelier a known key is than any string.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonShape {
+    pub depth: u32,
+    pub size: u32,
+    pub branch: u32,
+    pub items: usize,
+    pub entries: usize,
+    pub known_key_weight: u32,
+}
+
+impl JsonShape {
+    /// The fields in their order, so a test states its sizes on one line.
+    pub const fn new(
+        depth: u32,
+        size: u32,
+        branch: u32,
+        items: usize,
+        entries: usize,
+        known_key_weight: u32,
+    ) -> JsonShape {
+        JsonShape {
+            depth,
+            size,
+            branch,
+            items,
+            entries,
+            known_key_weight,
+        }
+    }
+}
+
+/// Any JSON number: any i64, any u64, any finite f64.
+pub fn any_number() -> BoxedStrategy<Value> {
+    prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
+    ]
+    .boxed()
+}
+
+/// Any JSON value of the given `shape`: strings from `text`, numbers from `number`, object keys mostly from `keys`.
+pub fn json(
+    keys: &'static [&'static str],
+    text: impl Strategy<Value = String> + 'static,
+    number: impl Strategy<Value = Value> + 'static,
+    shape: JsonShape,
+) -> BoxedStrategy<Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        number,
+        text.prop_map(Value::String),
+    ];
+    let key = prop_oneof![
+        shape.known_key_weight => proptest::sample::select(keys).prop_map(str::to_owned),
+        1 => any::<String>(),
+    ];
+    leaf.prop_recursive(shape.depth, shape.size, shape.branch, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..shape.items).prop_map(Value::Array),
+            proptest::collection::btree_map(key.clone(), inner, 0..shape.entries)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::test_runner::TestRunner;
+
+    /// The known keys dominate, and documents nest: what the strategy is for.
+    #[test]
+    fn objects_use_the_known_keys_and_nest() {
+        let strategy = json(
+            &["org_id"],
+            "[a-z]{0,3}",
+            any_number(),
+            JsonShape::new(3, 32, 4, 4, 5, 4),
+        );
+        let mut runner = TestRunner::deterministic();
+        let (mut known, mut nested) = (0, 0);
+        for _ in 0..300 {
+            let v = strategy.new_tree(&mut runner).expect("a value").current();
+            if let Value::Object(m) = &v {
+                known += usize::from(m.contains_key("org_id"));
+                nested += usize::from(m.values().any(|x| x.is_object() || x.is_array()));
+            }
+        }
+        assert!(known > 20, "objects keyed by a known name: {known}");
+        assert!(nested > 5, "nested documents: {nested}");
+    }
+}
