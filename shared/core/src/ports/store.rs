@@ -17,4 +17,7 @@ use super::{AuditStore, MemberStore, NoticeStore, OrgStore, PlanStore};
 /// that declares it in scope, e.g. `use miro_sam_core::ports::MemberStore`.
 pub trait SubscriptionStore: MemberStore + PlanStore + AuditStore + OrgStore + NoticeStore {}
 
-impl<T: MemberStore + PlanStore + AuditStore + OrgStore + NoticeStore + ?Sized> SubscriptionStore for T {}
+impl<T: MemberStore + PlanStore + AuditStore + OrgStore + NoticeStore + ?Sized> SubscriptionStore
+    for T
+{
+}
