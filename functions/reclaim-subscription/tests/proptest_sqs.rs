@@ -40,14 +40,7 @@ fn arb_json(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
     strategies::json(keys, text(), any_number(), shape)
 }
 
-const REQUEST_KEYS: &[&str] = &[
-    "schema_version",
-    "plan_id",
-    "org_id",
-    "member_id",
-    "email",
-    "reason",
-];
+const REQUEST_KEYS: &[&str] = strategies::RECLAIM_REQUEST_KEYS;
 const EVENT_KEYS: &[&str] = &[
     "Records",
     "messageId",

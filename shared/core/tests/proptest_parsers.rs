@@ -67,14 +67,7 @@ const POLICY_KEYS: &[&str] = &[
     "admin_role",
 ];
 
-const REQUEST_KEYS: &[&str] = &[
-    "schema_version",
-    "plan_id",
-    "org_id",
-    "member_id",
-    "email",
-    "reason",
-];
+const REQUEST_KEYS: &[&str] = strategies::RECLAIM_REQUEST_KEYS;
 
 // ---- valid values -----------------------------------------------------------------------------------------
 

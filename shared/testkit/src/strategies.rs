@@ -5,6 +5,17 @@
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 
+/// The field names of a reclaim request (`miro_sam_core::ports::ReclaimRequest`), the keys its parsers' tests
+/// generate most.
+pub const RECLAIM_REQUEST_KEYS: &[&str] = &[
+    "schema_version",
+    "plan_id",
+    "org_id",
+    "member_id",
+    "email",
+    "reason",
+];
+
 /// How big the generated documents grow: [`Strategy::prop_recursive`]'s depth, size and branch, the most items
 /// in an array and entries in an object, and how many times likelier a known key is than any string.
 #[derive(Debug, Clone, Copy)]

@@ -54,6 +54,32 @@ pub fn access_token(control: &SandboxControl, org: &OrgId) -> TokenBundle {
     }
 }
 
+/// Plays the admin's browser at the sandbox's authorize page (it consents at once) and returns the code.
+pub async fn authorization_code(client: &MiroClient, state: &str) -> SecretString {
+    let url = client.authorize_url(&oauth_app(), state, None);
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("browser");
+    let answer = browser
+        .get(url.as_str())
+        .send()
+        .await
+        .expect("authorize answers");
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    let location = answer.headers()["location"]
+        .to_str()
+        .expect("a text location");
+    let location = url::Url::parse(location).expect("a URL location");
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .expect("a code")
+        .1
+        .into_owned();
+    SecretString::from(code)
+}
+
 /// Which of the org's tokens the world stores before the test. An org the test connects itself through the OAuth
 /// flow wants no access token, so that its stored grant names the admin who approved it.
 #[derive(Debug, Clone, Copy)]

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use miro_client::{MiroClient, SecretString};
+use miro_client::MiroClient;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::ports::{SubscriptionStore, TokenBundle, TokenStore};
 pub use miro_sam_testkit::world::{SandboxWorld as World, client_for, oauth_app};
-use miro_sam_testkit::world::{Tokens, sandbox_world};
+use miro_sam_testkit::world::{Tokens, authorization_code, sandbox_world};
 use miro_sandbox::SandboxConfig;
 
 /// A sandbox with `members` members, and job dependencies on the given adapters, with a long-lived token stored.
@@ -33,26 +33,9 @@ pub async fn world(
 /// Plays the admin's browser through the consent screen and exchanges the code: a real expiring token with a
 /// refresh token, as `/oauth/callback` would store it.
 pub async fn connect_with_refresh_token(client: &MiroClient, org: &OrgId) -> TokenBundle {
-    let url = client.authorize_url(&oauth_app(), "csrf-state", None);
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("browser");
-    let answer = browser
-        .get(url.as_str())
-        .send()
-        .await
-        .expect("authorize answers");
-    assert!(answer.status().is_redirection(), "{}", answer.status());
-    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-    let code = location
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .expect("a code")
-        .1
-        .into_owned();
+    let code = authorization_code(client, "csrf-state").await;
     let grant = client
-        .exchange_code(&oauth_app(), &SecretString::from(code))
+        .exchange_code(&oauth_app(), &code)
         .await
         .expect("code exchange");
     assert!(

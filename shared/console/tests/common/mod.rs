@@ -103,20 +103,7 @@ pub async fn world_with(members: usize, extra_orgs: usize) -> World {
 
 /// Plays the admin's browser at Miro's authorize page and returns the code.
 pub async fn authorization_code(w: &World) -> SecretString {
-    let url = w
-        .deps
-        .client
-        .authorize_url(&oauth_app(), "connect-state", None);
-    let answer = manual_browser().get(url.as_str()).send().await.unwrap();
-    assert!(answer.status().is_redirection(), "{}", answer.status());
-    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-    let code = location
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .expect("a code")
-        .1
-        .into_owned();
-    SecretString::from(code)
+    miro_sam_testkit::world::authorization_code(&w.deps.client, "connect-state").await
 }
 
 /// Connects the world's org as `miro-sam connect` or the deployment's /oauth/start would.
