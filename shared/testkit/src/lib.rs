@@ -2,6 +2,8 @@
 //! Miro world with its client, store and tokens ([`world`]), and the property-test strategies
 //! ([`strategies`]). A dev-dependency only: no production crate links it (tests/tests/architecture.rs).
 
+pub mod miro_http;
+pub mod notice_world;
 pub mod smtp_sink;
 pub mod strategies;
 pub mod world;
