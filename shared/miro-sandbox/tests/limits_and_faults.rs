@@ -4,8 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{client, get};
+use common::{Started, client, control_post, get, start};
 use miro_sandbox::{FaultConfig, OrgSpec, Sandbox, SandboxConfig};
+use serde_json::json;
 
 #[tokio::test]
 async fn credit_budget_429s_with_headers_and_recovers_after_the_window() {
@@ -34,7 +35,7 @@ async fn credit_budget_429s_with_headers_and_recovers_after_the_window() {
     assert_eq!(r.status, 429);
     assert_eq!(
         r.json(),
-        serde_json::json!({"status":429,"code":"tooManyRequests","message":"Request rate limit exceed","context":null,"type":"error"})
+        json!({"status":429,"code":"tooManyRequests","message":"Request rate limit exceed","context":null,"type":"error"})
     );
     assert!(r.header("retry-after").is_none());
     let reset = r.header_u64("x-ratelimit-reset");
@@ -67,12 +68,7 @@ async fn credit_budget_429s_with_headers_and_recovers_after_the_window() {
 
 #[tokio::test]
 async fn burst_errors_and_timeouts_are_injected() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(10))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(10)).await;
     let token = ctl.issue_access_token(&org);
     let scim = ctl.scim_token(&org);
     let url = format!("{}/v2/orgs/{org}", sb.base_url());
@@ -132,12 +128,7 @@ async fn burst_errors_and_timeouts_are_injected() {
 
 #[tokio::test]
 async fn malformed_page_once_and_cursor_loop() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(30))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(30)).await;
     let token = ctl.issue_access_token(&org);
     let url = format!("{}/v2/orgs/{org}/members?limit=10", sb.base_url());
 
@@ -186,13 +177,8 @@ async fn control_plane_over_http() {
         200
     );
 
-    let r = c
-        .post(format!("{base}/_sandbox/faults"))
-        .json(&serde_json::json!({"rate_limit_burst": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    let r = control_post(&c, &sb, "faults", json!({"rate_limit_burst": 1})).await;
+    assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(
         get(&c, &format!("{base}/v2/orgs/{org}"), Some(&access))
             .await
@@ -207,13 +193,8 @@ async fn control_plane_over_http() {
         .unwrap();
     assert_eq!(r.status(), 400);
 
-    let r = c
-        .post(format!("{base}/_sandbox/advance-clock"))
-        .json(&serde_json::json!({"seconds": 7200}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let r = control_post(&c, &sb, "advance-clock", json!({"seconds": 7200})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         get(&c, &format!("{base}/v2/orgs/{org}"), Some(&access))
             .await
@@ -229,6 +210,6 @@ async fn control_plane_over_http() {
     let log = get(&c, &format!("{base}/_sandbox/scim-log"), None)
         .await
         .json();
-    assert_eq!(log, serde_json::json!([]));
+    assert_eq!(log, json!([]));
     sb.shutdown().await;
 }

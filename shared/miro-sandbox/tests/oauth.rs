@@ -6,61 +6,40 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Reply, client, get, reply};
-use miro_sandbox::{Consent, Sandbox, SandboxConfig};
+use common::{Reply, Started, get, reply, start, token_form};
+use miro_sandbox::{Consent, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 const REDIRECT: &str = "http://localhost:8765/callback";
 
 /// Runs the browser step and returns the callback's query parameters.
 async fn authorize(c: &reqwest::Client, sb: &Sandbox, state: &str) -> HashMap<String, String> {
-    let r = reply(
-        c.get(format!("{}/oauth/authorize", sb.base_url()))
-            .query(&[
-                ("response_type", "code"),
-                ("client_id", miro_sandbox::DEFAULT_CLIENT_ID),
-                ("redirect_uri", REDIRECT),
-                ("state", state),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status, 302, "{}", r.text);
-    let location = url::Url::parse(&r.header("location").unwrap()).unwrap();
-    assert!(location.as_str().starts_with(REDIRECT));
-    location.query_pairs().into_owned().collect()
+    common::authorize(c, sb, REDIRECT, state, None).await
+}
+
+/// A token request of `grant_type` by the sandbox's own app: the grant's own parameters follow the client's.
+fn grant_params(grant_type: &str, grant: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let client = [
+        ("grant_type", grant_type),
+        ("client_id", DEFAULT_CLIENT_ID),
+        ("client_secret", DEFAULT_CLIENT_SECRET),
+    ];
+    client
+        .iter()
+        .chain(grant)
+        .map(|&(k, v)| (k, v.to_string()))
+        .collect()
 }
 
 fn code_params(code: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("grant_type", "authorization_code".to_string()),
-        ("client_id", miro_sandbox::DEFAULT_CLIENT_ID.to_string()),
-        (
-            "client_secret",
-            miro_sandbox::DEFAULT_CLIENT_SECRET.to_string(),
-        ),
-        ("code", code.to_string()),
-        ("redirect_uri", REDIRECT.to_string()),
-    ]
+    grant_params(
+        "authorization_code",
+        &[("code", code), ("redirect_uri", REDIRECT)],
+    )
 }
 
 fn refresh_params(refresh: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("grant_type", "refresh_token".to_string()),
-        ("client_id", miro_sandbox::DEFAULT_CLIENT_ID.to_string()),
-        (
-            "client_secret",
-            miro_sandbox::DEFAULT_CLIENT_SECRET.to_string(),
-        ),
-        ("refresh_token", refresh.to_string()),
-    ]
-}
-
-async fn token_form(c: &reqwest::Client, sb: &Sandbox, params: &[(&str, String)]) -> Reply {
-    let url = format!("{}/v1/oauth/token", sb.base_url());
-    reply(c.post(url).form(params).send().await.unwrap()).await
+    grant_params("refresh_token", &[("refresh_token", refresh)])
 }
 
 /// What Miro's own SDK does: everything in the query string of a bodyless POST.
@@ -86,13 +65,10 @@ fn assert_oauth_error(r: &Reply, code: &str) {
 
 #[tokio::test]
 async fn code_flow_form_and_query_with_single_use_codes() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(5))
-        .await
-        .unwrap();
+    let Started { c, sb, .. } = start(SandboxConfig::with_members(5)).await;
     let cb = authorize(&c, &sb, "csrf-123").await;
     assert_eq!(cb["state"], "csrf-123");
-    assert_eq!(cb["client_id"], miro_sandbox::DEFAULT_CLIENT_ID);
+    assert_eq!(cb["client_id"], DEFAULT_CLIENT_ID);
     let team_id = cb["team_id"].clone();
 
     let r = token_form(&c, &sb, &code_params(&cb["code"])).await;
@@ -164,10 +140,7 @@ async fn code_flow_form_and_query_with_single_use_codes() {
 
 #[tokio::test]
 async fn refresh_rotates_strictly_and_tokens_expire() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(5))
-        .await
-        .unwrap();
+    let Started { c, sb, .. } = start(SandboxConfig::with_members(5)).await;
     let cb = authorize(&c, &sb, "x").await;
     let first = token_form(&c, &sb, &code_params(&cb["code"])).await.json();
     let access1 = first["access_token"].as_str().unwrap().to_string();
@@ -218,10 +191,7 @@ async fn refresh_rotates_strictly_and_tokens_expire() {
 #[tokio::test]
 async fn a_refresh_ends_the_old_access_token_at_once() {
     // Miro: after a refresh "the old access token and refresh token are no longer valid", expired or not.
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(5))
-        .await
-        .unwrap();
+    let Started { c, sb, .. } = start(SandboxConfig::with_members(5)).await;
     let cb = authorize(&c, &sb, "x").await;
     let first = token_form(&c, &sb, &code_params(&cb["code"])).await.json();
     let access1 = first["access_token"].as_str().unwrap().to_string();
@@ -245,11 +215,10 @@ async fn a_refresh_ends_the_old_access_token_at_once() {
 
 #[tokio::test]
 async fn non_expiring_mode_and_string_ids() {
-    let c = client();
     let mut config = SandboxConfig::with_members(3);
     config.oauth.expiring_tokens = false;
     config.oauth.numeric_ids = false;
-    let sb = Sandbox::start(config).await.unwrap();
+    let Started { c, sb, .. } = start(config).await;
     let cb = authorize(&c, &sb, "x").await;
     let v = token_form(&c, &sb, &code_params(&cb["code"])).await.json();
     assert!(v.get("refresh_token").is_none());
@@ -264,10 +233,9 @@ async fn non_expiring_mode_and_string_ids() {
 
 #[tokio::test]
 async fn consent_denial_and_authorize_validation() {
-    let c = client();
     let mut config = SandboxConfig::with_members(3);
     config.oauth.redirect_uris = vec![REDIRECT.to_string()];
-    let sb = Sandbox::start(config).await.unwrap();
+    let Started { c, sb, .. } = start(config).await;
     sb.control().set_consent(Consent::Deny);
     let cb = authorize(&c, &sb, "st").await;
     assert_eq!(cb["error"], "access_denied");
@@ -276,12 +244,8 @@ async fn consent_denial_and_authorize_validation() {
 
     for (client_id, redirect, response_type) in [
         ("wrong", REDIRECT, "code"),
-        (
-            miro_sandbox::DEFAULT_CLIENT_ID,
-            "http://evil.example/cb",
-            "code",
-        ),
-        (miro_sandbox::DEFAULT_CLIENT_ID, REDIRECT, "token"),
+        (DEFAULT_CLIENT_ID, "http://evil.example/cb", "code"),
+        (DEFAULT_CLIENT_ID, REDIRECT, "token"),
     ] {
         let r = reply(
             c.get(format!("{}/oauth/authorize", sb.base_url()))
@@ -313,12 +277,7 @@ async fn consent_denial_and_authorize_validation() {
 
 #[tokio::test]
 async fn token_info_and_revoke() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(3))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(3)).await;
     let cb = authorize(&c, &sb, "x").await;
     let v = token_form(&c, &sb, &code_params(&cb["code"])).await.json();
     let access = v["access_token"].as_str().unwrap().to_string();
@@ -344,8 +303,8 @@ async fn token_info_and_revoke() {
         c.post(format!("{}/v2/oauth/revoke", sb.base_url()))
             .json(&json!({
                 "accessToken": token,
-                "clientId": miro_sandbox::DEFAULT_CLIENT_ID,
-                "clientSecret": miro_sandbox::DEFAULT_CLIENT_SECRET,
+                "clientId": DEFAULT_CLIENT_ID,
+                "clientSecret": DEFAULT_CLIENT_SECRET,
             }))
             .send()
     };

@@ -4,19 +4,14 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{all_member_ids, client, get};
+use common::{Started, all_member_ids, client, get, start};
 use miro_sandbox::{OrgSpec, Sandbox, SandboxConfig};
 use serde_json::Value;
 
 #[tokio::test]
 async fn paging_visits_every_member_once() {
-    let c = client();
     for n in [0usize, 1, 100, 101, 250] {
-        let sb = Sandbox::start(SandboxConfig::with_members(n))
-            .await
-            .unwrap();
-        let ctl = sb.control();
-        let org = ctl.org_ids()[0].clone();
+        let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(n)).await;
         let token = ctl.issue_access_token(&org);
         let truth: Vec<String> = ctl.members(&org).into_iter().map(|m| m.id).collect();
         assert_eq!(truth.len(), n);
@@ -33,12 +28,7 @@ async fn paging_visits_every_member_once() {
 
 #[tokio::test]
 async fn default_limit_is_100_and_member_objects_match_the_spec() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(250))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(250)).await;
     let token = ctl.issue_access_token(&org);
     let r = get(
         &c,
@@ -100,12 +90,7 @@ async fn default_limit_is_100_and_member_objects_match_the_spec() {
 
 #[tokio::test]
 async fn emails_filter_returns_a_bare_array_and_ignores_other_filters() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(120))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(120)).await;
     let token = ctl.issue_access_token(&org);
     let members = ctl.members(&org);
     let (a, b) = (&members[5], &members[110]);
@@ -136,12 +121,7 @@ async fn emails_filter_returns_a_bare_array_and_ignores_other_filters() {
 
 #[tokio::test]
 async fn filters_combine_with_and() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(300))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(300)).await;
     let token = ctl.issue_access_token(&org);
     let truth = ctl.members(&org);
     for (query, pred) in [
@@ -191,12 +171,7 @@ async fn filters_combine_with_and() {
 
 #[tokio::test]
 async fn invalid_parameters_answer_400_with_fields() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(10))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(10)).await;
     let token = ctl.issue_access_token(&org);
     for (query, field) in [
         ("limit=0", "limit"),
@@ -234,12 +209,7 @@ async fn invalid_parameters_answer_400_with_fields() {
 
 #[tokio::test]
 async fn auth_errors_have_rest_shapes_and_rate_headers() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(3))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(3)).await;
     let url = format!("{}/v2/orgs/{org}/members", sb.base_url());
 
     let r = get(&c, &url, None).await;
@@ -364,12 +334,9 @@ async fn org_info_and_org_boundaries() {
 
 #[tokio::test]
 async fn unknown_enum_values_are_served_and_filterable() {
-    let c = client();
     let mut config = SandboxConfig::with_members(60);
     config.orgs[0].unknown_enum_values = true;
-    let sb = Sandbox::start(config).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(config).await;
     let token = ctl.issue_access_token(&org);
     let members = ctl.members(&org);
     assert!(members.iter().any(|m| m.license == "enterprise_plus"));
@@ -408,10 +375,7 @@ async fn same_seed_same_members() {
 
 #[tokio::test]
 async fn a_cursor_naming_a_member_who_left_is_an_invalid_parameter() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::unlimited(250)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(250)).await;
     let token = ctl.issue_access_token(&org);
     let url = format!("{}/v2/orgs/{org}/members?limit=100", sb.base_url());
     let first = get(&c, &url, Some(&token)).await.json();
@@ -448,10 +412,7 @@ async fn a_cursor_naming_a_member_who_left_is_an_invalid_parameter() {
 
 #[tokio::test]
 async fn cursor_past_the_end_ends_with_an_empty_page_that_still_names_a_cursor() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::unlimited(150)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(150)).await;
     let token = ctl.issue_access_token(&org);
     ctl.set_faults(miro_sandbox::FaultConfig {
         cursor_past_the_end: true,

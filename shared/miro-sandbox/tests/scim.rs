@@ -2,30 +2,11 @@
 
 mod common;
 
-use common::{Reply, client, filter_query, get, reply};
-use miro_sandbox::{Sandbox, SandboxConfig, SandboxMember, ScimOp};
-use serde_json::{Value, json};
-
-fn patch_body(op: &str, value: Value) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [ { "op": op, "path": "active", "value": value } ]
-    })
-}
-
-async fn patch(c: &reqwest::Client, sb: &Sandbox, token: &str, id: &str, body: &Value) -> Reply {
-    let url = format!("{}/Users/{id}", sb.scim_base_url());
-    reply(
-        c.patch(url)
-            .bearer_auth(token)
-            .header("content-type", "application/scim+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
+use common::{
+    Started, filter_query, get, patch_body, reply, scim_filter, scim_patch, set_active, start,
+};
+use miro_sandbox::{SandboxConfig, SandboxMember, ScimOp};
+use serde_json::json;
 
 fn first(members: &[SandboxMember], f: impl Fn(&SandboxMember) -> bool) -> &SandboxMember {
     members
@@ -36,12 +17,7 @@ fn first(members: &[SandboxMember], f: impl Fn(&SandboxMember) -> bool) -> &Sand
 
 #[tokio::test]
 async fn find_deactivate_reactivate_is_visible_in_rest_and_log() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(80))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(80)).await;
     let scim = ctl.scim_token(&org);
     let rest = ctl.issue_access_token(&org);
     let members = ctl.members(&org);
@@ -51,18 +27,7 @@ async fn find_deactivate_reactivate_is_visible_in_rest_and_log() {
 
     // Lookup by email: attribute, operator and email all case-insensitive.
     let filter = format!("USERNAME EQ \"{}\"", target.email.to_uppercase());
-    let r = reply(
-        c.get(format!(
-            "{}/Users?{}",
-            sb.scim_base_url(),
-            filter_query(&filter)
-        ))
-        .bearer_auth(&scim)
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let r = scim_filter(&c, &sb, &scim, &filter).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let list = r.json();
     assert_eq!(list["totalResults"], 1);
@@ -72,14 +37,7 @@ async fn find_deactivate_reactivate_is_visible_in_rest_and_log() {
     assert_eq!(user["active"], true);
     assert_eq!(user["roles"][0]["value"], "ORGANIZATION_INTERNAL_USER");
 
-    let r = patch(
-        &c,
-        &sb,
-        &scim,
-        &target.id,
-        &patch_body("Replace", json!(false)),
-    )
-    .await;
+    let r = set_active(&c, &sb, &scim, &target.id, false).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["active"], false);
     let v = get(
@@ -97,25 +55,13 @@ async fn find_deactivate_reactivate_is_visible_in_rest_and_log() {
     );
 
     // Idempotent: answers 200, logs nothing.
-    let r = patch(
-        &c,
-        &sb,
-        &scim,
-        &target.id,
-        &patch_body("replace", json!("false")),
-    )
-    .await;
+    let body = patch_body("replace", json!("false")).to_string();
+    let r = scim_patch(&c, &sb, &scim, &target.id, body).await;
     assert_eq!(r.status, 200);
     assert_eq!(ctl.scim_log().len(), 1);
 
-    let r = patch(
-        &c,
-        &sb,
-        &scim,
-        &target.id,
-        &patch_body("replace", json!("true")),
-    )
-    .await;
+    let body = patch_body("replace", json!("true")).to_string();
+    let r = scim_patch(&c, &sb, &scim, &target.id, body).await;
     assert_eq!(r.json()["active"], true);
     let log = ctl.scim_log();
     let ops: Vec<ScimOp> = log.iter().map(|w| w.op).collect();
@@ -134,12 +80,7 @@ async fn find_deactivate_reactivate_is_visible_in_rest_and_log() {
 
 #[tokio::test]
 async fn admins_guests_and_bad_bodies_are_refused() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(120))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(120)).await;
     let scim = ctl.scim_token(&org);
     let members = ctl.members(&org);
     let admin = first(&members, |m| m.role == "organization_internal_admin");
@@ -149,14 +90,7 @@ async fn admins_guests_and_bad_bodies_are_refused() {
         m.role == "organization_internal_user" && m.active
     });
 
-    let r = patch(
-        &c,
-        &sb,
-        &scim,
-        &admin.id,
-        &patch_body("Replace", json!(false)),
-    )
-    .await;
+    let r = set_active(&c, &sb, &scim, &admin.id, false).await;
     assert_eq!(r.status, 409);
     let v = r.json();
     assert_eq!(v["status"], "409", "SCIM status is a string");
@@ -167,14 +101,7 @@ async fn admins_guests_and_bad_bodies_are_refused() {
         let r = get(&c, &url, Some(&scim)).await;
         assert_eq!(r.status, 404);
         assert_eq!(r.json()["status"], "404");
-        let r = patch(
-            &c,
-            &sb,
-            &scim,
-            &hidden.id,
-            &patch_body("Replace", json!(false)),
-        )
-        .await;
+        let r = set_active(&c, &sb, &scim, &hidden.id, false).await;
         assert_eq!(r.status, 404);
     }
 
@@ -200,16 +127,7 @@ async fn admins_guests_and_bad_bodies_are_refused() {
         ),
     ];
     for (scim_type, body) in bad {
-        let r = reply(
-            c.patch(format!("{}/Users/{}", sb.scim_base_url(), user.id))
-                .bearer_auth(&scim)
-                .header("content-type", "application/scim+json")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let r = scim_patch(&c, &sb, &scim, &user.id, body.clone()).await;
         assert_eq!(r.status, 400, "{body}");
         let v = r.json();
         assert_eq!(v["status"], "400");
@@ -230,12 +148,7 @@ async fn admins_guests_and_bad_bodies_are_refused() {
 
 #[tokio::test]
 async fn tokens_do_not_cross_between_scim_and_rest() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(5))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(5)).await;
     let oauth = ctl.issue_access_token(&org);
     for token in [Some(oauth.as_str()), None] {
         let r = get(&c, &format!("{}/Users", sb.scim_base_url()), token).await;
@@ -260,12 +173,7 @@ async fn tokens_do_not_cross_between_scim_and_rest() {
 
 #[tokio::test]
 async fn list_pages_filters_and_excludes_guests() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(450))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(450)).await;
     let scim = ctl.scim_token(&org);
     let members = ctl.members(&org);
     let scim_users: Vec<&SandboxMember> = members.iter().filter(|m| m.is_scim_user()).collect();
@@ -300,20 +208,12 @@ async fn list_pages_filters_and_excludes_guests() {
     let want: Vec<String> = scim_users.iter().map(|m| m.id.clone()).collect();
     assert_eq!(seen, want);
 
-    let v = reply(
-        c.get(format!(
-            "{}/Users?{}",
-            sb.scim_base_url(),
-            filter_query("active eq false")
-        ))
-        .query(&[("count", "1000")])
-        .bearer_auth(&scim)
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await
-    .json();
+    let inactive_url = format!(
+        "{}/Users?{}&count=1000",
+        sb.scim_base_url(),
+        filter_query("active eq false")
+    );
+    let v = get(&c, &inactive_url, Some(&scim)).await.json();
     let inactive = scim_users.iter().filter(|m| !m.active).count();
     assert_eq!(v["totalResults"].as_u64().unwrap() as usize, inactive);
 
@@ -323,18 +223,7 @@ async fn list_pages_filters_and_excludes_guests() {
         "active eq maybe",
         "userName eq \"a\" or userName eq \"b\"",
     ] {
-        let r = reply(
-            c.get(format!(
-                "{}/Users?{}",
-                sb.scim_base_url(),
-                filter_query(filter)
-            ))
-            .bearer_auth(&scim)
-            .send()
-            .await
-            .unwrap(),
-        )
-        .await;
+        let r = scim_filter(&c, &sb, &scim, filter).await;
         assert_eq!(r.status, 400, "{filter}");
         assert_eq!(r.json()["scimType"], "invalidFilter");
     }
@@ -353,12 +242,7 @@ async fn list_pages_filters_and_excludes_guests() {
 
 #[tokio::test]
 async fn delete_is_counted_and_logged() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(30))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(30)).await;
     let scim = ctl.scim_token(&org);
     let members = ctl.members(&org);
     let victim = first(&members, |m| m.role == "organization_internal_user");
@@ -376,20 +260,16 @@ async fn delete_is_counted_and_logged() {
 
 #[tokio::test]
 async fn scim_rate_limit_is_per_endpoint_without_headers() {
-    let c = client();
     let mut config = SandboxConfig::with_members(20);
     config.scim_limits.patch_user = 2;
-    let sb = Sandbox::start(config).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(config).await;
     let scim = ctl.scim_token(&org);
     let members = ctl.members(&org);
     let user = first(&members, |m| m.role == "organization_internal_user");
-    let body = patch_body("Replace", json!(true));
     for _ in 0..2 {
-        assert_eq!(patch(&c, &sb, &scim, &user.id, &body).await.status, 200);
+        assert_eq!(set_active(&c, &sb, &scim, &user.id, true).await.status, 200);
     }
-    let r = patch(&c, &sb, &scim, &user.id, &body).await;
+    let r = set_active(&c, &sb, &scim, &user.id, true).await;
     assert_eq!(r.status, 429);
     let v = r.json();
     assert_eq!(v["status"], "429");
@@ -412,12 +292,7 @@ async fn scim_rate_limit_is_per_endpoint_without_headers() {
 #[tokio::test]
 async fn filters_read_percent_20_as_a_space_and_plus_as_a_plus() {
     // RFC 3986, as Miro's docs write filters: `%20` is a space; `+` is only a space in HTML forms.
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::with_members(30))
-        .await
-        .unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(30)).await;
     let scim = ctl.scim_token(&org);
     let target = ctl
         .members(&org)

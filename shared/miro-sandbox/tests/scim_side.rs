@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{Reply, client, filter_query, get, reply};
+use common::{Reply, Started, get, scim_filter, set_active, start};
 use miro_sandbox::{EmptyActivity, Sandbox, SandboxConfig, SandboxMember, ScimOp, ScimRoles};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 struct World {
     c: reqwest::Client,
@@ -15,11 +15,9 @@ struct World {
 }
 
 async fn world() -> World {
-    let sb = Sandbox::start(SandboxConfig::unlimited(60)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(60)).await;
     World {
-        c: client(),
+        c,
         scim: ctl.scim_token(&org),
         rest: ctl.issue_access_token(&org),
         org,
@@ -49,19 +47,7 @@ impl World {
     }
 
     async fn scim_filter(&self, filter: &str) -> Value {
-        let r = reply(
-            self.c
-                .get(format!(
-                    "{}/Users?{}",
-                    self.sb.scim_base_url(),
-                    filter_query(filter)
-                ))
-                .bearer_auth(&self.scim)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let r = scim_filter(&self.c, &self.sb, &self.scim, filter).await;
         assert_eq!(r.status, 200, "{}", r.text);
         r.json()
     }
@@ -74,21 +60,7 @@ impl World {
     }
 
     async fn deactivate(&self, id: &str) -> Reply {
-        let body = json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [ { "op": "Replace", "path": "active", "value": false } ]
-        });
-        reply(
-            self.c
-                .patch(format!("{}/Users/{id}", self.sb.scim_base_url()))
-                .bearer_auth(&self.scim)
-                .header("content-type", "application/scim+json")
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        set_active(&self.c, &self.sb, &self.scim, id, false).await
     }
 }
 

@@ -4,16 +4,14 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{Reply, client, get, reply};
+use common::{Started, control_post, get, set_active};
 use miro_sandbox::{FaultConfig, Sandbox, SandboxConfig};
 use serde_json::json;
 
 async fn start() -> (reqwest::Client, Sandbox, String, String) {
-    let sb = Sandbox::start(SandboxConfig::unlimited(40)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = common::start(SandboxConfig::unlimited(40)).await;
     let scim = ctl.scim_token(&org);
-    (client(), sb, org, scim)
+    (c, sb, org, scim)
 }
 
 fn plain_user(sb: &Sandbox, org: &str) -> String {
@@ -23,29 +21,6 @@ fn plain_user(sb: &Sandbox, org: &str) -> String {
         .find(|m| m.role == "organization_internal_user" && m.active)
         .expect("a plain active member")
         .id
-}
-
-async fn set_active(
-    c: &reqwest::Client,
-    sb: &Sandbox,
-    scim: &str,
-    id: &str,
-    active: bool,
-) -> Reply {
-    let body = json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [ { "op": "Replace", "path": "active", "value": active } ]
-    });
-    reply(
-        c.patch(format!("{}/Users/{id}", sb.scim_base_url()))
-            .bearer_auth(scim)
-            .header("content-type", "application/scim+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
 }
 
 fn epoch_now() -> u64 {
@@ -175,26 +150,18 @@ async fn scim_answers_can_carry_rest_credit_headers() {
 async fn the_switches_are_reachable_over_the_http_control_plane() {
     let (c, sb, org, scim) = start().await;
     let id = plain_user(&sb, &org);
-    let r = c
-        .post(format!("{}/_sandbox/faults", sb.base_url()))
-        .json(&json!({
-            "scim_patch_no_content": true,
-            "scim_rate_limit_burst": 1,
-            "rate_limit_retry_after_secs": 4,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    let switches = json!({
+        "scim_patch_no_content": true,
+        "scim_rate_limit_burst": 1,
+        "rate_limit_retry_after_secs": 4,
+    });
+    let r = control_post(&c, &sb, "faults", switches).await;
+    assert_eq!(r.status, 204, "{}", r.text);
     let limited = set_active(&c, &sb, &scim, &id, false).await;
     assert_eq!(limited.status, 429);
     assert_eq!(limited.header_u64("retry-after"), 4);
     assert_eq!(set_active(&c, &sb, &scim, &id, false).await.status, 204);
-    let r = c
-        .post(format!("{}/_sandbox/faults", sb.base_url()))
-        .json(&json!({ "scim_disabled": true, "no_such_switch": true }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400, "unknown switches are refused, not ignored");
+    let unknown = json!({ "scim_disabled": true, "no_such_switch": true });
+    let r = control_post(&c, &sb, "faults", unknown).await;
+    assert_eq!(r.status, 400, "unknown switches are refused, not ignored");
 }

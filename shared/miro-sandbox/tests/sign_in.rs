@@ -3,14 +3,12 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::{Reply, client, get, reply};
+use common::{Reply, Started, authorize, control_post, get, start, token_form};
 use miro_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OrgSpec, ROLE_ADMIN, ROLE_EXTERNAL, ROLE_USER,
     Sandbox, SandboxConfig, SignInAs,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const REDIRECT: &str = "http://localhost:8765/console/callback";
 const OTHER_ORG: &str = "3074457345821142000";
@@ -24,26 +22,7 @@ struct Tokens {
 
 /// The browser step and the code exchange, as a client would run them; `team` preselects a team.
 async fn sign_in(c: &reqwest::Client, sb: &Sandbox, team: Option<&str>) -> Tokens {
-    let mut query = vec![
-        ("response_type", "code"),
-        ("client_id", DEFAULT_CLIENT_ID),
-        ("redirect_uri", REDIRECT),
-        ("state", "s"),
-    ];
-    if let Some(t) = team {
-        query.push(("team_id", t));
-    }
-    let r = reply(
-        c.get(format!("{}/oauth/authorize", sb.base_url()))
-            .query(&query)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status, 302, "{}", r.text);
-    let location = url::Url::parse(&r.header("location").unwrap()).unwrap();
-    let cb: HashMap<String, String> = location.query_pairs().into_owned().collect();
+    let cb = authorize(c, sb, REDIRECT, "s", team).await;
     let r = token(
         c,
         sb,
@@ -72,8 +51,7 @@ async fn token(c: &reqwest::Client, sb: &Sandbox, params: &[(&str, &str)]) -> Re
         ("client_secret", DEFAULT_CLIENT_SECRET),
     ];
     form.extend_from_slice(params);
-    let url = format!("{}/v1/oauth/token", sb.base_url());
-    reply(c.post(url).form(&form).send().await.unwrap()).await
+    token_form(c, sb, &form).await
 }
 
 async fn token_info(c: &reqwest::Client, sb: &Sandbox, access: &str) -> Reply {
@@ -96,11 +74,6 @@ async fn member_status(
     get(c, &url, Some(access)).await.status
 }
 
-async fn control_post(c: &reqwest::Client, sb: &Sandbox, path: &str, body: Value) -> Reply {
-    let url = format!("{}/_sandbox/{path}", sb.base_url());
-    reply(c.post(url).json(&body).send().await.unwrap()).await
-}
-
 fn two_orgs() -> SandboxConfig {
     let mut config = SandboxConfig::unlimited(30);
     config.orgs.push(OrgSpec {
@@ -114,10 +87,7 @@ fn two_orgs() -> SandboxConfig {
 
 #[tokio::test]
 async fn the_org_admin_signs_in_by_default_and_token_info_names_them() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::unlimited(20)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(20)).await;
     let admin = ctl.members(&org)[0].clone();
     assert_eq!(admin.role, ROLE_ADMIN);
     assert_eq!(ctl.sign_in(), SignInAs::OrgAdmin);
@@ -139,10 +109,7 @@ async fn the_org_admin_signs_in_by_default_and_token_info_names_them() {
 
 #[tokio::test]
 async fn a_plain_member_signs_in_and_org_endpoints_refuse_their_token() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::unlimited(30)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(30)).await;
     ctl.set_sign_in(SignInAs::MemberWithRole {
         role: ROLE_USER.to_string(),
     })
@@ -181,10 +148,7 @@ async fn a_plain_member_signs_in_and_org_endpoints_refuse_their_token() {
 
 #[tokio::test]
 async fn a_chosen_member_with_another_role_signs_in() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::unlimited(30)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(30)).await;
     // A member with an admin role that is not Company Admin.
     let chosen = ctl.members(&org)[5].id.clone();
     assert!(ctl.update_member(&org, &chosen, |m| {
@@ -234,10 +198,12 @@ async fn a_chosen_member_with_another_role_signs_in() {
 
 #[tokio::test]
 async fn another_orgs_admin_signs_in_for_their_own_org_and_team() {
-    let c = client();
-    let sb = Sandbox::start(two_orgs()).await.unwrap();
-    let ctl = sb.control();
-    let first = ctl.org_ids()[0].clone();
+    let Started {
+        c,
+        sb,
+        ctl,
+        org: first,
+    } = start(two_orgs()).await;
     assert_eq!(ctl.org_ids()[1], OTHER_ORG);
     let other_admin = ctl.members(OTHER_ORG)[0].clone();
     let first_team = sign_in(&c, &sb, None).await.team_id;
@@ -268,10 +234,7 @@ async fn another_orgs_admin_signs_in_for_their_own_org_and_team() {
 
 #[tokio::test]
 async fn impossible_sign_ins_are_refused_with_a_reason_over_rust_and_http() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::unlimited(10)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(10)).await;
 
     let e = ctl
         .set_sign_in(SignInAs::Member {
@@ -354,10 +317,7 @@ async fn impossible_sign_ins_are_refused_with_a_reason_over_rust_and_http() {
 
 #[tokio::test]
 async fn a_second_authorization_by_the_same_user_ends_their_earlier_tokens() {
-    let c = client();
-    let sb = Sandbox::start(two_orgs()).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(two_orgs()).await;
     let admin = ctl.members(&org)[0].id.clone();
     assert!(ctl.reinstall_replaces_tokens(), "on by default");
 
@@ -423,10 +383,7 @@ async fn a_second_authorization_by_the_same_user_ends_their_earlier_tokens() {
 
 #[tokio::test]
 async fn with_reinstalls_switched_off_earlier_tokens_keep_working() {
-    let c = client();
-    let sb = Sandbox::start(SandboxConfig::unlimited(10)).await.unwrap();
-    let ctl = sb.control();
-    let org = ctl.org_ids()[0].clone();
+    let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(10)).await;
     let admin = ctl.members(&org)[0].id.clone();
 
     let r = control_post(&c, &sb, "reinstall", json!({"replaces_tokens": false})).await;

@@ -1,8 +1,11 @@
 //! Shared helpers for the integration tests: plain reqwest over real HTTP.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+
+use miro_sandbox::{DEFAULT_CLIENT_ID, Sandbox, SandboxConfig, SandboxControl};
 use reqwest::header::HeaderMap;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -95,4 +98,107 @@ pub async fn all_member_ids(
 pub fn filter_query(filter: &str) -> String {
     let encoded: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
     format!("filter={}", encoded.replace('+', "%20"))
+}
+
+/// A started sandbox with its control, its first org and a raw HTTP client: what almost every test begins with.
+pub struct Started {
+    pub c: reqwest::Client,
+    pub sb: Sandbox,
+    pub ctl: SandboxControl,
+    pub org: String,
+}
+
+pub async fn start(config: SandboxConfig) -> Started {
+    let sb = Sandbox::start(config).await.expect("sandbox starts");
+    let ctl = sb.control();
+    let org = ctl.org_ids()[0].clone();
+    Started {
+        c: client(),
+        sb,
+        ctl,
+        org,
+    }
+}
+
+/// A SCIM PatchOp of one operation on `active`.
+pub fn patch_body(op: &str, value: Value) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [ { "op": op, "path": "active", "value": value } ]
+    })
+}
+
+/// `PATCH /Users/{id}` with `body` as sent, well-formed or not.
+pub async fn scim_patch(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    scim: &str,
+    id: &str,
+    body: impl Into<reqwest::Body>,
+) -> Reply {
+    let url = format!("{}/Users/{id}", sb.scim_base_url());
+    let request = c
+        .patch(url)
+        .bearer_auth(scim)
+        .header("content-type", "application/scim+json")
+        .body(body);
+    reply(request.send().await.expect("request")).await
+}
+
+/// Deactivates (`false`) or reactivates a user the way Miro's docs write it.
+pub async fn set_active(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    scim: &str,
+    id: &str,
+    active: bool,
+) -> Reply {
+    let body = patch_body("Replace", json!(active)).to_string();
+    scim_patch(c, sb, scim, id, body).await
+}
+
+/// `GET /Users?filter=...` with the filter percent-encoded by [`filter_query`].
+pub async fn scim_filter(c: &reqwest::Client, sb: &Sandbox, scim: &str, filter: &str) -> Reply {
+    let url = format!("{}/Users?{}", sb.scim_base_url(), filter_query(filter));
+    get(c, &url, Some(scim)).await
+}
+
+/// A POST to the HTTP control plane (`/_sandbox/{path}`) with a JSON body.
+pub async fn control_post(c: &reqwest::Client, sb: &Sandbox, path: &str, body: Value) -> Reply {
+    let url = format!("{}/_sandbox/{path}", sb.base_url());
+    reply(c.post(url).json(&body).send().await.expect("request")).await
+}
+
+/// The browser step of the code flow: `GET /oauth/authorize` for the sandbox's own app, which redirects to
+/// `redirect`; returns the callback's query parameters. `team` preselects a team.
+pub async fn authorize(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    redirect: &str,
+    state: &str,
+    team: Option<&str>,
+) -> HashMap<String, String> {
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", DEFAULT_CLIENT_ID),
+        ("redirect_uri", redirect),
+        ("state", state),
+    ];
+    query.extend(team.map(|t| ("team_id", t)));
+    let url = format!("{}/oauth/authorize", sb.base_url());
+    let r = reply(c.get(url).query(&query).send().await.expect("request")).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let location = url::Url::parse(&r.header("location").expect("a location")).expect("a URL");
+    assert!(location.as_str().starts_with(redirect), "{location}");
+    location.query_pairs().into_owned().collect()
+}
+
+/// `POST /v1/oauth/token` with `params` as a form body.
+pub async fn token_form<T: serde::Serialize + ?Sized>(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    params: &T,
+) -> Reply {
+    let url = format!("{}/v1/oauth/token", sb.base_url());
+    reply(c.post(url).form(params).send().await.expect("request")).await
 }
