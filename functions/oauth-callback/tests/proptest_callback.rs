@@ -11,7 +11,8 @@
 //! function's own clock, and are moved with `std::time::Duration`.
 
 // The workspace denies unsafe code; this binary sets the process environment once, before any thread starts,
-// and std::env::set_var is unsafe since edition 2024 (see the SAFETY comments).
+// and std::env::set_var (so miro_sam_testkit::strategies::set_offline_cold_start_env) is unsafe since edition
+// 2024 (see the SAFETY comment).
 #![allow(unsafe_code)]
 
 use std::time::Duration;
@@ -20,16 +21,10 @@ use lambda_http::http::{Method, Request, StatusCode};
 use lambda_http::{Body, Response};
 use miro_sam_lambda::Runtime;
 use miro_sam_links::connect_link::{self, LinkError};
+use miro_sam_testkit::strategies;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use secrecy::SecretString;
-
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Link-shaped text: the right number of dots, hex-ish signatures, numbers of every size.
 fn link_text() -> impl Strategy<Value = String> {
@@ -126,40 +121,16 @@ fn body_text(resp: &Response<Body>) -> String {
     }
 }
 
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 #[test]
 fn links_routes_and_queries() {
-    let storage = format!("http://127.0.0.1:{}", closed_port());
-    let vars = [
-        ("MIRO_SAM_TABLE_NAME", "miro-sam-proptest"),
-        ("MIRO_SAM_SECRET_PREFIX", "miro-sam-proptest"),
-        ("MIRO_SAM_LOG_LEVEL", "off"),
-        ("AWS_ENDPOINT_URL", storage.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_MAX_ATTEMPTS", "1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
-    for (k, v) in vars {
-        // SAFETY: the only test of this binary that touches the environment, run
-        // before it starts any thread of its own; nothing reads or writes the environment concurrently.
-        unsafe { std::env::set_var(k, v) };
-    }
-    for k in [
-        "MIRO_SAM_OAUTH_CLIENT_ID",
-        "MIRO_SAM_OAUTH_CLIENT_SECRET_NAME",
+    let storage = strategies::closed_port_url();
+    let no_redirect_or_link_key = [
         "MIRO_SAM_OAUTH_REDIRECT_URI",
         "MIRO_SAM_CONNECT_LINK_KEY_NAME",
-    ] {
-        // SAFETY: as above.
-        unsafe { std::env::remove_var(k) };
-    }
+    ];
+    // SAFETY: the only test of this binary that touches the environment, run before it starts any thread of
+    // its own; nothing reads or writes the environment concurrently.
+    unsafe { strategies::set_offline_cold_start_env(&storage, &[], &no_redirect_or_link_key) };
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -171,7 +142,7 @@ fn links_routes_and_queries() {
 
     // 1. Any text as a link, under any key, at any time: one of the refusals, never a panic; forged links
     //    are never accepted.
-    let mut runner = TestRunner::new(Config::with_cases(cases(256)));
+    let mut runner = strategies::runner(256);
     runner
         .run(
             &(
@@ -196,7 +167,7 @@ fn links_routes_and_queries() {
     // 2. Issued links: valid exactly until their expiry second, only under their own key; any one-character
     //    change is refused, except changes the format cannot see (surrounding whitespace, the letter case of
     //    the signature's hex digits).
-    let mut runner = TestRunner::new(Config::with_cases(cases(256)));
+    let mut runner = strategies::runner(256);
     runner
         .run(
             &(
@@ -248,7 +219,7 @@ fn links_routes_and_queries() {
         rt.deps.clock.now(),
         (epoch + Duration::from_secs(3600)) - epoch,
     );
-    let mut runner = TestRunner::new(Config::with_cases(cases(256)));
+    let mut runner = strategies::runner(256);
     runner
         .run(
             &(method(), path(), query(), any::<bool>()),
@@ -282,7 +253,7 @@ fn links_routes_and_queries() {
     // 4. The same through lambda_http's decoding of API Gateway HTTP API (v2) events, with raw paths and
     //    queries as API Gateway passes them (percent-encoded).
     let fixture = include_str!("../events/health.json");
-    let mut runner = TestRunner::new(Config::with_cases(cases(256)));
+    let mut runner = strategies::runner(256);
     runner
         .run(
             &(path(), query(), any::<bool>()),

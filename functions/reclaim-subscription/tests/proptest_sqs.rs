@@ -7,7 +7,8 @@
 //! too (retried later), which is what a storage outage does in production.
 
 // The workspace denies unsafe code; this binary sets the process environment once, before any thread starts,
-// and std::env::set_var is unsafe since edition 2024 (see the SAFETY comments).
+// and std::env::set_var (so miro_sam_testkit::strategies::set_offline_cold_start_env) is unsafe since edition
+// 2024 (see the SAFETY comment).
 #![allow(unsafe_code)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -17,7 +18,7 @@ use miro_sam_core::ports::ReclaimRequest;
 use miro_sam_lambda::Runtime;
 use miro_sam_testkit::strategies::{self, JsonShape, any_number};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use reclaim_subscription::{handle, handle_batch};
 use serde_json::{Value, json};
 
@@ -106,50 +107,19 @@ fn arb_event() -> impl Strategy<Value = Value> {
     })
 }
 
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// One test, so the environment is set before anything else in this process runs.
 #[test]
 fn sqs_input_never_panics_and_bad_bodies_are_reported() {
-    let storage = format!("http://127.0.0.1:{}", closed_port());
-    let vars = [
-        ("MIRO_SAM_TABLE_NAME", "miro-sam-proptest"),
-        ("MIRO_SAM_SECRET_PREFIX", "miro-sam-proptest"),
-        ("MIRO_SAM_LOG_LEVEL", "off"),
+    let storage = strategies::closed_port_url();
+    let miro = [
         ("MIRO_SAM_RECLAIM_WORKERS", "4"),
         ("MIRO_SAM_MIRO_API_BASE_URL", storage.as_str()),
         ("MIRO_SAM_MIRO_OAUTH_BASE_URL", storage.as_str()),
         ("MIRO_SAM_MIRO_SCIM_BASE_URL", storage.as_str()),
-        ("AWS_ENDPOINT_URL", storage.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_MAX_ATTEMPTS", "1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
-    for (k, v) in vars {
-        // SAFETY: the only test of this binary, run before it starts any thread of its own; nothing else
-        // reads or writes the environment concurrently.
-        unsafe { std::env::set_var(k, v) };
-    }
-    for k in [
-        "MIRO_SAM_OAUTH_CLIENT_ID",
-        "MIRO_SAM_OAUTH_CLIENT_SECRET_NAME",
-    ] {
-        // SAFETY: as above.
-        unsafe { std::env::remove_var(k) };
-    }
+    // SAFETY: the only test of this binary, run before it starts any thread of its own; nothing else
+    // reads or writes the environment concurrently.
+    unsafe { strategies::set_offline_cold_start_env(&storage, &miro, &[]) };
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -159,7 +129,7 @@ fn sqs_input_never_panics_and_bad_bodies_are_reported() {
         .expect("a cold start without AWS calls");
 
     // 1. Any JSON payload at all.
-    let mut runner = TestRunner::new(Config::with_cases(cases(256)));
+    let mut runner = strategies::runner(256);
     runner
         .run(&arb_json(EVENT_KEYS), |payload| {
             let is_event = serde_json::from_value::<SqsEvent>(payload.clone()).is_ok();
@@ -173,7 +143,7 @@ fn sqs_input_never_panics_and_bad_bodies_are_reported() {
 
     // 2. SQS events: every record with a body that is not a request is reported, under its own id; the others
     //    fail at the unreachable store and are reported for a retry. Nothing is lost, nothing reported twice.
-    let mut runner = TestRunner::new(Config::with_cases(cases(256)));
+    let mut runner = strategies::runner(256);
     runner
         .run(&arb_event(), |event_json| {
             let event: SqsEvent = serde_json::from_value(event_json.clone())

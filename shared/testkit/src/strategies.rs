@@ -1,9 +1,65 @@
 //! Property-test strategies the parsers' tests share: arbitrary JSON whose objects are keyed mostly by the names
 //! the parser under test knows, so generated documents get past the first field and reach the deep cases. Each
-//! test keeps its own texts (the ids, dates and enum values its parser cares about) and its own sizes.
+//! test keeps its own texts (the ids, dates and enum values its parser cares about) and its own sizes. Also the
+//! runner and the offline cold-start environment the functions' property tests share.
 
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Number, Value};
+
+/// How many cases a property test runs: `PROPTEST_CASES` when it is set (a longer fuzzing run), else `default`.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A runner of [`cases`]`(default)` cases, for a test that runs several properties in one `#[test]`.
+pub fn runner(default: u32) -> TestRunner {
+    TestRunner::new(Config::with_cases(cases(default)))
+}
+
+/// The URL of a local port nothing listens on: storage there fails fast, as in an outage.
+pub fn closed_port_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    format!("http://127.0.0.1:{}", l.local_addr().expect("addr").port())
+}
+
+/// Sets the environment a function's cold start (`Runtime::from_env`) reads so that it makes no AWS call and
+/// every AWS call it makes later goes to `storage` (see [`closed_port_url`]) and fails at once: a test table and
+/// secret prefix, logs off, test credentials, one attempt, no instance metadata, and no OAuth app. `also` sets a
+/// function's own variables on top; `unset` removes more.
+///
+/// # Safety
+/// It writes the process environment (`std::env::set_var`): call it from the only test of its binary that
+/// touches the environment, before that test starts any thread, so nothing reads or writes it concurrently.
+#[allow(unsafe_code)]
+pub unsafe fn set_offline_cold_start_env(storage: &str, also: &[(&str, &str)], unset: &[&str]) {
+    let common = [
+        ("MIRO_SAM_TABLE_NAME", "miro-sam-proptest"),
+        ("MIRO_SAM_SECRET_PREFIX", "miro-sam-proptest"),
+        ("MIRO_SAM_LOG_LEVEL", "off"),
+        ("AWS_ENDPOINT_URL", storage),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_MAX_ATTEMPTS", "1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    for (k, v) in common.iter().chain(also) {
+        // SAFETY: the caller's promise: no other thread reads or writes the environment.
+        unsafe { std::env::set_var(k, v) };
+    }
+    let no_oauth_app = [
+        "MIRO_SAM_OAUTH_CLIENT_ID",
+        "MIRO_SAM_OAUTH_CLIENT_SECRET_NAME",
+    ];
+    for k in no_oauth_app.iter().chain(unset) {
+        // SAFETY: as above.
+        unsafe { std::env::remove_var(k) };
+    }
+}
 
 /// The field names of a reclaim request (`miro_sam_core::ports::ReclaimRequest`), the keys its parsers' tests
 /// generate most.
@@ -89,7 +145,17 @@ pub fn json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::test_runner::TestRunner;
+
+    /// Nothing answers at the closed port's URL: what the offline cold start counts on.
+    #[test]
+    fn the_closed_port_refuses_connections() {
+        let url = closed_port_url();
+        let addr = url.strip_prefix("http://").expect("an http URL");
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "{url} answered"
+        );
+    }
 
     /// The known keys dominate, and documents nest: what the strategy is for.
     #[test]
