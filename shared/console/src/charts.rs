@@ -1,7 +1,9 @@
 //! Charts as SVG drawn on the server with plotters' SVG backend: no script, nothing fetched, readable by any
 //! browser (and by a screen reader through the table each chart sits next to).
 
+use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
+use plotters::drawing::DrawingAreaErrorKind;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -33,6 +35,29 @@ fn date_ticks(n: usize) -> Vec<usize> {
     ticks
 }
 
+/// An SVG of `size` pixels: `draw` on a white area. `None` (and a warning) if plotters fails.
+fn svg(
+    size: (u32, u32),
+    draw: impl FnOnce(
+        &DrawingArea<SVGBackend<'_>, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<std::io::Error>>,
+) -> Option<String> {
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()
+    })();
+    match drawn {
+        Ok(()) => Some(svg),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not draw a chart");
+            None
+        }
+    }
+}
+
 /// Lines over `dates` (one label per point). `None` with fewer than two points: nothing to draw yet.
 pub(crate) fn over_time(dates: &[String], lines: &[Line]) -> Option<String> {
     if dates.len() < 2 {
@@ -48,11 +73,8 @@ pub(crate) fn over_time(dates: &[String], lines: &[Line]) -> Option<String> {
     // the SVG's edge would clip it.
     let longest = dates.iter().map(|d| d.chars().count()).max().unwrap_or(0);
     let right = (label_width(longest) / 2 + 6).max(12);
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (W, 300)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg((W, 300), |root| {
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .margin_right(right)
             .x_label_area_size(28)
@@ -85,16 +107,8 @@ pub(crate) fn over_time(dates: &[String], lines: &[Line]) -> Option<String> {
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(200, 200, 200))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match drawn {
-        Ok(()) => Some(svg),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not draw a chart");
-            None
-        }
-    }
+    })
 }
 
 /// Vertical bars, one per (label, value, color).
@@ -104,11 +118,8 @@ pub(crate) fn bars(bars: &[(String, u64, RGBColor)]) -> Option<String> {
     }
     let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64 * 1.15;
     let n = bars.len() as u32;
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (W, 260)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg((W, 260), |root| {
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(56)
@@ -152,16 +163,8 @@ pub(crate) fn bars(bars: &[(String, u64, RGBColor)]) -> Option<String> {
                 label.clone(),
             )
         }))?;
-        root.present()?;
         Ok(())
-    })();
-    match drawn {
-        Ok(()) => Some(svg),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not draw a chart");
-            None
-        }
-    }
+    })
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-/// 1234567 → "1,234,567".
-pub(crate) fn thousands(n: u64) -> String {
+/// 1234567 → "1,234,567": how every count reads, in the console and in the CLI's reports.
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
@@ -38,6 +38,21 @@ pub(crate) fn opt_day(t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "never".into())
 }
 
+/// The core's and the link's messages start lowercase (they are written to follow a colon); a page shows them as
+/// sentences.
+pub(crate) fn sentence(m: &str) -> String {
+    let mut c = m.chars();
+    let mut out: String = c
+        .next()
+        .map(|f| f.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(c.as_str());
+    if !out.is_empty() && !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +66,12 @@ mod tests {
         assert_eq!(signed(-1200), "−1,200");
         assert_eq!(money(123_456, "USD"), "1,234.56 USD");
         assert_eq!(money(5, "EUR"), "0.05 EUR");
+    }
+
+    #[test]
+    fn messages_read_as_sentences() {
+        assert_eq!(sentence("this link is damaged"), "This link is damaged.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 }

@@ -78,6 +78,7 @@ use axum::routing::{get, post};
 
 pub use auth::{LoginLinkError, one_time_login_link};
 pub use config::{ConsoleConfig, ConsoleDeps};
+pub use format::thousands;
 pub use pages::keep::loggable_path;
 pub use security::headers::CSP;
 pub use security::session::{SESSION_COOKIE, SESSION_LENGTH};

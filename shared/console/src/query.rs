@@ -1,24 +1,18 @@
 //! Query strings as pages read them: tolerant (a bad value falls back or is reported on the page), never a
-//! bare rejection.
+//! bare rejection. The pairs are parsed as a posted form's are.
 
-pub(crate) struct Query(Vec<(String, String)>);
+use crate::form::FormData;
+
+pub(crate) struct Query(FormData);
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> Self {
-        Query(
-            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        Query(FormData::parse(raw.unwrap_or_default().as_bytes()))
     }
 
     /// The trimmed, non-empty value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
+        self.0.text(name)
     }
 }
 

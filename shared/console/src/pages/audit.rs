@@ -3,20 +3,18 @@
 //! (`miro_sam_core::export`), the same as `miro-sam audit` writes.
 
 use askama::Template;
-use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use miro_sam_core::audit::{AuditCursor, AuditEvent, AuditQuery};
+use miro_sam_core::audit::{AuditCursor, AuditEntry, AuditEvent, AuditQuery};
 use miro_sam_core::domain::{AuditEntryId, Email, MemberId, OrgId};
 use miro_sam_core::export::{self, audit_details as details, json_array_chunk};
 
-use super::{layout, org_of};
+use super::PageRequest;
+use super::download::{attachment, paged};
 use crate::error::PageError;
 use crate::format::when;
-use crate::query::{Query, href};
-use crate::session::Admin;
+use crate::paging::Listing;
+use crate::query::Query;
 use crate::state::AppState;
 use crate::views::{Layout, html};
 
@@ -108,6 +106,27 @@ pub(crate) struct Row {
     pub details: String,
 }
 
+impl Row {
+    fn of(e: &AuditEntry) -> Self {
+        Row {
+            at: when(e.at),
+            id: e.id.to_string(),
+            actor: e.actor.clone(),
+            kind: e.event.kind(),
+            member: e.event.member_id().map(|m| {
+                (
+                    m.to_string(),
+                    e.event
+                        .email()
+                        .map(|x| x.to_string())
+                        .unwrap_or_else(|| m.to_string()),
+                )
+            }),
+            details: details(&e.event),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "audit.html")]
 pub(crate) struct AuditPage {
@@ -117,8 +136,7 @@ pub(crate) struct AuditPage {
     pub from: String,
     pub to: String,
     pub kinds: &'static [&'static str],
-    pub rows: Vec<Row>,
-    pub next_href: Option<String>,
+    pub list: Listing<Row>,
     pub csv_href: String,
     pub json_href: String,
 }
@@ -136,61 +154,33 @@ fn cursor(q: &Query) -> Option<AuditCursor> {
     })
 }
 
-pub(crate) async fn audit(
-    State(st): State<AppState>,
-    admin: Admin,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let q = Query::parse(raw.as_deref());
-    let f = filters(&st, &admin.session.org, &q).await?;
-    let mut entries = st
-        .deps
-        .store
-        .list_audit_page(&admin.session.org, &f.query, cursor(&q).as_ref(), ROWS + 1)
-        .await?;
-    let more = entries.len() > ROWS;
-    entries.truncate(ROWS);
-    let path = format!("{}/audit", st.base);
-    let next_href = more.then(|| entries.last()).flatten().map(|e| {
+pub(crate) async fn audit(p: PageRequest) -> Result<Response, PageError> {
+    let f = filters(&p.st, p.org_id(), &p.query).await?;
+    let entries =
+        p.st.deps
+            .store
+            .list_audit_page(p.org_id(), &f.query, cursor(&p.query).as_ref(), ROWS + 1)
+            .await?;
+    let next = |e: &AuditEntry| {
         let c = AuditCursor::of(e);
         let at = c.at.to_rfc3339();
         let mut pairs = f.pairs();
         pairs.push(("before_at", &at));
         pairs.push(("before_id", c.id.as_str()));
-        href(&path, &pairs)
-    });
-    let page = AuditPage {
-        layout: layout(&st, &admin, &org, "Audit log"),
+        p.href("/audit", &pairs)
+    };
+    let list = Listing::of(entries, ROWS, next, Row::of);
+    Ok(html(&AuditPage {
+        layout: p.layout("Audit log"),
         kinds: &AuditEvent::KINDS,
-        rows: entries
-            .iter()
-            .map(|e| Row {
-                at: when(e.at),
-                id: e.id.to_string(),
-                actor: e.actor.clone(),
-                kind: e.event.kind(),
-                member: e.event.member_id().map(|m| {
-                    (
-                        m.to_string(),
-                        e.event
-                            .email()
-                            .map(|x| x.to_string())
-                            .unwrap_or_else(|| m.to_string()),
-                    )
-                }),
-                details: details(&e.event),
-            })
-            .collect(),
-        next_href,
-        csv_href: href(&format!("{}/audit.csv", st.base), &f.pairs()),
-        json_href: href(&format!("{}/audit.json", st.base), &f.pairs()),
+        list,
+        csv_href: p.href("/audit.csv", &f.pairs()),
+        json_href: p.href("/audit.json", &f.pairs()),
         member: f.member,
         kind: f.kind,
         from: f.from,
         to: f.to,
-    };
-    Ok(html(&page))
+    }))
 }
 
 #[derive(Clone, Copy)]
@@ -199,109 +189,35 @@ enum Format {
     Json,
 }
 
-/// Every matching entry, newest first, a store page at a time.
-fn export_stream(
-    st: AppState,
-    org: OrgId,
-    query: AuditQuery,
-    format: Format,
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    struct S {
-        st: AppState,
-        org: OrgId,
-        query: AuditQuery,
-        before: Option<AuditCursor>,
-        first: bool,
-        done: bool,
-    }
-    let s = S {
-        st,
-        org,
-        query,
-        before: None,
-        first: true,
-        done: false,
-    };
-    futures::stream::unfold(s, move |mut s| async move {
-        if s.done {
-            return None;
+/// Every matching entry, newest first, a store page at a time, in the core's rows.
+async fn export(p: PageRequest, format: Format) -> Result<Response, PageError> {
+    let f = filters(&p.st, p.org_id(), &p.query).await?;
+    let (st, org, query) = (p.st.clone(), p.org_id().clone(), f.query);
+    let read = move |before: Option<AuditCursor>| {
+        let (st, org, query) = (st.clone(), org.clone(), query.clone());
+        async move {
+            st.deps
+                .store
+                .list_audit_page(&org, &query, before.as_ref(), EXPORT_PAGE)
+                .await
         }
-        let page = match s
-            .st
-            .deps
-            .store
-            .list_audit_page(&s.org, &s.query, s.before.as_ref(), EXPORT_PAGE)
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                // Cut the download: a file that ends abruptly must not look complete.
-                s.done = true;
-                tracing::error!(error = %e, "audit export failed part-way");
-                return Some((Err(std::io::Error::other(e.to_string())), s));
-            }
-        };
-        let last = page.len() < EXPORT_PAGE;
-        s.before = page.last().map(AuditCursor::of);
-        let chunk = match format {
-            Format::Csv => export::audit_csv(&page, s.first),
-            Format::Json => json_array_chunk(&page, s.first, last),
-        };
-        s.first = false;
-        s.done = last;
-        Some((chunk.map(Bytes::from), s))
-    })
-}
-
-async fn export(
-    st: AppState,
-    admin: Admin,
-    raw: Option<String>,
-    format: Format,
-) -> Result<Response, PageError> {
-    org_of(&st, &admin).await?;
-    let q = Query::parse(raw.as_deref());
-    let f = filters(&st, &admin.session.org, &q).await?;
-    let (ctype, ext) = match format {
+    };
+    let (content_type, ext) = match format {
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
         Format::Json => ("application/json", "json"),
     };
-    let name = format!(
-        "miro-sam-audit-{}-{}.{ext}",
-        admin.session.org,
-        st.now().format("%Y%m%d")
-    );
-    let body = Body::from_stream(export_stream(
-        st.clone(),
-        admin.session.org.clone(),
-        f.query,
-        format,
-    ));
-    Ok((
-        [
-            (CONTENT_TYPE, ctype.to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    let chunk = move |page: &[AuditEntry], first, last| match format {
+        Format::Csv => export::audit_csv(page, first),
+        Format::Json => json_array_chunk(page, first, last),
+    };
+    let body = paged("audit", EXPORT_PAGE, read, AuditCursor::of, chunk);
+    Ok(attachment(&p, "audit", ext, content_type, body))
 }
 
-pub(crate) async fn audit_csv(
-    State(st): State<AppState>,
-    admin: Admin,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    export(st, admin, raw, Format::Csv).await
+pub(crate) async fn audit_csv(p: PageRequest) -> Result<Response, PageError> {
+    export(p, Format::Csv).await
 }
 
-pub(crate) async fn audit_json(
-    State(st): State<AppState>,
-    admin: Admin,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    export(st, admin, raw, Format::Json).await
+pub(crate) async fn audit_json(p: PageRequest) -> Result<Response, PageError> {
+    export(p, Format::Json).await
 }

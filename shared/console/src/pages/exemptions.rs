@@ -4,15 +4,13 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use chrono::{NaiveDate, TimeZone, Utc};
-use miro_sam_core::domain::{Email, EmailDomain};
 use miro_sam_core::policy::{Exemption, ExemptionMatch};
 
 use super::policy_edit::{current, policy_of, save, version_of};
 use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
-use crate::format::when;
+use crate::format::{sentence, when};
 use crate::session::Admin;
 use crate::state::AppState;
 use crate::views::{Layout, html, message_page};
@@ -107,45 +105,16 @@ fn back(st: &AppState) -> Option<(String, String)> {
     ))
 }
 
-/// The exemption a form describes, or what is wrong with it.
+/// The exemption a form describes, or what is wrong with it (the core checks it as it checks the CLI's flags).
 fn exemption_of(form: &FormData) -> Result<Exemption, PageError> {
-    let value = form.require("value", "Who the exemption covers")?;
-    let bad = |e: miro_sam_core::DomainError| PageError::BadRequest(e.to_string());
-    let matcher = match form.get("kind") {
-        Some("email") => ExemptionMatch::Email(Email::parse(value).map_err(bad)?),
-        Some("domain") => ExemptionMatch::Domain(EmailDomain::parse(value).map_err(bad)?),
-        Some("admin_role") => ExemptionMatch::AdminRole(value.to_owned()),
-        _ => {
-            return Err(PageError::BadRequest(
-                "Choose what the exemption matches: email, domain or admin role.".into(),
-            ));
-        }
-    };
-    let reason = form
-        .require("reason", "A reason for the exemption")?
-        .to_owned();
-    let expires_at = match form.text("expires") {
-        None => None,
-        Some(d) => {
-            let day = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                PageError::BadRequest(format!(
-                    "The expiry {d:?} is not a date such as 2027-01-31."
-                ))
-            })?;
-            // The exemption holds through the whole day written.
-            let end = day
-                .succ_opt()
-                .unwrap_or(day)
-                .and_hms_opt(0, 0, 0)
-                .unwrap_or_default();
-            Some(Utc.from_utc_datetime(&end))
-        }
-    };
-    Ok(Exemption {
-        matcher,
-        reason,
-        expires_at,
-    })
+    let field = |name| form.get(name).unwrap_or_default();
+    Exemption::from_input(
+        field("kind"),
+        field("value"),
+        field("reason"),
+        form.text("expires"),
+    )
+    .map_err(|e| PageError::BadRequest(sentence(&e.to_string())))
 }
 
 /// `POST {base}/exemptions/add`: the current policy plus one exemption, saved as the next version.

@@ -14,8 +14,9 @@
 use std::borrow::Cow;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use miro_sam_core::notices::{
@@ -24,7 +25,7 @@ use miro_sam_core::notices::{
 use miro_sam_links::{KEEP_PATH, KeepLinkError, KeepTarget, verify_keep_token};
 
 use crate::error::PageError;
-use crate::format::when;
+use crate::format::{sentence, when};
 use crate::state::AppState;
 use crate::views::{Layout, html};
 
@@ -63,12 +64,8 @@ pub fn loggable_path(path: &str) -> Cow<'_, str> {
 /// `GET {base}/keep/{token}`: whose seat, which org, the reclaim date and one button. Changes nothing.
 pub(crate) async fn show(
     State(st): State<AppState>,
-    Path(token): Path<String>,
+    KeepLink(target): KeepLink,
 ) -> Result<Response, PageError> {
-    let target = match verify(&st, &token) {
-        Ok(t) => t,
-        Err((status, why)) => return Ok(refusal(&st, status, &why)),
-    };
     let record = st
         .deps
         .store
@@ -96,12 +93,8 @@ pub(crate) async fn show(
 /// `POST {base}/keep/{token}`: records the keep for the token's cycle; the answer says what happened.
 pub(crate) async fn keep(
     State(st): State<AppState>,
-    Path(token): Path<String>,
+    KeepLink(target): KeepLink,
 ) -> Result<Response, PageError> {
-    let target = match verify(&st, &token) {
-        Ok(t) => t,
-        Err((status, why)) => return Ok(refusal(&st, status, &why)),
-    };
     let store = st.deps.store.as_ref();
     let cycle = CycleRef {
         org: &target.org,
@@ -126,6 +119,22 @@ pub(crate) async fn keep(
         message,
         detail,
     }))
+}
+
+/// The target of the path's keep token; a link that does not work is answered with the page that says why.
+pub(crate) struct KeepLink(KeepTarget);
+
+impl FromRequestParts<AppState> for KeepLink {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
+        let Path(token) = Path::<String>::from_request_parts(parts, st)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        verify(st, &token)
+            .map(KeepLink)
+            .map_err(|(status, why)| refusal(st, status, &why))
+    }
 }
 
 /// The token's target, or the status and words of the page that says why the link does not work (never the
@@ -221,21 +230,6 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// The core's and the link's messages start lowercase (they are written to follow a colon); a page shows them as
-/// sentences.
-fn sentence(m: &str) -> String {
-    let mut c = m.chars();
-    let mut out: String = c
-        .next()
-        .map(|f| f.to_uppercase().collect())
-        .unwrap_or_default();
-    out.push_str(c.as_str());
-    if !out.is_empty() && !out.ends_with('.') {
-        out.push('.');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,12 +242,5 @@ mod tests {
         );
         assert_eq!(loggable_path("/keep/k1.secret"), "/keep/…");
         assert_eq!(loggable_path("/console/plans"), "/console/plans");
-    }
-
-    #[test]
-    fn messages_read_as_sentences() {
-        assert_eq!(sentence("this link is damaged"), "This link is damaged.");
-        assert_eq!(sentence("Done."), "Done.");
-        assert_eq!(sentence(""), "");
     }
 }

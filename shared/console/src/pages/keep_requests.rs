@@ -4,16 +4,16 @@
 //! ([`approve_keep`], [`decline_keep`]) with the signed-in admin as the actor.
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::response::Response;
 use miro_sam_core::domain::{MemberId, RegisteredOrg};
 use miro_sam_core::notices::{CycleRef, NoticeError, NoticeState, approve_keep, decline_keep};
 
-use super::{layout, org_of};
+use super::{PageRequest, layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
 use crate::format::when;
-use crate::query::{Query, href};
+use crate::paging::Listing;
 use crate::session::Admin;
 use crate::state::AppState;
 use crate::views::{Layout, html, message_page};
@@ -38,28 +38,21 @@ pub(crate) struct RequestRow {
 #[template(path = "keep_requests.html")]
 pub(crate) struct KeepRequestsPage {
     pub layout: Layout,
-    pub rows: Vec<RequestRow>,
-    pub next_href: Option<String>,
+    pub list: Listing<RequestRow>,
     pub csrf: String,
 }
 
 /// `GET {base}/keep-requests`: the org's open keep requests in member id order, a page at a time (`after`).
-pub(crate) async fn keep_requests(
-    State(st): State<AppState>,
-    admin: Admin,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let q = Query::parse(raw.as_deref());
-    let mut after = q.get("after").and_then(|m| MemberId::parse(m).ok());
+pub(crate) async fn keep_requests(p: PageRequest) -> Result<Response, PageError> {
+    let mut after = p.query.get("after").and_then(|m| MemberId::parse(m).ok());
     let mut rows = Vec::new();
     let mut more = false;
     'scan: for _ in 0..SCAN_PAGES {
-        let page = st
-            .deps
-            .store
-            .list_notices_page(&admin.session.org, after.as_ref(), SCAN_PAGE)
-            .await?;
+        let page =
+            p.st.deps
+                .store
+                .list_notices_page(p.org_id(), after.as_ref(), SCAN_PAGE)
+                .await?;
         let full = page.len() == SCAN_PAGE;
         for r in page {
             after = Some(r.member_id.clone());
@@ -84,19 +77,15 @@ pub(crate) async fn keep_requests(
         }
         more = true;
     }
-    let next_href = more.then_some(after).flatten().map(|m| {
-        href(
-            &format!("{}/keep-requests", st.base),
-            &[("after", m.as_str())],
-        )
-    });
-    let page = KeepRequestsPage {
-        layout: layout(&st, &admin, &org, "Keep requests"),
-        rows,
-        next_href,
-        csrf: admin.csrf.clone(),
-    };
-    Ok(html(&page))
+    let next_href = more
+        .then_some(after)
+        .flatten()
+        .map(|m| p.href("/keep-requests", &[("after", m.as_str())]));
+    Ok(html(&KeepRequestsPage {
+        layout: p.layout("Keep requests"),
+        list: Listing { rows, next_href },
+        csrf: p.admin.csrf.clone(),
+    }))
 }
 
 /// The request a form decides: the member and the cycle the page showed (a request of a later cycle is not this

@@ -2,23 +2,20 @@
 //! timeline, undo), the reclaimed list, and the undo and hold actions.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use miro_sam_core::domain::{Email, MemberId, PlanId};
+use miro_sam_core::domain::{Email, MemberId, PlanId, Subscription};
 use miro_sam_core::jobs;
-use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, RecordCursor};
-use miro_sam_core::timeline::ActivityBucket;
+use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimRecord, ReclaimState, RecordCursor};
+use miro_sam_core::timeline::{ActivityBucket, MemberEvent};
 
+use super::PageRequest;
 use super::member_state::seat_view;
-use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
 use crate::format::{opt_day, when};
-use crate::paging::cut_page;
-use crate::query::{Query, href};
-use crate::session::Admin;
-use crate::state::AppState;
+use crate::paging::Listing;
 use crate::views::{Layout, html, message_page};
 
 const ROWS: usize = 50;
@@ -38,64 +35,69 @@ pub(crate) struct MemberRow {
 pub(crate) struct MembersPage {
     pub layout: Layout,
     pub search: String,
-    pub rows: Vec<MemberRow>,
-    pub next_href: Option<String>,
+    pub list: Listing<MemberRow>,
+}
+
+impl MemberRow {
+    fn of(m: &Subscription) -> Self {
+        MemberRow {
+            id: m.member_id.to_string(),
+            email: m.email.to_string(),
+            license: m.license.to_string(),
+            role: m.role.to_string(),
+            active: m.active,
+            removed: m.is_removed(),
+            last_activity: opt_day(m.last_activity_at),
+        }
+    }
 }
 
 fn parse_member(id: &str) -> Result<MemberId, PageError> {
     MemberId::parse(id).map_err(|e| PageError::NotFound(e.to_string()))
 }
 
-pub(crate) async fn members(
-    State(st): State<AppState>,
-    admin: Admin,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let q = Query::parse(raw.as_deref());
+pub(crate) async fn members(p: PageRequest) -> Result<Response, PageError> {
+    let q = &p.query;
     // Stored emails are folded with ASCII rules only; fold the prefix the same way.
     let search = q.get("q").unwrap_or_default().to_ascii_lowercase();
     let after_email = q.get("after_email").and_then(|e| Email::parse(e).ok());
     let after_id = q.get("after_id").and_then(|m| MemberId::parse(m).ok());
     let after = after_email.as_ref().zip(after_id.as_ref());
-    let mut found = st
-        .deps
-        .store
-        .search_members(&admin.session.org, &search, after, ROWS + 1)
-        .await?;
-    let next_href = cut_page(&mut found, ROWS).map(|m| {
-        href(
-            &format!("{}/members", st.base),
+    let found =
+        p.st.deps
+            .store
+            .search_members(p.org_id(), &search, after, ROWS + 1)
+            .await?;
+    let cursor = |m: &Subscription| {
+        p.href(
+            "/members",
             &[
                 ("q", &search),
                 ("after_email", m.email.as_str()),
                 ("after_id", m.member_id.as_str()),
             ],
         )
-    });
-    let page = MembersPage {
-        layout: layout(&st, &admin, &org, "Members"),
-        rows: found
-            .iter()
-            .map(|m| MemberRow {
-                id: m.member_id.to_string(),
-                email: m.email.to_string(),
-                license: m.license.to_string(),
-                role: m.role.to_string(),
-                active: m.active,
-                removed: m.is_removed(),
-                last_activity: opt_day(m.last_activity_at),
-            })
-            .collect(),
-        search,
-        next_href,
     };
-    Ok(html(&page))
+    let list = Listing::of(found, ROWS, cursor, MemberRow::of);
+    Ok(html(&MembersPage {
+        layout: p.layout("Members"),
+        search,
+        list,
+    }))
 }
 
 pub(crate) struct EventRow {
     pub at: String,
     pub text: String,
+}
+
+impl EventRow {
+    fn of(e: &MemberEvent) -> Self {
+        EventRow {
+            at: when(e.at),
+            text: e.change.to_string(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -109,20 +111,14 @@ pub(crate) struct MemberPage {
     pub undo_requested: Option<String>,
     pub latest_plan: Option<String>,
     pub can_undo: bool,
-    pub timeline: Vec<EventRow>,
-    pub timeline_next: Option<String>,
+    pub timeline: Listing<EventRow>,
     pub timeline_problem: Option<String>,
     pub csrf: String,
 }
 
-pub(crate) async fn member(
-    State(st): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let org_id = &admin.session.org;
+pub(crate) async fn member(p: PageRequest, Path(id): Path<String>) -> Result<Response, PageError> {
+    let st = &p.st;
+    let org_id = p.org_id();
     let id = parse_member(&id)?;
     let store = st.deps.store.as_ref();
     let m = store.get_member(org_id, &id).await?.ok_or_else(|| {
@@ -132,7 +128,7 @@ pub(crate) async fn member(
     })?;
     let now = st.now();
     let hold = store.get_hold(org_id, &id).await?;
-    let seat = seat_view(&st, org_id, &m).await?;
+    let seat = seat_view(st, org_id, &m).await?;
     let facts = vec![
         ("Email", m.email.to_string()),
         ("Member id", m.member_id.to_string()),
@@ -157,37 +153,21 @@ pub(crate) async fn member(
         ("Last seen", when(m.last_seen_at)),
     ];
 
-    let before = Query::parse(raw.as_deref())
-        .get("before")
-        .map(str::to_owned);
-    let (timeline, timeline_next, timeline_problem) = match store
-        .list_member_events(org_id, &id, before.as_deref(), ROWS + 1)
+    let before = p.query.get("before");
+    let (timeline, timeline_problem) = match store
+        .list_member_events(org_id, &id, before, ROWS + 1)
         .await
     {
-        Ok(mut events) => {
-            let next = cut_page(&mut events, ROWS).map(|e| {
-                href(
-                    &format!("{}/members/{id}", st.base),
-                    &[("before", &e.key())],
-                )
-            });
-            (
-                events
-                    .iter()
-                    .map(|e| EventRow {
-                        at: when(e.at),
-                        text: e.change.to_string(),
-                    })
-                    .collect(),
-                next,
-                None,
-            )
+        Ok(events) => {
+            let path = format!("/members/{id}");
+            let cursor = |e: &MemberEvent| p.href(&path, &[("before", &e.key())]);
+            (Listing::of(events, ROWS, cursor, EventRow::of), None)
         }
-        Err(e) => (Vec::new(), None, Some(e.to_string())),
+        Err(e) => (Listing::default(), Some(e.to_string())),
     };
 
     let page = MemberPage {
-        layout: layout(&st, &admin, &org, m.email.as_str()),
+        layout: p.layout(m.email.as_str()),
         id: id.to_string(),
         facts,
         hold: hold.map(|h| {
@@ -202,9 +182,8 @@ pub(crate) async fn member(
         latest_plan: seat.latest_plan,
         can_undo: seat.can_undo,
         timeline,
-        timeline_next,
         timeline_problem,
-        csrf: admin.csrf.clone(),
+        csrf: p.admin.csrf.clone(),
     };
     Ok(html(&page))
 }
@@ -212,12 +191,11 @@ pub(crate) async fn member(
 /// `POST {base}/members/{id}/reactivate`: undo a reclaim (queued for the reclaim worker, which holds the SCIM
 /// token and places the hold first).
 pub(crate) async fn reactivate(
-    State(st): State<AppState>,
-    admin: Admin,
+    p: PageRequest,
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
+    let PageRequest { st, admin, .. } = &p;
     let id = parse_member(&id)?;
     let why = form.require("why", "A reason for the undo")?;
     let request = jobs::request_reactivation(
@@ -231,7 +209,7 @@ pub(crate) async fn reactivate(
     )
     .await?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Undo requested"),
+        p.layout("Undo requested"),
         &format!(
             "The reactivation of {} is queued. The reclaim worker places a hold (so the next plan leaves them \
              alone) and then reactivates them in Miro.",
@@ -246,11 +224,10 @@ pub(crate) async fn reactivate(
 
 /// `POST {base}/members/{id}/hold/remove`.
 pub(crate) async fn remove_hold(
-    State(st): State<AppState>,
-    admin: Admin,
+    p: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
+    let PageRequest { st, admin, .. } = &p;
     let id = parse_member(&id)?;
     let removed = jobs::remove_hold(
         st.deps.store.as_ref(),
@@ -261,7 +238,7 @@ pub(crate) async fn remove_hold(
     )
     .await?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Hold"),
+        p.layout("Hold"),
         if removed {
             "The hold is removed: the next plan reviews this member like anyone else."
         } else {
@@ -285,19 +262,27 @@ pub(crate) struct ReclaimedRow {
 #[template(path = "reclaimed.html")]
 pub(crate) struct ReclaimedPage {
     pub layout: Layout,
-    pub rows: Vec<ReclaimedRow>,
-    pub next_href: Option<String>,
+    pub list: Listing<ReclaimedRow>,
     pub csrf: String,
 }
 
+impl ReclaimedRow {
+    fn of(r: &ReclaimRecord) -> Self {
+        ReclaimedRow {
+            member_id: r.member_id.to_string(),
+            email: r.email.to_string(),
+            plan_id: r.plan_id.to_string(),
+            at: match &r.outcome {
+                Some(ReclaimOutcome::Reclaimed { at, .. }) => when(*at),
+                _ => when(r.updated_at),
+            },
+        }
+    }
+}
+
 /// `GET {base}/reclaimed`: seats reclaimed, newest first, with an undo button each.
-pub(crate) async fn reclaimed(
-    State(st): State<AppState>,
-    admin: Admin,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let q = Query::parse(raw.as_deref());
+pub(crate) async fn reclaimed(p: PageRequest) -> Result<Response, PageError> {
+    let q = &p.query;
     let before = match (
         q.get("before_at")
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
@@ -311,43 +296,30 @@ pub(crate) async fn reclaimed(
         }),
         _ => None,
     };
-    let mut records = st
-        .deps
-        .store
-        .list_reclaim_records_page(
-            &admin.session.org,
-            Some(ReclaimState::Done),
-            before.as_ref(),
-            ROWS + 1,
-        )
-        .await?;
-    let next_href = cut_page(&mut records, ROWS).map(|r| {
+    let records =
+        p.st.deps
+            .store
+            .list_reclaim_records_page(
+                p.org_id(),
+                Some(ReclaimState::Done),
+                before.as_ref(),
+                ROWS + 1,
+            )
+            .await?;
+    let cursor = |r: &ReclaimRecord| {
         let c = RecordCursor::of(r);
-        href(
-            &format!("{}/reclaimed", st.base),
+        p.href(
+            "/reclaimed",
             &[
                 ("before_at", &c.created_at.to_rfc3339()),
                 ("before_plan", &c.plan_id.to_string()),
                 ("before_member", c.member_id.as_str()),
             ],
         )
-    });
-    let page = ReclaimedPage {
-        layout: layout(&st, &admin, &org, "Reclaimed seats"),
-        rows: records
-            .iter()
-            .map(|r| ReclaimedRow {
-                member_id: r.member_id.to_string(),
-                email: r.email.to_string(),
-                plan_id: r.plan_id.to_string(),
-                at: match &r.outcome {
-                    Some(ReclaimOutcome::Reclaimed { at, .. }) => when(*at),
-                    _ => when(r.updated_at),
-                },
-            })
-            .collect(),
-        next_href,
-        csrf: admin.csrf.clone(),
     };
-    Ok(html(&page))
+    Ok(html(&ReclaimedPage {
+        layout: p.layout("Reclaimed seats"),
+        list: Listing::of(records, ROWS, cursor, ReclaimedRow::of),
+        csrf: p.admin.csrf.clone(),
+    }))
 }

@@ -5,20 +5,19 @@
 use std::collections::BinaryHeap;
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::response::Response;
 use miro_sam_core::domain::{MemberId, PlanId};
 use miro_sam_core::jobs::{self, Selection};
-use miro_sam_core::plan::{Candidate, PLAN_PAGE, PlanHeader};
+use miro_sam_core::plan::{Candidate, Exclusion, PLAN_PAGE, PlanHeader};
 use miro_sam_core::reclaim::ReclaimRecord;
 
+use super::PageRequest;
 use super::plan_diff_walk::DiffWalk;
-use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
 use crate::format::{thousands, when};
-use crate::paging::cut_page;
-use crate::query::{Query, href};
+use crate::paging::{Listing, cut_page};
 use crate::session::Admin;
 use crate::state::AppState;
 use crate::views::{Layout, html, message_page};
@@ -217,8 +216,7 @@ pub(crate) struct PlansPage {
     pub min_days: String,
     pub sort: &'static str,
     pub licenses: Vec<String>,
-    pub exclusions: Vec<ExclusionRow>,
-    pub exclusions_next: Option<String>,
+    pub exclusions: Listing<ExclusionRow>,
     pub diff: Option<DiffView>,
     pub diff_problem: Option<String>,
     pub csrf: String,
@@ -273,31 +271,22 @@ async fn own_plan(st: &AppState, admin: &Admin, plan: &str) -> Result<PlanHeader
     }
 }
 
-pub(crate) async fn plans(
-    State(st): State<AppState>,
-    admin: Admin,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let q = Query::parse(raw.as_deref());
+pub(crate) async fn plans(p: PageRequest) -> Result<Response, PageError> {
+    let (st, q) = (&p.st, &p.query);
     let store = st.deps.store.as_ref();
-    let header = store.latest_plan_header(&admin.session.org).await?;
-    let base_path = format!("{}/plans", st.base);
+    let header = store.latest_plan_header(p.org_id()).await?;
     let filter = Filter {
         search: q.get("q").map(str::to_ascii_lowercase),
         license: q.get("license").map(str::to_owned),
         min_days: q.get("min_days").and_then(|d| d.parse().ok()),
     };
     let sort = Sort::parse(q.get("sort"));
-    let mut layout = layout(&st, &admin, &org, "Reclaim plan");
+    let mut layout = p.layout("Reclaim plan");
     layout.wide = true;
     let mut page = PlansPage {
         layout,
         plan: None,
-        paused: store
-            .get_pause(&admin.session.org)
-            .await?
-            .map(|p| p.to_string()),
+        paused: store.get_pause(p.org_id()).await?.map(|p| p.to_string()),
         rows: Vec::new(),
         matching: "0".into(),
         next_href: None,
@@ -307,11 +296,10 @@ pub(crate) async fn plans(
         min_days: filter.min_days.map(|d| d.to_string()).unwrap_or_default(),
         sort: sort.as_str(),
         licenses: Vec::new(),
-        exclusions: Vec::new(),
-        exclusions_next: None,
+        exclusions: Listing::default(),
         diff: None,
         diff_problem: None,
-        csrf: admin.csrf.clone(),
+        csrf: p.admin.csrf.clone(),
     };
     let Some(h) = header else {
         return Ok(html(&page));
@@ -330,7 +318,7 @@ pub(crate) async fn plans(
     };
     // The previous plan, compared while the latest one streams past for the list.
     let previous = match store
-        .list_plan_headers(&admin.session.org, Some(h.created_at), 1)
+        .list_plan_headers(p.org_id(), Some(h.created_at), 1)
         .await
     {
         Ok(prev) => prev.into_iter().next(),
@@ -343,7 +331,7 @@ pub(crate) async fn plans(
         .as_ref()
         .map(|p| DiffWalk::new(p.plan_id, DIFF_ROWS));
     let (candidates, matching, more) =
-        candidate_page(&st, h.plan_id, &filter, sort, after.as_ref(), walk.as_mut()).await?;
+        candidate_page(st, h.plan_id, &filter, sort, after.as_ref(), walk.as_mut()).await?;
     page.matching = thousands(matching);
     let keep = |extra: (&'static str, String)| {
         let mut pairs: Vec<(&str, String)> = vec![
@@ -361,7 +349,7 @@ pub(crate) async fn plans(
         ];
         pairs.push(extra);
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        href(&base_path, &borrowed)
+        p.href("/plans", &borrowed)
     };
     if more && let Some(last) = candidates.last() {
         page.next_href = Some(keep(("after", last.member_id.to_string())));
@@ -386,25 +374,16 @@ pub(crate) async fn plans(
     }
 
     let exc_after = q.get("exc_after").and_then(|a| MemberId::parse(a).ok());
-    let mut exclusions = store
+    let exclusions = store
         .list_plan_exclusions(h.plan_id, exc_after.as_ref(), ROWS + 1)
         .await?;
-    if exclusions.len() > ROWS {
-        exclusions.truncate(ROWS);
-        if let Some(last) = exclusions.last() {
-            page.exclusions_next =
-                Some(href(&base_path, &[("exc_after", last.member_id.as_str())]));
-        }
-    }
-    page.exclusions = exclusions
-        .into_iter()
-        .map(|e| ExclusionRow {
-            member_id: e.member_id.to_string(),
-            email: e.email.to_string(),
-            license: e.license.to_string(),
-            reason: e.reason,
-        })
-        .collect();
+    let cursor = |e: &Exclusion| p.href("/plans", &[("exc_after", e.member_id.as_str())]);
+    page.exclusions = Listing::of(exclusions, ROWS, cursor, |e| ExclusionRow {
+        member_id: e.member_id.to_string(),
+        email: e.email.to_string(),
+        license: e.license.to_string(),
+        reason: e.reason.clone(),
+    });
 
     if let (Some(p), Some(walk)) = (&previous, walk) {
         match walk.finish(store).await {
@@ -470,12 +449,11 @@ fn back_to_plan(st: &AppState) -> Option<(String, String)> {
 
 /// `POST {base}/plans/{plan}/approve`: the whole plan.
 pub(crate) async fn approve_all(
-    State(st): State<AppState>,
-    admin: Admin,
+    p: PageRequest,
     Path(plan): Path<String>,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let h = own_plan(&st, &admin, &plan).await?;
+    let PageRequest { st, admin, .. } = &p;
+    let h = own_plan(st, admin, &plan).await?;
     let report = jobs::approve_plan(
         st.deps.store.as_ref(),
         st.deps.queue.as_ref(),
@@ -486,7 +464,7 @@ pub(crate) async fn approve_all(
     )
     .await?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Plan approved"),
+        p.layout("Plan approved"),
         &format!(
             "Approved the whole plan: {} candidates queued for reclaim{}. Each is re-checked against Miro just \
              before its seat is taken.{}",
@@ -498,19 +476,18 @@ pub(crate) async fn approve_all(
             },
             waiting_note(&report.waiting_for_notice)
         ),
-        back_to_plan(&st),
+        back_to_plan(st),
     ))
 }
 
 /// `POST {base}/plans/{plan}/selection`: approve or reject the ticked candidates.
 pub(crate) async fn selection(
-    State(st): State<AppState>,
-    admin: Admin,
+    p: PageRequest,
     Path(plan): Path<String>,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
-    let h = own_plan(&st, &admin, &plan).await?;
+    let PageRequest { st, admin, .. } = &p;
+    let h = own_plan(st, admin, &plan).await?;
     let members = form
         .all("member")
         .into_iter()
@@ -574,8 +551,8 @@ pub(crate) async fn selection(
         }
     };
     Ok(message_page(
-        layout(&st, &admin, &org, "Plan updated"),
+        p.layout("Plan updated"),
         &message,
-        back_to_plan(&st),
+        back_to_plan(st),
     ))
 }
