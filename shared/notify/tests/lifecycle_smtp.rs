@@ -6,18 +6,17 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use common::{SmtpSink, unquote};
-use miro_client::{License, Member, Role};
-use miro_sam_core::domain::{MemberId, OrgId, Subscription};
-use miro_sam_core::jobs::{plan_org_streamed, set_policy};
+use miro_sam_core::domain::MemberId;
 use miro_sam_core::notices::{
-    CycleRef, KeepLinks, KeepOutcome, NoticeContext, NoticeDay, NoticeDeps, NoticeRecord,
-    NoticeState, keep_seat, run_notice_day,
+    CycleRef, KeepLinks, KeepOutcome, NoticeRecord, NoticeState, keep_seat,
 };
-use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{FixedClock, MemberStore, NoticeStore, OrgStore};
+use miro_sam_core::ports::{FixedClock, NoticeStore, OrgStore};
 use miro_sam_sqlite::SqliteStore;
+use miro_sam_testkit::notice_world::{
+    member, notice_deps, org, plan_the_day, reclaiming_policy, run_day, seed_org, start,
+};
 
 /// Links of the shape a keep page would serve: the cycle in the path (the real link is signed; the console
 /// serves it).
@@ -32,61 +31,25 @@ impl KeepLinks for PathLinks {
     }
 }
 
-fn member(n: u64, last_active: chrono::DateTime<Utc>) -> Member {
-    Member {
-        id: (3_458_764_517_517_800_000u64 + n).to_string(),
-        email: format!("user{n}@example.com"),
-        active: true,
-        role: Role::InternalUser,
-        license: License::Full,
-        license_assigned_at: Some(last_active - Duration::days(400)),
-        last_activity_at: Some(last_active),
-        admin_roles: vec![],
-    }
-}
-
 #[tokio::test]
 async fn notices_go_out_through_smtp_once_and_a_followed_keep_link_keeps_the_seat() {
     let sink = SmtpSink::start();
-    let now = Utc.with_ymd_and_hms(2026, 3, 2, 6, 0, 0).unwrap();
-    let org = OrgId::parse("3074457345821141000").unwrap();
+    let now = start();
+    let org = org();
     let store = SqliteStore::in_memory().unwrap();
     let members: Vec<_> = (1..=3)
-        .map(|n| {
-            Subscription::from_member(&org, &member(n, now - Duration::days(150)), now).unwrap()
-        })
+        .map(|n| member(n, now - Duration::days(150)))
         .collect();
-    store.upsert_members(&org, &members).await.unwrap();
-    let policy = Policy {
-        dry_run: false,
-        cap: ReclaimCap {
-            max_count: Some(100),
-            max_percent: None,
-        },
-        ..Policy::default()
-    };
-    set_policy(&store, &org, &policy, "admin@example.com", now)
-        .await
-        .unwrap();
-    let header = plan_org_streamed(&store, &org, "daily run", now)
-        .await
-        .unwrap();
-    let deps = NoticeDeps {
-        store: Arc::new(store.clone()),
-        notices: Arc::new(store.clone()),
-        mailer: Arc::new(sink.mailer()),
-        clock: Arc::new(FixedClock::new(now + Duration::minutes(1))),
-    };
-    let ctx = NoticeContext::new("Acme", "it@example.com");
-    let day = NoticeDay {
-        org: &org,
-        plan_id: header.plan_id,
-        context: &ctx,
-        keep_links: &PathLinks,
-    };
-    let summary = run_notice_day(&deps, &day).await.unwrap();
+    seed_org(&store, &org, &members, &reclaiming_policy(100), now).await;
+    let plan_id = plan_the_day(&store, &org, now).await;
+    let deps = notice_deps(
+        Arc::new(store.clone()),
+        Arc::new(sink.mailer()),
+        Arc::new(FixedClock::new(now + Duration::minutes(1))),
+    );
+    let summary = run_day(&deps, &org, plan_id, &PathLinks).await.unwrap();
     assert_eq!(summary.notified, 3, "{summary:?}");
-    let again = run_notice_day(&deps, &day).await.unwrap();
+    let again = run_day(&deps, &org, plan_id, &PathLinks).await.unwrap();
     assert_eq!(again.notified, 0, "{again:?}");
     let messages = sink.messages();
     assert_eq!(

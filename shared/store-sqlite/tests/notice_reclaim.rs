@@ -10,12 +10,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::*;
-use miro_client::SecretString;
 use miro_sam_core::domain::{MemberId, PlanId};
 use miro_sam_core::jobs::{self, Deps, ReclaimOptions, Selection};
 use miro_sam_core::notices::{
@@ -23,36 +21,12 @@ use miro_sam_core::notices::{
     NoticeState, OrgNoticeReport, notices_after_plan,
 };
 use miro_sam_core::policy::Policy;
-use miro_sam_core::ports::{
-    Clock, FixedClock, MailError, Mailer, NoticeStore, OutgoingEmail, SentEmail, TokenBundle,
-    TokenStore,
-};
+use miro_sam_core::ports::{Clock, FixedClock, NoticeStore, TokenStore};
 use miro_sam_core::reclaim::{NoticeWait, ReclaimOutcome, SkipReason};
+use miro_sam_sqlite::QueuedRequest;
+use miro_sam_testkit::notice_world::{Outbox, notice_deps};
+use miro_sam_testkit::world::access_token;
 use miro_sandbox::ScimOp;
-
-/// Hands every message to a list.
-#[derive(Default)]
-struct Outbox {
-    sent: Mutex<Vec<OutgoingEmail>>,
-}
-
-#[async_trait]
-impl Mailer for Outbox {
-    async fn send(&self, email: &OutgoingEmail) -> Result<SentEmail, MailError> {
-        self.sent.lock().unwrap().push(email.clone());
-        Ok(SentEmail::default())
-    }
-}
-
-impl Outbox {
-    /// The addresses written to since the last call.
-    fn take_recipients(&self) -> BTreeSet<String> {
-        std::mem::take(&mut *self.sent.lock().unwrap())
-            .iter()
-            .map(|m| m.to.to_string().to_lowercase())
-            .collect()
-    }
-}
 
 fn notice_policy() -> Policy {
     Policy {
@@ -82,12 +56,7 @@ impl Days {
             clock: clock.clone(),
             ..w.deps.clone()
         };
-        let notices = NoticeDeps {
-            store: Arc::new(w.store.clone()),
-            notices: Arc::new(w.store.clone()),
-            mailer: outbox.clone(),
-            clock: clock.clone(),
-        };
+        let notices = notice_deps(Arc::new(w.store.clone()), outbox.clone(), clock.clone());
         let settings = NoticeSettings {
             contact: "it@acme-corp.example".into(),
             keep_links: Arc::new(NoKeepLinks),
@@ -119,21 +88,18 @@ impl Days {
             .control
             .advance_clock(std::time::Duration::from_secs(days * 86_400));
         self.clock.set(self.w.control.now());
-        let org = self.w.org_str();
-        self.w
-            .store
-            .put_tokens(&TokenBundle {
-                org_id: self.w.org.clone(),
-                access_token: SecretString::from(self.w.control.issue_access_token(&org)),
-                refresh_token: None,
-                expires_at: Some(self.now() + Duration::minutes(55)),
-                team_id: None,
-                user_id: None,
-                scopes: vec!["organizations:read".into()],
-                version: 0,
-            })
-            .await
-            .unwrap();
+        let mut fresh = access_token(&self.w.control, &self.w.org);
+        fresh.expires_at = Some(self.now() + Duration::minutes(55));
+        self.w.store.put_tokens(&fresh).await.unwrap();
+    }
+
+    /// The addresses written to since the last call.
+    fn told(&self) -> BTreeSet<String> {
+        self.outbox
+            .take()
+            .iter()
+            .map(|m| m.to.to_string().to_lowercase())
+            .collect()
     }
 
     fn date(&self, day: i64) -> NaiveDate {
@@ -176,9 +142,14 @@ impl Days {
     }
 
     /// What `miro-sam serve`'s worker does: every queued reclaim, then marked done. The members it reclaimed.
+    /// Every request the worker has still to take.
+    async fn queued(&self) -> Vec<QueuedRequest> {
+        self.w.store.queued_requests(usize::MAX).await.unwrap()
+    }
+
     async fn run_worker(&self) -> BTreeSet<MemberId> {
         let mut reclaimed = BTreeSet::new();
-        for q in self.w.store.queued_requests(usize::MAX).await.unwrap() {
+        for q in self.queued().await {
             let r = q.reclaim().expect("only reclaims are queued here");
             let opts = ReclaimOptions {
                 approved_by: r.approved_by.clone(),
@@ -244,7 +215,7 @@ async fn the_reclaim_waits_for_the_notice_over_simulated_days() {
     assert!(told0.len() >= 3, "the sandbox org has candidates");
     assert_eq!(day0.summary.notified as usize, told0.len(), "{day0:?}");
     assert_eq!(day0.summary.silenced, None);
-    assert_eq!(d.outbox.take_recipients(), d.emails(&told0));
+    assert_eq!(d.told(), d.emails(&told0));
     let first = told0.first().unwrap().clone();
     assert_eq!(d.record(&first).await.reclaim_on, d.date(7));
 
@@ -262,13 +233,7 @@ async fn the_reclaim_waits_for_the_notice_over_simulated_days() {
     );
     let why = early.waiting_for_notice[0].wait.short();
     assert_eq!(why, format!("reclaim date {} not reached", d.date(7)));
-    assert!(
-        d.w.store
-            .queued_requests(usize::MAX)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(d.queued().await.is_empty(), "nobody is queued yet");
     // A selection waits the same way.
     let picked = d.approve_all_of(plan0, vec![first.clone()]).await;
     assert_eq!(
@@ -322,7 +287,7 @@ async fn the_reclaim_waits_for_the_notice_over_simulated_days() {
     let new3 = minus(&cand3, &told0);
     assert!(new3.contains(&late), "{new3:?}");
     assert_eq!(day3.summary.notified as usize, new3.len());
-    assert_eq!(d.outbox.take_recipients(), d.emails(&new3));
+    assert_eq!(d.told(), d.emails(&new3));
     assert_eq!(d.record(&late).await.reclaim_on, d.date(10));
 
     // Day 5: two days before the date, day 0's remaining candidates get their one reminder.
@@ -334,7 +299,7 @@ async fn the_reclaim_waits_for_the_notice_over_simulated_days() {
     assert_eq!(day5.summary.notified as usize, new5.len());
     let mut told5 = d.emails(&due);
     told5.extend(d.emails(&new5));
-    assert_eq!(d.outbox.take_recipients(), told5);
+    assert_eq!(d.told(), told5);
 
     // Day 7: the date has come; they are due (nothing is sent for that). A re-run of the day does nothing.
     d.advance(2).await;
@@ -343,16 +308,13 @@ async fn the_reclaim_waits_for_the_notice_over_simulated_days() {
     assert!(cand7.is_superset(&due));
     let new7 = minus(&minus(&minus(&cand7, &told0), &new3), &new5);
     assert_eq!(day7.summary.notified as usize, new7.len());
-    assert_eq!(d.outbox.take_recipients(), d.emails(&new7));
+    assert_eq!(d.told(), d.emails(&new7));
     for m in &due {
         assert_eq!(d.record(m).await.state, NoticeState::Due, "{m}");
     }
     let rerun = d.notices_again(plan7).await;
     assert_eq!(rerun.summary, NoticeDaySummary::default());
-    assert!(
-        d.outbox.take_recipients().is_empty(),
-        "nobody is told twice"
-    );
+    assert!(d.told().is_empty(), "nobody is told twice");
 
     // The approval queues exactly the due members; the ones told later wait for their own dates.
     let approval = d.approve_all(plan7).await;
@@ -386,7 +348,7 @@ async fn the_reclaim_waits_for_the_notice_over_simulated_days() {
     let after_reclaims = d.notices_again(plan7).await;
     assert_eq!(after_reclaims.summary.notified, 0, "{after_reclaims:?}");
     assert!(
-        d.outbox.take_recipients().is_empty(),
+        d.told().is_empty(),
         "no new notice to a member just reclaimed"
     );
     assert!(!d.deactivated().contains(&worker));
@@ -429,7 +391,7 @@ async fn the_automatic_run_queues_each_candidate_on_its_reclaim_date() {
     let enqueue = |plan| jobs::enqueue_plan(&d.w.store, &d.w.store, plan, false, d.now());
 
     let (plan0, told0, _) = d.morning().await;
-    d.outbox.take_recipients();
+    d.told();
     let early = enqueue(plan0).await.unwrap();
     assert_eq!((early.enqueued, early.already_queued), (0, 0));
     let waiting: BTreeSet<MemberId> = early
@@ -438,13 +400,7 @@ async fn the_automatic_run_queues_each_candidate_on_its_reclaim_date() {
         .map(|w| w.member_id.clone())
         .collect();
     assert_eq!(waiting, told0);
-    assert!(
-        d.w.store
-            .queued_requests(usize::MAX)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(d.queued().await.is_empty(), "nobody is queued yet");
 
     d.advance(7).await;
     let (plan7, _, day7) = d.morning().await;
@@ -475,7 +431,7 @@ async fn with_notices_off_the_approval_and_the_worker_do_not_wait() {
         report.summary.silenced.as_deref(),
         Some("notices are off (notice_days is 0)")
     );
-    assert!(d.outbox.take_recipients().is_empty());
+    assert!(d.told().is_empty());
     let approval = d.approve_all(plan).await;
     assert!(approval.waiting_for_notice.is_empty());
     assert_eq!(approval.queued as usize, candidates.len());

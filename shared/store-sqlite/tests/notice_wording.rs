@@ -2,89 +2,55 @@
 //! and `notice_contact` are what the day's notices say (`notices_after_plan` reads them from the org's latest
 //! policy), and an org without them gets the default wording and the deployment's contact.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use miro_client::{License, Member, Role};
-use miro_sam_core::domain::{MemberId, OrgId, Subscription};
-use miro_sam_core::jobs::{plan_org_streamed, set_policy};
+use chrono::Duration;
+use miro_client::Member;
 use miro_sam_core::notices::{
-    DigestChannels, NoKeepLinks, NoticeDeps, NoticeSettings, notice_context, notices_after_plan,
+    DigestChannels, NoKeepLinks, NoticeSettings, notice_context, notices_after_plan,
 };
-use miro_sam_core::policy::{NoticeTemplate, Policy, ReclaimCap};
-use miro_sam_core::ports::{FixedClock, MailError, Mailer, MemberStore, OutgoingEmail, SentEmail};
+use miro_sam_core::policy::{NoticeTemplate, Policy};
+use miro_sam_core::ports::{FixedClock, OutgoingEmail};
 use miro_sam_sqlite::SqliteStore;
-
-#[derive(Default)]
-struct Outbox(Mutex<Vec<OutgoingEmail>>);
-
-#[async_trait]
-impl Mailer for Outbox {
-    async fn send(&self, email: &OutgoingEmail) -> Result<SentEmail, MailError> {
-        self.0.lock().unwrap().push(email.clone());
-        Ok(SentEmail::default())
-    }
-}
+use miro_sam_testkit::notice_world::{
+    Outbox, member, notice_deps, org, plan_the_day, reclaiming_policy, seed_org, start,
+};
 
 const DEPLOYMENT_CONTACT: &str = "the deployment's desk, desk@example.com";
 
 fn policy(template: Option<NoticeTemplate>, contact: Option<&str>) -> Policy {
     Policy {
-        dry_run: false,
-        cap: ReclaimCap {
-            max_count: Some(1_000),
-            max_percent: None,
-        },
         notice_days: 7,
         reminder_days_before: vec![2],
         notice_contact: contact.map(str::to_owned),
         notice_template: template,
-        ..Policy::default()
+        ..reclaiming_policy(1_000)
     }
 }
 
 /// One member idle for 200 days, the policy stored, the day planned and its notices run: what was sent.
 async fn notices_of_the_day(policy: Policy) -> Vec<OutgoingEmail> {
-    let start: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 3, 2, 6, 0, 0).unwrap();
+    let start = start();
     let store = SqliteStore::in_memory().unwrap();
-    let org = OrgId::parse("3074457345821141000").unwrap();
-    let member = Member {
-        id: MemberId::parse("3458764517517800001").unwrap().to_string(),
+    let org = org();
+    let ada = Member {
         email: "ada@example.com".into(),
-        active: true,
-        role: Role::InternalUser,
-        license: License::Full,
-        license_assigned_at: Some(start - Duration::days(600)),
-        last_activity_at: Some(start - Duration::days(200)),
-        admin_roles: vec![],
+        ..member(1, start - Duration::days(200))
     };
-    store
-        .upsert_members(
-            &org,
-            &[Subscription::from_member(&org, &member, start).unwrap()],
-        )
-        .await
-        .unwrap();
-    set_policy(&store, &org, &policy, "admin@example.com", start)
-        .await
-        .unwrap();
-    let header = plan_org_streamed(&store, &org, "daily run", start)
-        .await
-        .unwrap();
+    seed_org(&store, &org, &[ada], &policy, start).await;
+    let plan_id = plan_the_day(&store, &org, start).await;
     let outbox = Arc::new(Outbox::default());
-    let deps = NoticeDeps {
-        store: Arc::new(store.clone()),
-        notices: Arc::new(store.clone()),
-        mailer: outbox.clone(),
-        clock: Arc::new(FixedClock::new(start)),
-    };
+    let deps = notice_deps(
+        Arc::new(store.clone()),
+        outbox.clone(),
+        Arc::new(FixedClock::new(start)),
+    );
     let settings = NoticeSettings {
         contact: DEPLOYMENT_CONTACT.into(),
         keep_links: Arc::new(NoKeepLinks),
         digest: DigestChannels::default(),
     };
-    let report = notices_after_plan(&deps, &org, header.plan_id, &settings)
+    let report = notices_after_plan(&deps, &org, plan_id, &settings)
         .await
         .unwrap();
     assert_eq!(report.summary.notified, 1, "{report:?}");
@@ -100,7 +66,7 @@ async fn notices_of_the_day(policy: Policy) -> Vec<OutgoingEmail> {
             .unwrap_or(DEPLOYMENT_CONTACT)
     );
     assert_eq!(ctx.template, policy.notice_template);
-    std::mem::take(&mut *outbox.0.lock().unwrap())
+    outbox.take()
 }
 
 #[tokio::test]

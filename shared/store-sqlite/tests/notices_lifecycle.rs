@@ -3,52 +3,27 @@
 //! twice, and what the audit log and timelines say. The mailer records what it is handed; its real adapters are
 //! tested against a real SMTP server and SES on the local AWS API in their own crates.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use miro_client::{License, Member, Role};
+use chrono::{DateTime, Duration, Utc};
+use miro_client::Member;
 use miro_sam_core::audit::AuditEvent;
-use miro_sam_core::domain::{MemberId, OrgId, PlanId, Subscription};
+use miro_sam_core::domain::{OrgId, PlanId, Subscription};
 use miro_sam_core::hold::HoldSource;
-use miro_sam_core::jobs::{plan_org_streamed, set_policy};
 use miro_sam_core::notices::{
-    CycleRef, KeepOutcome, NoKeepLinks, NoticeBlock, NoticeContext, NoticeDay, NoticeDaySummary,
-    NoticeDeps, NoticeError, NoticeRecord, NoticeState, SEND_CLAIM_TTL, keep_seat, notice_digest,
-    reclaim_gate, run_notice_day,
+    CycleRef, KeepOutcome, NoKeepLinks, NoticeBlock, NoticeDaySummary, NoticeDeps, NoticeError,
+    NoticeRecord, NoticeState, SEND_CLAIM_TTL, keep_seat, notice_digest, reclaim_gate,
 };
-use miro_sam_core::policy::{Policy, ReclaimCap};
+use miro_sam_core::policy::Policy;
 use miro_sam_core::ports::{
-    AuditStore, FixedClock, MailError, Mailer, MemberStore, NoticeStore, OrgStore, OutgoingEmail,
-    SentEmail,
+    AuditStore, FixedClock, MailError, MemberStore, NoticeStore, OrgStore, OutgoingEmail,
 };
 use miro_sam_core::timeline::MemberChange;
 use miro_sam_sqlite::SqliteStore;
-
-/// Hands every message to a list; addresses in `refuse` get the error instead.
-#[derive(Default)]
-struct Outbox {
-    sent: Mutex<Vec<OutgoingEmail>>,
-    refuse: Mutex<HashMap<String, MailError>>,
-}
-
-#[async_trait]
-impl Mailer for Outbox {
-    async fn send(&self, email: &OutgoingEmail) -> Result<SentEmail, MailError> {
-        if let Some(e) = self.refuse.lock().unwrap().get(email.to.as_str()) {
-            return Err(e.clone());
-        }
-        self.sent.lock().unwrap().push(email.clone());
-        Ok(SentEmail::default())
-    }
-}
-
-impl Outbox {
-    fn take(&self) -> Vec<OutgoingEmail> {
-        std::mem::take(&mut *self.sent.lock().unwrap())
-    }
-}
+use miro_sam_testkit::notice_world::{
+    Outbox, member, member_id as id, notice_deps, org, plan_the_day, reclaiming_policy, run_day,
+    seed_org, start,
+};
 
 struct World {
     store: SqliteStore,
@@ -59,68 +34,34 @@ struct World {
     start: DateTime<Utc>,
 }
 
-fn org() -> OrgId {
-    OrgId::parse("3074457345821141000").unwrap()
-}
-
-fn id(n: u64) -> MemberId {
-    MemberId::parse(&(3_458_764_517_517_800_000u64 + n).to_string()).unwrap()
-}
-
-fn member(n: u64, last_active: DateTime<Utc>) -> Member {
-    Member {
-        id: id(n).to_string(),
-        email: format!("user{n}@example.com"),
-        active: true,
-        role: Role::InternalUser,
-        license: License::Full,
-        license_assigned_at: Some(last_active - Duration::days(400)),
-        last_activity_at: Some(last_active),
-        admin_roles: vec![],
-    }
-}
-
 fn notice_policy() -> Policy {
     Policy {
-        dry_run: false,
-        cap: ReclaimCap {
-            max_count: Some(1_000),
-            max_percent: None,
-        },
         notice_days: 7,
         reminder_days_before: vec![2],
         keep_days: 30,
-        ..Policy::default()
+        ..reclaiming_policy(1_000)
     }
 }
 
 /// Members 1-5 idle for 200 days (candidates), member 6 active yesterday.
 async fn world(policy: Policy) -> World {
-    let start = Utc.with_ymd_and_hms(2026, 3, 2, 6, 0, 0).unwrap();
+    let start = start();
     let store = SqliteStore::in_memory().unwrap();
     let o = org();
-    let members: Vec<Subscription> = (1..=6)
+    let members: Vec<Member> = (1..=6)
         .map(|n| {
             let last = if n == 6 {
                 start - Duration::days(1)
             } else {
                 start - Duration::days(200)
             };
-            Subscription::from_member(&o, &member(n, last), start).unwrap()
+            member(n, last)
         })
         .collect();
-    store.upsert_members(&o, &members).await.unwrap();
-    set_policy(&store, &o, &policy, "admin@example.com", start)
-        .await
-        .unwrap();
+    seed_org(&store, &o, &members, &policy, start).await;
     let outbox = Arc::new(Outbox::default());
     let clock = Arc::new(FixedClock::new(start));
-    let deps = NoticeDeps {
-        store: Arc::new(store.clone()),
-        notices: Arc::new(store.clone()),
-        mailer: outbox.clone(),
-        clock: clock.clone(),
-    };
+    let deps = notice_deps(Arc::new(store.clone()), outbox.clone(), clock.clone());
     World {
         store,
         outbox,
@@ -131,33 +72,17 @@ async fn world(policy: Policy) -> World {
     }
 }
 
-fn context() -> NoticeContext {
-    NoticeContext::new("Acme", "it@example.com")
-}
-
 impl World {
     /// Morning of day `d`: plan, then run the notices on that plan.
     async fn day(&self, d: i64) -> (PlanId, Result<NoticeDaySummary, NoticeError>) {
-        self.clock.set(self.start + Duration::days(d));
         let now = self.start + Duration::days(d);
-        let header = plan_org_streamed(&self.store, &self.org, "daily run", now)
-            .await
-            .unwrap();
-        (header.plan_id, self.run(header.plan_id).await)
+        self.clock.set(now);
+        let plan_id = plan_the_day(&self.store, &self.org, now).await;
+        (plan_id, self.run(plan_id).await)
     }
 
     async fn run(&self, plan_id: PlanId) -> Result<NoticeDaySummary, NoticeError> {
-        let ctx = context();
-        run_notice_day(
-            &self.deps,
-            &NoticeDay {
-                org: &self.org,
-                plan_id,
-                context: &ctx,
-                keep_links: &NoKeepLinks,
-            },
-        )
-        .await
+        run_day(&self.deps, &self.org, plan_id, &NoKeepLinks).await
     }
 
     async fn record(&self, n: u64) -> NoticeRecord {
@@ -192,8 +117,8 @@ fn recipients(mails: &[OutgoingEmail]) -> Vec<String> {
 #[tokio::test]
 async fn a_cycle_over_simulated_days_notifies_reminds_keeps_drops_out_and_comes_due() {
     let w = world(notice_policy()).await;
-    w.outbox.refuse.lock().unwrap().insert(
-        "user5@example.com".into(),
+    w.outbox.refuse(
+        "user5@example.com",
         MailError::Rejected {
             detail: "550 mailbox unavailable".into(),
         },
@@ -383,8 +308,8 @@ async fn a_cycle_over_simulated_days_notifies_reminds_keeps_drops_out_and_comes_
 #[tokio::test]
 async fn a_send_cut_off_mid_way_is_never_sent_again_and_never_comes_due() {
     let w = world(notice_policy()).await;
-    w.outbox.refuse.lock().unwrap().insert(
-        "user1@example.com".into(),
+    w.outbox.refuse(
+        "user1@example.com",
         MailError::Unknown {
             detail: "connection reset after DATA".into(),
         },
@@ -392,7 +317,7 @@ async fn a_send_cut_off_mid_way_is_never_sent_again_and_never_comes_due() {
     let (_, summary) = w.day(0).await;
     assert_eq!(summary.unwrap().not_delivered, 1);
     assert_eq!(w.record(1).await.state, NoticeState::Unconfirmed);
-    w.outbox.refuse.lock().unwrap().clear();
+    w.outbox.accept_all();
     for d in 1..=8 {
         let (_, s) = w.day(d).await;
         s.unwrap();
@@ -414,9 +339,7 @@ async fn a_send_cut_off_mid_way_is_never_sent_again_and_never_comes_due() {
 #[tokio::test]
 async fn a_claim_left_by_a_crashed_worker_goes_stale_and_is_not_resent() {
     let w = world(notice_policy()).await;
-    let header = plan_org_streamed(&w.store, &w.org, "daily run", w.start)
-        .await
-        .unwrap();
+    let plan_id = plan_the_day(&w.store, &w.org, w.start).await;
     // A worker claimed member 1's notice, then died before sending or confirming.
     let claim = NoticeRecord {
         org_id: w.org.clone(),
@@ -425,7 +348,7 @@ async fn a_claim_left_by_a_crashed_worker_goes_stale_and_is_not_resent() {
         cycle: 1,
         version: 1,
         state: NoticeState::Sending { since: w.start },
-        plan_id: header.plan_id,
+        plan_id,
         days_inactive: 200,
         notified_on: w.start.date_naive(),
         reclaim_on: w.start.date_naive() + Duration::days(7),
@@ -435,7 +358,7 @@ async fn a_claim_left_by_a_crashed_worker_goes_stale_and_is_not_resent() {
     w.store.put_notice(&claim, None).await.unwrap();
     // Within the claim's time another run leaves it to its sender.
     w.clock.set(w.start + Duration::minutes(5));
-    let s = w.run(header.plan_id).await.unwrap();
+    let s = w.run(plan_id).await.unwrap();
     assert_eq!(s.notified, 4, "the other candidates are told: {s:?}");
     assert!(!recipients(&w.outbox.take()).contains(&"user1@example.com".to_owned()));
     assert!(matches!(
@@ -444,7 +367,7 @@ async fn a_claim_left_by_a_crashed_worker_goes_stale_and_is_not_resent() {
     ));
     // Past it, the claim is marked unconfirmed, and nothing is sent.
     w.clock.set(w.start + SEND_CLAIM_TTL + Duration::minutes(1));
-    let s = w.run(header.plan_id).await.unwrap();
+    let s = w.run(plan_id).await.unwrap();
     assert_eq!((s.notified, s.not_delivered), (0, 1), "{s:?}");
     assert!(w.outbox.take().is_empty());
     assert_eq!(w.record(1).await.state, NoticeState::Unconfirmed);
@@ -454,8 +377,8 @@ async fn a_claim_left_by_a_crashed_worker_goes_stale_and_is_not_resent() {
 async fn a_misconfigured_channel_stops_the_run_and_the_next_run_sends_once() {
     let w = world(notice_policy()).await;
     for n in 1..=5 {
-        w.outbox.refuse.lock().unwrap().insert(
-            format!("user{n}@example.com"),
+        w.outbox.refuse(
+            &format!("user{n}@example.com"),
             MailError::Misconfigured {
                 detail: "sender identity not verified".into(),
             },
@@ -476,7 +399,7 @@ async fn a_misconfigured_channel_stops_the_run_and_the_next_run_sends_once() {
         w.store.get_notice(&w.org, &id(2)).await.unwrap().is_none(),
         "the run stopped at the first failure"
     );
-    w.outbox.refuse.lock().unwrap().clear();
+    w.outbox.accept_all();
     let s = w.run(plan).await.unwrap();
     assert_eq!(s.notified, 5, "{s:?}");
     assert_eq!(w.outbox.take().len(), 5, "each member once");
