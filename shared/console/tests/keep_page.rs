@@ -8,7 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use common::{Console, Options, console, csrf_of, live_policy};
 use miro_sam_console::CSP;
 use miro_sam_core::audit::AuditEvent;
-use miro_sam_core::hold::HoldSource;
+use miro_sam_core::domain::{Email, MemberId};
+use miro_sam_core::hold::{Hold, HoldSource};
 use miro_sam_core::jobs;
 use miro_sam_core::notices::{NoticeRecord, NoticeState};
 use miro_sam_core::plan::ReclaimPlan;
@@ -43,19 +44,24 @@ async fn keep_console(needs_approval: bool) -> (Console, ReclaimPlan) {
     (c, plan)
 }
 
-/// A notified cycle of the plan's `n`-th candidate, as the notice run leaves it.
-async fn notified(c: &Console, plan: &ReclaimPlan, n: usize) -> NoticeRecord {
-    let cand = &plan.candidates[n];
+/// Stores the first notice cycle of `member` (`email`) in `state`, told today of the reclaim in a week.
+async fn stored_notice(
+    c: &Console,
+    plan: &ReclaimPlan,
+    (member_id, email): (MemberId, Email),
+    days_inactive: i64,
+    state: NoticeState,
+) -> NoticeRecord {
     let today = c.now().date_naive();
     let r = NoticeRecord {
         org_id: c.w.org.clone(),
-        member_id: cand.member_id.clone(),
-        email: cand.email.clone(),
+        member_id,
+        email,
         cycle: 1,
         version: 1,
-        state: NoticeState::Notified,
+        state,
         plan_id: plan.plan_id,
-        days_inactive: cand.days_inactive,
+        days_inactive,
         notified_on: today,
         reclaim_on: today + Duration::days(7),
         reminders: vec![],
@@ -65,12 +71,44 @@ async fn notified(c: &Console, plan: &ReclaimPlan, n: usize) -> NoticeRecord {
     r
 }
 
+/// A notified cycle of the plan's `n`-th candidate, as the notice run leaves it.
+async fn notified(c: &Console, plan: &ReclaimPlan, n: usize) -> NoticeRecord {
+    let cand = &plan.candidates[n];
+    let member = (cand.member_id.clone(), cand.email.clone());
+    stored_notice(c, plan, member, cand.days_inactive, NoticeState::Notified).await
+}
+
 async fn record(c: &Console, r: &NoticeRecord) -> NoticeRecord {
     c.w.store
         .get_notice(&r.org_id, &r.member_id)
         .await
         .unwrap()
         .expect("the record is still there")
+}
+
+/// `r`'s record says kept at `now` until `until`, and a hold keeps the seat until then: the record and the hold.
+async fn kept_and_held(
+    c: &Console,
+    r: &NoticeRecord,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> (NoticeRecord, Hold) {
+    let after = record(c, r).await;
+    assert_eq!(
+        after.state,
+        NoticeState::Kept {
+            at: now,
+            hold_until: until
+        }
+    );
+    let hold =
+        c.w.store
+            .get_hold(&c.w.org, &r.member_id)
+            .await
+            .unwrap()
+            .expect("the keep placed a hold");
+    assert_eq!(hold.expires_at, until);
+    (after, hold)
 }
 
 /// A plain client, no cookies: the member's mail client or browser.
@@ -161,20 +199,7 @@ async fn get_shows_one_button_and_changes_nothing_post_keeps_once() {
     assert!(kept.body.contains(&promise), "{}", kept.body);
     assert_eq!(kept.headers["cache-control"], "no-store");
 
-    let after = record(&c, &r).await;
-    assert_eq!(
-        after.state,
-        NoticeState::Kept {
-            at: now,
-            hold_until: until
-        }
-    );
-    let hold =
-        c.w.store
-            .get_hold(&c.w.org, &r.member_id)
-            .await
-            .unwrap()
-            .expect("the keep placed a hold");
+    let (after, hold) = kept_and_held(&c, &r, now, until).await;
     assert_eq!(
         (hold.source, hold.expires_at, hold.created_by.as_str()),
         (HoldSource::Kept, until, r.email.as_str())
@@ -368,20 +393,7 @@ async fn with_approval_a_keep_waits_for_an_admin_who_approves_or_declines() {
         )),
         "{body}"
     );
-    assert_eq!(
-        record(&c, &ann).await.state,
-        NoticeState::Kept {
-            at: now,
-            hold_until: until
-        }
-    );
-    let hold =
-        c.w.store
-            .get_hold(&c.w.org, &ann.member_id)
-            .await
-            .unwrap()
-            .unwrap();
-    assert_eq!(hold.expires_at, until);
+    let (_, hold) = kept_and_held(&c, &ann, now, until).await;
     assert!(
         hold.created_by.contains("(console, Miro user "),
         "{}",
@@ -481,21 +493,11 @@ async fn keep_requests_page_through_every_open_request_once() {
         } else {
             NoticeState::Notified
         };
-        let r = NoticeRecord {
-            org_id: c.w.org.clone(),
-            member_id: miro_sam_core::domain::MemberId::parse(&(base + i).to_string()).unwrap(),
-            email: miro_sam_core::domain::Email::parse(&email).unwrap(),
-            cycle: 1,
-            version: 1,
-            state,
-            plan_id: plan.plan_id,
-            days_inactive: 120,
-            notified_on: c.now().date_naive(),
-            reclaim_on: c.now().date_naive() + Duration::days(7),
-            reminders: vec![],
-            updated_at: c.now(),
-        };
-        c.w.store.put_notice(&r, None).await.unwrap();
+        let member = (
+            MemberId::parse(&(base + i).to_string()).unwrap(),
+            Email::parse(&email).unwrap(),
+        );
+        stored_notice(&c, &plan, member, 120, state).await;
     }
     let admin = c.signed_in_browser().await;
     let mut seen = Vec::new();

@@ -8,13 +8,18 @@ use miro_sam_console::{LoginLinkError, one_time_login_link};
 use miro_sam_core::audit::AuditEvent;
 use miro_sam_core::ports::AuditStore;
 
-#[tokio::test]
-async fn a_login_link_signs_in_once() {
-    let c = console(Options {
+/// A console that takes one-time login links, as `miro-sam serve` runs it.
+async fn login_link_console() -> Console {
+    console(Options {
         local_login: true,
         ..Options::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_login_link_signs_in_once() {
+    let c = login_link_console().await;
     let link = one_time_login_link(
         &c.config_for_links,
         c.states.as_ref(),
@@ -52,8 +57,7 @@ async fn a_login_link_signs_in_once() {
     // Used once: a second browser gets nothing.
     let other = browser();
     let r = other.get(link.as_str()).send().await.unwrap();
-    assert_eq!(r.status(), 403);
-    assert!(r.text().await.unwrap().contains("already used"));
+    forbidden(r, "already used").await;
     assert_eq!(c.get(&other, "/").await.0, 401);
 }
 
@@ -86,18 +90,13 @@ async fn login_links_are_off_unless_configured_and_only_for_loopback() {
 
 #[tokio::test]
 async fn a_login_link_older_than_ten_minutes_is_refused() {
-    let c = console(Options {
-        local_login: true,
-        ..Options::default()
-    })
-    .await;
+    let c = login_link_console().await;
     let link = one_time_login_link(&c.config_for_links, c.states.as_ref(), &c.w.org, "ops")
         .await
         .unwrap();
     c.clock.advance(Duration::minutes(11));
     let r = browser().get(link.as_str()).send().await.unwrap();
-    assert_eq!(r.status(), 403);
-    assert!(r.text().await.unwrap().contains("older than 10 minutes"));
+    forbidden(r, "older than 10 minutes").await;
 }
 
 #[tokio::test]
@@ -105,19 +104,10 @@ async fn a_sign_in_that_comes_back_after_ten_minutes_is_refused() {
     let c = console(Options::default()).await;
     let exchanges = c.w.control.counters().get("token");
     let b = manual_browser();
-    let r = b.get(format!("{}/login", c.url)).send().await.unwrap();
-    let to_miro = r.headers()["location"].to_str().unwrap().to_owned();
-    let back = b.get(&to_miro).send().await.unwrap();
-    let callback = back.headers()["location"].to_str().unwrap().to_owned();
+    let callback = c.callback_from_miro(&b, &b).await;
     c.clock.advance(Duration::minutes(11));
     let r = b.get(&callback).send().await.unwrap();
-    assert_eq!(r.status(), 403);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("More than 10 minutes passed")
-    );
+    forbidden(r, "More than 10 minutes passed").await;
     assert_eq!(
         c.w.control.counters().get("token"),
         exchanges,

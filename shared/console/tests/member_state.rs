@@ -6,8 +6,7 @@ mod support;
 
 use common::*;
 use miro_sam_core::domain::MemberId;
-use miro_sam_core::jobs::{self, MemberRef};
-use miro_sam_core::ports::WorkMessage;
+use miro_sam_core::jobs;
 
 /// The page's "State" fact.
 fn state_of(page: &str) -> String {
@@ -16,24 +15,14 @@ fn state_of(page: &str) -> String {
 
 #[tokio::test]
 async fn the_member_state_shows_queued_reclaims_and_undos_before_the_next_download() {
-    let c = console(Options::default()).await;
-    let plan = c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, plan, b) = seeded(Options::default()).await;
     let (_, page) = c.get(&b, "/plans").await;
     let target = checkboxes(&page)[0].clone();
     let member_page = format!("/members/{target}");
     let (_, before) = c.get(&b, &member_page).await;
     assert_eq!(state_of(&before), "active", "as the download saw them");
 
-    let (status, _) = c
-        .select(
-            &b,
-            plan.plan_id,
-            &csrf_of(&page),
-            &[("action", "approve"), ("member", &target)],
-        )
-        .await;
-    assert_eq!(status, 200);
+    c.approve_member(&b, plan.plan_id, &page, &target).await;
     let (_, page) = c.get(&b, &member_page).await;
     let state = state_of(&page);
     assert!(
@@ -73,26 +62,9 @@ async fn the_member_state_shows_queued_reclaims_and_undos_before_the_next_downlo
         "{state}"
     );
 
-    let undo =
-        c.w.store
-            .queued_requests(10)
-            .await
-            .unwrap()
-            .into_iter()
-            .find_map(|q| match q.message {
-                WorkMessage::Reactivate(r) => Some(r),
-                WorkMessage::Reclaim(_) => None,
-            })
-            .expect("the undo is queued");
-    jobs::reactivate(
-        &c.w.deps,
-        &undo.org_id,
-        &MemberRef::Id(undo.member_id.clone()),
-        &undo.requested_by,
-        &undo.why,
-    )
-    .await
-    .expect("the worker's undo");
+    let undos = c.queued_undos().await;
+    let undo = undos.first().expect("the undo is queued");
+    c.carry_out_undo(undo).await;
     assert!(c.w.ground_truth(&id).active, "active again in Miro");
     let (_, page) = c.get(&b, &member_page).await;
     let state = state_of(&page);

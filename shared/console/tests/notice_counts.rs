@@ -12,24 +12,9 @@ use miro_sam_core::notices::{DropReason, NoticeRecord, NoticeState, Reminder, Re
 use miro_sam_core::plan::PLAN_PAGE;
 use miro_sam_core::ports::{NoticeStore, OrgStore};
 
-/// The value cell of the panel's row labelled `label`.
-fn row<'a>(panel: &'a str, label: &str) -> &'a str {
-    let th = format!("<th>{label}</th><td>");
-    let start = panel
-        .find(&th)
-        .unwrap_or_else(|| panic!("no row {label:?} in {panel}"))
-        + th.len();
-    let rest = &panel[start..];
-    &rest[..rest.find("</td>").expect("a closed cell")]
-}
-
 #[tokio::test]
 async fn the_overview_counts_the_notice_records_of_the_org() {
-    let c = console(Options {
-        members: 5,
-        ..Options::default()
-    })
-    .await;
+    let c = console(Options::members(5)).await;
     let now = c.now();
     let plan_id = PlanId::new();
     let record = |n: u64, state: NoticeState| NoticeRecord {
@@ -118,16 +103,16 @@ async fn the_overview_counts_the_notice_records_of_the_org() {
     let panel = between(&page, "aria-label=\"Notices\"", "</section>");
     // Told: the waiting members and every state but bounced, unconfirmed and the send in flight.
     let told = waiting + 8;
-    assert_eq!(row(panel, "Told (notice delivered)"), told.to_string());
-    assert_eq!(row(panel, "Reminded"), "10");
-    assert_eq!(row(panel, "Kept (incl. requests)"), "3");
-    assert_eq!(row(panel, "Keep requests waiting"), "1");
-    assert_eq!(row(panel, "Due (waiting for approval)"), "2");
-    assert_eq!(row(panel, "Reclaimed after notice"), "2");
-    assert_eq!(row(panel, "Not delivered"), "2");
-    assert_eq!(row(panel, "Dropped out"), "1");
-    assert_eq!(row(panel, "Reactivated after reclaim"), "1");
+    assert_eq!(cell(panel, "Told (notice delivered)"), told.to_string());
+    assert_eq!(cell(panel, "Reminded"), "10");
+    assert_eq!(cell(panel, "Kept (incl. requests)"), "3");
+    assert_eq!(cell(panel, "Keep requests waiting"), "1");
+    assert_eq!(cell(panel, "Due (waiting for approval)"), "2");
+    assert_eq!(cell(panel, "Reclaimed after notice"), "2");
+    assert_eq!(cell(panel, "Not delivered"), "2");
+    assert_eq!(cell(panel, "Dropped out"), "1");
+    assert_eq!(cell(panel, "Reactivated after reclaim"), "1");
     let rate = (3.0 * 1000.0 / told as f64).round() / 10.0;
-    assert_eq!(row(panel, "Keep rate"), format!("{rate:.1}%"));
+    assert_eq!(cell(panel, "Keep rate"), format!("{rate:.1}%"));
     assert!(!panel.contains("No notice sent yet"));
 }

@@ -10,9 +10,8 @@ use chrono::Duration;
 use common::*;
 use miro_sam_core::audit::{AuditEntry, AuditEvent};
 use miro_sam_core::domain::{AuditEntryId, MemberId, OrgId};
-use miro_sam_core::jobs::{self, MemberRef};
 use miro_sam_core::plan::candidate_order;
-use miro_sam_core::ports::{AuditStore, MemberStore, OrgStore, PlanStore, WorkMessage};
+use miro_sam_core::ports::{AuditStore, MemberStore, OrgStore, PlanStore};
 use miro_sam_core::reclaim::ReclaimState;
 use miro_sam_core::timeline::{ActivityBucket, MemberChange, MemberEvent};
 use miro_sam_core::{License, Role};
@@ -20,14 +19,12 @@ use miro_sandbox::SignInAs;
 
 #[tokio::test]
 async fn every_page_renders_with_seeded_data() {
-    let c = console(Options::default()).await;
-    let plan = c.seed().await;
+    let (c, plan, b) = seeded(Options::default()).await;
     // A second day of snapshots, so the chart over time has a line.
     let mut yesterday = c.w.store.latest_snapshot(&c.w.org).await.unwrap().unwrap();
     yesterday.date -= Duration::days(1);
     yesterday.assigned_paid += 3;
     c.w.store.put_snapshot(&yesterday).await.unwrap();
-    let b = c.signed_in_browser().await;
     let member = &plan.candidates[0];
 
     let (status, page) = c.get(&b, "/").await;
@@ -180,9 +177,7 @@ async fn every_page_renders_with_seeded_data() {
 
 #[tokio::test]
 async fn approving_a_selection_queues_exactly_those_candidates() {
-    let c = console(Options::default()).await;
-    let plan = c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, plan, b) = seeded(Options::default()).await;
     let (_, page) = c.get(&b, "/plans").await;
     let open = checkboxes(&page);
     assert_eq!(
@@ -241,9 +236,7 @@ async fn approving_a_selection_queues_exactly_those_candidates() {
 
 #[tokio::test]
 async fn rejecting_a_selection_needs_a_reason_and_skips_those_candidates() {
-    let c = console(Options::default()).await;
-    let plan = c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, plan, b) = seeded(Options::default()).await;
     let (_, page) = c.get(&b, "/plans").await;
     let open = checkboxes(&page);
     let csrf = csrf_of(&page);
@@ -305,18 +298,12 @@ async fn rejecting_a_selection_needs_a_reason_and_skips_those_candidates() {
 
 #[tokio::test]
 async fn the_plan_list_pages_through_every_candidate_once_in_order() {
-    let c = console(Options {
-        members: 400,
-        ..Options::default()
-    })
-    .await;
-    let plan = c.seed().await;
+    let (c, plan, b) = seeded(Options::members(400)).await;
     assert!(
         plan.candidates.len() > 50,
         "enough for two pages: {}",
         plan.candidates.len()
     );
-    let b = c.signed_in_browser().await;
     let mut seen = Vec::new();
     let mut path = "/plans".to_owned();
     for _ in 0..20 {
@@ -325,17 +312,8 @@ async fn the_plan_list_pages_through_every_candidate_once_in_order() {
         let rows = member_links(between(&page, "<h2>Candidates</h2>", "<h2>What changed"));
         assert!(rows.len() <= 50, "one page at a time");
         seen.extend(rows);
-        let next = page.find("\">Next page</a>").map(|end| {
-            let start = page[..end].rfind("href=\"").unwrap() + "href=\"".len();
-            page[start..end].replace("&amp;", "&").replace("&#38;", "&")
-        });
-        match next {
-            Some(n) => {
-                path = n
-                    .strip_prefix("/console")
-                    .expect("a console link")
-                    .to_owned()
-            }
+        match link_labelled(&page, "Next page") {
+            Some(next) => path = next,
             None => break,
         }
     }
@@ -376,20 +354,10 @@ async fn the_plan_list_pages_through_every_candidate_once_in_order() {
 
 #[tokio::test]
 async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
-    let c = console(Options::default()).await;
-    let plan = c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, plan, b) = seeded(Options::default()).await;
     let (_, page) = c.get(&b, "/plans").await;
     let target = checkboxes(&page)[0].clone();
-    let (status, _) = c
-        .select(
-            &b,
-            plan.plan_id,
-            &csrf_of(&page),
-            &[("action", "approve"), ("member", &target)],
-        )
-        .await;
-    assert_eq!(status, 200);
+    c.approve_member(&b, plan.plan_id, &page, &target).await;
     c.run_reclaim_worker().await;
     assert!(
         !c.w.ground_truth(&MemberId::parse(&target).unwrap()).active,
@@ -425,17 +393,7 @@ async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
         )
         .await;
     assert_eq!(status, 200, "{result}");
-    let undo: Vec<_> =
-        c.w.store
-            .queued_requests(10)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter_map(|q| match q.message {
-                WorkMessage::Reactivate(r) => Some(r),
-                WorkMessage::Reclaim(_) => None,
-            })
-            .collect();
+    let undo = c.queued_undos().await;
     assert_eq!(undo.len(), 1);
     assert_eq!(undo[0].member_id.as_str(), target);
     assert_eq!(undo[0].why, "needs it for the audit");
@@ -458,15 +416,7 @@ async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
             && reclaimed_so_far.contains("10.00 USD a month"),
         "{reclaimed_so_far}"
     );
-    jobs::reactivate(
-        &c.w.deps,
-        &undo[0].org_id,
-        &MemberRef::Id(undo[0].member_id.clone()),
-        &undo[0].requested_by,
-        &undo[0].why,
-    )
-    .await
-    .expect("the worker's undo");
+    c.carry_out_undo(&undo[0]).await;
     assert!(
         c.w.ground_truth(&MemberId::parse(&target).unwrap()).active,
         "active again in Miro"
@@ -598,9 +548,7 @@ async fn exemptions_are_added_and_removed_as_policy_versions() {
 
 #[tokio::test]
 async fn pausing_stops_approvals_until_resumed() {
-    let c = console(Options::default()).await;
-    let plan = c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, plan, b) = seeded(Options::default()).await;
     let (_, page) = c.get(&b, "/policy").await;
     let csrf = csrf_of(&page);
     let (status, _) = c
@@ -629,9 +577,7 @@ async fn pausing_stops_approvals_until_resumed() {
 
 #[tokio::test]
 async fn a_plan_of_another_org_or_no_plan_cannot_be_approved() {
-    let c = console(Options::default()).await;
-    c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, _, b) = seeded(Options::default()).await;
     let (_, page) = c.get(&b, "/").await;
     let (status, _) = c
         .post(
@@ -646,9 +592,7 @@ async fn a_plan_of_another_org_or_no_plan_cannot_be_approved() {
 
 #[tokio::test]
 async fn the_audit_exports_have_every_row() {
-    let c = console(Options::default()).await;
-    c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, _, b) = seeded(Options::default()).await;
     let entries = c.w.store.list_audit(&c.w.org).await.unwrap();
     assert!(
         entries.len() >= 3,
@@ -702,9 +646,7 @@ async fn the_audit_exports_have_every_row() {
 
 #[tokio::test]
 async fn the_members_csv_has_every_member_with_oomnitzas_fields() {
-    let c = console(Options::default()).await;
-    c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, _, b) = seeded(Options::default()).await;
     let r = b
         .get(format!("{}/members.csv", c.url))
         .send()
@@ -764,20 +706,7 @@ async fn a_session_sees_and_changes_only_its_own_org() {
         })
         .unwrap();
     connect(&c.w).await;
-    let other = OrgId::parse(&other_id).unwrap();
-    jobs::set_policy(
-        c.w.deps.store.as_ref(),
-        &other,
-        &live_policy(),
-        "test",
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
-    jobs::download_org(&c.w.deps, &other).await.unwrap();
-    let theirs = jobs::plan_org(c.w.deps.store.as_ref(), &other, "test", chrono::Utc::now())
-        .await
-        .unwrap();
+    let theirs = c.seed_org(&OrgId::parse(&other_id).unwrap()).await;
     let their_member = theirs.candidates[0].member_id.clone();
 
     c.w.control.set_sign_in(SignInAs::OrgAdmin).unwrap();
@@ -863,16 +792,8 @@ async fn the_audit_log_pages_through_every_entry_once_newest_first() {
         let ids = ids_on(&page);
         assert!(ids.len() <= 50);
         seen.extend(ids);
-        match page.find("\">Next page (older)</a>") {
-            Some(end) => {
-                let start = page[..end].rfind("href=\"").unwrap() + "href=\"".len();
-                path = page[start..end]
-                    .replace("&amp;", "&")
-                    .replace("&#38;", "&")
-                    .strip_prefix("/console")
-                    .unwrap()
-                    .to_owned();
-            }
+        match link_labelled(&page, "Next page (older)") {
+            Some(next) => path = next,
             None => break,
         }
         assert!(pages < 10, "paging ends");
@@ -894,13 +815,7 @@ async fn the_audit_log_pages_through_every_entry_once_newest_first() {
 
 #[tokio::test]
 async fn member_search_pages_through_every_match_in_email_order() {
-    let c = console(Options {
-        members: 130,
-        ..Options::default()
-    })
-    .await;
-    c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, _, b) = seeded(Options::members(130)).await;
     let mut all = c.w.store.list_members(&c.w.org).await.unwrap();
     all.sort_by(|a, b| a.email.cmp(&b.email).then(a.member_id.cmp(&b.member_id)));
     let mut seen = Vec::new();

@@ -11,11 +11,7 @@ use miro_sam_core::plan::PLAN_PAGE;
 
 #[tokio::test]
 async fn the_plan_pages_diff_is_the_cores_plan_diff() {
-    let c = console(Options {
-        members: 2_400,
-        ..Options::default()
-    })
-    .await;
+    let c = console(Options::members(2_400)).await;
     let first = c.seed().await;
     assert!(
         first.candidates.len() > PLAN_PAGE,

@@ -8,9 +8,7 @@ use common::*;
 
 #[tokio::test]
 async fn the_candidate_table_is_wide_and_its_evidence_is_short_lines() {
-    let c = console(Options::default()).await;
-    let plan = c.seed().await;
-    let b = c.signed_in_browser().await;
+    let (c, plan, b) = seeded(Options::default()).await;
 
     let (status, page) = c.get(&b, "/plans").await;
     assert_eq!(status, 200);

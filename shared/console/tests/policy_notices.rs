@@ -10,22 +10,12 @@ use miro_sam_core::ports::OrgStore;
 
 /// The value cell of the notice settings row of `field`.
 fn setting<'a>(page: &'a str, field: &str) -> &'a str {
-    let th = format!("<th><code>{field}</code></th><td>");
-    let start = page
-        .find(&th)
-        .unwrap_or_else(|| panic!("no row {field:?} in {page}"))
-        + th.len();
-    let rest = &page[start..];
-    &rest[..rest.find("</td>").expect("a closed cell")]
+    cell(page, &format!("<code>{field}</code>"))
 }
 
 #[tokio::test]
 async fn notice_settings_and_templates_are_shown_edited_and_checked() {
-    let c = console(Options {
-        members: 5,
-        ..Options::default()
-    })
-    .await;
+    let c = console(Options::members(5)).await;
     let b = c.signed_in_browser().await;
     let (status, page) = c.get(&b, "/policy").await;
     assert_eq!(status, 200);
@@ -105,23 +95,21 @@ async fn notice_settings_and_templates_are_shown_edited_and_checked() {
     assert!(t.text.is_none());
 
     let (_, page) = c.get(&b, "/policy").await;
-    assert_eq!(
-        setting(&page, "notice_days"),
-        "10 (members are told 10 days before the reclaim)"
-    );
-    assert_eq!(
-        setting(&page, "reminder_days_before"),
-        "3 days before, 1 day before"
-    );
-    assert_eq!(setting(&page, "keep_needs_approval"), "yes");
-    assert_eq!(
-        setting(&page, "notice_contact"),
-        "Grace at the IT desk, it@example.com"
-    );
-    assert_eq!(
-        setting(&page, "notice_template"),
-        "the org&#39;s own subject, html (the rest: the default wording)"
-    );
+    for (field, shown) in [
+        (
+            "notice_days",
+            "10 (members are told 10 days before the reclaim)",
+        ),
+        ("reminder_days_before", "3 days before, 1 day before"),
+        ("keep_needs_approval", "yes"),
+        ("notice_contact", "Grace at the IT desk, it@example.com"),
+        (
+            "notice_template",
+            "the org&#39;s own subject, html (the rest: the default wording)",
+        ),
+    ] {
+        assert_eq!(setting(&page, field), shown, "{field}");
+    }
     // The samples follow the org's templates: the subject of each, the default text body (no text template),
     // whom to ask from notice_contact.
     assert!(

@@ -125,9 +125,7 @@ async fn a_plain_member_is_refused_without_data() {
         .unwrap();
     let b = browser();
     let r = c.sign_in(&b).await;
-    assert_eq!(r.status(), 403);
-    let page = r.text().await.unwrap();
-    assert!(page.contains("Company Admins only"), "{page}");
+    let page = forbidden(r, "Company Admins only").await;
     assert!(!page.contains("Sign out"), "no signed-in frame");
     assert_eq!(
         c.w.control.counters().get("revoke"),
@@ -158,12 +156,8 @@ async fn another_orgs_admin_is_refused_without_data() {
         .unwrap();
     let b = browser();
     let r = c.sign_in(&b).await;
-    assert_eq!(r.status(), 403);
-    let page = r.text().await.unwrap();
-    assert!(
-        page.contains("not connected to miro-sam") && page.contains(&other),
-        "{page}"
-    );
+    let page = forbidden(r, "not connected to miro-sam").await;
+    assert!(page.contains(&other), "{page}");
     assert!(!page.contains("Acme Corp"), "nothing of the connected org");
     assert_eq!(
         c.w.control.counters().get("revoke"),
@@ -182,9 +176,7 @@ async fn an_admin_of_an_org_that_is_not_connected_is_refused_without_data() {
     .await;
     let b = browser();
     let r = c.sign_in(&b).await;
-    assert_eq!(r.status(), 403);
-    let page = r.text().await.unwrap();
-    assert!(page.contains("not connected to miro-sam"), "{page}");
+    let page = forbidden(r, "not connected to miro-sam").await;
     assert!(!page.contains("Sign out"), "no signed-in frame");
     assert_eq!(
         c.w.control.counters().get("revoke"),
@@ -206,13 +198,7 @@ async fn an_admin_outside_the_allow_list_is_refused() {
     })
     .await;
     let r = c.sign_in(&browser()).await;
-    assert_eq!(r.status(), 403);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("only lets in the admins its operator listed")
-    );
+    forbidden(r, "only lets in the admins its operator listed").await;
 }
 
 #[tokio::test]
@@ -418,33 +404,18 @@ async fn a_replayed_or_foreign_callback_is_refused() {
     assert!(page.contains("already used, or was not issued"), "{page}");
 
     // A state started in another browser is refused in this one.
-    let starter = manual_browser();
-    let r = starter
-        .get(format!("{}/login", c.url))
-        .send()
-        .await
-        .unwrap();
-    let to_miro = r.headers()["location"].to_str().unwrap().to_owned();
-    let back = manual_browser().get(&to_miro).send().await.unwrap();
-    let callback = back.headers()["location"].to_str().unwrap().to_owned();
+    let callback = c
+        .callback_from_miro(&manual_browser(), &manual_browser())
+        .await;
     let r = manual_browser().get(&callback).send().await.unwrap();
-    assert_eq!(r.status(), 403);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("started in another browser")
-    );
+    forbidden(r, "started in another browser").await;
 }
 
 #[tokio::test]
 async fn a_code_miro_refuses_gets_a_clear_page() {
     let c = console(Options::default()).await;
     let b = manual_browser();
-    let r = b.get(format!("{}/login", c.url)).send().await.unwrap();
-    let to_miro = r.headers()["location"].to_str().unwrap().to_owned();
-    let back = b.get(&to_miro).send().await.unwrap();
-    let callback = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let callback = url::Url::parse(&c.callback_from_miro(&b, &b).await).unwrap();
     // The same state with a code Miro never issued.
     let mut forged = callback.clone();
     let pairs: Vec<(String, String)> = callback
@@ -460,9 +431,7 @@ async fn a_code_miro_refuses_gets_a_clear_page() {
         .collect();
     forged.query_pairs_mut().clear().extend_pairs(pairs);
     let r = b.get(forged.as_str()).send().await.unwrap();
-    assert_eq!(r.status(), 403);
-    let page = r.text().await.unwrap();
-    assert!(page.contains("Miro refused the sign-in"), "{page}");
+    let page = forbidden(r, "Miro refused the sign-in").await;
     assert!(
         !page.contains("sbx_code_forged"),
         "the code is never echoed"

@@ -49,6 +49,16 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The default options with `members` members in the sandbox org.
+    pub fn members(members: usize) -> Options {
+        Options {
+            members,
+            ..Options::default()
+        }
+    }
+}
+
 pub struct Console {
     pub w: World,
     /// `http://127.0.0.1:PORT/console`
@@ -215,6 +225,14 @@ impl Console {
     }
 }
 
+/// The page of a refused request: a 403 that says `words`.
+pub async fn forbidden(r: reqwest::Response, words: &str) -> String {
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(words), "{words:?} not in {page}");
+    page
+}
+
 /// The CSRF token a page's forms carry.
 pub fn csrf_of(page: &str) -> String {
     let at = page
@@ -249,6 +267,19 @@ impl Console {
             url = r.headers()["location"].to_str().unwrap().to_owned();
         }
         panic!("sign-in never set a session cookie");
+    }
+
+    /// Starts a sign-in in `b` (a browser that stops at redirects) and plays the admin at Miro's authorize page
+    /// in `at_miro`: the console's callback URL, with Miro's code and the state, not yet followed.
+    pub async fn callback_from_miro(
+        &self,
+        b: &reqwest::Client,
+        at_miro: &reqwest::Client,
+    ) -> String {
+        let r = b.get(format!("{}/login", self.url)).send().await.unwrap();
+        let to_miro = r.headers()["location"].to_str().unwrap().to_owned();
+        let back = at_miro.get(&to_miro).send().await.unwrap();
+        back.headers()["location"].to_str().unwrap().to_owned()
     }
 
     /// A page fetched with exactly this cookie value and no other.
@@ -299,21 +330,29 @@ pub fn between<'a>(page: &'a str, from: &str, to: &str) -> &'a str {
 }
 
 impl Console {
-    /// A live policy (not a dry run, approval required), a download and a plan.
+    /// A live policy (not a dry run, approval required), a download and a plan of the world's org.
     pub async fn seed(&self) -> miro_sam_core::plan::ReclaimPlan {
+        self.seed_org(&self.w.org).await
+    }
+
+    /// [`Console::seed`] of any connected org of the sandbox.
+    pub async fn seed_org(
+        &self,
+        org: &miro_sam_core::domain::OrgId,
+    ) -> miro_sam_core::plan::ReclaimPlan {
         jobs::set_policy(
             self.w.deps.store.as_ref(),
-            &self.w.org,
+            org,
             &live_policy(),
             "test",
             Utc::now(),
         )
         .await
         .unwrap();
-        jobs::download_org(&self.w.deps, &self.w.org)
+        jobs::download_org(&self.w.deps, org)
             .await
             .expect("download");
-        let plan = jobs::plan_org(self.w.deps.store.as_ref(), &self.w.org, "test", Utc::now())
+        let plan = jobs::plan_org(self.w.deps.store.as_ref(), org, "test", Utc::now())
             .await
             .expect("plan");
         assert!(
@@ -325,10 +364,33 @@ impl Console {
     }
 }
 
-/// The console path (without `/console`) of the link labelled `label` on `page`, if there is one.
+/// The tests' usual start: a console of `o`, seeded ([`Console::seed`]), and a signed-in browser.
+pub async fn seeded(o: Options) -> (Console, miro_sam_core::plan::ReclaimPlan, reqwest::Client) {
+    let c = console(o).await;
+    let plan = c.seed().await;
+    let b = c.signed_in_browser().await;
+    (c, plan, b)
+}
+
+/// The console path (without `/console`) of the link labelled `label` on `page`, if there is one; every link
+/// the console writes is under `/console`.
 pub fn link_labelled(page: &str, label: &str) -> Option<String> {
     let end = page.find(&format!("\">{label}</a>"))?;
     let start = page[..end].rfind("href=\"")? + "href=\"".len();
     let href = page[start..end].replace("&amp;", "&").replace("&#38;", "&");
-    Some(href.strip_prefix("/console").unwrap_or(&href).to_owned())
+    let path = href
+        .strip_prefix("/console")
+        .unwrap_or_else(|| panic!("{href:?} is not a console link"));
+    Some(path.to_owned())
+}
+
+/// The value cell of the table row whose header cell holds `header` (HTML as the page has it).
+pub fn cell<'a>(page: &'a str, header: &str) -> &'a str {
+    let th = format!("<th>{header}</th><td>");
+    let start = page
+        .find(&th)
+        .unwrap_or_else(|| panic!("no row {header:?} in {page}"))
+        + th.len();
+    let rest = &page[start..];
+    &rest[..rest.find("</td>").expect("a closed cell")]
 }

@@ -4,8 +4,8 @@
 
 use std::fmt::Display;
 
-use miro_sam_core::jobs::{self, ReclaimOptions};
-use miro_sam_core::ports::OrgStore;
+use miro_sam_core::jobs::{self, MemberRef, ReclaimOptions};
+use miro_sam_core::ports::{OrgStore, ReactivateRequest, WorkMessage};
 
 use crate::common::Console;
 
@@ -33,6 +33,21 @@ impl Console {
         form.extend_from_slice(fields);
         self.post(b, &format!("/plans/{plan}/selection"), &form)
             .await
+    }
+
+    /// Ticks `member` on the plan page `page` (its CSRF token) and approves it; the console takes it.
+    pub async fn approve_member(
+        &self,
+        b: &reqwest::Client,
+        plan: impl Display,
+        page: &str,
+        member: &str,
+    ) {
+        let csrf = crate::common::csrf_of(page);
+        let (status, result) = self
+            .select(b, plan, &csrf, &[("action", "approve"), ("member", member)])
+            .await;
+        assert_eq!(status, 200, "{result}");
     }
 
     /// Posts the policy editor's `step` (`preview` or `save`) of the text `policy` as an edit of `version`.
@@ -78,5 +93,33 @@ impl Console {
             .unwrap();
             self.w.store.complete_request(&q.dedup_key).await.unwrap();
         }
+    }
+
+    /// The undo requests on the queue, oldest first.
+    pub async fn queued_undos(&self) -> Vec<ReactivateRequest> {
+        self.w
+            .store
+            .queued_requests(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|q| match q.message {
+                WorkMessage::Reactivate(r) => Some(r),
+                WorkMessage::Reclaim(_) => None,
+            })
+            .collect()
+    }
+
+    /// The reclaim worker's part of an undo, for real against the sandbox's SCIM.
+    pub async fn carry_out_undo(&self, undo: &ReactivateRequest) {
+        jobs::reactivate(
+            &self.w.deps,
+            &undo.org_id,
+            &MemberRef::Id(undo.member_id.clone()),
+            &undo.requested_by,
+            &undo.why,
+        )
+        .await
+        .expect("the worker's undo");
     }
 }
