@@ -5,24 +5,33 @@ mod common;
 
 use chrono::Utc;
 use common::*;
-use miro_sam_core::audit::AuditEvent;
-use miro_sam_core::domain::{AuditEntryId, Email, MemberId};
-use miro_sam_core::jobs::{self, JobError, MemberRef, ReclaimOptions};
+use miro_sam_core::audit::{AuditEntry, AuditEvent};
+use miro_sam_core::domain::{AuditEntryId, Email, MemberId, PlanId};
+use miro_sam_core::jobs::{self, JobError, MemberRef, PlanQueueReport, ReclaimOptions};
 use miro_sam_core::plan::PlanRefusal;
 use miro_sam_core::policy::{Exemption, ExemptionMatch, Policy};
 use miro_sam_core::ports::{AuditStore, MemberStore, PlanStore, TokenStore};
-use miro_sam_core::reclaim::{
-    ReclaimOutcome, ReclaimRecord, ReclaimState, ReclaimTransition, SkipReason,
-};
+use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, ReclaimTransition, SkipReason};
 use miro_sam_core::report::ReportConfig;
 use miro_sandbox::ScimOp;
 
-fn live() -> ReclaimOptions {
-    ReclaimOptions {
-        override_dry_run: false,
-        actor: "it-ops@acme-corp.example".into(),
-        approved_by: None,
-    }
+/// How many of the org's audit entries `keep` selects.
+async fn audit_count(w: &World, keep: impl Fn(&AuditEntry) -> bool) -> usize {
+    let entries = w.store.list_audit(&w.org).await.unwrap();
+    entries.iter().filter(|e| keep(e)).count()
+}
+
+/// Queues the plan's candidates for the worker, as an approval does.
+async fn enqueue(w: &World, plan_id: PlanId) -> PlanQueueReport {
+    jobs::enqueue_plan(
+        w.deps.store.as_ref(),
+        &w.store,
+        plan_id,
+        false,
+        w.deps.clock.now(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -76,13 +85,8 @@ async fn download_plan_reclaim_round_trip() {
 
     let chosen: Vec<_> = plan.candidates.iter().take(5).collect();
     for c in &chosen {
-        let r = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &live())
-            .await
-            .expect("reclaim");
-        assert!(
-            matches!(r.outcome, ReclaimOutcome::Reclaimed { .. }),
-            "{r:?}"
-        );
+        let r = reclaim(&w, plan.plan_id, &c.member_id).await;
+        assert_reclaimed(&r.outcome);
         assert!(!r.replayed);
     }
 
@@ -117,17 +121,7 @@ async fn download_plan_reclaim_round_trip() {
         price_per_seat_month_minor: Some(1_000),
         currency: "USD".into(),
     };
-    let today = Utc::now().date_naive();
-    let report = jobs::org_report(
-        w.deps.store.as_ref(),
-        &w.org,
-        today,
-        today,
-        &config,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let report = report_today(&w, &config).await;
     assert_eq!(report.reclaims.reclaimed_members, 5);
     assert_eq!(report.reclaims.still_deactivated, 5);
     assert_eq!(
@@ -211,27 +205,16 @@ async fn reclaiming_the_same_candidate_twice_deactivates_once() {
     let plan = w.download_and_plan().await;
     let c = &plan.candidates[0];
 
-    let first = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &live())
-        .await
-        .unwrap();
+    let first = reclaim(&w, plan.plan_id, &c.member_id).await;
     assert!(matches!(first.outcome, ReclaimOutcome::Reclaimed { .. }));
     let calls = w.api_calls();
-    let second = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &live())
-        .await
-        .unwrap();
+    let second = reclaim(&w, plan.plan_id, &c.member_id).await;
     assert!(second.replayed, "the recorded outcome is returned");
     assert_eq!(second.outcome, first.outcome);
     assert_eq!(w.api_calls(), calls, "no Miro call at all the second time");
     assert_eq!(w.control.scim_log().len(), 1);
     assert_eq!(w.control.counters().get("scim_patch_user"), 1);
-    let reclaim_entries = w
-        .store
-        .list_audit(&w.org)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.reclaim_outcome().is_some())
-        .count();
+    let reclaim_entries = audit_count(&w, |e| e.reclaim_outcome().is_some()).await;
     assert_eq!(reclaim_entries, 1);
 }
 
@@ -271,9 +254,7 @@ async fn recheck_skips_members_who_changed_since_the_plan() {
 
     let mut reasons = Vec::new();
     for id in &ids {
-        let r = jobs::reclaim_member(&w.deps, plan.plan_id, id, &live())
-            .await
-            .unwrap();
+        let r = reclaim(&w, plan.plan_id, id).await;
         match r.outcome {
             ReclaimOutcome::Skipped { reason } => reasons.push(reason),
             other => panic!("{id} should have been skipped, got {other:?}"),
@@ -309,22 +290,10 @@ async fn recheck_skips_members_who_changed_since_the_plan() {
 
     assert!(w.control.scim_log().is_empty(), "nobody was deactivated");
     assert_eq!(w.control.counters().get("scim_patch_user"), 0);
-    let skipped = w
-        .store
-        .list_audit(&w.org)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| matches!(e.event, AuditEvent::ReclaimSkipped { .. }))
-        .count();
+    let skipped = audit_count(&w, |e| matches!(e.event, AuditEvent::ReclaimSkipped { .. })).await;
     assert_eq!(skipped, 5, "each skip is recorded with its reason");
     for id in &ids {
-        let rec = w
-            .store
-            .get_reclaim_record(plan.plan_id, id)
-            .await
-            .unwrap()
-            .unwrap();
+        let rec = record(&w.store, plan.plan_id, id).await;
         assert_eq!(rec.state, ReclaimState::Skipped);
     }
 }
@@ -340,22 +309,10 @@ async fn a_crash_between_patch_and_audit_completes_without_a_second_patch() {
     // What a crashed attempt leaves behind: the record marked Applying, then the PATCH, then nothing.
     let now = Utc::now();
     w.store
-        .create_reclaim_record(&ReclaimRecord::pending(
-            plan.plan_id,
-            w.org.clone(),
-            c.member_id.clone(),
-            c.email.clone(),
-            now,
-        ))
+        .create_reclaim_record(&pending(&w, plan.plan_id, c, now))
         .await
         .unwrap();
-    let user = w
-        .deps
-        .client
-        .scim_find_user_by_email(&scim, c.email.as_str())
-        .await
-        .unwrap()
-        .unwrap();
+    let user = scim_user(&w, &scim, c.email.as_str()).await;
     w.store
         .transition_reclaim(
             plan.plan_id,
@@ -377,9 +334,7 @@ async fn a_crash_between_patch_and_audit_completes_without_a_second_patch() {
         .unwrap();
     assert_eq!(w.control.counters().get("scim_patch_user"), 1);
 
-    let r = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &live())
-        .await
-        .unwrap();
+    let r = reclaim(&w, plan.plan_id, &c.member_id).await;
     assert_eq!(
         r.outcome,
         ReclaimOutcome::Reclaimed {
@@ -404,21 +359,13 @@ async fn a_crash_between_patch_and_audit_completes_without_a_second_patch() {
 
     // Someone else deactivating a candidate (no attempt of ours in flight) is NOT counted as our reclaim.
     let other = &plan.candidates[1];
-    let other_user = w
-        .deps
-        .client
-        .scim_find_user_by_email(&scim, other.email.as_str())
-        .await
-        .unwrap()
-        .unwrap();
+    let other_user = scim_user(&w, &scim, other.email.as_str()).await;
     w.deps
         .client
         .scim_set_active(&scim, &other_user.id, false)
         .await
         .unwrap();
-    let r = jobs::reclaim_member(&w.deps, plan.plan_id, &other.member_id, &live())
-        .await
-        .unwrap();
+    let r = reclaim(&w, plan.plan_id, &other.member_id).await;
     assert_eq!(
         r.outcome,
         ReclaimOutcome::Skipped {
@@ -440,20 +387,14 @@ async fn a_crash_after_the_audit_entry_finishes_from_it_without_calling_miro() {
     let c = &plan.candidates[0];
     let opts = live();
     // Run once for real, then rewind the record to Applying as if the final transition had been lost.
-    let done = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &opts)
+    let done = reclaim_with(&w, plan.plan_id, &c.member_id, &opts)
         .await
         .unwrap();
     let fresh = miro_sam_sqlite::SqliteStore::in_memory().unwrap();
     fresh.put_plan(&plan).await.unwrap();
     let now = Utc::now();
     fresh
-        .create_reclaim_record(&ReclaimRecord::pending(
-            plan.plan_id,
-            w.org.clone(),
-            c.member_id.clone(),
-            c.email.clone(),
-            now,
-        ))
+        .create_reclaim_record(&pending(&w, plan.plan_id, c, now))
         .await
         .unwrap();
     let applying = ReclaimTransition {
@@ -485,11 +426,7 @@ async fn a_crash_after_the_audit_entry_finishes_from_it_without_calling_miro() {
         calls,
         "the audit entry is the truth; Miro is not asked again"
     );
-    let rec = fresh
-        .get_reclaim_record(plan.plan_id, &c.member_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let rec = record(&fresh, plan.plan_id, &c.member_id).await;
     assert_eq!(rec.state, ReclaimState::Done);
 }
 
@@ -504,27 +441,15 @@ async fn dry_run_and_cap_refuse_before_any_miro_write() {
         "the sandbox org has more candidates than 10% of its seats: {:?}",
         plan.cap
     );
-    let err = jobs::reclaim_member(
-        &w.deps,
-        plan.plan_id,
-        &c.member_id,
-        &ReclaimOptions::default(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, JobError::Refused(PlanRefusal::CapExceeded { .. })),
-        "{err}"
-    );
+    let why = refusal(&w, plan.plan_id, &c.member_id, &ReclaimOptions::default()).await;
+    assert!(matches!(why, PlanRefusal::CapExceeded { .. }), "{why:?}");
     let overridden = ReclaimOptions {
         override_dry_run: true,
         ..ReclaimOptions::default()
     };
-    let err = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &overridden)
-        .await
-        .unwrap_err();
+    let why = refusal(&w, plan.plan_id, &c.member_id, &overridden).await;
     assert!(
-        matches!(err, JobError::Refused(PlanRefusal::CapExceeded { .. })),
+        matches!(why, PlanRefusal::CapExceeded { .. }),
         "the cap cannot be overridden"
     );
 
@@ -540,18 +465,8 @@ async fn dry_run_and_cap_refuse_before_any_miro_write() {
         .await
         .unwrap();
     let c = &plan.candidates[0];
-    let err = jobs::reclaim_member(
-        &w.deps,
-        plan.plan_id,
-        &c.member_id,
-        &ReclaimOptions::default(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, JobError::Refused(PlanRefusal::DryRun { .. })),
-        "{err}"
-    );
+    let why = refusal(&w, plan.plan_id, &c.member_id, &ReclaimOptions::default()).await;
+    assert!(matches!(why, PlanRefusal::DryRun { .. }), "{why:?}");
     assert!(w.control.scim_log().is_empty());
     assert!(
         w.store
@@ -560,14 +475,14 @@ async fn dry_run_and_cap_refuse_before_any_miro_write() {
             .unwrap()
             .is_none()
     );
-    let r = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &overridden)
+    let r = reclaim_with(&w, plan.plan_id, &c.member_id, &overridden)
         .await
         .unwrap();
     assert!(matches!(r.outcome, ReclaimOutcome::Reclaimed { .. }));
     assert_eq!(w.control.scim_log().len(), 1);
 
     let not_candidate = plan.exclusions[0].member_id.clone();
-    let err = jobs::reclaim_member(&w.deps, plan.plan_id, &not_candidate, &overridden)
+    let err = reclaim_with(&w, plan.plan_id, &not_candidate, &overridden)
         .await
         .unwrap_err();
     assert!(matches!(err, JobError::NotACandidate { .. }), "{err}");
@@ -579,9 +494,7 @@ async fn reactivation_undoes_a_reclaim_and_is_audited() {
     w.set_live_policy().await;
     let plan = w.download_and_plan().await;
     let c = &plan.candidates[0];
-    jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &live())
-        .await
-        .unwrap();
+    reclaim(&w, plan.plan_id, &c.member_id).await;
     assert!(!w.ground_truth(&c.member_id).active);
 
     let who = MemberRef::Email(Email::parse(&c.email.as_str().to_uppercase()).unwrap());
@@ -633,17 +546,7 @@ async fn reactivation_undoes_a_reclaim_and_is_audited() {
         .unwrap_err();
     assert!(matches!(err, JobError::InvalidRequest(_)));
 
-    let today = Utc::now().date_naive();
-    let report = jobs::org_report(
-        w.deps.store.as_ref(),
-        &w.org,
-        today,
-        today,
-        &ReportConfig::default(),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let report = report_today(&w, &ReportConfig::default()).await;
     assert_eq!(
         (
             report.reclaims.reclaimed_members,
@@ -658,25 +561,9 @@ async fn queued_plans_run_to_completion_once() {
     let w = world(300).await;
     w.set_live_policy().await;
     let plan = w.download_and_plan().await;
-    let queued = jobs::enqueue_plan(
-        w.deps.store.as_ref(),
-        &w.store,
-        plan.plan_id,
-        false,
-        w.deps.clock.now(),
-    )
-    .await
-    .unwrap();
+    let queued = enqueue(&w, plan.plan_id).await;
     assert_eq!(queued.enqueued, plan.candidates.len());
-    let again = jobs::enqueue_plan(
-        w.deps.store.as_ref(),
-        &w.store,
-        plan.plan_id,
-        false,
-        w.deps.clock.now(),
-    )
-    .await
-    .unwrap();
+    let again = enqueue(&w, plan.plan_id).await;
     assert_eq!(
         (again.enqueued, again.already_queued),
         (0, plan.candidates.len())
@@ -686,13 +573,8 @@ async fn queued_plans_run_to_completion_once() {
     assert_eq!(items.len(), plan.candidates.len());
     for item in &items {
         let request = item.reclaim().expect("only reclaims were queued");
-        let r = jobs::reclaim_member(&w.deps, request.plan_id, &request.member_id, &live())
-            .await
-            .unwrap();
-        assert!(
-            matches!(r.outcome, ReclaimOutcome::Reclaimed { .. }),
-            "{r:?}"
-        );
+        let r = reclaim(&w, request.plan_id, &request.member_id).await;
+        assert_reclaimed(&r.outcome);
         assert!(w.store.complete_request(&item.dedup_key).await.unwrap());
     }
     assert!(w.store.queued_requests(10).await.unwrap().is_empty());
@@ -716,17 +598,12 @@ async fn transient_miro_errors_are_retryable_and_leave_the_reclaim_open() {
         error_rate: 1.0,
         ..Default::default()
     });
-    let err = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &live())
+    let err = reclaim_with(&w, plan.plan_id, &c.member_id, &live())
         .await
         .unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(!err.needs_reconnect());
-    let rec = w
-        .store
-        .get_reclaim_record(plan.plan_id, &c.member_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let rec = record(&w.store, plan.plan_id, &c.member_id).await;
     assert!(!rec.state.is_terminal(), "not failed-final: {rec:?}");
     assert!(
         w.store
@@ -737,13 +614,8 @@ async fn transient_miro_errors_are_retryable_and_leave_the_reclaim_open() {
     );
 
     w.control.set_faults(miro_sandbox::FaultConfig::default());
-    let r = jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &live())
-        .await
-        .unwrap();
-    assert!(
-        matches!(r.outcome, ReclaimOutcome::Reclaimed { .. }),
-        "{r:?}"
-    );
+    let r = reclaim(&w, plan.plan_id, &c.member_id).await;
+    assert_reclaimed(&r.outcome);
     assert_eq!(w.control.scim_log().len(), 1);
 
     // A download cut off half-way marks nobody removed and writes no snapshot.

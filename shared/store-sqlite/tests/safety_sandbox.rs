@@ -8,34 +8,12 @@ use chrono::{Duration, Utc};
 use common::*;
 use miro_sam_core::domain::{Email, MemberId};
 use miro_sam_core::hold::HoldSource;
-use miro_sam_core::jobs::{self, DownloadOutcome, JobError, MemberRef, ReclaimOptions, StopAt};
-use miro_sam_core::plan::{Candidate, PlanRefusal, ReclaimPlan};
+use miro_sam_core::jobs::{self, DownloadOutcome, JobError, MemberRef, StopAt};
+use miro_sam_core::plan::{PlanRefusal, ReclaimPlan};
 use miro_sam_core::policy::{ExclusionRule, Policy};
-use miro_sam_core::ports::{AuditStore, MemberStore, OrgStore, PlanStore};
+use miro_sam_core::ports::{AuditStore, MemberStore, OrgStore};
 use miro_sam_core::reclaim::{ReclaimOutcome, SkipReason};
 use miro_sandbox::{EmptyActivity, SCIM_ROLE_USER, SandboxMember, ScimRoles};
-
-fn live() -> ReclaimOptions {
-    ReclaimOptions {
-        override_dry_run: false,
-        actor: "it-ops@acme-corp.example".into(),
-        approved_by: None,
-    }
-}
-
-async fn live_world() -> (World, ReclaimPlan) {
-    let w = world(300).await;
-    w.set_live_policy().await;
-    let plan = w.download_and_plan().await;
-    (w, plan)
-}
-
-async fn reclaim(w: &World, plan: &ReclaimPlan, c: &Candidate) -> ReclaimOutcome {
-    jobs::reclaim_member(&w.deps, plan.plan_id, &c.member_id, &live())
-        .await
-        .expect("reclaim job")
-        .outcome
-}
 
 fn skipped(outcome: ReclaimOutcome) -> SkipReason {
     match outcome {
@@ -73,10 +51,7 @@ fn held_rule(plan: &ReclaimPlan, member: &MemberId) -> (HoldSource, chrono::Date
 async fn a_reactivated_member_is_held_out_of_the_next_plans() {
     let (w, plan) = live_world().await;
     let c = &plan.candidates[0];
-    assert!(matches!(
-        reclaim(&w, &plan, c).await,
-        ReclaimOutcome::Reclaimed { .. }
-    ));
+    assert_reclaimed(&reclaim(&w, plan.plan_id, &c.member_id).await.outcome);
     let r = jobs::reactivate(
         &w.deps,
         &w.org,
@@ -138,10 +113,7 @@ async fn a_reactivated_member_is_held_out_of_the_next_plans() {
 async fn a_member_reactivated_in_miro_is_held_by_the_next_download() {
     let (w, plan) = live_world().await;
     let c = &plan.candidates[0];
-    assert!(matches!(
-        reclaim(&w, &plan, c).await,
-        ReclaimOutcome::Reclaimed { .. }
-    ));
+    assert_reclaimed(&reclaim(&w, plan.plan_id, &c.member_id).await.outcome);
     let seen_deactivated = jobs::download_org(&w.deps, &w.org).await.unwrap();
     assert_eq!(
         seen_deactivated.holds_placed, 0,
@@ -186,7 +158,11 @@ async fn a_paused_org_sends_nothing_and_refuses_to_queue() {
     assert_eq!(p.reason, "license audit this week");
 
     // A plan approved before the pause (and a message queued before it) is stopped at the re-check.
-    let reason = skipped(reclaim(&w, &plan, &plan.candidates[0]).await);
+    let reason = skipped(
+        reclaim(&w, plan.plan_id, &plan.candidates[0].member_id)
+            .await
+            .outcome,
+    );
     assert!(
         matches!(&reason, SkipReason::OrgPaused { reason, paused_by, .. }
             if reason == "license audit this week" && paused_by == "ops@acme-corp.example"),
@@ -220,10 +196,11 @@ async fn a_paused_org_sends_nothing_and_refuses_to_queue() {
         .collect();
     assert!(kinds.contains(&"org_paused") && kinds.contains(&"org_resumed"));
     // The skipped reclaim stays skipped; the next candidate goes through now.
-    assert!(matches!(
-        reclaim(&w, &plan, &plan.candidates[1]).await,
-        ReclaimOutcome::Reclaimed { .. }
-    ));
+    assert_reclaimed(
+        &reclaim(&w, plan.plan_id, &plan.candidates[1].member_id)
+            .await
+            .outcome,
+    );
     assert_eq!(patches(&w), before + 1);
 }
 
@@ -238,7 +215,11 @@ async fn dry_run_set_after_planning_stops_the_plan() {
     let v = jobs::set_policy(w.deps.store.as_ref(), &w.org, &dry, "ops", Utc::now())
         .await
         .unwrap();
-    let reason = skipped(reclaim(&w, &plan, &plan.candidates[0]).await);
+    let reason = skipped(
+        reclaim(&w, plan.plan_id, &plan.candidates[0].member_id)
+            .await
+            .outcome,
+    );
     assert_eq!(
         reason,
         SkipReason::DryRunNow {
@@ -258,7 +239,7 @@ async fn a_scim_user_with_another_id_is_never_patched() {
         w.control
             .set_scim_id(&w.org_str(), c.member_id.as_str(), "3458764599999999999")
     );
-    let reason = skipped(reclaim(&w, &plan, c).await);
+    let reason = skipped(reclaim(&w, plan.plan_id, &c.member_id).await.outcome);
     assert!(
         matches!(&reason, SkipReason::ScimUserMismatch { scim_user_id, member_id }
             if scim_user_id == "3458764599999999999" && member_id == &c.member_id),
@@ -306,7 +287,7 @@ async fn a_kelvin_sign_lookalike_is_not_confused_with_another_user() {
         .find(|c| c.member_id.as_str() == lookalike.id)
         .expect("the look-alike is a candidate");
     assert_eq!(c.email.as_str(), "\u{212A}im.lookalike@acme-corp.example");
-    let outcome = reclaim(&w, &plan, c).await;
+    let outcome = reclaim(&w, plan.plan_id, &c.member_id).await.outcome;
     let victim = w
         .control
         .scim_only_users(&o)
@@ -339,10 +320,10 @@ async fn scim_admins_are_never_deactivated_whatever_rest_says() {
         }
     ));
     assert!(matches!(
-        skipped(reclaim(&w, &plan, a).await),
+        skipped(reclaim(&w, plan.plan_id, &a.member_id).await.outcome),
         SkipReason::ScimCompanyAdmin { .. }
     ));
-    let reason = skipped(reclaim(&w, &plan, b).await);
+    let reason = skipped(reclaim(&w, plan.plan_id, &b.member_id).await.outcome);
     assert!(
         matches!(&reason, SkipReason::ScimAdminRoles { names, .. } if names == &vec!["Content Admin".to_string()]),
         "{reason:?}"
@@ -363,7 +344,7 @@ async fn activity_that_disappears_before_the_reclaim_is_skipped() {
         c.member_id.as_str(),
         EmptyActivity::EmptyString
     ));
-    let reason = skipped(reclaim(&w, &plan, c).await);
+    let reason = skipped(reclaim(&w, plan.plan_id, &c.member_id).await.outcome);
     assert!(
         matches!(reason, SkipReason::ActivityDisappeared { .. }),
         "{reason:?}"
@@ -402,20 +383,10 @@ async fn one_unreadable_member_keeps_the_rest_and_removes_nobody() {
     assert_eq!(s.removed, 0, "an incomplete listing removes nobody");
     assert_eq!(s.changed, 1, "the rest of the page is kept");
     for id in [&bad.id, &gone.id] {
-        let m = w
-            .store
-            .get_member(&w.org, &MemberId::parse(id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let m = stored_member(&w, id).await;
         assert!(!m.is_removed(), "{id} is not marked removed");
     }
-    let stored = w
-        .store
-        .get_member(&w.org, &MemberId::parse(&changed.id).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_member(&w, &changed.id).await;
     assert_eq!(stored.license, miro_sam_core::License::Basic);
 
     // Once the member reads again, the next complete run applies the removal.
@@ -451,12 +422,7 @@ async fn an_undecodable_entry_costs_neither_the_page_nor_anyone_their_record() {
     assert_eq!(s.members_seen, 248, "everyone else on the page was read");
     assert!(s.incomplete.is_some());
     for id in [&bad.id, &gone.id] {
-        let m = w
-            .store
-            .get_member(&w.org, &MemberId::parse(id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let m = stored_member(&w, id).await;
         assert!(
             !m.is_removed(),
             "{id} is not marked removed by an incomplete run"
@@ -498,12 +464,7 @@ async fn a_refused_cursor_restarts_the_listing_from_the_first_page() {
     );
     assert_eq!(s.removed, 1, "the member who left is marked removed");
     assert!(w.store.get_checkpoint(&w.org).await.unwrap().is_none());
-    let left = w
-        .store
-        .get_member(&w.org, &MemberId::parse(&cursor).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let left = stored_member(&w, &cursor).await;
     assert!(left.is_removed());
 }
 
@@ -519,10 +480,7 @@ async fn a_204_patch_is_a_success_for_reclaim_and_reactivate() {
         ..Default::default()
     });
     let c = &plan.candidates[0];
-    assert!(matches!(
-        reclaim(&w, &plan, c).await,
-        ReclaimOutcome::Reclaimed { .. }
-    ));
+    assert_reclaimed(&reclaim(&w, plan.plan_id, &c.member_id).await.outcome);
     assert!(!w.ground_truth(&c.member_id).active);
     let r = jobs::reactivate(
         &w.deps,
@@ -546,18 +504,13 @@ async fn a_patch_that_did_not_take_effect_fails_the_record() {
         ..Default::default()
     });
     let c = &plan.candidates[0];
-    match reclaim(&w, &plan, c).await {
+    match reclaim(&w, plan.plan_id, &c.member_id).await.outcome {
         ReclaimOutcome::Failed { error } => {
             assert!(error.contains("still"), "{error}")
         }
         other => panic!("expected a failure, got {other}"),
     }
     assert!(w.ground_truth(&c.member_id).active);
-    let rec = w
-        .store
-        .get_reclaim_record(plan.plan_id, &c.member_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let rec = record(&w.store, plan.plan_id, &c.member_id).await;
     assert_eq!(rec.state, miro_sam_core::reclaim::ReclaimState::Failed);
 }

@@ -4,3 +4,6 @@
 #![allow(unused_imports)]
 
 pub use miro_sam_testkit::world::{World, client_for, live_policy, oauth_app, world};
+
+mod reclaim;
+pub use reclaim::*;
