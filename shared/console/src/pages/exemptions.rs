@@ -2,16 +2,14 @@
 //! records, placed by undos).
 
 use askama::Template;
-use axum::extract::State;
 use axum::response::Response;
 use miro_sam_core::policy::{Exemption, ExemptionMatch};
 
+use super::PageRequest;
 use super::policy_edit::{current, policy_of, save, version_of};
-use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
 use crate::format::{sentence, when};
-use crate::session::Admin;
 use crate::state::AppState;
 use crate::views::{Layout, html, message_page};
 
@@ -47,18 +45,15 @@ pub(crate) struct ExemptionsPage {
     pub csrf: String,
 }
 
-pub(crate) async fn exemptions(
-    State(st): State<AppState>,
-    admin: Admin,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
+pub(crate) async fn exemptions(p: PageRequest) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
     let now = st.now();
-    let cur = current(&st, &admin.session.org).await?;
+    let cur = current(st, &admin.session.org).await?;
     let policy = policy_of(&cur);
     let holds = st.deps.store.list_holds(&admin.session.org).await?;
     let more_holds = holds.len().saturating_sub(HOLD_ROWS);
     let page = ExemptionsPage {
-        layout: layout(&st, &admin, &org, "Exemptions and holds"),
+        layout: p.layout("Exemptions and holds"),
         version: version_of(&cur),
         exemptions: policy
             .exemptions
@@ -118,34 +113,28 @@ fn exemption_of(form: &FormData) -> Result<Exemption, PageError> {
 }
 
 /// `POST {base}/exemptions/add`: the current policy plus one exemption, saved as the next version.
-pub(crate) async fn add(
-    State(st): State<AppState>,
-    admin: Admin,
-    form: FormData,
-) -> Result<Response, PageError> {
-    let (org, cur) = super::policy::editing(&st, &admin, &form).await?;
+pub(crate) async fn add(p: PageRequest, form: FormData) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
+    let cur = super::policy::editing(&p, &form).await?;
     let exemption = exemption_of(&form)?;
     let mut policy = policy_of(&cur);
     let what = exemption.matcher.to_string();
     policy.exemptions.push(exemption);
-    let saved = save(&st, &admin, &policy).await?;
+    let saved = save(st, admin, &policy).await?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Exemption added"),
+        p.layout("Exemption added"),
         &format!(
             "Added the exemption for {what}: saved as policy version {}. The next plan applies it.",
             saved.version
         ),
-        back(&st),
+        back(st),
     ))
 }
 
 /// `POST {base}/exemptions/remove`: the current policy without exemption `index`, saved as the next version.
-pub(crate) async fn remove(
-    State(st): State<AppState>,
-    admin: Admin,
-    form: FormData,
-) -> Result<Response, PageError> {
-    let (org, cur) = super::policy::editing(&st, &admin, &form).await?;
+pub(crate) async fn remove(p: PageRequest, form: FormData) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
+    let cur = super::policy::editing(&p, &form).await?;
     let mut policy = policy_of(&cur);
     let index = form
         .get("index")
@@ -155,13 +144,13 @@ pub(crate) async fn remove(
             PageError::BadRequest("That exemption does not exist; reload the page.".into())
         })?;
     let removed = policy.exemptions.remove(index);
-    let saved = save(&st, &admin, &policy).await?;
+    let saved = save(st, admin, &policy).await?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Exemption removed"),
+        p.layout("Exemption removed"),
         &format!(
             "Removed the exemption for {}: saved as policy version {}. The next plan no longer applies it.",
             removed.matcher, saved.version
         ),
-        back(&st),
+        back(st),
     ))
 }

@@ -4,12 +4,11 @@
 //! ([`approve_keep`], [`decline_keep`]) with the signed-in admin as the actor.
 
 use askama::Template;
-use axum::extract::State;
 use axum::response::Response;
-use miro_sam_core::domain::{MemberId, RegisteredOrg};
+use miro_sam_core::domain::MemberId;
 use miro_sam_core::notices::{CycleRef, NoticeError, NoticeState, approve_keep, decline_keep};
 
-use super::{PageRequest, layout, org_of};
+use super::PageRequest;
 use crate::error::PageError;
 use crate::form::FormData;
 use crate::format::when;
@@ -89,9 +88,8 @@ pub(crate) async fn keep_requests(p: PageRequest) -> Result<Response, PageError>
 }
 
 /// The request a form decides: the member and the cycle the page showed (a request of a later cycle is not this
-/// one), with the org and the member's address for the result page.
+/// one), with the member's address for the result page.
 struct Decision {
-    org: RegisteredOrg,
     member: MemberId,
     cycle: u32,
     who: String,
@@ -99,7 +97,6 @@ struct Decision {
 
 impl Decision {
     async fn of(st: &AppState, admin: &Admin, form: &FormData) -> Result<Decision, PageError> {
-        let org = org_of(st, admin).await?;
         let member = MemberId::parse(form.require("member", "The member")?)
             .map_err(|e| PageError::BadRequest(e.to_string()))?;
         let cycle = form
@@ -109,12 +106,7 @@ impl Decision {
                 PageError::BadRequest("The notice cycle is not a number; reload the page.".into())
             })?;
         let who = email_of(st, admin, &member).await?;
-        Ok(Decision {
-            org,
-            member,
-            cycle,
-            who,
-        })
+        Ok(Decision { member, cycle, who })
     }
 
     fn cycle_ref<'a>(&'a self, admin: &'a Admin) -> CycleRef<'a> {
@@ -134,46 +126,40 @@ fn back(st: &AppState) -> Option<(String, String)> {
 }
 
 /// `POST {base}/keep-requests/approve`: the member keeps the seat for the policy's `keep_days`.
-pub(crate) async fn approve(
-    State(st): State<AppState>,
-    admin: Admin,
-    form: FormData,
-) -> Result<Response, PageError> {
-    let d = Decision::of(&st, &admin, &form).await?;
+pub(crate) async fn approve(p: PageRequest, form: FormData) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
+    let d = Decision::of(st, admin, &form).await?;
     let store = st.deps.store.as_ref();
     let until = approve_keep(
         store,
         store,
-        d.cycle_ref(&admin),
+        d.cycle_ref(admin),
         &admin.session.actor(),
         st.now(),
     )
     .await
     .map_err(refused)?;
     Ok(message_page(
-        layout(&st, &admin, &d.org, "Keep approved"),
+        p.layout("Keep approved"),
         &format!(
             "Approved: {} keeps their license until {}. A hold keeps them out of plans until then.",
             d.who,
             when(until)
         ),
-        back(&st),
+        back(st),
     ))
 }
 
 /// `POST {base}/keep-requests/decline` (`why` required): the cycle goes on as notified.
-pub(crate) async fn decline(
-    State(st): State<AppState>,
-    admin: Admin,
-    form: FormData,
-) -> Result<Response, PageError> {
-    let d = Decision::of(&st, &admin, &form).await?;
+pub(crate) async fn decline(p: PageRequest, form: FormData) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
+    let d = Decision::of(st, admin, &form).await?;
     let why = form.require("why", "A reason for declining")?;
     let store = st.deps.store.as_ref();
     decline_keep(
         store,
         store,
-        d.cycle_ref(&admin),
+        d.cycle_ref(admin),
         &admin.session.actor(),
         why,
         st.now(),
@@ -181,13 +167,13 @@ pub(crate) async fn decline(
     .await
     .map_err(refused)?;
     Ok(message_page(
-        layout(&st, &admin, &d.org, "Keep declined"),
+        p.layout("Keep declined"),
         &format!(
             "Declined: {}'s license may be freed from the reclaim date of their notice. The reason \
              is in the audit log.",
             d.who
         ),
-        back(&st),
+        back(st),
     ))
 }
 

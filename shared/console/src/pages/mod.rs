@@ -54,8 +54,9 @@ impl PageRequest {
         &self.admin.session.org
     }
 
+    /// The frame of a signed-in page.
     pub fn layout(&self, title: &str) -> Layout {
-        layout(&self.st, &self.admin, &self.org, title)
+        Layout::signed_in(&self.st, &self.admin, &self.org.name, title)
     }
 
     /// `path` under the console's base, with the non-empty `pairs` as its query.
@@ -64,8 +65,8 @@ impl PageRequest {
     }
 }
 
-/// The session's org, still connected; every page starts here.
-pub(crate) async fn org_of(st: &AppState, admin: &Admin) -> Result<RegisteredOrg, PageError> {
+/// The session's org, still connected; every page starts here (through [`PageRequest`]).
+async fn org_of(st: &AppState, admin: &Admin) -> Result<RegisteredOrg, PageError> {
     st.deps
         .store
         .get_org(&admin.session.org)
@@ -78,9 +79,4 @@ pub(crate) async fn org_of(st: &AppState, admin: &Admin) -> Result<RegisteredOrg
                 admin.session.org
             ),
         })
-}
-
-/// The layout of a signed-in page.
-pub(crate) fn layout(st: &AppState, admin: &Admin, org: &RegisteredOrg, title: &str) -> Layout {
-    Layout::signed_in(st, admin, &org.name, title)
 }

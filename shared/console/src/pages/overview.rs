@@ -4,7 +4,6 @@
 //! each part that cannot be read says so instead of failing the page.
 
 use askama::Template;
-use axum::extract::State;
 use axum::response::Response;
 use chrono::Duration;
 use miro_sam_core::StoreError;
@@ -17,11 +16,10 @@ use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, RecordCursor};
 use miro_sam_core::snapshot::OrgSnapshot;
 use plotters::style::RGBColor;
 
-use super::{layout, org_of};
+use super::PageRequest;
 use crate::charts::{self, Line};
 use crate::error::PageError;
 use crate::format::{money, signed, thousands, when};
-use crate::session::Admin;
 use crate::state::AppState;
 use crate::views::{Layout, html};
 
@@ -86,11 +84,8 @@ pub(crate) struct OverviewPage {
     pub problems: Vec<String>,
 }
 
-pub(crate) async fn overview(
-    State(st): State<AppState>,
-    admin: Admin,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
+pub(crate) async fn overview(p: PageRequest) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
     let org_id = &admin.session.org;
     let store = st.deps.store.as_ref();
     let now = st.now();
@@ -173,7 +168,7 @@ pub(crate) async fn overview(
         }),
     });
 
-    let (realised, realised_note) = match realised(&st, org_id).await {
+    let (realised, realised_note) = match realised(st, org_id).await {
         Ok(r) => {
             let mut rows = vec![
                 (
@@ -271,7 +266,7 @@ pub(crate) async fn overview(
     }
 
     let page = OverviewPage {
-        layout: layout(&st, &admin, &org, "Overview"),
+        layout: p.layout("Overview"),
         as_of: latest.as_ref().map(|s| s.date.to_string()),
         tiles,
         alerts,

@@ -2,11 +2,10 @@
 //! before saving (nothing is stored until the admin confirms the diff), and pause or resume the org.
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId, RegisteredOrg};
+use miro_sam_core::domain::{Email, MemberId, OrgId, PlanId};
 use miro_sam_core::jobs;
 use miro_sam_core::notices::{
     MessageKind, NoticeContext, NoticeRecord, NoticeState, reclaim_date, render,
@@ -14,13 +13,11 @@ use miro_sam_core::notices::{
 use miro_sam_core::policy::{Policy, TEMPLATE_VARIABLES, VersionedPolicy};
 use similar::{ChangeTag, TextDiff};
 
+use super::PageRequest;
 use super::policy_edit::{check_version, current, policy_of, save, version_of};
-use super::{layout, org_of};
 use crate::error::PageError;
 use crate::form::FormData;
 use crate::format::when;
-use crate::session::Admin;
-use crate::state::AppState;
 use crate::views::{Layout, html, message_page};
 
 #[derive(Template)]
@@ -63,17 +60,16 @@ pub(crate) struct PreviewPage {
 }
 
 async fn page(
-    st: &AppState,
-    admin: &Admin,
+    p: &PageRequest,
     draft: Option<String>,
     error: Option<String>,
 ) -> Result<PolicyPage, PageError> {
-    let org = org_of(st, admin).await?;
+    let PageRequest { st, admin, org, .. } = p;
     let cur = current(st, &admin.session.org).await?;
     let current = policy_of(&cur);
     let current_json = current.to_json_pretty();
     Ok(PolicyPage {
-        layout: layout(st, admin, &org, "Policy"),
+        layout: p.layout("Policy"),
         version: version_of(&cur),
         meta: match &cur {
             Some(p) => format!(
@@ -249,53 +245,40 @@ fn notice_settings(p: &Policy) -> Vec<(&'static str, String)> {
     ]
 }
 
-pub(crate) async fn policy(
-    State(st): State<AppState>,
-    admin: Admin,
-) -> Result<Response, PageError> {
-    Ok(html(&page(&st, &admin, None, None).await?))
+pub(crate) async fn policy(p: PageRequest) -> Result<Response, PageError> {
+    Ok(html(&page(&p, None, None).await?))
 }
 
 /// The posted JSON as a policy, or the page again with the error and the text as sent (nothing stored).
-async fn parsed(
-    st: &AppState,
-    admin: &Admin,
-    form: &FormData,
-) -> Result<Result<Policy, Response>, PageError> {
+async fn parsed(p: &PageRequest, form: &FormData) -> Result<Result<Policy, Response>, PageError> {
     let text = form.get("policy").unwrap_or_default();
     match Policy::from_json(text) {
-        Ok(p) => Ok(Ok(p)),
+        Ok(policy) => Ok(Ok(policy)),
         Err(e) => {
-            let mut res = html(&page(st, admin, Some(text.to_owned()), Some(e.to_string())).await?)
-                .into_response();
+            let mut res =
+                html(&page(p, Some(text.to_owned()), Some(e.to_string())).await?).into_response();
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(Err(res))
         }
     }
 }
 
-/// What a form that changes the policy starts from: the org and its current policy, which must be the version the
-/// form was shown (a page left open while someone else saved is refused, not saved over the newer version).
+/// What a form that changes the policy starts from: the org's current policy, which must be the version the form
+/// was shown (a page left open while someone else saved is refused, not saved over the newer version).
 pub(crate) async fn editing(
-    st: &AppState,
-    admin: &Admin,
+    p: &PageRequest,
     form: &FormData,
-) -> Result<(RegisteredOrg, Option<VersionedPolicy>), PageError> {
-    let org = org_of(st, admin).await?;
-    let cur = current(st, &admin.session.org).await?;
+) -> Result<Option<VersionedPolicy>, PageError> {
+    let cur = current(&p.st, p.org_id()).await?;
     check_version(form, &cur)?;
-    Ok((org, cur))
+    Ok(cur)
 }
 
 /// `POST {base}/policy/preview`: validate, then show the diff and ask for confirmation.
-pub(crate) async fn preview(
-    State(st): State<AppState>,
-    admin: Admin,
-    form: FormData,
-) -> Result<Response, PageError> {
-    let (org, cur) = editing(&st, &admin, &form).await?;
-    let new = match parsed(&st, &admin, &form).await? {
-        Ok(p) => p,
+pub(crate) async fn preview(p: PageRequest, form: FormData) -> Result<Response, PageError> {
+    let cur = editing(&p, &form).await?;
+    let new = match parsed(&p, &form).await? {
+        Ok(policy) => policy,
         Err(page) => return Ok(page),
     };
     let (old_json, new_json) = (policy_of(&cur).to_json_pretty(), new.to_json_pretty());
@@ -314,30 +297,27 @@ pub(crate) async fn preview(
         })
         .collect();
     Ok(html(&PreviewPage {
-        layout: layout(&st, &admin, &org, "Review the policy change"),
+        layout: p.layout("Review the policy change"),
         version: version_of(&cur),
         diff,
         unchanged: old_json == new_json,
         // One line: a hidden field carries it back unchanged.
         json: serde_json::to_string(&new).map_err(|e| PageError::Internal(e.to_string()))?,
-        csrf: admin.csrf.clone(),
+        csrf: p.admin.csrf.clone(),
     }))
 }
 
 /// `POST {base}/policy/save`: the reviewed policy becomes the next version.
-pub(crate) async fn save_policy(
-    State(st): State<AppState>,
-    admin: Admin,
-    form: FormData,
-) -> Result<Response, PageError> {
-    let (org, _) = editing(&st, &admin, &form).await?;
-    let new = match parsed(&st, &admin, &form).await? {
-        Ok(p) => p,
+pub(crate) async fn save_policy(p: PageRequest, form: FormData) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
+    editing(&p, &form).await?;
+    let new = match parsed(&p, &form).await? {
+        Ok(policy) => policy,
         Err(page) => return Ok(page),
     };
-    let saved = save(&st, &admin, &new).await?;
+    let saved = save(st, admin, &new).await?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Policy saved"),
+        p.layout("Policy saved"),
         &format!(
             "Saved as policy version {}. The next plan uses it.",
             saved.version
@@ -347,14 +327,10 @@ pub(crate) async fn save_policy(
 }
 
 /// `POST {base}/pause`: the kill switch.
-pub(crate) async fn pause(
-    State(st): State<AppState>,
-    admin: Admin,
-    form: FormData,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
+pub(crate) async fn pause(p: PageRequest, form: FormData) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
     let reason = form.text("reason").unwrap_or("paused from the console");
-    let p = jobs::pause_org(
+    let paused = jobs::pause_org(
         st.deps.store.as_ref(),
         &admin.session.org,
         reason,
@@ -363,18 +339,17 @@ pub(crate) async fn pause(
     )
     .await?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Paused"),
-        &format!("Reclaims are {p}. Nothing is sent to Miro for this org until it is resumed."),
+        p.layout("Paused"),
+        &format!(
+            "Reclaims are {paused}. Nothing is sent to Miro for this org until it is resumed."
+        ),
         Some((format!("{}/policy", st.base), "Back to the policy".into())),
     ))
 }
 
 /// `POST {base}/resume`.
-pub(crate) async fn resume(
-    State(st): State<AppState>,
-    admin: Admin,
-) -> Result<Response, PageError> {
-    let org = org_of(&st, &admin).await?;
+pub(crate) async fn resume(p: PageRequest) -> Result<Response, PageError> {
+    let PageRequest { st, admin, .. } = &p;
     let was = jobs::resume_org(
         st.deps.store.as_ref(),
         &admin.session.org,
@@ -383,7 +358,7 @@ pub(crate) async fn resume(
     )
     .await?;
     Ok(message_page(
-        layout(&st, &admin, &org, "Resumed"),
+        p.layout("Resumed"),
         match was {
             Some(_) => {
                 "Reclaims are resumed. Reclaims that ended skipped while paused stay skipped: the next plan names them again."
