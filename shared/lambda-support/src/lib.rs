@@ -14,4 +14,4 @@ mod settings;
 pub use notice_settings::{DEFAULT_CONTACT, NoticeConfig};
 pub use runtime::{NoticeRuntime, Runtime, RuntimeError};
 pub use secret::read_plain_secret;
-pub use settings::{Settings, SettingsError};
+pub use settings::{Settings, SettingsError, read_var};

@@ -27,7 +27,7 @@ pub struct Settings {
     pub notices: NoticeConfig,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
     #[error("environment variable {var} is invalid ({value:?}): {why}")]
     Invalid {
@@ -42,6 +42,33 @@ pub enum SettingsError {
     },
 }
 
+impl SettingsError {
+    /// The refusal of `value` in `var`, saying `why`.
+    pub fn invalid(var: &'static str, value: &str, why: String) -> Self {
+        SettingsError::Invalid {
+            var,
+            value: value.to_owned(),
+            why,
+        }
+    }
+
+    /// The variable and the value an [`SettingsError::Invalid`] blames; `None` for a missing variable.
+    pub fn refused(&self) -> Option<(&'static str, &str)> {
+        match self {
+            SettingsError::Invalid { var, value, .. } => Some((var, value)),
+            SettingsError::Missing { .. } => None,
+        }
+    }
+}
+
+/// The value of `var` from `lookup`, trimmed; `None` when it is unset or blank (a blank variable means its
+/// default, as an unset one does).
+pub fn read_var(lookup: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
+    lookup(var)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -49,16 +76,8 @@ impl Settings {
 
     /// Over any lookup, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let read = |var: &str| {
-            lookup(var)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let invalid = |var: &'static str, value: &str, why: String| SettingsError::Invalid {
-            var,
-            value: value.to_owned(),
-            why,
-        };
+        let read = |var: &str| read_var(&lookup, var);
+        let invalid = SettingsError::invalid;
         let number = |var: &'static str, default: u64| -> Result<u64, SettingsError> {
             match read(var) {
                 None => Ok(default),
@@ -316,20 +335,11 @@ mod tests {
             (env::MIRO_SCIM_BASE_URL, "not a url"),
         ] {
             let err = Settings::from_lookup(lookup(&[(var, value)])).unwrap_err();
-            match &err {
-                SettingsError::Invalid {
-                    var: named,
-                    value: shown,
-                    ..
-                } => {
-                    assert_eq!(
-                        *named, var,
-                        "{value:?} in {var} is blamed on {named}: {err}"
-                    );
-                    assert_eq!(shown, value, "{err}");
-                }
-                other => panic!("{var}={value:?}: expected Invalid, got {other}"),
-            }
+            assert_eq!(
+                err.refused(),
+                Some((var, value)),
+                "{value:?} in {var} is refused, blaming that variable and value: {err}"
+            );
             assert!(err.to_string().contains(var), "{err}");
         }
     }

@@ -35,45 +35,41 @@ impl Pacer {
     /// Waits for this caller's slot. Slots are reserved under the lock and waited for outside it, so
     /// concurrent callers queue up fairly instead of stampeding when a wait ends.
     pub(crate) async fn acquire(&self) {
-        let slot = {
-            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            let mut slot = st.next_slot.max(now);
-            if let Some(b) = st.blocked_until {
-                if b > now {
-                    slot = slot.max(b);
-                } else {
-                    st.blocked_until = None;
-                }
-            }
-            st.next_slot = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
+        if let Some(slot) = self.reserve(None) {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// Like [`Self::acquire`], but only for a slot no later than `deadline`: a slot past it is not reserved (so
     /// it is not taken from other callers) and the call returns `false` at once.
     pub(crate) async fn acquire_by(&self, deadline: Instant) -> bool {
-        let slot = {
-            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            let mut slot = st.next_slot.max(now);
-            if let Some(b) = st.blocked_until {
-                if b > now {
-                    slot = slot.max(b);
-                } else {
-                    st.blocked_until = None;
-                }
+        match self.reserve(Some(deadline)) {
+            Some(slot) => {
+                tokio::time::sleep_until(slot).await;
+                true
             }
-            if slot > deadline {
-                return false;
+            None => false,
+        }
+    }
+
+    /// Reserves the next free slot, after any block, and answers it; `None` (nothing reserved) when it would be
+    /// later than `deadline`.
+    fn reserve(&self, deadline: Option<Instant>) -> Option<Instant> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let mut slot = st.next_slot.max(now);
+        if let Some(b) = st.blocked_until {
+            if b > now {
+                slot = slot.max(b);
+            } else {
+                st.blocked_until = None;
             }
-            st.next_slot = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-        true
+        }
+        if deadline.is_some_and(|d| slot > d) {
+            return None;
+        }
+        st.next_slot = slot + self.interval;
+        Some(slot)
     }
 
     /// Miro said the budget is spent until `until` (a 429, or `X-RateLimit-Remaining` below one call).

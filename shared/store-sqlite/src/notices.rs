@@ -37,34 +37,22 @@ fn put(c: &Connection, r: &NoticeRecord, expected: Option<u64>) -> Result<(), St
     let (org, member) = (r.org_id.to_string(), r.member_id.to_string());
     let version = i64::try_from(r.version)
         .map_err(|_| StoreError::Backend(format!("notice version {} is too large", r.version)))?;
+    let (len, kind) = (id_len(&r.member_id), r.state.kind());
+    let row = params![org, len, member, version, kind, body];
     let changed = match expected {
         None => c
             .execute(
                 "INSERT INTO notices (org_id, id_len, member_id, version, state, body) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-                params![
-                    org,
-                    id_len(&r.member_id),
-                    member,
-                    version,
-                    r.state.kind(),
-                    body
-                ],
+                row,
             )
             .map_err(backend)?,
+        // The row's values and, last (?7), the version it must still have.
         Some(v) => c
             .execute(
                 "UPDATE notices SET version = ?4, state = ?5, body = ?6 \
                  WHERE org_id = ?1 AND id_len = ?2 AND member_id = ?3 AND version = ?7",
-                params![
-                    org,
-                    id_len(&r.member_id),
-                    member,
-                    version,
-                    r.state.kind(),
-                    body,
-                    v as i64
-                ],
+                [row, params![v as i64]].concat().as_slice(),
             )
             .map_err(backend)?,
     };

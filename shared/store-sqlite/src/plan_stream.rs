@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::{OrgId, PlanId};
 use miro_sam_core::plan::{Candidate, Exclusion, PlanHeader};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::SqliteStore;
 use crate::codec::{Query, backend, sql_limit, ts};
-use crate::plans::{BATCH, Items, Row, decode, put_header, rows};
+use crate::plans::{BATCH, Items, Row, decode, put_header, rows, write_rows};
 
 /// One batch of a streamed plan's items, refused once the plan has its header: readers would then see items
 /// come and go under a written plan. The check and the writes are one transaction.
@@ -39,19 +39,13 @@ fn upsert(
             ),
         });
     }
-    {
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "INSERT INTO {} (plan_id, id_len, member_id, body) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (plan_id, id_len, member_id) DO UPDATE SET body = excluded.body",
-                items.table()
-            ))
-            .map_err(backend)?;
-        for (member, body) in batch {
-            stmt.execute(params![plan, member.len() as i64, member, body])
-                .map_err(backend)?;
-        }
-    }
+    write_rows(
+        &tx,
+        items,
+        plan,
+        batch,
+        " ON CONFLICT (plan_id, id_len, member_id) DO UPDATE SET body = excluded.body",
+    )?;
     tx.commit().map_err(backend)
 }
 

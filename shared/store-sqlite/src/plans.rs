@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::{MemberId, OrgId, PlanId};
 use miro_sam_core::plan::{Candidate, Exclusion, PlanHeader, ReclaimPlan};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -118,19 +118,30 @@ fn clear(c: &mut Connection, plan: &str) -> Result<(), StoreError> {
 
 fn insert(c: &mut Connection, items: Items, plan: &str, batch: &[Row]) -> Result<(), StoreError> {
     let tx = c.transaction().map_err(backend)?;
-    {
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "INSERT INTO {} (plan_id, id_len, member_id, body) VALUES (?1, ?2, ?3, ?4)",
-                items.table()
-            ))
-            .map_err(backend)?;
-        for (member, body) in batch {
-            stmt.execute(params![plan, member.len() as i64, member, body])
-                .map_err(backend)?;
-        }
-    }
+    write_rows(&tx, items, plan, batch, "")?;
     tx.commit().map_err(backend)
+}
+
+/// Writes `batch` into the items table in `tx`; `on_conflict` is empty (a row already there is an error) or an
+/// `ON CONFLICT` clause.
+pub(crate) fn write_rows(
+    tx: &Transaction<'_>,
+    items: Items,
+    plan: &str,
+    batch: &[Row],
+    on_conflict: &str,
+) -> Result<(), StoreError> {
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "INSERT INTO {} (plan_id, id_len, member_id, body) VALUES (?1, ?2, ?3, ?4){on_conflict}",
+            items.table()
+        ))
+        .map_err(backend)?;
+    for (member, body) in batch {
+        stmt.execute(params![plan, member.len() as i64, member, body])
+            .map_err(backend)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn put_header(c: &Connection, header: &PlanHeader) -> Result<(), StoreError> {

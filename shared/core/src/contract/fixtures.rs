@@ -5,7 +5,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use miro_client::{AdminRole, License, Member, Role};
 
 use crate::audit::{AuditEntry, AuditEvent};
-use crate::domain::{AuditEntryId, Email, MemberId, OrgId, PlanId, Subscription};
+use crate::domain::{
+    AuditEntryId, DownloadRun, Email, MemberId, OrgId, PlanId, RunId, Subscription,
+};
 use crate::plan::{ReclaimPlan, build_plan};
 use crate::policy::{Policy, VersionedPolicy};
 use crate::reclaim::ReclaimRecord;
@@ -35,6 +37,18 @@ pub fn day(d: u32) -> NaiveDate {
 
 pub fn member_id(n: u64) -> MemberId {
     MemberId::parse(&(3_458_764_517_517_800_000u64 + n).to_string()).expect("fixture member id")
+}
+
+/// A complete download of `org` that saw `members_seen` members, finishing at `completed_at` a minute after it
+/// started.
+pub fn completed_run(org: &OrgId, completed_at: DateTime<Utc>, members_seen: u64) -> DownloadRun {
+    DownloadRun {
+        org_id: org.clone(),
+        run_id: RunId::new(),
+        started_at: completed_at - Duration::minutes(1),
+        completed_at,
+        members_seen,
+    }
 }
 
 /// A Miro member `n`: internal user, full license, last active `inactive_days` before [`t0`].

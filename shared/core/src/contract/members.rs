@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::fixtures::*;
-use crate::domain::{DownloadRun, MemberId, RunId, Subscription};
+use crate::domain::{MemberId, Subscription};
 use crate::ports::SubscriptionStore;
 
 type Store = Arc<dyn SubscriptionStore>;
@@ -136,13 +136,7 @@ pub async fn member_pages_include_removed_and_apply_the_last_seen_rule(store: St
         .await
         .unwrap();
     store
-        .put_download_run(&DownloadRun {
-            org_id: o.clone(),
-            run_id: RunId::new(),
-            started_at: t1 - Duration::minutes(1),
-            completed_at: t1,
-            members_seen: 29,
-        })
+        .put_download_run(&completed_run(&o, t1, 29))
         .await
         .unwrap();
     let paged = read_range(&store, None, None, 7).await;

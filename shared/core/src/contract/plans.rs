@@ -46,40 +46,39 @@ pub(super) fn sized_plan(org: &OrgId, candidates: u64, exclusions: u64) -> Recla
     plan
 }
 
-/// Every page of the plan's candidates with `limit`, asserting each page's size.
-async fn all_candidates(store: &Store, plan: PlanId, limit: usize) -> Vec<Candidate> {
-    every_page(
-        limit,
-        |c: &Candidate| c.member_id.clone(),
-        |after| async move {
-            store
-                .list_plan_candidates(plan, after.as_ref(), limit)
-                .await
-                .unwrap()
-        },
-    )
-    .await
+/// Every page of the plan's candidates or exclusions with `$limit`, asserting each page's size: `$list` names the
+/// store method (`list_plan_candidates` or `list_plan_exclusions`), both paged after a member id.
+macro_rules! all_items {
+    ($store:expr, $plan:expr, $limit:expr, $list:ident) => {{
+        let (store, plan, limit): (&Store, PlanId, usize) = (&$store, $plan, $limit);
+        every_page(limit, |after| async move {
+            store.$list(plan, after.as_ref(), limit).await.unwrap()
+        })
+        .await
+    }};
 }
 
-async fn all_exclusions(store: &Store, plan: PlanId, limit: usize) -> Vec<Exclusion> {
-    every_page(
-        limit,
-        |e: &Exclusion| e.member_id.clone(),
-        |after| async move {
-            store
-                .list_plan_exclusions(plan, after.as_ref(), limit)
-                .await
-                .unwrap()
-        },
-    )
-    .await
+/// What a plan's pages are keyed by.
+trait PlanItem {
+    fn member_id(&self) -> &MemberId;
 }
 
-/// Reads `read(after)` from the start until a short page, each page after the last item's member id (`key`),
-/// asserting that no page holds more than `limit` items.
-async fn every_page<T, Page>(
+impl PlanItem for Candidate {
+    fn member_id(&self) -> &MemberId {
+        &self.member_id
+    }
+}
+
+impl PlanItem for Exclusion {
+    fn member_id(&self) -> &MemberId {
+        &self.member_id
+    }
+}
+
+/// Reads `read(after)` from the start until a short page, each page after the last item's member id, asserting
+/// that no page holds more than `limit` items.
+async fn every_page<T: PlanItem, Page>(
     limit: usize,
-    key: impl Fn(&T) -> MemberId,
     read: impl Fn(Option<MemberId>) -> Page,
 ) -> Vec<T>
 where
@@ -87,7 +86,7 @@ where
 {
     let mut all: Vec<T> = Vec::new();
     loop {
-        let page = read(all.last().map(&key)).await;
+        let page = read(all.last().map(|item| item.member_id().clone())).await;
         assert!(page.len() <= limit, "a page holds at most `limit` items");
         let done = page.len() < limit;
         all.extend(page);
@@ -95,6 +94,15 @@ where
             return all;
         }
     }
+}
+
+/// The id of the org's latest plan, by its header.
+async fn latest_plan_id(store: &Store, org: &OrgId) -> Option<PlanId> {
+    store
+        .latest_plan_header(org)
+        .await
+        .unwrap()
+        .map(|h| h.plan_id)
 }
 
 fn ids<'a>(v: impl IntoIterator<Item = &'a MemberId>) -> Vec<MemberId> {
@@ -109,7 +117,7 @@ pub async fn plan_items_page_in_member_id_order(store: Store) {
     want.sort();
 
     for limit in [1_000, 100, 7] {
-        let got = all_candidates(&store, plan.plan_id, limit).await;
+        let got = all_items!(store, plan.plan_id, limit, list_plan_candidates);
         assert_eq!(
             ids(got.iter().map(|c| &c.member_id)),
             want,
@@ -118,7 +126,7 @@ pub async fn plan_items_page_in_member_id_order(store: Store) {
         let unique: HashSet<&MemberId> = got.iter().map(|c| &c.member_id).collect();
         assert_eq!(unique.len(), got.len(), "no duplicates");
     }
-    let got = all_candidates(&store, plan.plan_id, 100).await;
+    let got = all_items!(store, plan.plan_id, 100, list_plan_candidates);
     let mut by_plan_order = got.clone();
     by_plan_order.sort_by(crate::plan::candidate_order);
     assert_eq!(by_plan_order, plan.candidates, "items come back whole");
@@ -136,7 +144,7 @@ pub async fn plan_items_page_in_member_id_order(store: Store) {
         .unwrap();
     assert!(past.is_empty(), "{past:?}");
 
-    let exclusions = all_exclusions(&store, plan.plan_id, 10).await;
+    let exclusions = all_items!(store, plan.plan_id, 10, list_plan_exclusions);
     assert_eq!(exclusions, plan.exclusions, "exclusions: member id order");
 
     let c = &plan.candidates[17];
@@ -186,14 +194,7 @@ pub async fn plan_replacement_leaves_no_stale_items(store: Store) {
         ..sized_plan(&o, 3, 1)
     };
     store.put_plan(&newer).await.unwrap();
-    assert_eq!(
-        store
-            .latest_plan_header(&o)
-            .await
-            .unwrap()
-            .map(|h| h.plan_id),
-        Some(newer.plan_id)
-    );
+    assert_eq!(latest_plan_id(&store, &o).await, Some(newer.plan_id));
 
     // The first plan again under its id, smaller and made later than `newer`.
     let mut replaced = first.clone();
@@ -214,13 +215,12 @@ pub async fn plan_replacement_leaves_no_stale_items(store: Store) {
             .is_none(),
         "a candidate the new version dropped is gone"
     );
-    assert_eq!(all_exclusions(&store, first.plan_id, 100).await.len(), 2);
     assert_eq!(
-        store
-            .latest_plan_header(&o)
-            .await
-            .unwrap()
-            .map(|h| h.plan_id),
+        all_items!(store, first.plan_id, 100, list_plan_exclusions).len(),
+        2
+    );
+    assert_eq!(
+        latest_plan_id(&store, &o).await,
         Some(first.plan_id),
         "the latest plan follows the new created_at"
     );
@@ -228,14 +228,7 @@ pub async fn plan_replacement_leaves_no_stale_items(store: Store) {
     // Moved back before `newer`: the stale index entry must not keep it the latest.
     replaced.created_at = first.created_at;
     store.put_plan(&replaced).await.unwrap();
-    assert_eq!(
-        store
-            .latest_plan_header(&o)
-            .await
-            .unwrap()
-            .map(|h| h.plan_id),
-        Some(newer.plan_id)
-    );
+    assert_eq!(latest_plan_id(&store, &o).await, Some(newer.plan_id));
     assert!(
         store
             .latest_plan_header(&other_org())
@@ -258,13 +251,16 @@ pub async fn plan_header_is_written_last(store: Store) {
         let finished = writer.is_finished();
         if let Some(header) = store.get_plan_header(plan.plan_id).await.unwrap() {
             assert_eq!(header, plan.header());
-            let listed = all_candidates(&store, plan.plan_id, 1_000).await;
+            let listed = all_items!(store, plan.plan_id, 1_000, list_plan_candidates);
             assert_eq!(
                 listed.len(),
                 plan.candidates.len(),
                 "the header is visible only once every candidate is (after {polls_before_header} polls)"
             );
-            assert_eq!(all_exclusions(&store, plan.plan_id, 1_000).await.len(), 40);
+            assert_eq!(
+                all_items!(store, plan.plan_id, 1_000, list_plan_exclusions).len(),
+                40
+            );
             break;
         }
         assert!(

@@ -162,13 +162,7 @@ pub async fn last_seen_follows_complete_downloads(store: Store) {
         .unwrap();
     let t1 = t0() + Duration::days(1);
     store
-        .put_download_run(&DownloadRun {
-            org_id: o.clone(),
-            run_id: RunId::new(),
-            started_at: t1 - Duration::minutes(1),
-            completed_at: t1,
-            members_seen: 1,
-        })
+        .put_download_run(&completed_run(&o, t1, 1))
         .await
         .unwrap();
     let got = store.get_member(&o, &m.member_id).await.unwrap().unwrap();
@@ -196,13 +190,7 @@ pub async fn last_seen_follows_complete_downloads(store: Store) {
         .unwrap();
     let t3 = t2 + Duration::days(1);
     store
-        .put_download_run(&DownloadRun {
-            org_id: o.clone(),
-            run_id: RunId::new(),
-            started_at: t3 - Duration::minutes(1),
-            completed_at: t3,
-            members_seen: 0,
-        })
+        .put_download_run(&completed_run(&o, t3, 0))
         .await
         .unwrap();
     let got = store.get_member(&o, &m.member_id).await.unwrap().unwrap();

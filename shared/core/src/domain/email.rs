@@ -1,9 +1,6 @@
 //! Email addresses as Miro and SCIM use them: the join key between a REST member and a SCIM user.
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
+use super::newtype::parsed_string;
 use crate::error::DomainError;
 
 /// A trimmed address with exactly one `@`, a non-empty local part and a dotted domain, with ASCII letters
@@ -82,44 +79,8 @@ fn is_dotted_domain(d: &str) -> bool {
         && !d.contains('@')
 }
 
-macro_rules! string_serde {
-    ($name:ident) => {
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({})", stringify!($name), self.0)
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = DomainError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::parse(s)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Self::parse(&s).map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-string_serde!(Email);
-string_serde!(EmailDomain);
+parsed_string!(Email);
+parsed_string!(EmailDomain);
 
 #[cfg(test)]
 mod tests {

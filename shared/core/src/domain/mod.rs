@@ -2,6 +2,7 @@
 
 mod email;
 mod ids;
+mod newtype;
 mod org;
 mod seat;
 mod subscription;

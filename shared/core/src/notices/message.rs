@@ -86,17 +86,19 @@ struct TextBody<'a> {
     contact: &'a str,
 }
 
+/// The text body's values and the subject: the template reads them as its own fields, through `Deref`.
 #[derive(Template)]
 #[template(path = "notices/body.html")]
 struct HtmlBody<'a> {
     subject: &'a str,
-    org_name: &'a str,
-    email: &'a str,
-    days_inactive: i64,
-    reclaim_on: String,
-    days_left: Option<u32>,
-    keep_url: Option<&'a str>,
-    contact: &'a str,
+    body: TextBody<'a>,
+}
+
+impl<'a> std::ops::Deref for HtmlBody<'a> {
+    type Target = TextBody<'a>;
+    fn deref(&self) -> &TextBody<'a> {
+        &self.body
+    }
 }
 
 /// The email for `kind` of the record's cycle. `keep_url` is the member's keep link, when the deployment serves
@@ -133,30 +135,24 @@ pub fn render(
         }
         .render()?,
     });
+    let body = TextBody {
+        org_name: &org_name,
+        email: record.email.as_str(),
+        days_inactive: record.days_inactive,
+        reclaim_on: reclaim_on.clone(),
+        days_left,
+        keep_url,
+        contact: &contact,
+    };
     let text = match ctx.custom(TemplatePart::Text, &vars) {
         Some(custom) => custom?,
-        None => TextBody {
-            org_name: &org_name,
-            email: record.email.as_str(),
-            days_inactive: record.days_inactive,
-            reclaim_on: reclaim_on.clone(),
-            days_left,
-            keep_url,
-            contact: &contact,
-        }
-        .render()?,
+        None => body.render()?,
     };
     let html = match ctx.custom(TemplatePart::Html, &vars) {
         Some(custom) => custom?,
         None => HtmlBody {
             subject: &subject,
-            org_name: &org_name,
-            email: record.email.as_str(),
-            days_inactive: record.days_inactive,
-            reclaim_on: reclaim_on.clone(),
-            days_left,
-            keep_url,
-            contact: &contact,
+            body,
         }
         .render()?,
     };

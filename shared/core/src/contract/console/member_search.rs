@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::super::fixtures::*;
-use crate::domain::{DownloadRun, Email, MemberId, OrgId, RunId, Subscription};
+use crate::domain::{Email, MemberId, OrgId, Subscription};
 use crate::ports::SubscriptionStore;
 
 type Store = Arc<dyn SubscriptionStore>;
@@ -83,13 +83,7 @@ pub async fn member_search_pages_by_email_then_numeric_id(store: Store) {
         .unwrap();
     let t1 = t0() + Duration::hours(5);
     store
-        .put_download_run(&DownloadRun {
-            org_id: o.clone(),
-            run_id: RunId::new(),
-            started_at: t1 - Duration::minutes(1),
-            completed_at: t1,
-            members_seen: 9,
-        })
+        .put_download_run(&completed_run(&o, t1, 9))
         .await
         .unwrap();
 
