@@ -1,32 +1,43 @@
 //! The download benchmark: one org of N members, Miro's credit model with the window scaled to seconds, and a
 //! per-request latency that keeps strictly sequential paging below the credit ceiling.
 //!
-//! The sandbox runs in this process; every download runs in a child process (this binary, `download-run`), so
-//! the peak RSS it reports is the download's own (client, store, diff state), as a Lambda would see it.
+//! The sandbox runs in this process; every download runs in a child process (this binary, `download-run`,
+//! [`crate::child`]), so the peak RSS it reports is the download's own (client, store, diff state), as a Lambda
+//! would see it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use miro_client::{MiroClient, MiroConfig, RestLimits, SecretString};
+use miro_client::{MiroClient, MiroConfig, RestLimits};
 use miro_sam_aws::AwsClients;
 use miro_sam_core::domain::OrgId;
-use miro_sam_core::jobs::{Deps, DownloadOptions, DownloadOutcome, StopAt, download_org_with};
-use miro_sam_core::ports::{SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::jobs::{
+    DownloadOptions, DownloadOutcome, DownloadSummary, StopAt, download_org_with,
+};
+use miro_sam_core::ports::TokenStore;
 use miro_sam_sqlite::SqliteStore;
+use miro_sam_testkit::world;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::machine::{cpu_seconds, reset_peak_rss, status_kib};
 use crate::partition::Partitioning;
 use crate::plan::PlanRow;
-use crate::store::{BenchStore, new_table};
+use crate::store::{BenchStore, aws_sdk, new_table};
 
 /// Miro's Level-3 cost of one members page (and of the org call).
 pub const LEVEL3: u64 = 500;
-/// The environment variable the parent hands the access token to the child through (never argv).
-const TOKEN_ENV: &str = "MIRO_SAM_BENCH_TOKEN";
+
+/// The fewest requests a download of `members` makes: the org call and one per members page of 100.
+pub fn min_requests(members: usize) -> u64 {
+    members.div_ceil(100).max(1) as u64 + 1
+}
+
+/// How long `requests` Level-3 calls take at the least on a budget of `credits` per `window`.
+pub fn credit_floor_s(requests: u64, credits: u64, window: Duration) -> f64 {
+    requests as f64 * LEVEL3 as f64 / credits as f64 * window.as_secs_f64()
+}
 
 #[derive(Debug, Clone)]
 pub struct DownloadConfig {
@@ -116,16 +127,8 @@ pub struct DownloadRow {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChildResult {
     pub wall_ms: u64,
-    pub pages: u64,
-    pub parts: u64,
-    pub members_seen: u64,
-    pub new: u64,
-    pub changed: u64,
-    pub unchanged: u64,
-    pub removed: u64,
-    pub rejected: u64,
-    pub duplicates: u64,
-    pub confirmed_present: u64,
+    /// The core's own account of the run (pages, new, changed, ...).
+    pub summary: DownloadSummary,
     pub client_requests: u64,
     pub client_rate_limited: u64,
     pub store_write_requests: u64,
@@ -146,6 +149,8 @@ pub struct ChildArgs {
     pub partitioning: Partitioning,
     /// `sqlite:PATH` or `dynamo:TABLE`.
     pub store: String,
+    /// A SQLite file holding the org's tokens, stored there by the parent (a token never goes in argv).
+    pub tokens: String,
 }
 
 impl ChildArgs {
@@ -164,6 +169,8 @@ impl ChildArgs {
             self.partitioning.arg().into(),
             "--store".into(),
             self.store.clone(),
+            "--tokens".into(),
+            self.tokens.clone(),
         ]
     }
 }
@@ -179,131 +186,51 @@ pub fn client_config(base_url: &str, credits: u64, window: Duration) -> Result<M
     Ok(c)
 }
 
-/// The SDK configuration for the local AWS API.
-pub async fn aws_sdk(endpoint: &str) -> aws_config::SdkConfig {
-    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
-    miro_sam_aws::sdk::load()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "test", "test", None, None, "moto",
-        )))
-        .build()
-}
-
 /// The child: one download run, timed, with its own peak RSS.
 pub async fn child_run(a: ChildArgs) -> Result<ChildResult, String> {
-    let token = std::env::var(TOKEN_ENV).map_err(|_| format!("{TOKEN_ENV} is not set"))?;
     let org = OrgId::parse(&a.org).map_err(|e| e.to_string())?;
     let client = MiroClient::new(client_config(&a.base_url, a.credits, a.window)?)
         .map_err(|e| e.to_string())?;
-    let tokens = SqliteStore::in_memory().map_err(|e| e.to_string())?;
-    tokens
-        .put_tokens(&TokenBundle {
-            org_id: org.clone(),
-            access_token: SecretString::from(token),
-            refresh_token: None,
-            expires_at: None,
-            team_id: None,
-            user_id: None,
-            scopes: vec!["organizations:read".into()],
-            version: 0,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-
+    let tokens = SqliteStore::open(&a.tokens).map_err(|e| e.to_string())?;
     let store = BenchStore::open(&a.store).await?;
-    let deps = Deps {
-        store: store.port(),
-        tokens: Arc::new(tokens),
-        client: client.clone(),
-        clock: Arc::new(SystemClock),
-        oauth_app: None,
-    };
+    let deps = crate::wiring::deps(store.port(), Arc::new(tokens), client.clone());
 
     let peak_reset = reset_peak_rss();
     let started = Instant::now();
-    let mut r = ChildResult {
-        wall_ms: 0,
-        pages: 0,
-        parts: 1,
-        members_seen: 0,
-        new: 0,
-        changed: 0,
-        unchanged: 0,
-        removed: 0,
-        rejected: 0,
-        duplicates: 0,
-        confirmed_present: 0,
-        client_requests: 0,
-        client_rate_limited: 0,
-        store_write_requests: 0,
-        store_items_written: 0,
-        peak_rss_kib: 0,
-        peak_reset,
-        cpu_s: 0.0,
-    };
     let cpu_before = cpu_seconds().unwrap_or(0.0);
     // Every variant is the core's download: sequential (pipelined) or partitioned, as the setting says.
     let options = DownloadOptions {
         partitioning: a.partitioning,
     };
-    let s = match download_org_with(&deps, &org, StopAt::default(), options)
+    let summary = match download_org_with(&deps, &org, StopAt::default(), options)
         .await
         .map_err(|e| e.to_string())?
     {
-        DownloadOutcome::Complete(s) => s,
+        DownloadOutcome::Complete(s) => *s,
         DownloadOutcome::Paused(p) => return Err(format!("the download paused: {p:?}")),
     };
-    r.pages = s.pages;
-    r.parts = a.partitioning.filters().len() as u64;
-    r.members_seen = s.members_seen;
-    r.new = s.new;
-    r.changed = s.changed;
-    r.unchanged = s.unchanged;
-    r.removed = s.removed;
-    r.rejected = s.rejected;
-    r.duplicates = s.duplicates;
-    r.confirmed_present = s.confirmed_present;
-    r.wall_ms = started.elapsed().as_millis() as u64;
-    r.cpu_s = cpu_seconds().unwrap_or(0.0) - cpu_before;
-    r.peak_rss_kib = status_kib("VmHWM").unwrap_or(0);
+    let wall_ms = started.elapsed().as_millis() as u64;
+    let cpu_s = cpu_seconds().unwrap_or(0.0) - cpu_before;
+    let peak_rss_kib = status_kib("VmHWM").unwrap_or(0);
     let stats = client.stats();
-    r.client_requests = stats.requests;
-    r.client_rate_limited = stats.rate_limited;
-    match &store {
-        BenchStore::Sqlite(s) => {
-            r.store_write_requests = s.member_rows_written();
-            r.store_items_written = s.member_rows_written();
-        }
+    let (store_write_requests, store_items_written) = match &store {
+        BenchStore::Sqlite(s) => (s.member_rows_written(), s.member_rows_written()),
         BenchStore::Dynamo(d) => {
             let w = d.write_stats();
-            r.store_write_requests = w.batch_calls + w.item_writes;
-            r.store_items_written = w.batch_items + w.item_writes;
+            (w.batch_calls + w.item_writes, w.batch_items + w.item_writes)
         }
-    }
-    Ok(r)
-}
-
-fn run_child(exe: &Path, args: &ChildArgs, token: &str) -> Result<ChildResult, String> {
-    let out = Command::new(exe)
-        .args(args.to_args())
-        .env(TOKEN_ENV, token)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!("download-run failed ({}): {stdout}", out.status));
-    }
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .ok_or_else(|| format!("download-run printed no result: {stdout}"))?;
-    serde_json::from_str(line).map_err(|e| format!("bad download-run result {line:?}: {e}"))
+    };
+    Ok(ChildResult {
+        wall_ms,
+        summary,
+        client_requests: stats.requests,
+        client_rate_limited: stats.rate_limited,
+        store_write_requests,
+        store_items_written,
+        peak_rss_kib,
+        peak_reset,
+        cpu_s,
+    })
 }
 
 /// Runs every configured download (and plan) and returns the table rows.
@@ -320,7 +247,9 @@ pub async fn run(cfg: &DownloadConfig) -> Result<(Vec<DownloadRow>, Vec<PlanRow>
         let sandbox = Sandbox::start(sc).await.map_err(|e| e.to_string())?;
         let control = sandbox.control();
         let org = control.org_ids()[0].clone();
-        let token = control.issue_access_token(&org);
+        let org_id = OrgId::parse(&org).map_err(|e| e.to_string())?;
+        let tokens_path = dir.join(format!("{n}-tokens.sqlite"));
+        let tokens = SqliteStore::open(&tokens_path).map_err(|e| e.to_string())?;
 
         let mut plans: Vec<(Partitioning, String, &'static str)> = cfg
             .variants
@@ -358,6 +287,11 @@ pub async fn run(cfg: &DownloadConfig) -> Result<(Vec<DownloadRow>, Vec<PlanRow>
                 // A fresh credit window for every run, so each starts on the same footing.
                 tokio::time::sleep(cfg.window + Duration::from_millis(200)).await;
                 control.reset_counters();
+                // A fresh token for every run, as the callback stores it: none expires mid-run.
+                tokens
+                    .put_tokens(&world::access_token(&control, &org_id))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let args = ChildArgs {
                     base_url: sandbox.base_url(),
                     org: org.clone(),
@@ -365,19 +299,20 @@ pub async fn run(cfg: &DownloadConfig) -> Result<(Vec<DownloadRow>, Vec<PlanRow>
                     window: cfg.window,
                     partitioning: variant,
                     store: store.clone(),
+                    tokens: tokens_path.display().to_string(),
                 };
-                let (exe, token) = (exe.clone(), token.clone());
+                let exe = exe.clone();
                 let sandbox_cpu = cpu_seconds().unwrap_or(0.0);
-                let r = tokio::task::spawn_blocking(move || run_child(&exe, &args, &token))
-                    .await
-                    .map_err(|e| e.to_string())??;
+                let r: ChildResult =
+                    tokio::task::spawn_blocking(move || crate::child::run(&exe, &args.to_args()))
+                        .await
+                        .map_err(|e| e.to_string())??;
                 let sandbox_cpu_s = cpu_seconds().unwrap_or(0.0) - sandbox_cpu;
                 let c = control.counters();
-                let pages_min = n.div_ceil(100).max(1) as u64;
-                let min_requests = pages_min + 1;
-                let floor_s = min_requests as f64 * LEVEL3 as f64 / cfg.credits as f64
-                    * cfg.window.as_secs_f64();
+                let min_requests = min_requests(n);
+                let floor_s = credit_floor_s(min_requests, cfg.credits, cfg.window);
                 let wall_s = r.wall_ms as f64 / 1000.0;
+                let s = &r.summary;
                 let row = DownloadRow {
                     members: n,
                     variant: variant.name(),
@@ -389,21 +324,21 @@ pub async fn run(cfg: &DownloadConfig) -> Result<(Vec<DownloadRow>, Vec<PlanRow>
                     rate_limited: c.rate_limited,
                     requests: c.get("org") + c.get("members") + c.get("member"),
                     min_requests,
-                    pages: r.pages,
-                    parts: r.parts,
+                    pages: s.pages,
+                    parts: variant.filters().len() as u64,
                     peak_rss_mib: r.peak_rss_kib as f64 / 1024.0,
                     peak_rss_is_per_run: r.peak_reset,
                     cpu_s: r.cpu_s,
                     sandbox_cpu_s,
                     store_write_requests: r.store_write_requests,
                     store_items_written: r.store_items_written,
-                    members_seen: r.members_seen,
-                    new: r.new,
-                    changed: r.changed,
-                    unchanged: r.unchanged,
-                    removed: r.removed,
-                    duplicates: r.duplicates,
-                    confirmed_present: r.confirmed_present,
+                    members_seen: s.members_seen,
+                    new: s.new,
+                    changed: s.changed,
+                    unchanged: s.unchanged,
+                    removed: s.removed,
+                    duplicates: s.duplicates,
+                    confirmed_present: s.confirmed_present,
                     timeline_events: if run == "changed" && store_name == "sqlite" {
                         Some(crate::changes::count_events(&store, &org, &changed_ids).await?)
                     } else {

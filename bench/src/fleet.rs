@@ -13,16 +13,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use miro_client::SecretString;
 use miro_sam_aws::{Adapters, AwsClients, AwsConfig};
 use miro_sam_core::domain::{OrgId, RegisteredOrg};
-use miro_sam_core::ports::TokenBundle;
-use miro_sam_lambda::{Runtime, Settings, env};
+use miro_sam_lambda::{Runtime, env};
 use miro_sam_sqlite::SqliteStore;
+use miro_sam_testkit::world;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use serde::Serialize;
 
-use crate::download::{LEVEL3, aws_sdk, client_config, scratch_dir};
+use crate::download::{client_config, credit_floor_s, min_requests, scratch_dir};
+use crate::store::{aws_sdk, new_queue};
+use crate::wiring::sandbox_settings;
 
 #[derive(Debug, Clone)]
 pub struct FleetConfig {
@@ -79,28 +80,8 @@ pub async fn run(cfg: &FleetConfig) -> Result<FleetRow, String> {
 
     let sdk = aws_sdk(&cfg.aws_endpoint).await;
     let clients = AwsClients::new(&sdk);
-    let queue_url = clients
-        .sqs
-        .create_queue()
-        .queue_name(format!(
-            "miro-sam-bench-fleet-{}",
-            uuid::Uuid::new_v4().simple()
-        ))
-        .send()
-        .await
-        .map_err(|e| format!("cannot create the download queue in the local AWS API: {e}"))?
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
-    let vars = [
-        (env::MIRO_API_BASE_URL, sandbox.base_url()),
-        (env::MIRO_OAUTH_BASE_URL, sandbox.base_url()),
-        (env::MIRO_SCIM_BASE_URL, sandbox.scim_base_url()),
-        (env::DOWNLOAD_QUEUE_URL, queue_url.clone()),
-    ];
-    let settings =
-        Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-            .map_err(|e| e.to_string())?;
+    let queue_url = new_queue(&clients, "download").await?;
+    let settings = sandbox_settings(&sandbox, (env::DOWNLOAD_QUEUE_URL, queue_url.clone()))?;
     let adapters = Adapters::from_clients(
         AwsConfig {
             table_name: "unused-the-store-is-sqlite".into(),
@@ -124,16 +105,7 @@ pub async fn run(cfg: &FleetConfig) -> Result<FleetRow, String> {
         let org = OrgId::parse(&id).map_err(|e| e.to_string())?;
         rt.deps
             .tokens
-            .put_tokens(&TokenBundle {
-                org_id: org.clone(),
-                access_token: SecretString::from(control.issue_access_token(&id)),
-                refresh_token: None,
-                expires_at: None,
-                team_id: None,
-                user_id: None,
-                scopes: vec!["organizations:read".into()],
-                version: 0,
-            })
+            .put_tokens(&world::access_token(&control, &org))
             .await
             .map_err(|e| e.to_string())?;
         rt.deps
@@ -222,10 +194,8 @@ pub async fn run(cfg: &FleetConfig) -> Result<FleetRow, String> {
     let wall_s = started.elapsed().as_secs_f64();
     let cpu_s = crate::machine::cpu_seconds().unwrap_or(0.0) - cpu_before;
     let c = control.counters();
-    let pages = cfg.members.div_ceil(100).max(1) as u64;
-    let per_org_requests = pages + 1;
-    let credit =
-        per_org_requests as f64 * LEVEL3 as f64 / cfg.credits as f64 * cfg.window.as_secs_f64();
+    let per_org_requests = min_requests(cfg.members);
+    let credit = credit_floor_s(per_org_requests, cfg.credits, cfg.window);
     let latency = per_org_requests as f64 * cfg.latency.as_secs_f64();
     let waves = cfg.orgs.div_ceil(cfg.workers) as f64;
     let floor_s = waves * credit.max(latency);

@@ -13,6 +13,7 @@
 //!   100 000 members, on SQLite and on DynamoDB (local AWS API), with the server's peak RSS.
 
 pub mod changes;
+pub mod child;
 pub mod console;
 pub mod download;
 pub mod fleet;
@@ -24,3 +25,5 @@ pub mod report;
 pub mod startup;
 pub mod store;
 pub mod summary;
+pub mod table;
+pub mod wiring;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use miro_sam_bench::child;
 use miro_sam_bench::console::{self, ConsoleConfig};
 use miro_sam_bench::download::{self, ChildArgs, DownloadConfig};
 use miro_sam_bench::machine::Machine;
@@ -16,6 +17,7 @@ use miro_sam_bench::partition::Partitioning;
 use miro_sam_bench::reclaim::{self, ReclaimConfig};
 use miro_sam_bench::report::{DownloadSection, ReclaimSection, Report};
 use miro_sam_bench::startup::{self, StartupConfig};
+use miro_sam_bench::store::aws_endpoint;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -184,12 +186,8 @@ struct DownloadRunArgs {
     partitioning: String,
     #[arg(long)]
     store: String,
-}
-
-fn aws_endpoint() -> Option<String> {
-    std::env::var(miro_sam_aws::env::TEST_AWS_ENDPOINT)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
+    #[arg(long)]
+    tokens: String,
 }
 
 fn pagings(names: &[String]) -> Result<Vec<Partitioning>, String> {
@@ -263,11 +261,7 @@ async fn run_console(a: &ConsoleArgs) -> Result<Vec<console::ConsoleStoreRun>, S
 async fn main_inner(cli: Cli) -> Result<(), String> {
     if let Cmd::PlanRun(a) = &cli.command {
         let r = miro_sam_bench::plan::child_run(&a.store, &a.org).await?;
-        println!(
-            "RESULT {}",
-            serde_json::to_string(&r).map_err(|e| e.to_string())?
-        );
-        return Ok(());
+        return child::print_result(&r);
     }
     if let Cmd::ConsoleServe(a) = &cli.command {
         return console::serve::child_run(console::serve::ServeArgs {
@@ -288,13 +282,10 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
             window: Duration::from_millis(a.window_ms),
             partitioning,
             store: a.store.clone(),
+            tokens: a.tokens.clone(),
         })
         .await?;
-        println!(
-            "RESULT {}",
-            serde_json::to_string(&r).map_err(|e| e.to_string())?
-        );
-        return Ok(());
+        return child::print_result(&r);
     }
     if let Cmd::Fleet(a) = &cli.command {
         let endpoint = aws_endpoint()

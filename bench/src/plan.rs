@@ -1,12 +1,11 @@
 //! Planning memory: `miro_sam_core::jobs::plan_org_streamed` over an org the download benchmark just stored,
-//! in a child process of its own (this binary, `plan-run`), so its peak RSS is the planning's alone, as the
+//! in a child process of its own (this binary, `plan-run`, [`crate::child`]), so its peak RSS is the planning's alone, as the
 //! scheduled Lambda would see it after a download.
 //!
 //! Two plans per org: `first` (no earlier plan: every candidate gets a "planned" timeline event) and `again`
 //! (the first plan is the previous one, so the new candidates are found by merging both plans page by page).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use miro_sam_core::domain::OrgId;
@@ -14,7 +13,9 @@ use miro_sam_core::jobs::plan_org_streamed;
 use serde::{Deserialize, Serialize};
 
 use crate::machine::{cpu_seconds, reset_peak_rss, status_kib};
+use crate::report::per_run_mark;
 use crate::store::BenchStore;
+use crate::table::Table;
 
 /// The issue's memory goals for planning, as for the download: (members, MiB).
 pub const GOALS_MIB: [(usize, f64); 2] = [(100_000, 64.0), (1_000_000, 96.0)];
@@ -90,7 +91,8 @@ pub fn run(
 ) -> Result<Vec<PlanRow>, String> {
     let mut rows = Vec::new();
     for run in ["first", "again"] {
-        let r = run_child(exe, spec, org)?;
+        let args = ["plan-run", "--store", spec, "--org", org].map(str::to_owned);
+        let r: PlanChildResult = crate::child::run(exe, &args)?;
         let peak_rss_mib = r.peak_rss_kib as f64 / 1024.0;
         let goal = goal_mib(members);
         let row = PlanRow {
@@ -117,50 +119,44 @@ pub fn run(
     Ok(rows)
 }
 
-fn run_child(exe: &Path, spec: &str, org: &str) -> Result<PlanChildResult, String> {
-    let out = Command::new(exe)
-        .args(["plan-run", "--store", spec, "--org", org])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!("plan-run failed ({}): {stdout}", out.status));
-    }
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .ok_or_else(|| format!("plan-run printed no result: {stdout}"))?;
-    serde_json::from_str(line).map_err(|e| format!("bad plan-run result {line:?}: {e}"))
-}
-
 /// The planning table and its goals for `RESULTS.md`.
 pub fn markdown(rows: &[PlanRow]) -> String {
-    let mut s = String::from(
-        "### Planning (`plan_org_streamed`, a page of members at a time, in a child process)\n\n\
-         | members | store | plan | wall s | CPU s | peak RSS MiB | considered | candidates | excluded | goal |\n\
-         |---:|---|---|---:|---:|---:|---:|---:|---:|---|\n",
-    );
+    let mut t = Table::new(&[
+        "members:",
+        "store",
+        "plan",
+        "wall s:",
+        "CPU s:",
+        "peak RSS MiB:",
+        "considered:",
+        "candidates:",
+        "excluded:",
+        "goal",
+    ]);
     for r in rows {
-        s.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.1} | {:.1}{} | {} | {} | {} | {} |\n",
-            r.members,
-            r.store,
-            r.run,
-            r.wall_s,
-            r.cpu_s,
-            r.peak_rss_mib,
-            if r.peak_rss_is_per_run { "" } else { "*" },
-            r.members_considered,
-            r.candidates,
-            r.excluded,
+        t.row(&[
+            r.members.to_string(),
+            r.store.to_owned(),
+            r.run.to_owned(),
+            format!("{:.2}", r.wall_s),
+            format!("{:.1}", r.cpu_s),
+            format!(
+                "{:.1}{}",
+                r.peak_rss_mib,
+                per_run_mark(r.peak_rss_is_per_run)
+            ),
+            r.members_considered.to_string(),
+            r.candidates.to_string(),
+            r.excluded.to_string(),
             match (r.goal_mib, r.met) {
                 (Some(g), Some(true)) => format!("≤ {g:.0} MiB: met"),
                 (Some(g), _) => format!("≤ {g:.0} MiB: MISSED"),
                 _ => "-".into(),
             },
-        ));
+        ]);
     }
-    s
+    format!(
+        "### Planning (`plan_org_streamed`, a page of members at a time, in a child process)\n\n{}",
+        t.finish()
+    )
 }

@@ -5,21 +5,25 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use miro_client::{MiroClient, SecretString};
+use miro_client::MiroClient;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{
-    Deps, ReclaimOptions, download_org, plan_org, reclaim_member, set_policy,
+    Deps, JobError, ReclaimOptions, ReclaimResult, download_org, plan_org, reclaim_member,
+    set_policy,
 };
-use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{ReclaimRequest, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::ports::ReclaimRequest;
 use miro_sam_core::reclaim::ReclaimOutcome;
-use miro_sam_lambda::{Settings, env};
+use miro_sam_lambda::env;
 use miro_sam_sqlite::SqliteStore;
-use miro_sandbox::{Sandbox, SandboxConfig, ScimOp};
+use miro_sam_testkit::world::{self, SandboxWorld, Tokens};
+use miro_sandbox::{SandboxConfig, ScimOp};
 use serde::Serialize;
 
-use crate::download::{LEVEL3, client_config, scratch_dir};
-use crate::store::{BenchStore, new_table};
+use crate::download::{client_config, credit_floor_s, scratch_dir};
+use crate::store::{BenchStore, aws_endpoint, aws_sdk, new_table};
+use crate::table::Table;
+use crate::wiring::sandbox_settings;
 
 #[derive(Debug, Clone)]
 pub struct ReclaimConfig {
@@ -108,12 +112,64 @@ pub struct ReclaimRow {
     pub scim_lists: u64,
 }
 
+/// How the reclaims of a run ended.
 #[derive(Default)]
 struct Tally {
     reclaimed: u64,
     skipped: u64,
     failed: u64,
     errors: u64,
+}
+
+impl Tally {
+    fn count(&mut self, result: Result<ReclaimResult, JobError>) {
+        match result {
+            Ok(r) => match r.outcome {
+                ReclaimOutcome::Reclaimed { .. } => self.reclaimed += 1,
+                ReclaimOutcome::Skipped { .. } => self.skipped += 1,
+                ReclaimOutcome::Failed { .. } => self.failed += 1,
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "reclaim failed");
+                self.errors += 1;
+            }
+        }
+    }
+
+    fn add(&mut self, other: &Tally) {
+        self.reclaimed += other.reclaimed;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.errors += other.errors;
+    }
+}
+
+/// Set-up, not timed: downloads the org, stores the live policy and plans it. The policy's notices are off:
+/// the bench measures the reclaim itself, which with notices on waits a week for the cycle. `who` reclaims
+/// `needs` of the plan's candidates.
+async fn planned(deps: &Deps, org: &OrgId, needs: usize, who: &str) -> Result<ReclaimPlan, String> {
+    let e = |e: JobError| e.to_string();
+    download_org(deps, org).await.map_err(e)?;
+    let now = chrono::Utc::now();
+    set_policy(
+        deps.store.as_ref(),
+        org,
+        &world::live_policy(),
+        "bench",
+        now,
+    )
+    .await
+    .map_err(e)?;
+    let plan = plan_org(deps.store.as_ref(), org, "bench", now)
+        .await
+        .map_err(e)?;
+    if plan.candidates.len() < needs {
+        return Err(format!(
+            "the plan has {} candidates, {who} needs {needs}: raise the org size",
+            plan.candidates.len()
+        ));
+    }
+    Ok(plan)
 }
 
 pub async fn run(cfg: &ReclaimConfig) -> Result<Vec<ReclaimRow>, String> {
@@ -137,71 +193,22 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
     sandbox_cfg.rest_limits.window = cfg.rest_window;
     sandbox_cfg.rest_limits.credits_per_window = cfg.rest_credits;
     sandbox_cfg.latency = cfg.latency;
-    let sandbox = Sandbox::start(sandbox_cfg).await.map_err(|x| e(&x))?;
-    let control = sandbox.control();
-    let org_s = control.org_ids()[0].clone();
-    let org = OrgId::parse(&org_s).map_err(|x| e(&x))?;
-
     let dir = scratch_dir("reclaim")?;
-    let store = SqliteStore::open(dir.join("bench.sqlite")).map_err(|x| e(&x))?;
-    store
-        .put_tokens(&TokenBundle {
-            org_id: org.clone(),
-            access_token: SecretString::from(control.issue_access_token(&org_s)),
-            refresh_token: None,
-            expires_at: None,
-            team_id: None,
-            user_id: None,
-            scopes: vec!["organizations:read".into()],
-            version: 0,
-        })
-        .await
-        .map_err(|x| e(&x))?;
-    store
-        .put_scim_token(&org, &SecretString::from(control.scim_token(&org_s)))
-        .await
-        .map_err(|x| e(&x))?;
-    let store = Arc::new(store);
-
-    // Set-up (not timed): download the org, store an executable policy, plan.
-    let setup_client = MiroClient::new(client_config(
+    let store = Arc::new(SqliteStore::open(dir.join("bench.sqlite")).map_err(|x| e(&x))?);
+    let SandboxWorld {
+        sandbox,
+        control,
+        org,
+        mut deps,
+    } = world::sandbox_world(sandbox_cfg, store.clone(), store, Tokens::BOTH).await;
+    // The set-up's download paces to the sandbox's budget, as the workers do.
+    deps.client = MiroClient::new(client_config(
         &sandbox.base_url(),
         cfg.rest_credits,
         cfg.rest_window,
     )?)
     .map_err(|x| e(&x))?;
-    let setup = Deps {
-        store: store.clone(),
-        tokens: store.clone(),
-        client: setup_client,
-        clock: Arc::new(SystemClock),
-        oauth_app: None,
-    };
-    download_org(&setup, &org).await.map_err(|x| e(&x))?;
-    let now = chrono::Utc::now();
-    // Notices off: the bench measures the reclaim itself, which with notices on waits a week for the cycle.
-    let policy = Policy {
-        dry_run: false,
-        cap: ReclaimCap {
-            max_count: Some(1_000_000),
-            max_percent: None,
-        },
-        notice_days: 0,
-        ..Policy::default()
-    };
-    set_policy(store.as_ref(), &org, &policy, "bench", now)
-        .await
-        .map_err(|x| e(&x))?;
-    let plan = plan_org(store.as_ref(), &org, "bench", now)
-        .await
-        .map_err(|x| e(&x))?;
-    if plan.candidates.len() < sc.candidates {
-        return Err(format!(
-            "the plan has {} candidates, the scenario needs {}: raise the org size",
-            plan.candidates.len(),
-            sc.candidates
-        ));
-    }
+    let plan = planned(&deps, &org, sc.candidates, "the scenario").await?;
     let queue: VecDeque<String> = plan
         .candidates
         .iter()
@@ -220,18 +227,10 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
     let queue = Arc::new(Mutex::new(queue));
 
     // Each worker's Miro configuration, scaled exactly as the reclaim Lambda scales it.
-    let vars = [
-        (env::MIRO_API_BASE_URL, sandbox.base_url()),
-        (env::MIRO_OAUTH_BASE_URL, sandbox.base_url()),
-        (env::MIRO_SCIM_BASE_URL, sandbox.scim_base_url()),
+    let mut settings = sandbox_settings(
+        &sandbox,
         (env::RECLAIM_WORKERS, sc.workers_configured.to_string()),
-    ];
-    let mut settings = Settings::from_lookup(|k| {
-        vars.iter()
-            .find(|(name, _)| *name == k)
-            .map(|(_, v)| v.clone())
-    })
-    .map_err(|x| e(&x))?;
+    )?;
     settings.miro.scim_limits.window = cfg.scim_window;
     settings.miro.scim_limits.patch_user = cfg.scim_patch_budget;
     settings.miro.rest_limits.window = cfg.rest_window;
@@ -243,13 +242,9 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..sc.workers_busy {
-        let client = MiroClient::new(worker_config.clone()).map_err(|x| e(&x))?;
         let deps = Deps {
-            store: store.clone(),
-            tokens: store.clone(),
-            client,
-            clock: Arc::new(SystemClock),
-            oauth_app: None,
+            client: MiroClient::new(worker_config.clone()).map_err(|x| e(&x))?,
+            ..deps.clone()
         };
         let queue = queue.clone();
         tasks.push(tokio::spawn(async move {
@@ -270,17 +265,7 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
                         continue;
                     }
                 };
-                match reclaim_member(&deps, req.plan_id, &req.member_id, &opts).await {
-                    Ok(r) => match r.outcome {
-                        ReclaimOutcome::Reclaimed { .. } => t.reclaimed += 1,
-                        ReclaimOutcome::Skipped { .. } => t.skipped += 1,
-                        ReclaimOutcome::Failed { .. } => t.failed += 1,
-                    },
-                    Err(err) => {
-                        tracing::warn!(error = %err, "reclaim failed");
-                        t.errors += 1;
-                    }
-                }
+                t.count(reclaim_member(&deps, req.plan_id, &req.member_id, &opts).await);
             }
             (t, deps.client.stats())
         }));
@@ -289,10 +274,7 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
     let mut client_rate_limited = 0;
     for task in tasks {
         let (t, stats) = task.await.map_err(|x| e(&x))?;
-        tally.reclaimed += t.reclaimed;
-        tally.skipped += t.skipped;
-        tally.failed += t.failed;
-        tally.errors += t.errors;
+        tally.add(&t);
         client_rate_limited += stats.rate_limited;
     }
     let wall_s = started.elapsed().as_secs_f64();
@@ -306,8 +288,7 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
     let member_gets = counters.get("member");
     let patch_floor_s =
         patches as f64 / cfg.scim_patch_budget as f64 * cfg.scim_window.as_secs_f64();
-    let rest_floor_s = member_gets as f64 * LEVEL3 as f64 / cfg.rest_credits as f64
-        * cfg.rest_window.as_secs_f64();
+    let rest_floor_s = credit_floor_s(member_gets, cfg.rest_credits, cfg.rest_window);
     let floor_s = patch_floor_s.max(rest_floor_s);
     let ceiling = cfg.scim_patch_budget as f64 / cfg.scim_window.as_secs_f64();
     let rate = patches as f64 / wall_s.max(1e-9);
@@ -356,9 +337,7 @@ impl Default for ReadsConfig {
             members: 200,
             plan_sizes: vec![100, 10_000],
             messages: 20,
-            aws_endpoint: std::env::var(miro_sam_aws::env::TEST_AWS_ENDPOINT)
-                .ok()
-                .filter(|v| !v.trim().is_empty()),
+            aws_endpoint: aws_endpoint(),
         }
     }
 }
@@ -448,78 +427,36 @@ pub async fn run_reads(cfg: &ReadsConfig) -> Result<Vec<ReadsRow>, String> {
 
 async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<ReadsRow, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
-    let sandbox = Sandbox::start(SandboxConfig::with_members(cfg.members))
-        .await
-        .map_err(|x| e(&x))?;
-    let control = sandbox.control();
-    let org_s = control.org_ids()[0].clone();
-    let org = OrgId::parse(&org_s).map_err(|x| e(&x))?;
-
     // Tokens in an in-memory SQLite store whichever store holds the plan: only the plan reads are measured.
-    let tokens = SqliteStore::in_memory().map_err(|x| e(&x))?;
-    tokens
-        .put_tokens(&TokenBundle {
-            org_id: org.clone(),
-            access_token: SecretString::from(control.issue_access_token(&org_s)),
-            refresh_token: None,
-            expires_at: None,
-            team_id: None,
-            user_id: None,
-            scopes: vec!["organizations:read".into()],
-            version: 0,
-        })
-        .await
-        .map_err(|x| e(&x))?;
-    tokens
-        .put_scim_token(&org, &SecretString::from(control.scim_token(&org_s)))
-        .await
-        .map_err(|x| e(&x))?;
+    let tokens = Arc::new(SqliteStore::in_memory().map_err(|x| e(&x))?);
     let store = match (&cfg.aws_endpoint, dynamo) {
         (Some(endpoint), true) => {
-            let clients = miro_sam_aws::AwsClients::new(&crate::download::aws_sdk(endpoint).await);
+            let clients = miro_sam_aws::AwsClients::new(&aws_sdk(endpoint).await);
             let table = new_table(&clients, "reads").await?;
             BenchStore::Dynamo(miro_sam_aws::DynamoStore::new(clients.dynamodb, &table))
         }
         _ => BenchStore::Sqlite(SqliteStore::in_memory().map_err(|x| e(&x))?),
     };
     let port = store.port();
-    let deps = Deps {
-        store: port.clone(),
-        tokens: Arc::new(tokens),
-        client: MiroClient::new(client_config(
-            &sandbox.base_url(),
-            100_000,
-            Duration::from_secs(1),
-        )?)
-        .map_err(|x| e(&x))?,
-        clock: Arc::new(SystemClock),
-        oauth_app: None,
-    };
-    download_org(&deps, &org).await.map_err(|x| e(&x))?;
-    let now = chrono::Utc::now();
-    // Notices off: the bench measures the reclaim itself, which with notices on waits a week for the cycle.
-    let policy = Policy {
-        dry_run: false,
-        cap: ReclaimCap {
-            max_count: Some(1_000_000),
-            max_percent: None,
-        },
-        notice_days: 0,
-        ..Policy::default()
-    };
-    set_policy(port.as_ref(), &org, &policy, "bench", now)
-        .await
-        .map_err(|x| e(&x))?;
-    let real = plan_org(port.as_ref(), &org, "bench", now)
-        .await
-        .map_err(|x| e(&x))?;
-    if real.candidates.len() < cfg.messages {
-        return Err(format!(
-            "the sandbox org has {} candidates, the reads benchmark reclaims {}: raise its size",
-            real.candidates.len(),
-            cfg.messages
-        ));
-    }
+    let SandboxWorld {
+        sandbox,
+        org,
+        mut deps,
+        ..
+    } = world::sandbox_world(
+        SandboxConfig::with_members(cfg.members),
+        port.clone(),
+        tokens,
+        Tokens::BOTH,
+    )
+    .await;
+    deps.client = MiroClient::new(client_config(
+        &sandbox.base_url(),
+        100_000,
+        Duration::from_secs(1),
+    )?)
+    .map_err(|x| e(&x))?;
+    let real = planned(&deps, &org, cfg.messages, "the reads benchmark").await?;
     let messaged: Vec<_> = real.candidates[..cfg.messages].to_vec();
     let plan = padded(&real, size, cfg.messages)?;
     port.put_plan(&plan).await.map_err(|x| e(&x))?;
@@ -533,17 +470,7 @@ async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<Reads
     let before = store.reads();
     let mut outcomes = Tally::default();
     for c in &messaged {
-        match reclaim_member(&deps, plan.plan_id, &c.member_id, &opts).await {
-            Ok(r) => match r.outcome {
-                ReclaimOutcome::Reclaimed { .. } => outcomes.reclaimed += 1,
-                ReclaimOutcome::Skipped { .. } => outcomes.skipped += 1,
-                ReclaimOutcome::Failed { .. } => outcomes.failed += 1,
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, "reclaim failed");
-                outcomes.errors += 1;
-            }
-        }
+        outcomes.count(reclaim_member(&deps, plan.plan_id, &c.member_id, &opts).await);
     }
     let after = store.reads();
     sandbox.shutdown().await;
@@ -571,11 +498,7 @@ async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<Reads
 /// never issued, emails on a reserved domain) standing for the rest of a large org; only the real ones get
 /// messages. It is made a second later than `real`, so it is the org's latest plan: a message of an older plan
 /// is skipped as superseded, and this benchmark measures reclaims.
-fn padded(
-    real: &miro_sam_core::plan::ReclaimPlan,
-    size: usize,
-    keep: usize,
-) -> Result<miro_sam_core::plan::ReclaimPlan, String> {
+fn padded(real: &ReclaimPlan, size: usize, keep: usize) -> Result<ReclaimPlan, String> {
     use miro_sam_core::domain::{Email, MemberId, PlanId};
     let template = real
         .candidates
@@ -602,27 +525,34 @@ fn padded(
 
 /// The reads table for `RESULTS.md`.
 pub fn reads_markdown(rows: &[ReadsRow]) -> String {
-    let mut s = String::from(
-        "#### Store reads per reclaim message\n\n\
-         | store | plan candidates | messages | plan reads / msg | plan KiB / msg | all requests / msg | all items / msg | all KiB / msg | whole plan KiB (read per msg before) | reclaimed/skipped/failed/errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
-    );
+    let mut t = Table::new(&[
+        "store",
+        "plan candidates:",
+        "messages:",
+        "plan reads / msg:",
+        "plan KiB / msg:",
+        "all requests / msg:",
+        "all items / msg:",
+        "all KiB / msg:",
+        "whole plan KiB (read per msg before):",
+        "reclaimed/skipped/failed/errors",
+    ]);
     let opt = |v: Option<f64>, d: usize| v.map_or("-".to_owned(), |v| format!("{v:.d$}"));
     for r in rows {
-        s.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.2} | {} | {} | {} | {:.0} | {} |\n",
-            r.store,
-            r.plan_candidates,
-            r.messages,
-            r.plan_reads_per_message,
-            r.plan_kib_per_message,
+        t.row(&[
+            r.store.to_owned(),
+            r.plan_candidates.to_string(),
+            r.messages.to_string(),
+            format!("{:.1}", r.plan_reads_per_message),
+            format!("{:.2}", r.plan_kib_per_message),
             opt(r.store_requests_per_message, 1),
             opt(r.store_items_per_message, 1),
             opt(r.store_kib_per_message, 2),
-            r.whole_plan_kib,
-            r.outcomes,
-        ));
+            format!("{:.0}", r.whole_plan_kib),
+            r.outcomes.clone(),
+        ]);
     }
+    let mut s = format!("#### Store reads per reclaim message\n\n{}", t.finish());
     let constant = rows
         .iter()
         .map(|r| {

@@ -8,6 +8,7 @@ use crate::machine::Machine;
 use crate::plan::PlanRow;
 use crate::reclaim::{ReadsRow, ReclaimConfig, ReclaimRow, reads_markdown};
 use crate::startup::StartupRow;
+use crate::table::Table;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -65,6 +66,11 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
+/// The mark after a peak RSS that is the process's whole life rather than this run's (no per-run reset).
+pub fn per_run_mark(per_run: bool) -> &'static str {
+    if per_run { "" } else { "*" }
+}
+
 impl Report {
     pub fn markdown(&self) -> String {
         let mut s = String::new();
@@ -78,34 +84,45 @@ impl Report {
                 "### Download: {} credits per {} ms window, 500 per page, {} ms latency per request\n\n",
                 d.credits_per_window, d.window_ms, d.latency_ms
             ));
-            s.push_str("| members | paging | store | run | wall s | floor s | of ceiling | 429s | requests (min) | parts | CPU s (ours / sandbox) | peak RSS MiB | store writes (items) | new/changed/unchanged/removed |\n");
-            s.push_str("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            let mut t = Table::new(&[
+                "members:",
+                "paging",
+                "store",
+                "run",
+                "wall s:",
+                "floor s:",
+                "of ceiling:",
+                "429s:",
+                "requests (min):",
+                "parts:",
+                "CPU s (ours / sandbox):",
+                "peak RSS MiB:",
+                "store writes (items):",
+                "new/changed/unchanged/removed",
+            ]);
             for r in &d.rows {
-                s.push_str(&format!(
-                    "| {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {} ({}) | {} | {:.1} / {:.1} | {:.1}{} | {} ({}) | {}/{}/{}/{} |\n",
-                    r.members,
-                    r.variant,
-                    r.store,
-                    r.run,
-                    r.wall_s,
-                    r.floor_s,
+                t.row(&[
+                    r.members.to_string(),
+                    r.variant.to_owned(),
+                    r.store.to_owned(),
+                    r.run.to_owned(),
+                    format!("{:.2}", r.wall_s),
+                    format!("{:.2}", r.floor_s),
                     pct(r.of_ceiling),
-                    r.rate_limited,
-                    r.requests,
-                    r.min_requests,
-                    r.parts,
-                    r.cpu_s,
-                    r.sandbox_cpu_s,
-                    r.peak_rss_mib,
-                    if r.peak_rss_is_per_run { "" } else { "*" },
-                    r.store_write_requests,
-                    r.store_items_written,
-                    r.new,
-                    r.changed,
-                    r.unchanged,
-                    r.removed,
-                ));
+                    r.rate_limited.to_string(),
+                    format!("{} ({})", r.requests, r.min_requests),
+                    r.parts.to_string(),
+                    format!("{:.1} / {:.1}", r.cpu_s, r.sandbox_cpu_s),
+                    format!(
+                        "{:.1}{}",
+                        r.peak_rss_mib,
+                        per_run_mark(r.peak_rss_is_per_run)
+                    ),
+                    format!("{} ({})", r.store_write_requests, r.store_items_written),
+                    format!("{}/{}/{}/{}", r.new, r.changed, r.unchanged, r.removed),
+                ]);
             }
+            s.push_str(&t.finish());
             s.push('\n');
             s.push_str(&download_goals(&d.rows));
             s.push('\n');
@@ -121,27 +138,32 @@ impl Report {
                 "### Reclaim: SCIM PATCH budget {} per {} ms, REST {} credits per {} ms, {} ms latency, org of {} members\n\n",
                 r.patch_budget, r.scim_window_ms, r.rest_credits, r.rest_window_ms, r.latency_ms, r.members
             ));
-            s.push_str("| scenario | PATCHes | wall s | floor s (PATCH / REST) | PATCH/s | of ceiling | 429s (sandbox / client) | reclaimed/skipped/failed/errors |\n");
-            s.push_str("|---|---:|---:|---:|---:|---:|---:|---|\n");
+            let mut t = Table::new(&[
+                "scenario",
+                "PATCHes:",
+                "wall s:",
+                "floor s (PATCH / REST):",
+                "PATCH/s:",
+                "of ceiling:",
+                "429s (sandbox / client):",
+                "reclaimed/skipped/failed/errors",
+            ]);
             for x in &r.rows {
-                s.push_str(&format!(
-                    "| {} | {} | {:.2} | {:.2} / {:.2} | {:.1} (ceiling {:.0}) | {} | {} / {} | {}/{}/{}/{} |\n",
-                    x.scenario,
-                    x.patches,
-                    x.wall_s,
-                    x.patch_floor_s,
-                    x.rest_floor_s,
-                    x.patch_rate_per_s,
-                    x.patch_ceiling_per_s,
+                t.row(&[
+                    x.scenario.to_owned(),
+                    x.patches.to_string(),
+                    format!("{:.2}", x.wall_s),
+                    format!("{:.2} / {:.2}", x.patch_floor_s, x.rest_floor_s),
+                    format!(
+                        "{:.1} (ceiling {:.0})",
+                        x.patch_rate_per_s, x.patch_ceiling_per_s
+                    ),
                     pct(x.of_ceiling),
-                    x.rate_limited,
-                    x.client_rate_limited,
-                    x.reclaimed,
-                    x.skipped,
-                    x.failed,
-                    x.errors,
-                ));
+                    format!("{} / {}", x.rate_limited, x.client_rate_limited),
+                    format!("{}/{}/{}/{}", x.reclaimed, x.skipped, x.failed, x.errors),
+                ]);
             }
+            s.push_str(&t.finish());
             s.push('\n');
         }
         if let Some(r) = &self.reclaim
@@ -156,25 +178,32 @@ impl Report {
         }
         if let Some(rows) = &self.startup {
             s.push_str("### Start-up: exec → first GET /2018-06-01/runtime/invocation/next (native release build)\n\n");
-            s.push_str("| function | env | binary | runs | min ms | median ms | max ms | note |\n");
-            s.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
+            let mut t = Table::new(&[
+                "function",
+                "env",
+                "binary:",
+                "runs:",
+                "min ms:",
+                "median ms:",
+                "max ms:",
+                "note",
+            ]);
             let ms = |x: Option<f64>| x.map_or("-".to_owned(), |v| format!("{v:.1}"));
             for r in rows {
-                s.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                    r.function,
-                    r.env,
-                    r.binary_bytes.map_or("-".to_owned(), |b| format!(
-                        "{:.1} MiB",
-                        b as f64 / 1048576.0
-                    )),
-                    r.runs,
+                t.row(&[
+                    r.function.to_string(),
+                    r.env.to_string(),
+                    r.binary_bytes.map_or("-".to_owned(), |b| {
+                        format!("{:.1} MiB", b as f64 / 1048576.0)
+                    }),
+                    r.runs.to_string(),
                     ms(r.min_ms),
                     ms(r.median_ms),
                     ms(r.max_ms),
-                    r.skipped.as_deref().unwrap_or(""),
-                ));
+                    r.skipped.clone().unwrap_or_default(),
+                ]);
             }
+            s.push_str(&t.finish());
             s.push('\n');
         }
         s

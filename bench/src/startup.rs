@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::download::aws_sdk;
+use crate::store::aws_sdk;
 
 pub const FUNCTIONS: [&str; 3] = [
     "oauth-callback",

@@ -8,8 +8,6 @@ use miro_sam_aws::{AwsClients, DynamoStore};
 use miro_sam_core::ports::SubscriptionStore;
 use miro_sam_sqlite::SqliteStore;
 
-use crate::download::aws_sdk;
-
 /// One of the two production adapters.
 pub enum BenchStore {
     Sqlite(SqliteStore),
@@ -51,17 +49,35 @@ impl BenchStore {
     }
 }
 
-/// The local AWS API the parent was given (children inherit the environment).
-pub fn aws_endpoint_from_env() -> Result<String, String> {
+/// The local AWS API (moto), if `MIRO_SAM_TEST_AWS_ENDPOINT` names one.
+pub fn aws_endpoint() -> Option<String> {
     std::env::var(miro_sam_aws::env::TEST_AWS_ENDPOINT)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| {
-            format!(
-                "a DynamoDB store needs the local AWS API: set {}",
-                miro_sam_aws::env::TEST_AWS_ENDPOINT
-            )
-        })
+}
+
+/// The local AWS API the parent was given (children inherit the environment).
+pub fn aws_endpoint_from_env() -> Result<String, String> {
+    aws_endpoint().ok_or_else(|| {
+        format!(
+            "a DynamoDB store needs the local AWS API: set {}",
+            miro_sam_aws::env::TEST_AWS_ENDPOINT
+        )
+    })
+}
+
+/// The SDK configuration for the local AWS API.
+pub async fn aws_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    miro_sam_aws::sdk::load()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "moto",
+        )))
+        .build()
 }
 
 /// A fresh table in the local AWS API, as the deployment's template creates it; returns its name.
@@ -71,4 +87,19 @@ pub async fn new_table(clients: &AwsClients, what: &str) -> Result<String, Strin
         .await
         .map_err(|e| format!("cannot create the table in the local AWS API: {e}"))?;
     Ok(table)
+}
+
+/// A fresh SQS queue in the local AWS API, to serve as the deployment's `what` queue; returns its URL.
+pub async fn new_queue(clients: &AwsClients, what: &str) -> Result<String, String> {
+    let out = clients
+        .sqs
+        .create_queue()
+        .queue_name(format!(
+            "miro-sam-bench-{what}-{}",
+            uuid::Uuid::new_v4().simple()
+        ))
+        .send()
+        .await
+        .map_err(|e| format!("cannot create the {what} queue in the local AWS API: {e}"))?;
+    Ok(out.queue_url().unwrap_or_default().to_owned())
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use miro_client::{License, MemberFilter, MiroClient, MiroConfig, RestLimits, Role, SecretString};
+use miro_client::{License, MemberFilter, MiroClient, Role, SecretString};
 use miro_sam_bench::partition::{
     Partitioning, fetch_parts, in_part, license_selects, role_selects,
 };
@@ -21,8 +21,9 @@ use miro_sam_core::jobs::{
     Deps, DownloadOptions, DownloadOutcome, DownloadSummary, StopAt, download_org,
     download_org_with,
 };
-use miro_sam_core::ports::{SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::ports::TokenStore;
 use miro_sam_sqlite::SqliteStore;
+use miro_sam_testkit::world::{access_token, client_for};
 use miro_sandbox::{LICENSES, ROLES, Sandbox, SandboxConfig, SandboxMember};
 use proptest::prelude::*;
 
@@ -39,16 +40,6 @@ fn config(members: usize, unknown: bool) -> SandboxConfig {
     c.rest_limits.credits_per_window = 1_000_000_000;
     c.rest_limits.window = Duration::from_secs(1);
     c
-}
-
-fn client(sandbox: &Sandbox) -> MiroClient {
-    let mut c = MiroConfig::for_base_url(&sandbox.base_url()).unwrap();
-    c.rest_limits = RestLimits {
-        credits_per_window: 1_000_000_000,
-        window: Duration::from_secs(1),
-        ..RestLimits::default()
-    };
-    MiroClient::new(c).unwrap()
 }
 
 async fn unfiltered_ids(client: &MiroClient, token: &SecretString, org: &str) -> Vec<String> {
@@ -70,7 +61,7 @@ async fn assert_exact(sandbox: &Sandbox, what: &str) {
     let control = sandbox.control();
     let org = control.org_ids()[0].clone();
     let token = SecretString::from(control.issue_access_token(&org));
-    let client = client(sandbox);
+    let client = client_for(sandbox);
     let mut all = unfiltered_ids(&client, &token, &org).await;
     let truth: Vec<String> = control.members(&org).into_iter().map(|m| m.id).collect();
     assert_eq!(all, truth, "{what}: the unfiltered list is the org");
@@ -241,27 +232,12 @@ async fn deps(sandbox: &Sandbox, store: SqliteStore) -> (Deps, OrgId) {
     let control = sandbox.control();
     let org = OrgId::parse(&control.org_ids()[0]).unwrap();
     store
-        .put_tokens(&TokenBundle {
-            org_id: org.clone(),
-            access_token: SecretString::from(control.issue_access_token(org.as_str())),
-            refresh_token: None,
-            expires_at: None,
-            team_id: None,
-            user_id: None,
-            scopes: vec!["organizations:read".into()],
-            version: 0,
-        })
+        .put_tokens(&access_token(&control, &org))
         .await
         .unwrap();
     let store = Arc::new(store);
     (
-        Deps {
-            store: store.clone(),
-            tokens: store,
-            client: client(sandbox),
-            clock: Arc::new(SystemClock),
-            oauth_app: None,
-        },
+        miro_sam_bench::wiring::deps(store.clone(), store, client_for(sandbox)),
         org,
     )
 }

@@ -19,9 +19,11 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{ChildStdin, ChildStdout};
 
-use crate::download::{aws_sdk, scratch_dir};
-use crate::store::new_table;
+use crate::download::scratch_dir;
+use crate::report::per_run_mark;
+use crate::store::{aws_sdk, new_queue, new_table};
 use crate::summary::{median, percentile};
+use crate::table::Table;
 use seed::{SeedConfig, Seeded, seed};
 use serve::{BASE, ServeArgs, ServerStats};
 
@@ -365,6 +367,18 @@ fn seed_config(cfg: &ConsoleConfig, members: usize) -> SeedConfig {
     }
 }
 
+/// What the seeding wrote into one store, on stderr.
+fn print_seeded(store: &str, seeded: &Seeded) {
+    eprintln!(
+        "console {store}: {} members, plans of {} and {} candidates, {} audit entries written in {:.1} s",
+        seeded.members,
+        seeded.candidates,
+        seeded.previous_candidates,
+        seeded.audit_entries,
+        seeded.seed_s
+    );
+}
+
 async fn on_sqlite(cfg: &ConsoleConfig) -> Result<ConsoleStoreRun, String> {
     let dir = scratch_dir("console")?;
     let path = dir.join("console.sqlite");
@@ -377,14 +391,7 @@ async fn on_sqlite(cfg: &ConsoleConfig) -> Result<ConsoleStoreRun, String> {
     )
     .await?;
     drop(store);
-    eprintln!(
-        "console sqlite: {} members, plans of {} and {} candidates, {} audit entries written in {:.1} s",
-        seeded.members,
-        seeded.candidates,
-        seeded.previous_candidates,
-        seeded.audit_entries,
-        seeded.seed_s
-    );
+    print_seeded("sqlite", &seeded);
     let args = ServeArgs {
         store: format!("sqlite:{}", path.display()),
         org: seeded.org.to_string(),
@@ -400,16 +407,7 @@ async fn on_dynamo(cfg: &ConsoleConfig, endpoint: &str) -> Result<ConsoleStoreRu
     let clients = AwsClients::new(&aws_sdk(endpoint).await);
     let table = new_table(&clients, "console").await?;
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let queue_url = clients
-        .sqs
-        .create_queue()
-        .queue_name(format!("miro-sam-bench-console-{id}"))
-        .send()
-        .await
-        .map_err(|e| format!("cannot create the reclaim queue in the local AWS API: {e}"))?
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
+    let queue_url = new_queue(&clients, "reclaim").await?;
     let config = AwsConfig {
         table_name: table.clone(),
         secret_prefix: format!("miro-sam-bench-console-{id}"),
@@ -424,14 +422,7 @@ async fn on_dynamo(cfg: &ConsoleConfig, endpoint: &str) -> Result<ConsoleStoreRu
         chrono::Utc::now(),
     )
     .await?;
-    eprintln!(
-        "console dynamodb: {} members, plans of {} and {} candidates, {} audit entries written in {:.1} s",
-        seeded.members,
-        seeded.candidates,
-        seeded.previous_candidates,
-        seeded.audit_entries,
-        seeded.seed_s
-    );
+    print_seeded("dynamodb", &seeded);
     let args = ServeArgs {
         store: format!("dynamo:{table}"),
         org: seeded.org.to_string(),
@@ -464,32 +455,41 @@ pub async fn run(cfg: &ConsoleConfig) -> Result<Vec<ConsoleStoreRun>, String> {
 
 /// The console table and its goals for `RESULTS.md`.
 pub fn markdown(runs: &[ConsoleStoreRun]) -> String {
-    let mut s = String::from(
-        "### Console: server time per page (one warm-up, then N requests; server = around the router)\n\n\
-         | store | members | page | requests | median ms | p95 ms | max ms | client median / p95 ms | KiB | peak RSS MiB | store reads / page (items, KiB) | goal |\n\
-         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
-    );
+    let mut t = Table::new(&[
+        "store",
+        "members:",
+        "page",
+        "requests:",
+        "median ms:",
+        "p95 ms:",
+        "max ms:",
+        "client median / p95 ms:",
+        "KiB:",
+        "peak RSS MiB:",
+        "store reads / page (items, KiB):",
+        "goal",
+    ]);
     for run in runs {
         for r in &run.rows {
-            s.push_str(&format!(
-                "| {} | {} | {} `{}` | {} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} | {:.0} | {:.1}{} | {} | {} |\n",
-                r.store,
-                r.members,
-                r.page,
-                r.path,
-                r.requests,
-                r.median_ms,
-                r.p95_ms,
-                r.max_ms,
-                r.client_median_ms,
-                r.client_p95_ms,
-                r.response_kib,
-                r.peak_rss_mib,
-                if r.peak_rss_is_per_page { "" } else { "*" },
+            t.row(&[
+                r.store.to_owned(),
+                r.members.to_string(),
+                format!("{} `{}`", r.page, r.path),
+                r.requests.to_string(),
+                format!("{:.1}", r.median_ms),
+                format!("{:.1}", r.p95_ms),
+                format!("{:.1}", r.max_ms),
+                format!("{:.1} / {:.1}", r.client_median_ms, r.client_p95_ms),
+                format!("{:.0}", r.response_kib),
+                format!(
+                    "{:.1}{}",
+                    r.peak_rss_mib,
+                    per_run_mark(r.peak_rss_is_per_page)
+                ),
                 match (
                     r.store_requests_per_page,
                     r.store_items_per_page,
-                    r.store_kib_per_page
+                    r.store_kib_per_page,
                 ) {
                     (Some(q), Some(i), Some(k)) => format!("{q:.0} ({i:.0}, {k:.0})"),
                     _ => "-".into(),
@@ -499,9 +499,13 @@ pub fn markdown(runs: &[ConsoleStoreRun]) -> String {
                     (Some(g), _) => format!("p95 ≤ {g:.0} ms: MISSED"),
                     _ => "none (printed)".into(),
                 },
-            ));
+            ]);
         }
     }
+    let mut s = format!(
+        "### Console: server time per page (one warm-up, then N requests; server = around the router)\n\n{}",
+        t.finish()
+    );
     s.push('\n');
     for run in runs {
         let d = &run.seeded;

@@ -24,9 +24,8 @@ use secrecy::SecretBox;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::download::aws_sdk;
 use crate::machine::{reset_peak_rss, status_kib};
-use crate::store::{BenchStore, aws_endpoint_from_env};
+use crate::store::{BenchStore, aws_endpoint_from_env, aws_sdk};
 
 /// The console's base path, as on both deployments.
 pub const BASE: &str = "/console";
