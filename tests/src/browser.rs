@@ -22,6 +22,7 @@ use miro_sam_core::jobs::{ConnectOptions, ConnectedOrg, connect_org};
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 use serde_json::{Value, json};
 
+use crate::serve::{Served, serve};
 use crate::{consent, pairs, scaled};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -365,14 +366,8 @@ pub struct LocalConsole {
     pub connected: ConnectedOrg,
     /// `http://127.0.0.1:PORT/console`
     pub url: String,
-    server: tokio::task::JoinHandle<()>,
+    _served: Served,
     _data: tempfile::TempDir,
-}
-
-impl Drop for LocalConsole {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 impl LocalConsole {
@@ -419,28 +414,22 @@ impl LocalConsole {
             .await
             .expect("SCIM token stored");
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let origin = format!("http://{}", listener.local_addr().expect("its address"));
-        let config = miro_sam_cli::commands::serve::console_config(
-            url::Url::parse(&origin).expect("the console's origin"),
-            10.0,
-        );
-        let app = router(config, miro_sam_cli::commands::serve::console_deps(&ctx));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("the console serves");
-        });
+        let deps = miro_sam_cli::commands::serve::console_deps(&ctx);
+        let served = serve("/console", |origin| {
+            router(
+                miro_sam_cli::commands::serve::console_config(origin, 10.0),
+                deps,
+            )
+        })
+        .await;
         LocalConsole {
             sandbox,
             control,
             ctx,
             org,
             connected,
-            url: format!("{origin}/console"),
-            server,
+            url: served.url.clone(),
+            _served: served,
             _data: data,
         }
     }

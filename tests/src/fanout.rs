@@ -9,6 +9,7 @@ use download_subscriptions::worker::{Handling, JobResult, WorkerResponse, handle
 use download_subscriptions::{DownloadResponse, OrgOutcome, summarize};
 
 use crate::World;
+use crate::reclaim::sqs_record;
 
 /// The EventBridge scheduled event the template's rule sends (the function's fixture).
 pub fn scheduled_event() -> serde_json::Value {
@@ -44,16 +45,7 @@ impl World {
             .await
             .expect("receive");
         let m = out.messages().first()?;
-        let record = serde_json::json!({
-            "messageId": m.message_id(),
-            "receiptHandle": m.receipt_handle(),
-            "body": m.body(),
-            "attributes": { "ApproximateReceiveCount": "1" },
-            "messageAttributes": {},
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:download",
-            "awsRegion": "us-east-1"
-        });
+        let record = sqs_record(m, "download");
         Some(Delivery {
             event: serde_json::json!({ "Records": [record] }),
             receipt_handle: m.receipt_handle().unwrap_or_default().to_owned(),

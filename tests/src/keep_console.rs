@@ -13,7 +13,9 @@ use miro_client::{License, Member, MiroClient, MiroConfig, Role, SecretString};
 use miro_sam_console::{ConsoleConfig, ConsoleDeps, router};
 use miro_sam_core::domain::{OrgId, PlanId, RegisteredOrg, Subscription};
 use miro_sam_core::jobs::{plan_org_streamed, set_policy};
-use miro_sam_core::notices::NoticeDeps;
+use miro_sam_core::notices::{
+    DigestChannels, NoticeDeps, NoticeSettings, OrgNoticeReport, notices_after_plan,
+};
 use miro_sam_core::policy::{Policy, ReclaimCap};
 use miro_sam_core::ports::{
     FixedClock, Mailer, MemberStore, OrgStore, ReclaimQueue, SubscriptionStore, TokenStore,
@@ -22,6 +24,8 @@ use miro_sam_links::SignedKeepLinks;
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use secrecy::SecretBox;
+
+use crate::serve::{Served, serve};
 
 /// The deployment's keep-link key: the notice run signs with it, the console verifies with it.
 pub const KEEP_LINK_KEY: &str = "keep-link-key-of-this-test-deployment";
@@ -37,14 +41,8 @@ pub struct KeepConsole {
     pub clock: Arc<FixedClock>,
     /// Today's plan, the one notices follow.
     pub plan_id: PlanId,
-    server: tokio::task::JoinHandle<()>,
+    _served: Served,
     _sandbox: Sandbox,
-}
-
-impl Drop for KeepConsole {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 /// A paid member who was last active `idle` ago.
@@ -106,21 +104,6 @@ impl KeepConsole {
             MiroConfig::for_base_url(&sandbox.base_url()).expect("the sandbox's URL"),
         )
         .expect("Miro client");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let origin = format!("http://{}", listener.local_addr().expect("its address"));
-        let config = ConsoleConfig {
-            base_path: "/console".into(),
-            public_url: url::Url::parse(&origin).expect("origin"),
-            session_key: SecretBox::new(Box::new(rand::random::<[u8; 32]>())),
-            secure_cookies: false,
-            admin_emails: None,
-            price_per_seat_month_minor: None,
-            currency: "USD".into(),
-            local_login: true,
-            keep_link_key: Some(SecretString::from(KEEP_LINK_KEY.to_owned())),
-        };
         let deps = ConsoleDeps {
             store: Arc::new(store.clone()) as Arc<dyn SubscriptionStore>,
             tokens: Arc::new(store.clone()) as Arc<dyn TokenStore>,
@@ -130,19 +113,28 @@ impl KeepConsole {
             oauth_app: None,
             clock: clock.clone(),
         };
-        let app = router(config, deps);
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("the console serves");
-        });
+        let served = serve("/console", |origin| {
+            let config = ConsoleConfig {
+                base_path: "/console".into(),
+                public_url: origin,
+                session_key: SecretBox::new(Box::new(rand::random::<[u8; 32]>())),
+                secure_cookies: false,
+                admin_emails: None,
+                price_per_seat_month_minor: None,
+                currency: "USD".into(),
+                local_login: true,
+                keep_link_key: Some(SecretString::from(KEEP_LINK_KEY.to_owned())),
+            };
+            router(config, deps)
+        })
+        .await;
         KeepConsole {
             store,
             org,
-            url: format!("{origin}/console"),
+            url: served.url.clone(),
             clock,
             plan_id: plan.plan_id,
-            server,
+            _served: served,
             _sandbox: sandbox,
         }
     }
@@ -150,6 +142,24 @@ impl KeepConsole {
     /// The links the notice run puts in messages: signed with the console's key, to this console.
     pub fn keep_links(&self) -> SignedKeepLinks {
         SignedKeepLinks::new(SecretString::from(KEEP_LINK_KEY.to_owned()), &self.url)
+    }
+
+    /// The day's notices on today's plan, sent with `mailer`, each with its keep link to this console
+    /// ([`KeepConsole::keep_links`]); no digest.
+    pub async fn send_notices(&self, mailer: Arc<dyn Mailer>) -> OrgNoticeReport {
+        let settings = NoticeSettings {
+            contact: "the IT service desk, it@example.com".into(),
+            keep_links: Arc::new(self.keep_links()),
+            digest: DigestChannels::default(),
+        };
+        notices_after_plan(
+            &self.notice_deps(mailer),
+            &self.org,
+            self.plan_id,
+            &settings,
+        )
+        .await
+        .expect("the notice day runs")
     }
 
     /// The notice run's ports over the console's store, sending with `mailer`.

@@ -6,6 +6,9 @@ pub mod browser;
 pub mod fanout;
 pub mod keep_console;
 pub mod proxy;
+pub mod reclaim;
+pub mod serve;
+pub mod ses;
 pub mod smtp_sink;
 
 use aws_config::SdkConfig;
@@ -15,7 +18,7 @@ use miro_sam_aws::env::TEST_AWS_ENDPOINT;
 use miro_sam_aws::{Adapters, AwsClients, AwsConfig};
 use miro_sam_core::domain::OrgId;
 use miro_sam_lambda::{Runtime, Settings, env};
-use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
+use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl, ScimOp};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -57,6 +60,11 @@ fn endpoint() -> String {
              which installs and starts moto_server and sets it"
         ),
     }
+}
+
+/// The local AWS API's URL (`http://host:port`).
+pub fn aws_endpoint() -> String {
+    endpoint()
 }
 
 pub async fn sdk() -> SdkConfig {
@@ -254,20 +262,10 @@ impl World {
     /// Connects the org without the browser dance (the OAuth flow has its own tests): tokens, org, a policy and the
     /// SCIM token, as an operator would leave them.
     pub async fn connect_directly(&self, org: &OrgId, policy: miro_sam_core::policy::Policy) {
-        use miro_sam_core::ports::TokenBundle;
         let deps = &self.rt.deps;
         let now = deps.clock.now();
         deps.tokens
-            .put_tokens(&TokenBundle {
-                org_id: org.clone(),
-                access_token: SecretString::from(self.control.issue_access_token(org.as_str())),
-                refresh_token: None,
-                expires_at: None,
-                team_id: None,
-                user_id: None,
-                scopes: vec!["organizations:read".into()],
-                version: 0,
-            })
+            .put_tokens(&miro_sam_testkit::world::access_token(&self.control, org))
             .await
             .expect("tokens");
         deps.store
@@ -281,7 +279,14 @@ impl World {
         miro_sam_core::jobs::set_policy(deps.store.as_ref(), org, &policy, "test", now)
             .await
             .expect("policy");
-        deps.tokens
+        self.store_scim_token(org).await;
+    }
+
+    /// Stores the sandbox's SCIM token of `org`, as the operator does after connecting it.
+    pub async fn store_scim_token(&self, org: &OrgId) {
+        self.rt
+            .deps
+            .tokens
             .put_scim_token(
                 org,
                 &SecretString::from(self.control.scim_token(org.as_str())),
@@ -290,54 +295,119 @@ impl World {
             .expect("scim token");
     }
 
-    /// Receives everything on the reclaim queue as SQS Lambda events of up to ten records, the way the event
-    /// source mapping would deliver them, and deletes what it received.
-    pub async fn drain_queue(&self) -> Vec<serde_json::Value> {
-        let mut batches = Vec::new();
-        loop {
-            let out = self
-                .clients
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("receive");
-            let messages = out.messages();
-            if messages.is_empty() {
-                return batches;
-            }
-            let records: Vec<serde_json::Value> = messages
-                .iter()
-                .map(|m| {
-                    serde_json::json!({
-                        "messageId": m.message_id(),
-                        "receiptHandle": m.receipt_handle(),
-                        "body": m.body(),
-                        "attributes": { "ApproximateReceiveCount": "1" },
-                        "messageAttributes": {},
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:reclaim",
-                        "awsRegion": "us-east-1"
-                    })
-                })
-                .collect();
-            for m in messages {
-                self.clients
-                    .sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-            batches.push(serde_json::json!({ "Records": records }));
+    /// Connects the first org through the real code flow (the admin consents at the sandbox, then `connect_org`
+    /// with `policy` as the default): the stored grant has a refresh token and names the admin who approved it.
+    /// No SCIM token is stored.
+    pub async fn connect_through_consent(
+        &self,
+        policy: miro_sam_core::policy::Policy,
+    ) -> miro_sam_core::jobs::ConnectedOrg {
+        let app = self
+            .rt
+            .oauth_app()
+            .expect("the runtime's OAuth app")
+            .clone();
+        let back = consent(self.rt.deps.client.authorize_url(&app, "s", None).as_str()).await;
+        let code = pairs(&back)
+            .into_iter()
+            .find(|(k, _)| k == "code")
+            .unwrap_or_else(|| panic!("Miro sent no code back: {back}"))
+            .1;
+        let opts = miro_sam_core::jobs::ConnectOptions {
+            default_policy: policy,
+            ..Default::default()
+        };
+        miro_sam_core::jobs::connect_org(&self.rt.deps, &app, &SecretString::from(code), &opts)
+            .await
+            .expect("the org connects")
+    }
+
+    /// Connects every org of the sandbox directly ([`World::connect_directly`]) under `policy`; their ids.
+    pub async fn connect_every_org(&self, policy: miro_sam_core::policy::Policy) -> Vec<OrgId> {
+        let orgs: Vec<OrgId> = (0..self.control.org_ids().len())
+            .map(|i| self.org_at(i))
+            .collect();
+        for org in &orgs {
+            self.connect_directly(org, policy.clone()).await;
         }
+        orgs
+    }
+
+    /// The sandbox's `i`-th org (0 is [`World::org`]; the others are the options' `extra_orgs`).
+    pub fn org_at(&self, i: usize) -> OrgId {
+        OrgId::parse(&self.control.org_ids()[i]).expect("org id")
+    }
+
+    /// The SCIM users the sandbox logged `op` for, in the log's order.
+    pub fn scim_ops(&self, op: ScimOp) -> Vec<String> {
+        self.control
+            .scim_log()
+            .into_iter()
+            .filter(|l| l.op == op)
+            .map(|l| l.user_id)
+            .collect()
+    }
+
+    /// The ids of the members the store holds for `org` and has not marked removed, in the store's order.
+    pub async fn stored_member_ids(&self, org: &OrgId) -> Vec<String> {
+        self.rt
+            .deps
+            .store
+            .list_members(org)
+            .await
+            .expect("the store lists members")
+            .into_iter()
+            .filter(|m| !m.is_removed())
+            .map(|m| m.member_id.to_string())
+            .collect()
+    }
+
+    /// The ids of `org`'s members in the sandbox: the truth a download must end with.
+    pub fn sandbox_member_ids(&self, org: &OrgId) -> Vec<String> {
+        self.control
+            .members(org.as_str())
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
+    }
+
+    /// `org`'s notice records (the first thousand: every one a test org has), in the store's order.
+    pub async fn notice_records(&self, org: &OrgId) -> Vec<miro_sam_core::notices::NoticeRecord> {
+        self.rt
+            .deps
+            .store
+            .list_notices_page(org, None, 1000)
+            .await
+            .expect("the store lists notice records")
+    }
+
+    /// Whether a download checkpoint of the first org is stored (none once a download finished).
+    pub async fn has_checkpoint(&self) -> bool {
+        self.rt
+            .deps
+            .store
+            .get_checkpoint(&self.org)
+            .await
+            .expect("the store reads checkpoints")
+            .is_some()
     }
 }
 
+/// A world of `members` members in one org, nothing connected.
+pub async fn world_of(members: usize) -> World {
+    world(WorldOptions {
+        members,
+        ..Default::default()
+    })
+    .await
+}
+
+/// A world of `members` members in one org, connected directly ([`World::connect_directly`]) under `policy`.
+pub async fn connected_world(members: usize, policy: miro_sam_core::policy::Policy) -> World {
+    let w = world_of(members).await;
+    w.connect_directly(&w.org, policy).await;
+    w
+}
 /// A policy that executes on its own (no approval step), with a cap wide enough for a synthetic org. Notices are
 /// off: with them on the reclaim waits a week for the cycle (the notice tests set `notice_days`).
 pub fn live_policy() -> miro_sam_core::policy::Policy {

@@ -1,6 +1,7 @@
 //! A TCP proxy in front of the local AWS API that can "restart" it: after a given number of requests it cuts
 //! every open connection and refuses the next few, then serves again. moto keeps its state in memory, so a real
-//! restart would also wipe the data; the proxy gives the outage without the amnesia.
+//! restart would also wipe the data; the proxy gives the outage without the amnesia. [`relay`] is the byte pump
+//! it and the OAuth tests' tap (tests/oauth_callback/miro_tap.rs) share.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -77,35 +78,62 @@ async fn serve(mut client: TcpStream, state: Arc<State>) {
         return;
     };
     let mut cut = state.cut.subscribe();
+    let requests = |chunk: &[u8]| {
+        for _ in 0..occurrences(chunk, b" HTTP/1.1\r\n") {
+            if state.requests_before_outage.fetch_sub(1, Ordering::SeqCst) == 1 {
+                state.outages.fetch_add(1, Ordering::SeqCst);
+                state.refuse.store(state.refuse_after, Ordering::SeqCst);
+                state.cut.send_modify(|v| *v += 1);
+            }
+        }
+        true
+    };
+    tokio::select! {
+        _ = relay(&mut client, &mut upstream, requests, |_| {}) => {}
+        _ = cut.changed() => {}
+    }
+}
+
+/// Copies bytes both ways between `client` and `upstream` until either side closes. `request` sees each chunk
+/// the client sends before it is forwarded, and ends the relay (the chunk unsent) by answering `false`; `answer`
+/// sees each chunk upstream sends back.
+pub async fn relay(
+    client: &mut TcpStream,
+    upstream: &mut TcpStream,
+    mut request: impl FnMut(&[u8]) -> bool,
+    mut answer: impl FnMut(&[u8]),
+) {
     let (mut cr, mut cw) = client.split();
     let (mut ur, mut uw) = upstream.split();
     let to_upstream = async {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = cr.read(&mut buf).await?;
-            if n == 0 {
+            if n == 0 || !request(&buf[..n]) {
                 return Ok::<_, std::io::Error>(());
-            }
-            let requests = count(&buf[..n], b" HTTP/1.1\r\n");
-            for _ in 0..requests {
-                if state.requests_before_outage.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    state.outages.fetch_add(1, Ordering::SeqCst);
-                    state.refuse.store(state.refuse_after, Ordering::SeqCst);
-                    state.cut.send_modify(|v| *v += 1);
-                }
             }
             uw.write_all(&buf[..n]).await?;
         }
     };
-    let to_client = tokio::io::copy(&mut ur, &mut cw);
+    let to_client = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = ur.read(&mut buf).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(());
+            }
+            answer(&buf[..n]);
+            cw.write_all(&buf[..n]).await?;
+        }
+    };
     tokio::select! {
         _ = to_upstream => {}
         _ = to_client => {}
-        _ = cut.changed() => {}
     }
 }
 
-fn count(haystack: &[u8], needle: &[u8]) -> usize {
+/// How often `needle` occurs in `haystack`.
+pub fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
     haystack
         .windows(needle.len())
         .filter(|w| *w == needle)

@@ -9,16 +9,12 @@ use miro_sam_core::domain::MemberId;
 use miro_sam_core::jobs::{self, JobError, Selection};
 use miro_sam_core::policy::{Approval, Policy};
 use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, SkipReason};
+use miro_sam_testkit::world::audit_kinds;
 use miro_sam_tests::*;
 use miro_sandbox::ScimOp;
 
 fn scim_ops(w: &World, op: ScimOp) -> BTreeSet<String> {
-    w.control
-        .scim_log()
-        .into_iter()
-        .filter(|l| l.op == op)
-        .map(|l| l.user_id)
-        .collect()
+    w.scim_ops(op).into_iter().collect()
 }
 
 fn needs_approval() -> Policy {
@@ -29,24 +25,12 @@ fn needs_approval() -> Policy {
 }
 
 async fn run_worker(w: &World) {
-    for batch in w.drain_queue().await {
-        let resp = reclaim_subscription::handle(&w.rt, "worker", batch).await;
-        assert!(
-            resp.batch_item_failures.is_empty(),
-            "{:?}",
-            resp.batch_item_failures
-        );
-    }
+    w.reclaim_queued("worker").await;
 }
 
 #[tokio::test]
 async fn with_approval_required_the_run_only_plans_and_an_approval_queues_exactly_its_selection() {
-    let w = world(WorldOptions {
-        members: 200,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, needs_approval()).await;
+    let w = connected_world(200, needs_approval()).await;
 
     let (run, _) = w.daily_run().await;
     let o = &run.orgs[0];
@@ -109,12 +93,7 @@ async fn with_approval_required_the_run_only_plans_and_an_approval_queues_exactl
 
 #[tokio::test]
 async fn an_approval_lapses_when_a_newer_plan_replaces_its_plan() {
-    let w = world(WorldOptions {
-        members: 150,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, needs_approval()).await;
+    let w = connected_world(150, needs_approval()).await;
     let store = w.rt.deps.store.as_ref();
     let queue = w.rt.adapters.require_queue().unwrap();
     let now = w.rt.deps.clock.now();
@@ -180,12 +159,7 @@ async fn an_approval_lapses_when_a_newer_plan_replaces_its_plan() {
 
 #[tokio::test]
 async fn a_queued_undo_is_carried_out_by_the_worker_and_holds_the_member() {
-    let w = world(WorldOptions {
-        members: 150,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(150, live_policy()).await;
     let (run, _) = w.daily_run().await;
     assert!(run.orgs[0].enqueued > 0);
     run_worker(&w).await;
@@ -218,13 +192,7 @@ async fn a_queued_undo_is_carried_out_by_the_worker_and_holds_the_member() {
     );
     let hold = store.get_hold(&w.org, &member).await.unwrap().unwrap();
     assert_eq!(hold.created_by, "admin@acme.example");
-    let kinds: Vec<&str> = store
-        .list_audit(&w.org)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.event.kind())
-        .collect();
+    let kinds = audit_kinds(store, &w.org).await;
     assert!(kinds.contains(&"reactivate_requested"), "{kinds:?}");
     assert!(kinds.contains(&"reactivated"), "{kinds:?}");
 

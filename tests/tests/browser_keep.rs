@@ -6,9 +6,7 @@
 use std::sync::Arc;
 
 use fantoccini::Locator;
-use miro_sam_core::notices::{
-    DigestChannels, KeepLinks, NoticeSettings, NoticeState, notices_after_plan,
-};
+use miro_sam_core::notices::{KeepLinks, NoticeState};
 use miro_sam_core::ports::NoticeStore;
 use miro_sam_tests::browser::Browser;
 use miro_sam_tests::keep_console::{KeepConsole, ORG_NAME, notice_policy};
@@ -18,20 +16,7 @@ use miro_sam_tests::smtp_sink::{SmtpSink, html_part};
 async fn a_member_opens_the_keep_link_presses_the_one_button_and_keeps_the_seat() {
     let c = KeepConsole::start(1, notice_policy()).await;
     let sink = SmtpSink::start();
-    let links = Arc::new(c.keep_links());
-    let settings = NoticeSettings {
-        contact: "the IT service desk, it@example.com".into(),
-        keep_links: links.clone(),
-        digest: DigestChannels::default(),
-    };
-    let report = notices_after_plan(
-        &c.notice_deps(Arc::new(sink.mailer())),
-        &c.org,
-        c.plan_id,
-        &settings,
-    )
-    .await
-    .expect("the notice day runs");
+    let report = c.send_notices(Arc::new(sink.mailer())).await;
     assert_eq!(report.summary.notified, 1, "{report:?}");
     let record = c
         .store
@@ -41,7 +26,7 @@ async fn a_member_opens_the_keep_link_presses_the_one_button_and_keeps_the_seat(
         .pop()
         .expect("the member's notice record");
     // The link the message carries (the SMTP test reads it out of the message itself).
-    let link = links.keep_url(&record).expect("keep links are on");
+    let link = c.keep_links().keep_url(&record).expect("keep links are on");
     let html = html_part(&sink.messages()[0]).expect("an HTML part");
     assert!(
         html.contains(&format!("href=\"{link}\"")),

@@ -16,58 +16,40 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use miro_sam_console::{ConsoleConfig, router};
 use miro_sam_core::audit::AuditEvent;
 use miro_sam_core::domain::{MemberId, PlanId};
-use miro_sam_core::jobs::{self, ConnectOptions};
 use miro_sam_core::policy::{Approval, Policy};
 use miro_sam_core::ports::{
     REACTIVATE_REQUEST_SCHEMA_VERSION, RECLAIM_REQUEST_SCHEMA_VERSION, WorkMessage,
 };
 use miro_sam_core::reclaim::ReclaimState;
+use miro_sam_testkit::world::{audit_csv, csrf_of};
+use miro_sam_tests::serve::Served;
 use miro_sam_tests::*;
-use secrecy::{SecretBox, SecretString};
+use secrecy::SecretBox;
 
 /// A seat's price for the overview's savings: 10.00 USD a month.
 const PRICE_MINOR: u64 = 1_000;
-
-/// The console on 127.0.0.1, stopped when dropped.
-struct Served {
-    /// `http://127.0.0.1:PORT/console`
-    url: String,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
 
 /// The console function's ports over the world's table, queue and secrets, with a config for plain HTTP on
 /// loopback (the function's own config differs only in its HTTPS origin, Secure cookies and the session key's
 /// source, all covered by handler.rs).
 async fn serve(w: &World) -> Served {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let config = ConsoleConfig {
-        base_path: console_function::BASE_PATH.to_owned(),
-        public_url: url::Url::parse(&origin).unwrap(),
-        session_key: SecretBox::new(Box::new([42u8; 32])),
-        secure_cookies: false,
-        admin_emails: None,
-        price_per_seat_month_minor: Some(PRICE_MINOR),
-        currency: "USD".into(),
-        local_login: false,
-        keep_link_key: None,
-    };
     let deps =
         console_function::deps(&w.rt).expect("the console's ports over the world's adapters");
-    let app = router(config, deps);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    Served {
-        url: format!("{origin}{}", console_function::BASE_PATH),
-        server,
-    }
+    miro_sam_tests::serve::serve(console_function::BASE_PATH, |origin| {
+        let config = ConsoleConfig {
+            base_path: console_function::BASE_PATH.to_owned(),
+            public_url: origin,
+            session_key: SecretBox::new(Box::new([42u8; 32])),
+            secure_cookies: false,
+            admin_emails: None,
+            price_per_seat_month_minor: Some(PRICE_MINOR),
+            currency: "USD".into(),
+            local_login: false,
+            keep_link_key: None,
+        };
+        router(config, deps)
+    })
+    .await
 }
 
 /// A browser: keeps cookies, follows redirects (the Miro client of the world installed the TLS provider).
@@ -76,33 +58,6 @@ fn browser() -> reqwest::Client {
         .cookie_store(true)
         .build()
         .unwrap()
-}
-
-impl Served {
-    async fn get(&self, b: &reqwest::Client, path: &str) -> (u16, String) {
-        let r = b.get(format!("{}{path}", self.url)).send().await.unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
-
-    async fn post(&self, b: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let r = b
-            .post(format!("{}{path}", self.url))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
-}
-
-/// The CSRF token a page's forms carry.
-fn csrf_of(page: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let at = page
-        .find(marker)
-        .unwrap_or_else(|| panic!("the page has a form with a CSRF token: {page}"));
-    let rest = &page[at + marker.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 /// Every `value` of the `member` checkboxes on the plan page (the candidates that can still be decided).
@@ -156,18 +111,6 @@ async fn received(w: &World) -> (Vec<serde_json::Value>, Vec<serde_json::Value>)
     (batches, bodies)
 }
 
-/// The reclaim worker (the deployed function's handler) over what was received.
-async fn run_worker(w: &World, batches: Vec<serde_json::Value>) {
-    for batch in batches {
-        let resp = reclaim_subscription::handle(&w.rt, "worker", batch).await;
-        assert!(
-            resp.batch_item_failures.is_empty(),
-            "{:?}",
-            resp.batch_item_failures
-        );
-    }
-}
-
 fn active_in_miro(w: &World, member: &str) -> bool {
     w.control
         .members(w.org.as_str())
@@ -179,31 +122,15 @@ fn active_in_miro(w: &World, member: &str) -> bool {
 
 #[tokio::test]
 async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
-    let w = world(WorldOptions {
-        members: 80,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(80).await;
     let store = w.rt.deps.store.as_ref();
 
     // The org connects through the real code flow, so its stored grant names the admin who approved it.
-    let app = w.rt.oauth_app().unwrap().clone();
-    let back = consent(w.rt.deps.client.authorize_url(&app, "s", None).as_str()).await;
-    let code = pairs(&back)
-        .into_iter()
-        .find(|(k, _)| k == "code")
-        .expect("a code")
-        .1;
-    let opts = ConnectOptions {
-        default_policy: Policy {
-            approval: Approval::Required,
-            ..live_policy()
-        },
-        ..Default::default()
-    };
-    jobs::connect_org(&w.rt.deps, &app, &SecretString::from(code), &opts)
-        .await
-        .expect("the org connects");
+    w.connect_through_consent(Policy {
+        approval: Approval::Required,
+        ..live_policy()
+    })
+    .await;
     let admin_id =
         w.rt.deps
             .tokens
@@ -257,14 +184,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
     // The operator stores the SCIM token; the daily run (dispatcher and download worker) plans and, with
     // approval required, queues nothing. It runs after the sign-in: signing in as the connecting admin kept the
     // org's connection working.
-    w.rt.deps
-        .tokens
-        .put_scim_token(
-            &w.org,
-            &SecretString::from(w.control.scim_token(w.org.as_str())),
-        )
-        .await
-        .unwrap();
+    w.store_scim_token(&w.org).await;
     let (run, _) = w.daily_run().await;
     assert_eq!(run.orgs.len(), 1, "{run:?}");
     let o = &run.orgs[0];
@@ -387,7 +307,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
         }
     }
     assert_eq!(reclaimed, BTreeSet::from([a.clone(), z.clone()]));
-    run_worker(&w, batches).await;
+    w.run_reclaims("worker", batches).await;
     assert!(!active_in_miro(&w, &a) && !active_in_miro(&w, &z));
     for m in [&a, &z] {
         let r = store
@@ -468,7 +388,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
     }
     let (_, page) = c.get(&b, &format!("/members/{a}")).await;
     assert!(page.contains("Undo requested"), "{page}");
-    run_worker(&w, batches).await;
+    w.run_reclaims("worker", batches).await;
     assert!(active_in_miro(&w, &a), "the undo was carried out");
     assert!(!active_in_miro(&w, &z), "the other reclaim stands");
 
@@ -551,21 +471,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
         );
     }
 
-    let r = b.get(format!("{}/audit.csv", c.url)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .contains("attachment")
-    );
-    let body = r.text().await.unwrap();
-    let mut reader = csv::Reader::from_reader(body.as_bytes());
-    assert_eq!(
-        reader.headers().unwrap().iter().take(4).collect::<Vec<_>>(),
-        ["at", "id", "actor", "kind"]
-    );
-    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let (body, rows) = audit_csv(&b, &format!("{}/audit.csv", c.url)).await;
     let entries = store.list_audit(&w.org).await.unwrap();
     assert_eq!(rows.len(), entries.len(), "every entry of the table");
     let by_admin = |kinds: Vec<(String, String)>| {

@@ -11,27 +11,16 @@ use download_subscriptions::worker::Handling;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::ports::{DownloadJob, DownloadLease};
 use miro_sam_tests::fanout::count;
+use miro_sam_tests::reclaim::failed_ids;
 use miro_sam_tests::*;
 use miro_sandbox::FaultConfig;
 
 async fn members_stored(w: &World, org: &OrgId) -> BTreeSet<String> {
-    w.rt.deps
-        .store
-        .list_members(org)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|m| !m.is_removed())
-        .map(|m| m.member_id.to_string())
-        .collect()
+    w.stored_member_ids(org).await.into_iter().collect()
 }
 
 fn truth(w: &World, org: &OrgId) -> BTreeSet<String> {
-    w.control
-        .members(org.as_str())
-        .into_iter()
-        .map(|m| m.id)
-        .collect()
+    w.sandbox_member_ids(org).into_iter().collect()
 }
 
 #[tokio::test]
@@ -42,15 +31,7 @@ async fn the_scheduled_event_queues_one_job_per_connected_org_and_downloads_noth
         ..Default::default()
     })
     .await;
-    let orgs: Vec<OrgId> = w
-        .control
-        .org_ids()
-        .iter()
-        .map(|o| OrgId::parse(o).unwrap())
-        .collect();
-    for o in &orgs {
-        w.connect_directly(o, live_policy()).await;
-    }
+    let orgs = w.connect_every_org(live_policy()).await;
     let r = w.dispatch().await;
     assert_eq!(r.queued, 3, "{r:?}");
     assert_eq!(
@@ -139,14 +120,7 @@ async fn a_worker_at_its_deadline_checkpoints_queues_its_continuation_and_the_or
         truth(&w, &w.org),
         "exactly the org's members"
     );
-    assert!(
-        w.rt.deps
-            .store
-            .get_checkpoint(&w.org)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!w.has_checkpoint().await);
     let run =
         w.rt.deps
             .store
@@ -164,12 +138,7 @@ async fn a_worker_at_its_deadline_checkpoints_queues_its_continuation_and_the_or
 
 #[tokio::test]
 async fn a_429_that_would_wait_past_the_deadline_ends_the_invocation_at_once_with_a_continuation() {
-    let w = world(WorldOptions {
-        members: 300,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(300, live_policy()).await;
     w.dispatch().await;
     w.control.set_faults(FaultConfig {
         rate_limit_burst: 1,
@@ -196,12 +165,7 @@ async fn a_429_that_would_wait_past_the_deadline_ends_the_invocation_at_once_wit
 
 #[tokio::test]
 async fn a_job_for_an_org_another_worker_holds_is_put_back_without_calling_miro() {
-    let w = world(WorldOptions {
-        members: 50,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(50, live_policy()).await;
     // Another worker is downloading the org right now.
     let now = w.rt.deps.clock.now();
     let lease =
@@ -287,12 +251,7 @@ async fn two_workers_for_one_org_at_once_download_it_once() {
 
 #[tokio::test]
 async fn the_reclaim_worker_returns_what_it_cannot_finish_before_its_deadline() {
-    let w = world(WorldOptions {
-        members: 200,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(200, live_policy()).await;
     w.daily_run().await;
     let batch = w.drain_queue().await.remove(0);
     let ids: BTreeSet<String> = batch["Records"]
@@ -323,12 +282,11 @@ async fn the_reclaim_worker_returns_what_it_cannot_finish_before_its_deadline() 
         "the worker waited for the Retry-After: {:?}",
         started.elapsed()
     );
-    let failed: BTreeSet<String> = resp
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
-    assert_eq!(failed, ids, "every unfinished message is returned");
+    assert_eq!(
+        failed_ids(&resp),
+        ids,
+        "every unfinished message is returned"
+    );
     assert_eq!(
         w.control.counters().get("scim_patch_user"),
         0,

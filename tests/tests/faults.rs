@@ -8,6 +8,7 @@ use download_subscriptions::worker::Handling;
 use miro_client::MiroConfig;
 use miro_sam_core::reclaim::ReclaimState;
 use miro_sam_tests::proxy::FlakyProxy;
+use miro_sam_tests::reclaim::failed_ids;
 use miro_sam_tests::*;
 use miro_sandbox::{FaultConfig, ScimOp};
 use std::collections::{BTreeSet, HashMap};
@@ -35,37 +36,8 @@ fn chaos(seed: u64) -> FaultConfig {
 
 /// Connects through the real code flow so the stored bundle has a refresh token (needed when the token dies).
 async fn connect_with_refresh_token(w: &World) {
-    let app = w.rt.oauth_app().unwrap().clone();
-    let back = consent(w.rt.deps.client.authorize_url(&app, "s", None).as_str()).await;
-    let code = pairs(&back)
-        .into_iter()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1;
-    let opts = miro_sam_core::jobs::ConnectOptions {
-        default_policy: live_policy(),
-        ..Default::default()
-    };
-    miro_sam_core::jobs::connect_org(&w.rt.deps, &app, &secrecy::SecretString::from(code), &opts)
-        .await
-        .unwrap();
-    w.rt.deps
-        .tokens
-        .put_scim_token(
-            &w.org,
-            &secrecy::SecretString::from(w.control.scim_token(w.org.as_str())),
-        )
-        .await
-        .unwrap();
-}
-
-async fn stored_member_ids(w: &World) -> Vec<String> {
-    let members = w.rt.deps.store.list_members(&w.org).await.unwrap();
-    members
-        .into_iter()
-        .filter(|m| !m.is_removed())
-        .map(|m| m.member_id.to_string())
-        .collect()
+    w.connect_through_consent(live_policy()).await;
+    w.store_scim_token(&w.org).await;
 }
 
 #[tokio::test]
@@ -118,13 +90,8 @@ async fn the_download_survives_every_fault_and_stores_exactly_the_sandbox_member
         w.receive_download_job().await.is_none(),
         "nothing is left on the download queue"
     );
-    let truth: Vec<String> = w
-        .control
-        .members(w.org.as_str())
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
-    let stored = stored_member_ids(&w).await;
+    let truth = w.sandbox_member_ids(&w.org);
+    let stored = w.stored_member_ids(&w.org).await;
     assert_eq!(stored.len(), truth.len(), "none lost, none doubled");
     assert_eq!(
         stored.iter().collect::<BTreeSet<_>>(),
@@ -140,14 +107,7 @@ async fn the_download_survives_every_fault_and_stores_exactly_the_sandbox_member
         "the token that died mid-run was refreshed"
     );
     assert!(w.control.counters().faults_injected > 0);
-    assert!(
-        w.rt.deps
-            .store
-            .get_checkpoint(&w.org)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!w.has_checkpoint().await);
 }
 
 #[tokio::test]
@@ -180,11 +140,7 @@ async fn reclaims_under_faults_end_exactly_once_and_never_touch_a_protected_memb
         rounds += 1;
         assert!(rounds < 200, "reclaims never settled");
         let resp = reclaim_subscription::handle(&w.rt, "chaos", batch.clone()).await;
-        let failed: BTreeSet<String> = resp
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect();
+        let failed = failed_ids(&resp);
         if !failed.is_empty() {
             // SQS delivers the reported messages again.
             let again: Vec<serde_json::Value> = batch["Records"]
@@ -258,11 +214,7 @@ async fn reclaims_under_faults_end_exactly_once_and_never_touch_a_protected_memb
 #[tokio::test]
 async fn a_worker_killed_between_the_scim_call_and_the_audit_write_completes_on_redelivery() {
     use miro_sam_core::reclaim::ReclaimTransition;
-    let w = world(WorldOptions {
-        members: 200,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(200).await;
     connect_with_refresh_token(&w).await;
     w.daily_run().await;
     let batch = w.drain_queue().await.remove(0);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use miro_sam_core::domain::MemberId;
 use miro_sam_core::hold::HoldSource;
-use miro_sam_core::notices::{DigestChannels, NoticeSettings, NoticeState, notices_after_plan};
+use miro_sam_core::notices::NoticeState;
 use miro_sam_core::policy::Policy;
 use miro_sam_core::ports::{Clock, NoticeStore, OrgStore};
 use miro_sam_tests::keep_console::{KeepConsole, ORG_NAME, notice_policy};
@@ -27,19 +27,7 @@ async fn a_keep_link_received_by_smtp_shows_on_get_and_keeps_on_post() {
     )
     .await;
     let sink = SmtpSink::start();
-    let settings = NoticeSettings {
-        contact: "the IT service desk, it@example.com".into(),
-        keep_links: Arc::new(c.keep_links()),
-        digest: DigestChannels::default(),
-    };
-    let report = notices_after_plan(
-        &c.notice_deps(Arc::new(sink.mailer())),
-        &c.org,
-        c.plan_id,
-        &settings,
-    )
-    .await
-    .expect("the notice day runs");
+    let report = c.send_notices(Arc::new(sink.mailer())).await;
     assert_eq!(report.summary.notified, 2, "{report:?}");
     let messages = sink.messages();
     assert_eq!(messages.len(), 2, "one notice per candidate");

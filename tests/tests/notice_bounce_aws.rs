@@ -11,6 +11,8 @@ use miro_sam_core::domain::Email;
 use miro_sam_core::notices::{NoticeBlock, NoticeRecord, NoticeState, reclaim_gate};
 use miro_sam_core::policy::Policy;
 use miro_sam_lambda::env;
+use miro_sam_testkit::world::audit_kinds;
+use miro_sam_tests::ses::create_email_identity;
 use miro_sam_tests::*;
 use serde_json::Value;
 
@@ -37,27 +39,6 @@ fn bounce_event(r: &NoticeRecord) -> Value {
     event
 }
 
-/// What `aws sesv2 create-email-identity` does, over SES v2's REST API on the local AWS API.
-async fn verify_identity(identity: &str) {
-    let endpoint = std::env::var(miro_sam_aws::env::TEST_AWS_ENDPOINT).unwrap();
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v2/email/identities", endpoint.trim_end_matches('/')))
-        .header(
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, \
-             Signature=0",
-        )
-        .json(&serde_json::json!({ "EmailIdentity": identity }))
-        .send()
-        .await
-        .expect("the local AWS API answers");
-    assert!(
-        resp.status().is_success(),
-        "create identity: {}",
-        resp.status()
-    );
-}
-
 async fn record(w: &World, r: &NoticeRecord) -> NoticeRecord {
     w.rt.deps
         .store
@@ -79,7 +60,7 @@ async fn a_late_bounce_from_ses_makes_the_told_member_bounced_and_the_reclaim_wa
         ..Default::default()
     })
     .await;
-    verify_identity(from.domain()).await;
+    create_email_identity(&aws_endpoint(), from.domain()).await;
     let sdk = sdk().await;
     w.rt.notices = wire(&w.rt, |from| SesMailer::from_sdk(&sdk, from))
         .await
@@ -90,12 +71,7 @@ async fn a_late_bounce_from_ses_makes_the_told_member_bounced_and_the_reclaim_wa
     let n = run.orgs[0].notices.as_ref().expect("the notice run ran");
     assert!(n.notified >= 2, "{n:?}");
     assert_eq!((n.not_delivered, n.send_failed), (0, 0), "{n:?}");
-    let told =
-        w.rt.deps
-            .store
-            .list_notices_page(&w.org, None, 1000)
-            .await
-            .unwrap();
+    let told = w.notice_records(&w.org).await;
     assert!(told.iter().all(|r| r.state == NoticeState::Notified));
     let (bounced, other) = (&told[0], &told[1]);
 
@@ -118,22 +94,21 @@ async fn a_late_bounce_from_ses_makes_the_told_member_bounced_and_the_reclaim_wa
         Err(NoticeBlock::Bounced { .. })
     ));
     assert_eq!(record(&w, other).await, *other, "the others stay told");
-    let audit = w.rt.deps.store.list_audit(&w.org).await.unwrap();
-    let entries = |a: &[miro_sam_core::audit::AuditEntry]| {
-        a.iter()
-            .filter(|e| e.event.kind() == "notice_not_delivered")
+    let world = &w;
+    let not_delivered = || async move {
+        audit_kinds(world.rt.deps.store.as_ref(), &world.org)
+            .await
+            .into_iter()
+            .filter(|k| *k == "notice_not_delivered")
             .count()
     };
-    assert_eq!(entries(&audit), 1);
+    assert_eq!(not_delivered().await, 1);
 
     // EventBridge delivers the event again: nothing changes.
     let again = handle_any(&w.rt, "req-again", event, None).await.unwrap();
     assert_eq!(again["bounce"], "already_recorded", "{again}");
     assert_eq!(record(&w, bounced).await, after);
-    assert_eq!(
-        entries(&w.rt.deps.store.list_audit(&w.org).await.unwrap()),
-        1
-    );
+    assert_eq!(not_delivered().await, 1);
 
     // A malformed bounce of the other member's notice: an error saying what is wrong, and nothing changed.
     let mut malformed = bounce_event(other);

@@ -21,11 +21,12 @@ use download_subscriptions::Status;
 use download_subscriptions::action::Action;
 use download_subscriptions::notices::wire;
 use miro_sam_aws::SesMailer;
-use miro_sam_core::domain::{Email, OrgId, PlanId};
+use miro_sam_core::domain::{Email, PlanId};
 use miro_sam_core::notices::NoticeState;
 use miro_sam_core::plan::PLAN_PAGE;
 use miro_sam_core::policy::Policy;
 use miro_sam_lambda::env;
+use miro_sam_tests::ses::create_email_identity;
 use miro_sam_tests::*;
 
 const CONSOLE_URL: &str = "https://abc123.execute-api.us-east-1.amazonaws.com/console";
@@ -86,25 +87,10 @@ impl SesMoto {
         }
     }
 
-    /// What `aws sesv2 create-email-identity` does, over SES v2's REST API (the tests crate has no SES SDK). Called
-    /// after [`world`], which installs the TLS crypto provider reqwest needs.
+    /// Verifies `identity` on this server. Called after [`world`], which installs the TLS crypto provider reqwest
+    /// needs.
     async fn verify_identity(&self, identity: &str) {
-        let resp = reqwest::Client::new()
-            .post(format!("{}/v2/email/identities", self.endpoint))
-            .header(
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, \
-                 Signature=0",
-            )
-            .json(&serde_json::json!({ "EmailIdentity": identity }))
-            .send()
-            .await
-            .expect("moto answers");
-        assert!(
-            resp.status().is_success(),
-            "create identity: {}",
-            resp.status()
-        );
+        create_email_identity(&self.endpoint, identity).await;
     }
 
     /// Every message SES recorded from `from` (moto's data API lists them with source, subject, body and
@@ -205,21 +191,19 @@ async fn candidate_emails(w: &World, plan: PlanId) -> BTreeSet<String> {
     page.into_iter().map(|c| c.email.to_string()).collect()
 }
 
-async fn records(w: &World, org: &OrgId) -> Vec<miro_sam_core::notices::NoticeRecord> {
-    w.rt.deps
-        .store
-        .list_notices_page(org, None, 1000)
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn the_daily_run_sends_one_notice_per_candidate_through_ses_and_a_rerun_sends_nothing() {
+/// A [`notice_world`] sending from a fresh sender whose domain is verified, the notices wired.
+async fn verified_notices() -> (Email, SesMoto, World) {
     let from = sender();
     let ses = SesMoto::start();
     let mut w = notice_world(&from, vec![]).await;
     start_notices(&mut w, &ses).await;
     ses.verify_identity(from.domain()).await;
+    (from, ses, w)
+}
+
+#[tokio::test]
+async fn the_daily_run_sends_one_notice_per_candidate_through_ses_and_a_rerun_sends_nothing() {
+    let (from, ses, w) = verified_notices().await;
 
     let (run, _) = w.daily_run().await;
     assert_eq!((run.done, run.failed), (1, 0), "{run:?}");
@@ -244,7 +228,7 @@ async fn the_daily_run_sends_one_notice_per_candidate_through_ses_and_a_rerun_se
         );
         assert!(s.body.contains("Acme Corp"), "names the org: {}", s.subject);
     }
-    let stored = records(&w, &w.org).await;
+    let stored = w.notice_records(&w.org).await;
     assert_eq!(stored.len(), planned.len());
     // Each link verifies with the key the console function reads (the same secret), for that member's cycle.
     let console_key = console_function::keep_link_key(&w.rt)
@@ -330,7 +314,7 @@ async fn an_unverified_sender_stops_the_notices_with_what_to_do_and_loses_nobody
     assert_eq!(run.needs_action, 1);
     assert!(ses.sent_from(&from).await.is_empty());
     // The run stopped at the first send: that member's claim was released, nobody else was claimed.
-    let stored = records(&w, &w.org).await;
+    let stored = w.notice_records(&w.org).await;
     assert_eq!(stored.len(), 1, "{stored:?}");
     match &stored[0].state {
         NoticeState::SendFailed { error } => {
@@ -382,11 +366,7 @@ async fn a_webhook_secret_that_is_missing_stops_the_cold_start_naming_it() {
 
 #[tokio::test]
 async fn notices_cut_short_by_the_deadline_lose_nobody_and_the_continuation_sends_them() {
-    let from = sender();
-    let ses = SesMoto::start();
-    let mut w = notice_world(&from, vec![]).await;
-    start_notices(&mut w, &ses).await;
-    ses.verify_identity(from.domain()).await;
+    let (from, ses, mut w) = verified_notices().await;
     let wired = w.rt.notices.take();
 
     // A job is queued, then the org is downloaded and planned without notices (a one-org run), so the job finds
@@ -424,7 +404,7 @@ async fn notices_cut_short_by_the_deadline_lose_nobody_and_the_continuation_send
     let n = o.notices.as_ref().unwrap();
     assert!(n.stopped_at_deadline && n.error.is_none(), "{n:?}");
     assert!(ses.sent_from(&from).await.is_empty(), "nothing went out");
-    let stored = records(&w, &w.org).await;
+    let stored = w.notice_records(&w.org).await;
     assert_eq!(stored.len(), 1, "only the first member was claimed");
     assert!(
         matches!(&stored[0].state, NoticeState::SendFailed { error } if error.contains("deadline")),

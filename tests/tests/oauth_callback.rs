@@ -51,11 +51,7 @@ async fn to_miro_and_back_with(w: &World, link: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn the_whole_flow_stores_the_tokens_and_registers_the_org_in_dry_run() {
-    let w = world(WorldOptions {
-        members: 20,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(20).await;
     let back = to_miro_and_back(&w).await;
     let code = back.iter().find(|(k, _)| k == "code").unwrap().1.clone();
     let resp = callback(&w, &back).await;
@@ -106,11 +102,7 @@ async fn the_whole_flow_stores_the_tokens_and_registers_the_org_in_dry_run() {
 
 #[tokio::test]
 async fn a_state_works_once() {
-    let w = world(WorldOptions {
-        members: 5,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(5).await;
     let back = to_miro_and_back(&w).await;
     assert_eq!(callback(&w, &back).await.status(), 200);
     let replay = callback(&w, &back).await;
@@ -124,11 +116,7 @@ async fn a_state_works_once() {
 
 #[tokio::test]
 async fn an_unknown_or_missing_state_is_refused_before_miro_is_asked() {
-    let w = world(WorldOptions {
-        members: 5,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(5).await;
     let tokens_before = w.control.counters().get("token");
     let forged = vec![
         ("code".to_owned(), "abc".to_owned()),
@@ -146,11 +134,7 @@ async fn an_unknown_or_missing_state_is_refused_before_miro_is_asked() {
 
 #[tokio::test]
 async fn an_expired_state_is_refused() {
-    let mut w = world(WorldOptions {
-        members: 5,
-        ..Default::default()
-    })
-    .await;
+    let mut w = world_of(5).await;
     let clock = std::sync::Arc::new(miro_sam_core::ports::FixedClock::new(chrono::Utc::now()));
     w.rt.adapters.oauth_states = w.rt.adapters.oauth_states.clone().with_clock(clock.clone());
     let back = to_miro_and_back(&w).await;
@@ -166,11 +150,7 @@ async fn an_expired_state_is_refused() {
 
 #[tokio::test]
 async fn denied_consent_is_explained_and_stores_nothing() {
-    let w = world(WorldOptions {
-        members: 5,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(5).await;
     w.control.set_consent(miro_sandbox::Consent::Deny);
     let back = to_miro_and_back(&w).await;
     let resp = callback(&w, &back).await;
@@ -185,11 +165,7 @@ async fn denied_consent_is_explained_and_stores_nothing() {
 
 #[tokio::test]
 async fn forged_tampered_expired_and_missing_links_are_refused() {
-    let w = world(WorldOptions {
-        members: 5,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(5).await;
     let now = w.rt.deps.clock.now();
     let other_key = secrecy::SecretString::from("not the deployment's key".to_owned());
     let forged = connect_link::issue(&other_key, now, Duration::hours(1));
@@ -233,8 +209,8 @@ async fn token_works(w: &World, token: &str) -> bool {
         .is_ok()
 }
 
-#[tokio::test]
-async fn an_org_outside_the_allow_list_is_refused_and_its_token_revoked() {
+/// A tapped world whose allow-list leaves its org out, and the query Miro sends the admin back with.
+async fn outside_the_allow_list() -> (World, MiroTap, Vec<(String, String)>) {
     let (w, tap) = tapped_world(WorldOptions {
         members: 5,
         env: vec![(miro_sam_lambda::env::ALLOWED_ORGS, "42".to_owned())],
@@ -242,6 +218,12 @@ async fn an_org_outside_the_allow_list_is_refused_and_its_token_revoked() {
     })
     .await;
     let back = to_miro_and_back(&w).await;
+    (w, tap, back)
+}
+
+#[tokio::test]
+async fn an_org_outside_the_allow_list_is_refused_and_its_token_revoked() {
+    let (w, tap, back) = outside_the_allow_list().await;
     let resp = callback(&w, &back).await;
     let page = body_text(&resp);
     assert_eq!(resp.status(), 403, "{page}");
@@ -262,13 +244,7 @@ async fn an_org_outside_the_allow_list_is_refused_and_its_token_revoked() {
 
 #[tokio::test]
 async fn a_revoke_that_fails_is_reported_not_claimed() {
-    let (w, tap) = tapped_world(WorldOptions {
-        members: 5,
-        env: vec![(miro_sam_lambda::env::ALLOWED_ORGS, "42".to_owned())],
-        ..Default::default()
-    })
-    .await;
-    let back = to_miro_and_back(&w).await;
+    let (w, tap, back) = outside_the_allow_list().await;
     tap.cut_revoke();
     let resp = callback(&w, &back).await;
     let page = body_text(&resp);
@@ -285,11 +261,6 @@ async fn a_revoke_that_fails_is_reported_not_claimed() {
         token_works(&w, &issued[0]).await,
         "the page is right: the token was not revoked"
     );
-}
-
-/// The org a test world holds besides its first one.
-fn second_org(w: &World) -> OrgId {
-    OrgId::parse(&w.control.org_ids()[1]).unwrap()
 }
 
 /// A link as `miro-sam aws connect-link [--org ORG]` mints it, with its default validity.
@@ -311,83 +282,106 @@ fn operator_link(w: &World, org: Option<&OrgId>) -> String {
         .into_owned()
 }
 
-#[tokio::test]
-async fn a_link_for_one_org_never_replaces_another_orgs_tokens() {
+/// Two orgs: B, the sandbox's first (the one it installs the app into), and A. B is connected through a link
+/// bound to it; then a link bound to A, approved by B's admin, is refused at the callback.
+struct RefusedForAnotherOrg {
+    w: World,
+    tap: MiroTap,
+    a: OrgId,
+    b: OrgId,
+    /// B's tokens, org record and audit log length after its own connect.
+    b_tokens: miro_sam_core::ports::TokenBundle,
+    b_org: miro_sam_core::domain::RegisteredOrg,
+    b_audit: usize,
+    /// The callback's page for the link bound to A.
+    page: String,
+}
+
+async fn a_link_for_a_approved_by_bs_admin(
+    reinstall_replaces_tokens: bool,
+) -> RefusedForAnotherOrg {
     let (w, tap) = tapped_world(WorldOptions {
         members: 5,
         extra_orgs: 1,
         ..Default::default()
     })
     .await;
-    // The sandbox installs the app into its first org: org B here. Org A is the other one.
-    let (b, a) = (w.org.clone(), second_org(&w));
-    // Re-installs off (Miro keeps earlier tokens): the refused grant still becomes B's tokens (see the next test
-    // for why), and nothing else about B changes.
-    w.control.set_reinstall_replaces_tokens(false);
+    let (b, a) = (w.org.clone(), w.org_at(1));
+    w.control
+        .set_reinstall_replaces_tokens(reinstall_replaces_tokens);
 
-    // A link bound to B connects B.
     let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&b))).await;
     let resp = callback(&w, &back).await;
     assert_eq!(resp.status(), 200, "{}", body_text(&resp));
+    let b_tokens = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
     let b_audit = w.rt.deps.store.list_audit(&b).await.unwrap().len();
     let b_org = w.rt.deps.store.get_org(&b).await.unwrap().unwrap();
 
-    // A link bound to A, approved by B's admin: refused at the callback; A gets nothing.
     let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&a))).await;
     let resp = callback(&w, &back).await;
     let page = body_text(&resp);
     assert_eq!(resp.status(), 403, "{page}");
     assert!(page.contains(&format!("for org {a} only")), "{page}");
-    assert!(w.rt.deps.tokens.get_tokens(&a).await.is_err());
-    assert!(w.rt.deps.store.get_org(&a).await.unwrap().is_none());
+    assert!(
+        w.rt.deps.tokens.get_tokens(&a).await.is_err(),
+        "A stays unconnected"
+    );
+    RefusedForAnotherOrg {
+        w,
+        tap,
+        a,
+        b,
+        b_tokens,
+        b_org,
+        b_audit,
+        page,
+    }
+}
 
-    // B: the same org record and audit log; its stored token is the new grant's, and it works.
-    assert_eq!(w.rt.deps.store.list_audit(&b).await.unwrap().len(), b_audit);
-    assert_eq!(w.rt.deps.store.get_org(&b).await.unwrap().unwrap(), b_org);
-    let issued = tap.issued_access_tokens();
-    assert_eq!(issued.len(), 2, "two code exchanges");
-    let after = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
-    assert_eq!(after.access_token.expose_secret(), issued[1].as_str());
-    assert!(token_works(&w, &issued[1]).await, "B keeps working");
+impl RefusedForAnotherOrg {
+    /// Two code exchanges happened, and B's stored token is the second (refused) grant's, which works.
+    async fn assert_b_holds_the_second_grant(&self) {
+        let issued = self.tap.issued_access_tokens();
+        assert_eq!(issued.len(), 2, "two code exchanges");
+        let after = self.w.rt.deps.tokens.get_tokens(&self.b).await.unwrap();
+        assert_eq!(after.access_token.expose_secret(), issued[1].as_str());
+        assert!(
+            token_works(&self.w, &issued[1]).await,
+            "B's new token works"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_link_for_one_org_never_replaces_another_orgs_tokens() {
+    // Re-installs off (Miro keeps earlier tokens): the refused grant still becomes B's tokens (see the next test
+    // for why), and nothing else about B changes; A gets nothing.
+    let r = a_link_for_a_approved_by_bs_admin(false).await;
+    let w = &r.w;
+    assert!(w.rt.deps.store.get_org(&r.a).await.unwrap().is_none());
+    assert_eq!(
+        w.rt.deps.store.list_audit(&r.b).await.unwrap().len(),
+        r.b_audit
+    );
+    assert_eq!(
+        w.rt.deps.store.get_org(&r.b).await.unwrap().unwrap(),
+        r.b_org
+    );
+    r.assert_b_holds_the_second_grant().await;
 }
 
 #[tokio::test]
 async fn a_refused_approval_by_the_connecting_admin_renews_that_orgs_tokens_instead_of_disconnecting_it()
  {
-    let (w, tap) = tapped_world(WorldOptions {
-        members: 5,
-        extra_orgs: 1,
-        ..Default::default()
-    })
-    .await;
-    let (b, a) = (w.org.clone(), second_org(&w));
-    w.control.set_reinstall_replaces_tokens(true);
-
-    let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&b))).await;
-    assert_eq!(callback(&w, &back).await.status(), 200);
-    let before = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
-
-    let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&a))).await;
-    let resp = callback(&w, &back).await;
-    let page = body_text(&resp);
-    assert_eq!(resp.status(), 403, "{page}");
-    assert!(page.contains(&format!("for org {a} only")), "{page}");
-    assert!(page.contains("tokens were renewed"), "{page}");
-
-    let issued = tap.issued_access_tokens();
-    assert_eq!(issued.len(), 2, "two code exchanges");
+    let r = a_link_for_a_approved_by_bs_admin(true).await;
+    let w = &r.w;
+    assert!(r.page.contains("tokens were renewed"), "{}", r.page);
     assert!(
-        !token_works(&w, before.access_token.expose_secret()).await,
+        !token_works(w, r.b_tokens.access_token.expose_secret()).await,
         "the sandbox ended B's earlier token (the re-install)"
     );
-    let after = w.rt.deps.tokens.get_tokens(&b).await.unwrap();
-    assert_eq!(after.access_token.expose_secret(), issued[1].as_str());
-    assert!(token_works(&w, &issued[1]).await, "B's new token works");
-    assert!(
-        w.rt.deps.tokens.get_tokens(&a).await.is_err(),
-        "A stays unconnected"
-    );
-    let summary = miro_sam_core::jobs::download_org(&w.rt.deps, &b)
+    r.assert_b_holds_the_second_grant().await;
+    let summary = miro_sam_core::jobs::download_org(&w.rt.deps, &r.b)
         .await
         .unwrap();
     assert!(summary.members_seen > 0, "B still downloads");
@@ -395,11 +389,7 @@ async fn a_refused_approval_by_the_connecting_admin_renews_that_orgs_tokens_inst
 
 #[tokio::test]
 async fn a_link_works_once() {
-    let w = world(WorldOptions {
-        members: 5,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(5).await;
     let link = fresh_link(&w);
     let first = start(&w, Some(&link)).await;
     assert_eq!(first.status(), 302, "{}", body_text(&first));
@@ -443,11 +433,7 @@ async fn a_link_works_once() {
 
 #[tokio::test]
 async fn of_two_simultaneous_uses_of_a_link_exactly_one_starts() {
-    let w = world(WorldOptions {
-        members: 1,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(1).await;
     let link = fresh_link(&w);
     let (x, y) = tokio::join!(start(&w, Some(&link)), start(&w, Some(&link)));
     let mut statuses = [x.status().as_u16(), y.status().as_u16()];
@@ -457,11 +443,7 @@ async fn of_two_simultaneous_uses_of_a_link_exactly_one_starts() {
 
 #[tokio::test]
 async fn links_last_24_hours_by_default() {
-    let mut w = world(WorldOptions {
-        members: 1,
-        ..Default::default()
-    })
-    .await;
+    let mut w = world_of(1).await;
     let clock = std::sync::Arc::new(miro_sam_core::ports::FixedClock::new(chrono::Utc::now()));
     w.rt.deps.clock = clock.clone();
     let (early, late) = (operator_link(&w, None), operator_link(&w, None));
@@ -475,11 +457,7 @@ async fn links_last_24_hours_by_default() {
 
 #[tokio::test]
 async fn only_the_three_routes_exist() {
-    let w = world(WorldOptions {
-        members: 1,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(1).await;
     let h = |m: &str, p: &str| oauth_callback::handle(&w.rt, &w.link_key, http_request(m, p, &[]));
     assert_eq!(h("GET", "/health").await.status(), 200);
     assert_eq!(h("GET", "/admin").await.status(), 404);
@@ -489,11 +467,7 @@ async fn only_the_three_routes_exist() {
 
 #[tokio::test]
 async fn a_link_from_the_operator_command_opens_the_door() {
-    let w = world(WorldOptions {
-        members: 3,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(3).await;
     let link = connect_link::issue(&w.link_key, w.rt.deps.clock.now(), Duration::minutes(30));
     let url = miro_sam_cli::commands::aws::start_url(
         "https://abc123.execute-api.us-east-1.amazonaws.com/",

@@ -7,24 +7,15 @@ use miro_sandbox::{FaultConfig, ScimOp};
 use std::collections::BTreeSet;
 
 use miro_sam_tests::fanout::scheduled_event;
+use miro_sam_tests::reclaim::failed_ids;
 
 fn deactivated(w: &World) -> Vec<String> {
-    w.control
-        .scim_log()
-        .into_iter()
-        .filter(|l| l.op == ScimOp::Deactivate)
-        .map(|l| l.user_id)
-        .collect()
+    w.scim_ops(ScimOp::Deactivate)
 }
 
 #[tokio::test]
 async fn download_plan_queue_reclaim_and_a_same_day_rerun_queues_nothing() {
-    let w = world(WorldOptions {
-        members: 400,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(400, live_policy()).await;
 
     let (run, _) = w.daily_run().await;
     assert_eq!(run.queued, 1, "one job for the one org");
@@ -36,14 +27,7 @@ async fn download_plan_queue_reclaim_and_a_same_day_rerun_queues_nothing() {
     assert_eq!(o.enqueued, o.candidates, "every candidate queued");
 
     let mut reclaimed = 0;
-    for batch in w.drain_queue().await {
-        let resp = reclaim_subscription::handle(&w.rt, "req-2", batch).await;
-        assert!(
-            resp.batch_item_failures.is_empty(),
-            "{:?}",
-            resp.batch_item_failures
-        );
-    }
+    w.reclaim_queued("req-2").await;
     for r in w.rt.deps.store.list_reclaim_records(&w.org).await.unwrap() {
         if r.state == miro_sam_core::reclaim::ReclaimState::Done {
             reclaimed += 1;
@@ -77,12 +61,7 @@ async fn download_plan_queue_reclaim_and_a_same_day_rerun_queues_nothing() {
 
 #[tokio::test]
 async fn a_redelivered_batch_deactivates_once_and_records_once() {
-    let w = world(WorldOptions {
-        members: 200,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(200, live_policy()).await;
     w.daily_run().await;
     let batches = w.drain_queue().await;
     let first = batches[0].clone();
@@ -109,12 +88,7 @@ async fn a_redelivered_batch_deactivates_once_and_records_once() {
 
 #[tokio::test]
 async fn a_mixed_batch_reports_exactly_the_malformed_and_the_transient_messages() {
-    let w = world(WorldOptions {
-        members: 200,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(200, live_policy()).await;
     w.daily_run().await;
     let batch = w.drain_queue().await.remove(0);
     let records = batch["Records"].as_array().unwrap();
@@ -147,11 +121,7 @@ async fn a_mixed_batch_reports_exactly_the_malformed_and_the_transient_messages(
     });
     let mixed = serde_json::json!({ "Records": [done, malformed, future, transient] });
     let resp = reclaim_subscription::handle(&w.rt, "r1", mixed).await;
-    let failed: BTreeSet<String> = resp
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
+    let failed = failed_ids(&resp);
     let want: BTreeSet<String> = ["malformed", "future-version", "transient"]
         .into_iter()
         .map(String::from)
@@ -175,9 +145,8 @@ async fn one_failing_org_does_not_stop_the_others() {
         ..Default::default()
     })
     .await;
-    let second = miro_sam_core::domain::OrgId::parse(&w.control.org_ids()[1]).unwrap();
-    w.connect_directly(&w.org, live_policy()).await;
-    w.connect_directly(&second, live_policy()).await;
+    let second = w.org_at(1);
+    w.connect_every_org(live_policy()).await;
     w.control.revoke_all_tokens(w.org.as_str());
 
     let (run, _) = w.daily_run().await;
@@ -200,13 +169,8 @@ async fn one_failing_org_does_not_stop_the_others() {
 
 #[tokio::test]
 async fn a_dry_run_org_is_planned_but_nothing_is_queued() {
-    let w = world(WorldOptions {
-        members: 200,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(
-        &w.org,
+    let w = connected_world(
+        200,
         miro_sam_core::policy::Policy {
             dry_run: true,
             ..live_policy()
@@ -232,12 +196,7 @@ async fn a_dry_run_org_is_planned_but_nothing_is_queued() {
 
 #[tokio::test]
 async fn a_job_received_past_the_deadline_is_returned_not_half_done() {
-    let w = world(WorldOptions {
-        members: 10,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(10, live_policy()).await;
     w.dispatch().await;
     let d = w.receive_download_job().await.expect("a job");
     let r = w.work(&d, Some(std::time::Instant::now())).await;
@@ -259,9 +218,7 @@ async fn without_a_download_queue_the_schedule_downloads_every_org_itself() {
     })
     .await;
     w.rt.download_queue = None;
-    let second = miro_sam_core::domain::OrgId::parse(&w.control.org_ids()[1]).unwrap();
-    w.connect_directly(&w.org, live_policy()).await;
-    w.connect_directly(&second, live_policy()).await;
+    w.connect_every_org(live_policy()).await;
     let run = download_subscriptions::handle(&w.rt, "r", scheduled_event(), None)
         .await
         .unwrap();
@@ -270,11 +227,7 @@ async fn without_a_download_queue_the_schedule_downloads_every_org_itself() {
 
 #[tokio::test]
 async fn bad_input_is_refused_with_a_reason() {
-    let w = world(WorldOptions {
-        members: 1,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(1).await;
     let err =
         download_subscriptions::handle(&w.rt, "r", serde_json::json!({"org_id": "acme"}), None)
             .await
@@ -288,12 +241,7 @@ async fn bad_input_is_refused_with_a_reason() {
 /// pause from DynamoDB right before each PATCH and ends every reclaim `skipped`, sending nothing to SCIM.
 #[tokio::test]
 async fn messages_queued_before_a_pause_are_skipped_by_the_worker() {
-    let w = world(WorldOptions {
-        members: 200,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(200, live_policy()).await;
     let (run, _) = w.daily_run().await;
     assert!(run.orgs[0].enqueued > 0, "{run:?}");
     let store = w.rt.deps.store.as_ref();
@@ -301,17 +249,7 @@ async fn messages_queued_before_a_pause_are_skipped_by_the_worker() {
         .await
         .unwrap();
 
-    let mut handled = 0;
-    for batch in w.drain_queue().await {
-        let resp = reclaim_subscription::handle(&w.rt, "r1", batch).await;
-        assert!(
-            resp.batch_item_failures.is_empty(),
-            "{:?}",
-            resp.batch_item_failures
-        );
-        handled += 1;
-    }
-    assert!(handled > 0);
+    assert!(w.reclaim_queued("r1").await > 0);
     assert_eq!(
         w.control.counters().get("scim_patch_user"),
         0,
@@ -335,12 +273,7 @@ async fn messages_queued_before_a_pause_are_skipped_by_the_worker() {
 /// A paused org is still downloaded and planned, but the scheduled run queues nothing and counts no failure.
 #[tokio::test]
 async fn a_paused_org_is_planned_but_nothing_is_queued_and_nothing_alarms() {
-    let w = world(WorldOptions {
-        members: 200,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(200, live_policy()).await;
     let store = w.rt.deps.store.as_ref();
     miro_sam_core::jobs::pause_org(store, &w.org, "renewal talks", "ops", chrono::Utc::now())
         .await

@@ -20,12 +20,7 @@ fn kinds(events: &[MemberEvent]) -> Vec<&'static str> {
 
 #[tokio::test]
 async fn the_daily_run_records_changes_plans_and_reclaims_on_each_members_timeline() {
-    let w = world(WorldOptions {
-        members: 120,
-        ..Default::default()
-    })
-    .await;
-    w.connect_directly(&w.org, live_policy()).await;
+    let w = connected_world(120, live_policy()).await;
 
     // First run: everyone is new (no "joined" flood), candidates are planned and reclaimed.
     let (run, _) = w.daily_run().await;
@@ -37,9 +32,7 @@ async fn the_daily_run_records_changes_plans_and_reclaims_on_each_members_timeli
         .unwrap()
         .remove(0)
         .member_id;
-    for batch in w.drain_queue().await {
-        reclaim_subscription::handle(&w.rt, "worker", batch).await;
-    }
+    w.reclaim_queued("worker").await;
     let t = timeline(&w, &candidate).await;
     assert_eq!(kinds(&t), ["reclaimed", "planned"], "newest first: {t:?}");
     assert!(matches!(&t[1].change, MemberChange::Planned { plan_id: p, .. } if *p == plan_id));

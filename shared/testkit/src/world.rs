@@ -10,7 +10,7 @@ use miro_sam_core::domain::{MemberId, OrgId};
 use miro_sam_core::jobs::{self, Deps};
 use miro_sam_core::plan::ReclaimPlan;
 use miro_sam_core::policy::{Policy, ReclaimCap};
-use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenBundle, TokenStore};
+use miro_sam_core::ports::{AuditStore, SubscriptionStore, SystemClock, TokenBundle, TokenStore};
 use miro_sam_sqlite::SqliteStore;
 use miro_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxConfig, SandboxControl, SandboxMember,
@@ -155,6 +155,17 @@ pub fn live_policy() -> Policy {
     }
 }
 
+/// The kinds of `org`'s audit entries (`AuditEvent::kind`), in the store's order.
+pub async fn audit_kinds<S: AuditStore + ?Sized>(store: &S, org: &OrgId) -> Vec<&'static str> {
+    store
+        .list_audit(org)
+        .await
+        .expect("the store lists the audit log")
+        .iter()
+        .map(|e| e.event.kind())
+        .collect()
+}
+
 /// The sandbox over a `:memory:` SQLite store.
 pub struct World {
     pub sandbox: Sandbox,
@@ -238,4 +249,61 @@ impl World {
     pub fn api_calls(&self) -> u64 {
         self.control.counters().by_endpoint.values().sum()
     }
+}
+
+// A browser's requests to a console served on loopback: what the console's own tests and the cross-crate tests
+// both drive it with.
+
+/// `GET url` with the browser `b`: the status and the body.
+pub async fn get_page(b: &reqwest::Client, url: &str) -> (u16, String) {
+    let r = b.get(url).send().await.expect("the console answers");
+    (r.status().as_u16(), r.text().await.expect("a text body"))
+}
+
+/// `POST url` of the form `form` with the browser `b`: the status and the body.
+pub async fn post_form(b: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let r = b
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .expect("the console answers");
+    (r.status().as_u16(), r.text().await.expect("a text body"))
+}
+
+/// The CSRF token a console page's forms carry.
+pub fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let at = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("the page has a form with a CSRF token: {page}"));
+    let rest = &page[at + marker.len()..];
+    rest[..rest.find('"').expect("the token's closing quote")].to_owned()
+}
+
+/// The console's audit CSV export at `url` (`…/audit.csv`, with any query), fetched with `b`: a 200 download
+/// whose first columns are at, id, actor and kind. Its text and its rows.
+pub async fn audit_csv(b: &reqwest::Client, url: &str) -> (String, Vec<csv::StringRecord>) {
+    let r = b.get(url).send().await.expect("the console answers");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .expect("a text header")
+            .contains("attachment"),
+        "a download"
+    );
+    let body = r.text().await.expect("a text body");
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(
+        reader
+            .headers()
+            .expect("a header row")
+            .iter()
+            .take(4)
+            .collect::<Vec<_>>(),
+        ["at", "id", "actor", "kind"]
+    );
+    let rows = reader.records().map(|r| r.expect("a CSV row")).collect();
+    (body, rows)
 }

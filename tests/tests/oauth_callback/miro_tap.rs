@@ -6,9 +6,9 @@
 //! The tap is started before the world (the function's Miro base URL must name it) and pointed at the sandbox
 //! once the world exists.
 
+use miro_sam_tests::proxy::{occurrences, relay};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 pub struct MiroTap {
@@ -78,46 +78,21 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
     let Ok(mut upstream) = TcpStream::connect(upstream).await else {
         return;
     };
-    let (mut cr, mut cw) = client.split();
-    let (mut ur, mut uw) = upstream.split();
-    let to_upstream = async {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = cr.read(&mut buf).await?;
-            if n == 0 {
-                return Ok::<_, std::io::Error>(());
-            }
-            // A request line arrives in one read from a local client; good enough for a test tap.
-            if shared.cut_revoke.load(Ordering::SeqCst)
-                && contains(&buf[..n], b"POST /v2/oauth/revoke")
-            {
-                shared.revokes_cut.fetch_add(1, Ordering::SeqCst);
-                return Ok(());
-            }
-            uw.write_all(&buf[..n]).await?;
+    // A request line arrives in one read from a local client; good enough for a test tap.
+    let request = |chunk: &[u8]| {
+        let cut = shared.cut_revoke.load(Ordering::SeqCst)
+            && occurrences(chunk, b"POST /v2/oauth/revoke") > 0;
+        if cut {
+            shared.revokes_cut.fetch_add(1, Ordering::SeqCst);
         }
+        !cut
     };
-    let to_client = async {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = ur.read(&mut buf).await?;
-            if n == 0 {
-                return Ok::<_, std::io::Error>(());
-            }
-            shared
-                .answers
-                .lock()
-                .expect("tap log")
-                .extend_from_slice(&buf[..n]);
-            cw.write_all(&buf[..n]).await?;
-        }
+    let answer = |chunk: &[u8]| {
+        shared
+            .answers
+            .lock()
+            .expect("tap log")
+            .extend_from_slice(chunk)
     };
-    tokio::select! {
-        _ = to_upstream => {}
-        _ = to_client => {}
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    relay(&mut client, &mut upstream, request, answer).await;
 }
