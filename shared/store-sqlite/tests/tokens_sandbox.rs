@@ -21,24 +21,7 @@ use miro_sandbox::SandboxControl;
 
 /// Plays the browser: approves the app and returns the code from the redirect.
 async fn authorization_code(w: &World) -> SecretString {
-    let url = w
-        .deps
-        .client
-        .authorize_url(&oauth_app(), "csrf-state", None);
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let answer = browser.get(url.as_str()).send().await.unwrap();
-    assert!(answer.status().is_redirection(), "{}", answer.status());
-    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-    let code = location
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    SecretString::from(code)
+    miro_sam_testkit::world::authorization_code(&w.deps.client, "csrf-state").await
 }
 
 /// Runs the real authorization-code flow against the sandbox to get an expiring token with a refresh token.
@@ -231,26 +214,16 @@ async fn missing_or_dead_credentials_say_what_to_do() {
 
 #[tokio::test]
 async fn connecting_an_org_stores_its_tokens_and_registers_it() {
-    let sandbox = miro_sandbox::Sandbox::start(miro_sandbox::SandboxConfig::unlimited(20))
-        .await
-        .unwrap();
-    let store = SqliteStore::in_memory().unwrap();
-    let deps = miro_sam_core::jobs::Deps {
-        store: std::sync::Arc::new(store.clone()),
-        tokens: std::sync::Arc::new(store.clone()),
-        client: client_for(&sandbox),
-        clock: std::sync::Arc::new(miro_sam_core::ports::SystemClock),
-        oauth_app: Some(oauth_app()),
-    };
-    let control = sandbox.control();
-    let org = OrgId::parse(&control.org_ids()[0]).unwrap();
-    let w = World {
-        sandbox,
-        control,
-        org: org.clone(),
-        store: store.clone(),
-        deps,
-    };
+    // No tokens stored: the org is connected through the OAuth flow below.
+    let w = sqlite_world(
+        miro_sandbox::SandboxConfig::unlimited(20),
+        Tokens {
+            access: false,
+            scim: false,
+        },
+    )
+    .await;
+    let (org, store) = (w.org.clone(), w.store.clone());
 
     // Tokens for another org than expected: refused, nothing stored.
     let other = OrgId::parse("42").unwrap();
