@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use miro_client::{MemberFilter, MiroClient, MiroConfig, MiroError};
+use miro_client::{MiroClient, MiroConfig, MiroError};
 use miro_sandbox::FaultConfig;
 use std::time::{Duration, Instant};
 
@@ -29,15 +29,7 @@ async fn a_429_whose_wait_ends_past_the_deadline_returns_at_once() {
     let client =
         patient_client(&sandbox.base_url()).with_deadline(Instant::now() + Duration::from_secs(20));
     let started = Instant::now();
-    let err = client
-        .members_page(
-            &access_token(&sandbox, &org),
-            &org,
-            &MemberFilter::default(),
-            None,
-        )
-        .await
-        .unwrap_err();
+    let err = first_page(&client, &sandbox, &org).await.unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "returned after {:?} instead of at once",
@@ -96,13 +88,7 @@ async fn within_the_deadline_a_call_retries_as_usual_and_clones_keep_or_drop_it(
     );
     assert_eq!(client.without_deadline().deadline(), None);
     assert_eq!(base.deadline(), None, "the original has none");
-    let page = client
-        .members_page(
-            &access_token(&sandbox, &org),
-            &org,
-            &MemberFilter::default(),
-            None,
-        )
+    let page = first_page(&client, &sandbox, &org)
         .await
         .expect("the wait fits before the deadline");
     assert!(!page.members.is_empty());

@@ -24,9 +24,8 @@ async fn a_revoked_token_asks_to_reconnect_the_org() {
 #[tokio::test]
 async fn a_garbage_token_is_unauthorized_on_rest_and_token_info() {
     let cfg = sandbox_config(10);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    // The sandbox serves until the end of the test.
+    let (_sandbox, org, client) = org_of(&cfg).await;
     let bogus = SecretString::from("not-a-token".to_owned());
     assert!(matches!(
         client

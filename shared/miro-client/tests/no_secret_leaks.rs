@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::browser::{consent, param};
+use common::browser::{app, consent, param};
 use common::*;
-use miro_client::{ExposeSecret, MiroError, OAuthApp, SecretString};
+use miro_client::{ExposeSecret, MiroError, SecretString};
 use miro_sandbox::FaultConfig;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -34,14 +34,8 @@ async fn a_full_run_logs_no_token_and_no_error_or_debug_shows_one() {
         .init();
 
     let cfg = sandbox_config(400);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
-    let app = OAuthApp {
-        client_id: cfg.oauth.client_id.clone(),
-        client_secret: SecretString::from(cfg.oauth.client_secret.clone()),
-        redirect_uri: "http://127.0.0.1:1/cb".to_owned(),
-    };
+    let (sandbox, org, client) = org_of(&cfg).await;
+    let app = app(&cfg);
     let mut secrets: Vec<String> = vec![cfg.oauth.client_secret.clone()];
     let mut shown: Vec<String> = Vec::new();
 

@@ -2,19 +2,11 @@
 
 mod common;
 
-use common::browser::{consent, param};
+use common::browser::{app, code, consent, param};
 use common::*;
 use miro_client::{ExposeSecret, MiroError, OAuthApp, SecretString};
 use miro_sandbox::Consent;
 use std::time::Duration;
-
-fn app(cfg: &miro_sandbox::SandboxConfig) -> OAuthApp {
-    OAuthApp {
-        client_id: cfg.oauth.client_id.clone(),
-        client_secret: SecretString::from(cfg.oauth.client_secret.clone()),
-        redirect_uri: "http://127.0.0.1:1/oauth/callback".to_owned(),
-    }
-}
 
 #[tokio::test]
 async fn the_code_flow_yields_an_expiring_token_that_refreshes_and_revokes() {
@@ -110,14 +102,8 @@ async fn an_access_token_expires_after_its_hour() {
     let sandbox = start(cfg.clone()).await;
     let client = client(&sandbox, &cfg);
     let app = app(&cfg);
-    let q = consent(&client, &app, "s").await;
-    let grant = client
-        .exchange_code(
-            &app,
-            &SecretString::from(param(&q, "code").unwrap().to_owned()),
-        )
-        .await
-        .unwrap();
+    let code = code(&client, &app, "s").await;
+    let grant = client.exchange_code(&app, &code).await.unwrap();
     let org = first_org(&sandbox);
     client
         .organization(&grant.access_token, &org)
@@ -147,14 +133,8 @@ async fn non_expiring_tokens_have_no_refresh_token() {
     let sandbox = start(cfg.clone()).await;
     let client = client(&sandbox, &cfg);
     let app = app(&cfg);
-    let q = consent(&client, &app, "s").await;
-    let grant = client
-        .exchange_code(
-            &app,
-            &SecretString::from(param(&q, "code").unwrap().to_owned()),
-        )
-        .await
-        .unwrap();
+    let code = code(&client, &app, "s").await;
+    let grant = client.exchange_code(&app, &code).await.unwrap();
     assert!(grant.refresh_token.is_none());
     assert!(grant.expires_at.is_none());
     sandbox
@@ -184,17 +164,11 @@ async fn a_wrong_client_secret_is_rejected() {
     let sandbox = start(cfg.clone()).await;
     let client = client(&sandbox, &cfg);
     let good = app(&cfg);
-    let q = consent(&client, &good, "s").await;
+    let code = code(&client, &good, "s").await;
     let bad = OAuthApp {
         client_secret: SecretString::from("wrong".to_owned()),
         ..good
     };
-    let err = client
-        .exchange_code(
-            &bad,
-            &SecretString::from(param(&q, "code").unwrap().to_owned()),
-        )
-        .await
-        .unwrap_err();
+    let err = client.exchange_code(&bad, &code).await.unwrap_err();
     assert!(matches!(err, MiroError::OAuthRejected { .. }), "{err:?}");
 }

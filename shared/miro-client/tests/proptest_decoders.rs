@@ -329,24 +329,8 @@ fn wire_enum(known: &'static [&'static str]) -> impl Strategy<Value = String> {
 }
 
 fn arb_member() -> impl Strategy<Value = WireMember> {
-    const LICENSES: &[&str] = &[
-        "advanced",
-        "standard",
-        "basic",
-        "full",
-        "occasional",
-        "free",
-        "free_restricted",
-        "full_trial",
-        "unknown",
-    ];
-    const ROLES: &[&str] = &[
-        "organization_internal_admin",
-        "organization_internal_user",
-        "organization_external_user",
-        "organization_team_guest_user",
-        "unknown",
-    ];
+    // Miro's documented enums, as the sandbox serves them.
+    use miro_sandbox::{LICENSES, ROLES};
     (
         // Ids above 2^53 as bare numbers (a float would change the last digits) or as strings.
         prop_oneof![(1u64 << 53)..=u64::MAX, 0u64..(1 << 53)],

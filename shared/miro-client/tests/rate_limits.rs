@@ -12,13 +12,9 @@ async fn a_paced_download_of_20000_members_receives_no_429() {
     let mut cfg = sandbox_config(20_000);
     cfg.rest_limits.credits_per_window = 20_000;
     cfg.rest_limits.window = Duration::from_millis(200);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let started = Instant::now();
-    let members = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     let elapsed = started.elapsed();
 
     assert_eq!(members.len(), 20_000);
@@ -53,9 +49,7 @@ async fn the_remaining_budget_header_paces_a_client_with_a_wrong_budget() {
     wrong.rest_limits.credits_per_window = 1_000_000;
     let client = client(&sandbox, &wrong);
     let started = Instant::now();
-    let members = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 6_000);
     assert_eq!(sandbox.control().counters().rate_limited, 0);
     // 60 pages at 20 per window span at least three windows.
@@ -103,16 +97,12 @@ async fn a_concurrent_burst_over_the_limit_gets_429s_which_are_honoured() {
 #[tokio::test]
 async fn a_429_burst_is_honoured_and_the_download_completes() {
     let cfg = sandbox_config(500);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
+    let (sandbox, org, client) = org_of(&cfg).await;
     sandbox.control().set_faults(FaultConfig {
         rate_limit_burst: 3,
         ..FaultConfig::default()
     });
-    let client = client(&sandbox, &cfg);
-    let members = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 500);
     assert_eq!(client.stats().rate_limited, 3);
     assert_eq!(sandbox.control().counters().rate_limited, 3);
@@ -121,17 +111,13 @@ async fn a_429_burst_is_honoured_and_the_download_completes() {
 #[tokio::test]
 async fn server_errors_are_retried_until_the_page_arrives() {
     let cfg = sandbox_config(2_000);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
+    let (sandbox, org, client) = org_of(&cfg).await;
     sandbox.control().set_faults(FaultConfig {
         error_rate: 0.3,
         fault_seed: 7,
         ..FaultConfig::default()
     });
-    let client = client(&sandbox, &cfg);
-    let members = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     let truth: Vec<_> = sandbox
         .control()
         .members(&org)
@@ -163,9 +149,7 @@ async fn timeouts_are_retried() {
     client_cfg.retry.max_delay = Duration::from_millis(50);
     client_cfg.retry.max_attempts = 12;
     let client = miro_client::MiroClient::new(client_cfg).unwrap();
-    let members = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 300);
     assert!(client.stats().retries > 0);
 }
@@ -173,16 +157,12 @@ async fn timeouts_are_retried() {
 #[tokio::test]
 async fn persistent_server_errors_end_in_a_transient_error_not_a_hang() {
     let cfg = sandbox_config(100);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
+    let (sandbox, org, client) = org_of(&cfg).await;
     sandbox.control().set_faults(FaultConfig {
         error_rate: 1.0,
         ..FaultConfig::default()
     });
-    let client = client(&sandbox, &cfg);
-    let err = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap_err();
+    let err = download_org(&client, &sandbox, &org).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
     assert!(
         matches!(err, miro_client::MiroError::Server { attempts: 8, .. }),
@@ -193,16 +173,12 @@ async fn persistent_server_errors_end_in_a_transient_error_not_a_hang() {
 #[tokio::test]
 async fn a_malformed_page_is_a_decode_error_that_names_the_endpoint() {
     let cfg = sandbox_config(300);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
+    let (sandbox, org, client) = org_of(&cfg).await;
     sandbox.control().set_faults(FaultConfig {
         malformed_members_page_once: true,
         ..FaultConfig::default()
     });
-    let client = client(&sandbox, &cfg);
-    let err = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap_err();
+    let err = download_org(&client, &sandbox, &org).await.unwrap_err();
     let text = err.to_string();
     assert!(
         matches!(err, miro_client::MiroError::Decode { .. }),
@@ -210,25 +186,19 @@ async fn a_malformed_page_is_a_decode_error_that_names_the_endpoint() {
     );
     assert!(text.contains("/v2/orgs/{org}/members"), "{text}");
     // The fault fires once: the next download is whole.
-    let members = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 300);
 }
 
 #[tokio::test]
 async fn a_repeated_cursor_is_an_error_not_an_endless_loop() {
     let cfg = sandbox_config(500);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
+    let (sandbox, org, client) = org_of(&cfg).await;
     sandbox.control().set_faults(FaultConfig {
         repeat_cursor: true,
         ..FaultConfig::default()
     });
-    let client = client(&sandbox, &cfg);
-    let err = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap_err();
+    let err = download_org(&client, &sandbox, &org).await.unwrap_err();
     assert!(
         matches!(err, miro_client::MiroError::RepeatedCursor { .. }),
         "{err:?}"

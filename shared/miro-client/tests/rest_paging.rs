@@ -8,12 +8,8 @@ use std::collections::HashSet;
 
 async fn downloads_every_member_once(n: usize) {
     let cfg = sandbox_config(n);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
-    let members = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let (sandbox, org, client) = org_of(&cfg).await;
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
 
     let truth: Vec<String> = sandbox
         .control()
@@ -133,9 +129,7 @@ async fn fields_match_the_sandbox_including_missing_activity() {
 #[tokio::test]
 async fn filters_split_the_list_into_exact_parts() {
     let cfg = sandbox_config(500);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let token = access_token(&sandbox, &org);
     let all = download(&client, &token, &org).await.unwrap();
     let mut union = Vec::new();
@@ -162,9 +156,7 @@ async fn filters_split_the_list_into_exact_parts() {
 #[tokio::test]
 async fn members_by_email_and_by_id() {
     let cfg = sandbox_config(50);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let token = access_token(&sandbox, &org);
     let truth = sandbox.control().members(&org);
     // 12 addresses: more than Miro's 10 per query, so the client must split.
@@ -197,16 +189,12 @@ async fn an_empty_page_ends_the_listing_even_when_it_names_a_cursor() {
     // The sandbox's last page names a cursor, and the page after it is empty and names that cursor again:
     // a client that stops only on an empty cursor reports a repeated cursor instead of a finished download.
     let cfg = sandbox_config(250);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
+    let (sandbox, org, client) = org_of(&cfg).await;
     sandbox.control().set_faults(miro_sandbox::FaultConfig {
         cursor_past_the_end: true,
         ..miro_sandbox::FaultConfig::default()
     });
-    let client = client(&sandbox, &cfg);
-    let members = download(&client, &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 250);
     assert_eq!(
         sandbox.control().counters().get("members"),
@@ -219,9 +207,7 @@ async fn an_empty_page_ends_the_listing_even_when_it_names_a_cursor() {
 async fn a_cursor_of_a_member_who_left_is_a_400_bad_request() {
     // Core restarts the listing from the first page on exactly this error.
     let cfg = sandbox_config(250);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let token = access_token(&sandbox, &org);
     let first = client
         .members_page(&token, &org, &MemberFilter::default(), None)
@@ -245,22 +231,14 @@ async fn a_cursor_of_a_member_who_left_is_a_400_bad_request() {
 #[tokio::test]
 async fn an_undecodable_entry_is_reported_and_the_page_is_kept() {
     let cfg = sandbox_config(150);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let bad = sandbox.control().members(&org)[3].clone();
     assert!(
         sandbox
             .control()
             .set_member_entry_undecodable(&org, &bad.id, true)
     );
-    let page = client
-        .members_page(
-            &access_token(&sandbox, &org),
-            &org,
-            &MemberFilter::default(),
-            None,
-        )
+    let page = first_page(&client, &sandbox, &org)
         .await
         .expect("the page decodes");
     assert_eq!(page.members.len(), 99);

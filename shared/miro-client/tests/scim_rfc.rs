@@ -20,9 +20,7 @@ fn plain_member(sandbox: &miro_sandbox::Sandbox, org: &str) -> SandboxMember {
 #[tokio::test]
 async fn a_204_no_content_patch_is_success_confirmed_by_a_read_back() {
     let cfg = sandbox_config(40);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let scim = scim_token(&sandbox, &org);
     let target = plain_member(&sandbox, &org);
     sandbox.control().set_faults(FaultConfig {
@@ -50,9 +48,7 @@ async fn a_204_no_content_patch_is_success_confirmed_by_a_read_back() {
 #[tokio::test]
 async fn a_patch_that_claims_success_but_changed_nothing_is_scim_not_applied() {
     let cfg = sandbox_config(40);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let scim = scim_token(&sandbox, &org);
     let target = plain_member(&sandbox, &org);
     sandbox.control().set_faults(FaultConfig {
@@ -92,9 +88,7 @@ async fn a_patch_that_claims_success_but_changed_nothing_is_scim_not_applied() {
 async fn filters_are_sent_with_spaces_as_percent_20() {
     // The sandbox reads `+` as a plus (RFC 3986); a client writing spaces as `+` finds nobody.
     let cfg = sandbox_config(40);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let scim = scim_token(&sandbox, &org);
     let target = plain_member(&sandbox, &org);
     let tagged = target.email.replacen('@', "+sam@", 1);
@@ -114,9 +108,7 @@ async fn filters_are_sent_with_spaces_as_percent_20() {
 #[tokio::test]
 async fn a_kelvin_sign_twin_is_not_the_user_asked_for() {
     let cfg = sandbox_config(60);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let scim = scim_token(&sandbox, &org);
     let target = sandbox
         .control()
@@ -149,9 +141,7 @@ async fn a_kelvin_sign_twin_is_not_the_user_asked_for() {
 #[tokio::test]
 async fn scim_admin_roles_are_read_from_scim_whatever_rest_says() {
     let cfg = sandbox_config(60);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let scim = scim_token(&sandbox, &org);
     let members = sandbox.control().members(&org);
     let plain: Vec<&SandboxMember> = members
@@ -201,9 +191,7 @@ async fn scim_admin_roles_are_read_from_scim_whatever_rest_says() {
 #[tokio::test]
 async fn scim_disabled_is_a_needs_a_person_error() {
     let cfg = sandbox_config(10);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let scim = scim_token(&sandbox, &org);
     sandbox.control().set_faults(FaultConfig {
         scim_disabled: true,

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use miro_client::{MemberFilter, MiroClient, MiroConfig, MiroError};
+use miro_client::{MiroClient, MiroConfig, MiroError};
 use miro_sandbox::{FaultConfig, Sandbox};
 use std::time::{Duration, Instant};
 
@@ -37,15 +37,7 @@ async fn rest_wait(faults: FaultConfig) -> Duration {
     let org = first_org(&sandbox);
     sandbox.control().set_faults(faults);
     let client = one_shot_client(&sandbox);
-    let err = client
-        .members_page(
-            &access_token(&sandbox, &org),
-            &org,
-            &MemberFilter::default(),
-            None,
-        )
-        .await
-        .unwrap_err();
+    let err = first_page(&client, &sandbox, &org).await.unwrap_err();
     wait_of(err)
 }
 
@@ -169,13 +161,11 @@ async fn rest_credit_headers_on_scim_answers_do_not_hold_back_scim_calls() {
 async fn a_scim_429_is_retried_after_the_window_and_then_succeeds() {
     let mut cfg = sandbox_config(10);
     cfg.scim_limits.window = Duration::from_millis(300);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
+    let (sandbox, org, client) = org_of(&cfg).await;
     sandbox.control().set_faults(FaultConfig {
         scim_rate_limit_burst: 1,
         ..FaultConfig::default()
     });
-    let client = client(&sandbox, &cfg);
     let started = Instant::now();
     let page = client
         .scim_list_users(&scim_token(&sandbox, &org), 1, 10)

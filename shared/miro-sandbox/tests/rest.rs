@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Started, all_member_ids, client, get, start};
+use common::{Started, all_member_ids, client, get, rest_get, start};
 use miro_sandbox::{OrgSpec, Sandbox, SandboxConfig};
 use serde_json::Value;
 
@@ -30,12 +30,7 @@ async fn paging_visits_every_member_once() {
 async fn default_limit_is_100_and_member_objects_match_the_spec() {
     let Started { c, sb, ctl, org } = start(SandboxConfig::with_members(250)).await;
     let token = ctl.issue_access_token(&org);
-    let r = get(
-        &c,
-        &format!("{}/v2/orgs/{org}/members", sb.base_url()),
-        Some(&token),
-    )
-    .await;
+    let r = rest_get(&c, &sb, &format!("/v2/orgs/{org}/members"), &token).await;
     assert_eq!(r.status, 200);
     let page = r.json();
     assert_eq!(page["limit"], 100);
@@ -182,12 +177,7 @@ async fn invalid_parameters_answer_400_with_fields() {
         ("active=yes", "active"),
         ("cursor=not-an-id", "cursor"),
     ] {
-        let r = get(
-            &c,
-            &format!("{}/v2/orgs/{org}/members?{query}", sb.base_url()),
-            Some(&token),
-        )
-        .await;
+        let r = rest_get(&c, &sb, &format!("/v2/orgs/{org}/members?{query}"), &token).await;
         assert_eq!(r.status, 400, "{query}");
         let v = r.json();
         assert_eq!(v["status"], 400, "status is a number");
@@ -196,12 +186,7 @@ async fn invalid_parameters_answer_400_with_fields() {
         assert_eq!(v["context"]["fields"][0]["field"], field);
     }
     // Garbage must not crash anything.
-    let r = get(
-        &c,
-        &format!("{}/v2/orgs/%FF%FE/members", sb.base_url()),
-        Some(&token),
-    )
-    .await;
+    let r = rest_get(&c, &sb, "/v2/orgs/%FF%FE/members", &token).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["type"], "error");
     sb.shutdown().await;
@@ -263,13 +248,9 @@ async fn org_info_and_org_boundaries() {
     let token_a = ctl.issue_access_token(a);
     let token_dev = ctl.issue_access_token(dev);
 
-    let v = get(
-        &c,
-        &format!("{}/v2/orgs/{a}", sb.base_url()),
-        Some(&token_a),
-    )
-    .await
-    .json();
+    let v = rest_get(&c, &sb, &format!("/v2/orgs/{a}"), &token_a)
+        .await
+        .json();
     assert_eq!(v["id"], a.as_str());
     assert_eq!(v["plan"], "company");
     assert_eq!(v["type"], "organization");
@@ -281,27 +262,12 @@ async fn org_info_and_org_boundaries() {
     let purchased = v["fullLicensesPurchased"].as_i64().unwrap();
     assert!(purchased > full_active && purchased <= full_active * 12 / 10 + 1);
 
-    let r = get(
-        &c,
-        &format!("{}/v2/orgs/{dev}", sb.base_url()),
-        Some(&token_a),
-    )
-    .await;
+    let r = rest_get(&c, &sb, &format!("/v2/orgs/{dev}"), &token_a).await;
     assert_eq!(r.status, 403, "token of another org");
-    let r = get(
-        &c,
-        &format!("{}/v2/orgs/3074457345000000001", sb.base_url()),
-        Some(&token_a),
-    )
-    .await;
+    let r = rest_get(&c, &sb, "/v2/orgs/3074457345000000001", &token_a).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["code"], "notFound");
-    let r = get(
-        &c,
-        &format!("{}/v2/orgs/{dev}/members", sb.base_url()),
-        Some(&token_dev),
-    )
-    .await;
+    let r = rest_get(&c, &sb, &format!("/v2/orgs/{dev}/members"), &token_dev).await;
     assert_eq!(r.status, 403);
     assert!(
         r.json()["message"]
@@ -311,19 +277,15 @@ async fn org_info_and_org_boundaries() {
     );
 
     let member = &ctl.members(a)[3];
-    let r = get(
+    let r = rest_get(
         &c,
-        &format!("{}/v2/orgs/{a}/members/{}", sb.base_url(), member.id),
-        Some(&token_a),
+        &sb,
+        &format!("/v2/orgs/{a}/members/{}", member.id),
+        &token_a,
     )
     .await;
     assert_eq!(r.json()["email"], member.email.as_str());
-    let r = get(
-        &c,
-        &format!("{}/v2/orgs/{a}/members/1", sb.base_url()),
-        Some(&token_a),
-    )
-    .await;
+    let r = rest_get(&c, &sb, &format!("/v2/orgs/{a}/members/1"), &token_a).await;
     assert_eq!(r.status, 404);
     let counters = ctl.counters();
     assert_eq!(counters.get("org"), 3);
@@ -341,10 +303,11 @@ async fn unknown_enum_values_are_served_and_filterable() {
     let members = ctl.members(&org);
     assert!(members.iter().any(|m| m.license == "enterprise_plus"));
     assert!(members.iter().any(|m| m.role == "organization_super_user"));
-    let page = get(
+    let page = rest_get(
         &c,
-        &format!("{}/v2/orgs/{org}/members?license=unknown", sb.base_url()),
-        Some(&token),
+        &sb,
+        &format!("/v2/orgs/{org}/members?license=unknown"),
+        &token,
     )
     .await
     .json();

@@ -3,7 +3,8 @@
 mod common;
 
 use common::{
-    Started, filter_query, get, patch_body, reply, scim_filter, scim_patch, set_active, start,
+    Started, filter_query, get, patch_body, reply, rest_get, scim_filter, scim_patch, set_active,
+    start,
 };
 use miro_sandbox::{SandboxConfig, SandboxMember, ScimOp};
 use serde_json::json;
@@ -40,10 +41,11 @@ async fn find_deactivate_reactivate_is_visible_in_rest_and_log() {
     let r = set_active(&c, &sb, &scim, &target.id, false).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["active"], false);
-    let v = get(
+    let v = rest_get(
         &c,
-        &format!("{}/v2/orgs/{org}/members/{}", sb.base_url(), target.id),
-        Some(&rest),
+        &sb,
+        &format!("/v2/orgs/{org}/members/{}", target.id),
+        &rest,
     )
     .await
     .json();

@@ -6,7 +6,7 @@ mod common;
 use common::{Reply, Started, authorize, control_post, get, start, token_form};
 use miro_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OrgSpec, ROLE_ADMIN, ROLE_EXTERNAL, ROLE_USER,
-    Sandbox, SandboxConfig, SignInAs,
+    Sandbox, SandboxConfig, SandboxControl, SandboxMember, SignInAs,
 };
 use serde_json::json;
 
@@ -74,6 +74,22 @@ async fn member_status(
     get(c, &url, Some(access)).await.status
 }
 
+/// The next sign-in is by a member of the first org with `role`.
+fn sign_in_as_role(ctl: &SandboxControl, role: &str) {
+    ctl.set_sign_in(SignInAs::MemberWithRole {
+        role: role.to_string(),
+    })
+    .expect("the org has a member with the role");
+}
+
+/// The member of `org` the sign-in `t` was granted to.
+fn grantee(ctl: &SandboxControl, org: &str, t: &Tokens) -> SandboxMember {
+    ctl.members(org)
+        .into_iter()
+        .find(|m| m.id == t.user_id)
+        .expect("the grantee is a member of the org")
+}
+
 fn two_orgs() -> SandboxConfig {
     let mut config = SandboxConfig::unlimited(30);
     config.orgs.push(OrgSpec {
@@ -110,17 +126,10 @@ async fn the_org_admin_signs_in_by_default_and_token_info_names_them() {
 #[tokio::test]
 async fn a_plain_member_signs_in_and_org_endpoints_refuse_their_token() {
     let Started { c, sb, ctl, org } = start(SandboxConfig::unlimited(30)).await;
-    ctl.set_sign_in(SignInAs::MemberWithRole {
-        role: ROLE_USER.to_string(),
-    })
-    .unwrap();
+    sign_in_as_role(&ctl, ROLE_USER);
 
     let t = sign_in(&c, &sb, None).await;
-    let member = ctl
-        .members(&org)
-        .into_iter()
-        .find(|m| m.id == t.user_id)
-        .expect("the grantee is a member of the org");
+    let member = grantee(&ctl, &org, &t);
     assert_eq!(member.role, ROLE_USER);
     assert!(member.active);
     let v = token_info(&c, &sb, &t.access).await.json();
@@ -174,16 +183,9 @@ async fn a_chosen_member_with_another_role_signs_in() {
         m.role = ROLE_EXTERNAL.to_string();
         m.active = true;
     });
-    ctl.set_sign_in(SignInAs::MemberWithRole {
-        role: ROLE_EXTERNAL.to_string(),
-    })
-    .unwrap();
+    sign_in_as_role(&ctl, ROLE_EXTERNAL);
     let t = sign_in(&c, &sb, None).await;
-    let grantee = ctl
-        .members(&org)
-        .into_iter()
-        .find(|m| m.id == t.user_id)
-        .unwrap();
+    let grantee = grantee(&ctl, &org, &t);
     assert_eq!(grantee.role, ROLE_EXTERNAL);
 
     // Promoted to Company Admin in Miro: the same kind of token now reads the org.
@@ -324,10 +326,7 @@ async fn a_second_authorization_by_the_same_user_ends_their_earlier_tokens() {
     let connect = sign_in(&c, &sb, None).await;
     let issued = ctl.issue_access_token(&org);
     let other_org_token = ctl.issue_access_token(OTHER_ORG);
-    ctl.set_sign_in(SignInAs::MemberWithRole {
-        role: ROLE_USER.to_string(),
-    })
-    .unwrap();
+    sign_in_as_role(&ctl, ROLE_USER);
     let member = sign_in(&c, &sb, None).await;
     ctl.set_sign_in(SignInAs::OrgAdmin).unwrap();
     assert_eq!(

@@ -5,7 +5,8 @@ pub mod browser;
 
 use futures::TryStreamExt;
 use miro_client::{
-    Member, MemberFilter, MiroClient, MiroConfig, RestLimits, RetryPolicy, ScimLimits, SecretString,
+    Member, MemberFilter, MembersPage, MiroClient, MiroConfig, MiroError, RestLimits, RetryPolicy,
+    ScimLimits, SecretString,
 };
 use miro_sandbox::{Sandbox, SandboxConfig};
 use std::time::Duration;
@@ -51,6 +52,14 @@ pub async fn start(cfg: SandboxConfig) -> Sandbox {
     Sandbox::start(cfg).await.expect("sandbox starts")
 }
 
+/// A started sandbox of `cfg`, its first org and a [`client`] whose limits match the sandbox's.
+pub async fn org_of(cfg: &SandboxConfig) -> (Sandbox, String, MiroClient) {
+    let sandbox = start(cfg.clone()).await;
+    let org = first_org(&sandbox);
+    let client = client(&sandbox, cfg);
+    (sandbox, org, client)
+}
+
 pub fn first_org(sandbox: &Sandbox) -> String {
     sandbox
         .control()
@@ -73,10 +82,31 @@ pub async fn download(
     client: &MiroClient,
     token: &SecretString,
     org: &str,
-) -> Result<Vec<Member>, miro_client::MiroError> {
+) -> Result<Vec<Member>, MiroError> {
     let pages: Vec<_> = client
         .members(token, org, MemberFilter::default(), None)
         .try_collect()
         .await?;
     Ok(pages.into_iter().flat_map(|p| p.members).collect())
+}
+
+/// [`download`] with a fresh access token of the org's admin.
+pub async fn download_org(
+    client: &MiroClient,
+    sandbox: &Sandbox,
+    org: &str,
+) -> Result<Vec<Member>, MiroError> {
+    download(client, &access_token(sandbox, org), org).await
+}
+
+/// The org's first members page, unfiltered, read with a fresh access token of the org's admin.
+pub async fn first_page(
+    client: &MiroClient,
+    sandbox: &Sandbox,
+    org: &str,
+) -> Result<MembersPage, MiroError> {
+    let token = access_token(sandbox, org);
+    client
+        .members_page(&token, org, &MemberFilter::default(), None)
+        .await
 }

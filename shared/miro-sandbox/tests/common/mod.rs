@@ -202,3 +202,8 @@ pub async fn token_form<T: serde::Serialize + ?Sized>(
     let url = format!("{}/v1/oauth/token", sb.base_url());
     reply(c.post(url).form(params).send().await.expect("request")).await
 }
+
+/// `GET {base_url}{path}` with `token` as the bearer: a REST or OAuth call of the sandbox's own API.
+pub async fn rest_get(c: &reqwest::Client, sb: &Sandbox, path: &str, token: &str) -> Reply {
+    get(c, &format!("{}{path}", sb.base_url()), Some(token)).await
+}
