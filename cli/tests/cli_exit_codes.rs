@@ -9,28 +9,24 @@ fn miro_sam(data_dir: &std::path::Path, args: &[&str]) -> (i32, String, String) 
     )
 }
 
+/// Each mistake in a fresh data directory: its documented exit code (3: something to do first, 2: a usage
+/// error) and, on stderr, what to do.
 #[test]
-fn sync_without_a_connected_org_says_to_connect_and_exits_3() {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = miro_sam(dir.path(), &["sync"]);
-    assert_eq!(code, 3, "{err}");
-    assert!(err.contains("miro-sam connect"), "{err}");
-}
-
-#[test]
-fn apply_of_a_malformed_plan_id_is_a_usage_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = miro_sam(dir.path(), &["apply", "not-a-plan", "--yes"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("not a plan id"), "{err}");
-}
-
-#[test]
-fn an_unknown_org_flag_is_a_usage_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = miro_sam(dir.path(), &["--org", "abc", "report"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("not a Miro id"), "{err}");
+fn mistakes_exit_with_their_code_and_say_what_to_do() {
+    let cases: [(&[&str], i32, &str); 3] = [
+        // Sync without a connected org says to connect.
+        (&["sync"], 3, "miro-sam connect"),
+        // Apply of a malformed plan id.
+        (&["apply", "not-a-plan", "--yes"], 2, "not a plan id"),
+        // An unknown org flag.
+        (&["--org", "abc", "report"], 2, "not a Miro id"),
+    ];
+    for (args, want, words) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (code, _, err) = miro_sam(dir.path(), args);
+        assert_eq!(code, want, "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err}");
+    }
 }
 
 #[test]

@@ -13,16 +13,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use common::org::LocalOrg;
 use miro_sam_aws::{AwsClients, AwsConfig};
-use miro_sam_cli::env;
 use miro_sam_core::audit::AuditEntry;
-use miro_sam_core::domain::{MemberId, OrgId};
+use miro_sam_core::domain::MemberId;
 use miro_sam_core::ports::{
     AuditStore, MemberStore, OrgStore, PlanStore, ReclaimRequest, SubscriptionStore, TokenStore,
     WorkMessage,
 };
-use miro_sam_sqlite::SqliteStore;
-use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 
 fn aws_endpoint() -> String {
     std::env::var("MIRO_SAM_TEST_AWS_ENDPOINT").expect(
@@ -35,12 +33,8 @@ const USER: &str = "tester";
 
 /// One sandbox org, downloaded into a SQLite data directory and into a deployment's table.
 struct Stores {
-    _sandbox: Sandbox,
-    control: SandboxControl,
-    base: String,
-    org: OrgId,
-    dir: tempfile::TempDir,
-    sqlite: SqliteStore,
+    /// The sandbox and the SQLite data directory.
+    local: LocalOrg,
     clients: AwsClients,
     aws: AwsConfig,
     dynamo: miro_sam_aws::DynamoStore,
@@ -48,13 +42,8 @@ struct Stores {
 
 impl Stores {
     async fn new() -> Stores {
-        let sandbox = Sandbox::start(SandboxConfig::unlimited(60))
-            .await
-            .expect("sandbox");
-        let control = sandbox.control();
-        let base = sandbox.base_url().trim_end_matches('/').to_owned();
-        let org = OrgId::parse(&control.org_ids()[0]).unwrap();
-        let client = miro_sam_testkit::world::client_for(&sandbox);
+        let local = LocalOrg::start(60).await;
+        let client = miro_sam_testkit::world::client_for(&local.sandbox);
 
         // The deployment: what `sam deploy` creates, here on the local AWS API.
         let clients = AwsClients::new(&miro_sam_aws::sdk::load().await);
@@ -81,8 +70,7 @@ impl Stores {
         };
         let adapters = miro_sam_aws::Adapters::from_clients(aws.clone(), clients.clone());
 
-        let dir = tempfile::tempdir().unwrap();
-        let sqlite = SqliteStore::open(dir.path().join("miro-sam.sqlite3")).unwrap();
+        let sqlite = &local.store;
         let stores: [(Arc<dyn SubscriptionStore>, Arc<dyn TokenStore>); 2] = [
             (Arc::new(sqlite.clone()), Arc::new(sqlite.clone())),
             (
@@ -94,15 +82,11 @@ impl Stores {
         // through is tested in shared/store-sqlite/tests/notice_reclaim.rs and tests/tests/notices_aws.rs.
         let live = common::org::live_policy(0);
         for (store, tokens) in stores {
-            common::org::connect_and_download(&control, &org, &client, store, tokens, &live).await;
+            let (control, org) = (&local.control, &local.org);
+            common::org::connect_and_download(control, org, &client, store, tokens, &live).await;
         }
         Stores {
-            _sandbox: sandbox,
-            control,
-            base,
-            org,
-            dir,
-            sqlite,
+            local,
             dynamo: adapters.store.clone(),
             clients,
             aws,
@@ -110,15 +94,8 @@ impl Stores {
     }
 
     fn env(&self, aws: bool) -> Vec<(&'static str, String)> {
-        let mut env = vec![
-            ("USER", USER.to_owned()),
-            (env::MIRO_OAUTH_BASE_URL, self.base.clone()),
-            (env::MIRO_API_BASE_URL, self.base.clone()),
-            (
-                env::MIRO_SCIM_BASE_URL,
-                format!("{}/api/v1/scim", self.base),
-            ),
-        ];
+        let mut env = vec![("USER", USER.to_owned())];
+        env.extend(self.local.miro_env());
         if aws {
             env.extend([
                 ("AWS_ENDPOINT_URL", aws_endpoint()),
@@ -133,7 +110,10 @@ impl Stores {
                 ),
             ]);
         } else {
-            env.push(("MIRO_SAM_DATA_DIR", self.dir.path().display().to_string()));
+            env.push((
+                "MIRO_SAM_DATA_DIR",
+                self.local.dir.path().display().to_string(),
+            ));
         }
         env
     }
@@ -174,7 +154,7 @@ impl Stores {
     }
 
     fn store(&self, aws: bool) -> &dyn SubscriptionStore {
-        if aws { &self.dynamo } else { &self.sqlite }
+        if aws { &self.dynamo } else { &self.local.store }
     }
 
     /// Everything on the deployment's reclaim queue (received and deleted).
@@ -228,7 +208,12 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
     for aws in [false, true] {
         let (code, out, err) = s.run(aws, &["plan"]).await;
         assert_eq!(code, 0, "aws={aws}: {out}{err}");
-        let plan = s.store(aws).latest_plan(&s.org).await.unwrap().unwrap();
+        let plan = s
+            .store(aws)
+            .latest_plan(&s.local.org)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(
             out.contains(&format!("Plan {}", plan.plan_id)),
             "aws={aws}: {out}"
@@ -265,7 +250,7 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
     // The members export (the console's columns) and the policy: the same rows, the same JSON.
     let mut exports = Vec::new();
     for aws in [false, true] {
-        let out_dir = s.dir.path().join(format!("report-{aws}"));
+        let out_dir = s.local.dir.path().join(format!("report-{aws}"));
         let (code, _, err) = s
             .run(
                 aws,
@@ -292,7 +277,13 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
         exports.push((rows, policy));
     }
     assert_eq!(exports[0].0[0][..2], ["Id", "Username"]);
-    let stored = s.sqlite.list_members(&s.org).await.unwrap().len();
+    let stored = s
+        .local
+        .store
+        .list_members(&s.local.org)
+        .await
+        .unwrap()
+        .len();
     assert_eq!(exports[0].0.len(), stored + 1, "a header and every member");
     assert_eq!(
         exports[0], exports[1],
@@ -318,14 +309,7 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
         assert_eq!(code, 0, "aws={aws}: {out}{err}");
         assert!(out.contains("Approved: 2 queued"), "aws={aws}: {out}");
     }
-    let local: Vec<ReclaimRequest> = s
-        .sqlite
-        .queued_requests(100)
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|q| q.reclaim().cloned())
-        .collect();
+    let local: Vec<ReclaimRequest> = s.local.queued_reclaims().await;
     let sqs: Vec<ReclaimRequest> = s
         .drain_sqs()
         .await
@@ -405,15 +389,20 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
             .await;
         assert_eq!(code, 0, "aws={aws}: {err}");
         assert!(out.contains("Removed 1 exemption"), "{out}");
-        let latest = s.store(aws).latest_policy(&s.org).await.unwrap().unwrap();
+        let latest = s
+            .store(aws)
+            .latest_policy(&s.local.org)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(latest.version, 3);
         assert!(latest.policy.exemptions.is_empty());
     }
 
     // audit: the same entries on both, and the exports carry the operator.
     let logs = [
-        s.sqlite.list_audit(&s.org).await.unwrap(),
-        s.dynamo.list_audit(&s.org).await.unwrap(),
+        s.local.store.list_audit(&s.local.org).await.unwrap(),
+        s.dynamo.list_audit(&s.local.org).await.unwrap(),
     ];
     assert_eq!(kinds(&logs[0]), kinds(&logs[1]));
     for aws in [false, true] {
@@ -428,7 +417,7 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
         assert_eq!(entries.len(), 1, "{out}");
         assert_eq!(entries[0].actor, format!("miro-sam approve (by {USER})"));
 
-        let file = s.dir.path().join(format!("audit-{aws}.csv"));
+        let file = s.local.dir.path().join(format!("audit-{aws}.csv"));
         let (code, _, err) = s
             .run(
                 aws,
@@ -476,7 +465,7 @@ async fn on_a_deployment_undo_is_queued_and_local_verbs_point_elsewhere() {
     let s = Stores::new().await;
     let member = s
         .dynamo
-        .list_members(&s.org)
+        .list_members(&s.local.org)
         .await
         .unwrap()
         .into_iter()
@@ -505,12 +494,12 @@ async fn on_a_deployment_undo_is_queued_and_local_verbs_point_elsewhere() {
     assert_eq!(r.requested_by, format!("miro-sam reactivate (by {USER})"));
     assert_eq!(r.why, "back from leave");
     assert!(
-        s.control.scim_log().is_empty(),
+        s.local.control.scim_log().is_empty(),
         "the operator's machine sent nothing to SCIM"
     );
     let requested = s
         .dynamo
-        .list_audit(&s.org)
+        .list_audit(&s.local.org)
         .await
         .unwrap()
         .into_iter()
@@ -521,17 +510,22 @@ async fn on_a_deployment_undo_is_queued_and_local_verbs_point_elsewhere() {
     // pause on the deployment: an approval is refused with the reason; resume lifts it.
     let (code, _, err) = s.run(true, &["pause", "--reason", "true-up"]).await;
     assert_eq!(code, 0, "{err}");
-    assert!(s.dynamo.get_pause(&s.org).await.unwrap().is_some());
+    assert!(s.dynamo.get_pause(&s.local.org).await.unwrap().is_some());
     let (code, _, err) = s.run(true, &["plan"]).await;
     assert_eq!(code, 0, "{err}");
-    let plan = s.dynamo.latest_plan_header(&s.org).await.unwrap().unwrap();
+    let plan = s
+        .dynamo
+        .latest_plan_header(&s.local.org)
+        .await
+        .unwrap()
+        .unwrap();
     let (code, _, err) = s.run(true, &["approve", &plan.plan_id.to_string()]).await;
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("true-up"), "{err}");
     assert!(s.drain_sqs().await.is_empty());
     let (code, _, err) = s.run(true, &["resume"]).await;
     assert_eq!(code, 0, "{err}");
-    assert_eq!(s.dynamo.get_pause(&s.org).await.unwrap(), None);
+    assert_eq!(s.dynamo.get_pause(&s.local.org).await.unwrap(), None);
 
     // Verbs that act on this machine say what to use on a deployment.
     let (code, _, err) = s

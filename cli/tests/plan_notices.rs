@@ -7,17 +7,13 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use chrono::Utc;
 use miro_client::SecretString;
 use miro_sam_cli::commands::notices::KEEP_LINK_KEY_FILE;
 use miro_sam_cli::env;
-use miro_sam_core::domain::OrgId;
 use miro_sam_core::policy::{DEFAULT_NOTICE_DAYS, Policy};
-use miro_sam_sqlite::SqliteStore;
 use miro_sam_testkit::smtp_sink::SmtpSink;
-use miro_sandbox::{Sandbox, SandboxConfig};
 
 mod common;
 
@@ -33,41 +29,17 @@ const NOTICE_VARS: [&str; 8] = [
     env::CONSOLE_URL,
 ];
 
-struct Local {
-    _sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    org: OrgId,
-}
+use common::org::LocalOrg as Local;
 
 impl Local {
     /// A data directory holding one downloaded sandbox org under a live policy with the default notices (7 days).
     async fn new(dry_run: bool) -> Local {
-        let sandbox = Sandbox::start(SandboxConfig::unlimited(60))
-            .await
-            .expect("sandbox");
-        let control = sandbox.control();
-        let org = OrgId::parse(&control.org_ids()[0]).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("miro-sam.sqlite3")).unwrap();
         let policy = Policy {
             dry_run,
             ..common::org::live_policy(DEFAULT_NOTICE_DAYS)
         };
         assert!(policy.notices_enabled(), "the default policy gives notice");
-        common::org::connect_and_download(
-            &control,
-            &org,
-            &miro_sam_testkit::world::client_for(&sandbox),
-            Arc::new(store.clone()),
-            Arc::new(store),
-            &policy,
-        )
-        .await;
-        Local {
-            _sandbox: sandbox,
-            dir,
-            org,
-        }
+        Local::downloaded(60, &policy).await
     }
 
     /// Runs the binary on this data directory with `vars` set: (exit code, stdout, stderr).

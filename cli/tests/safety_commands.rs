@@ -4,66 +4,33 @@
 
 mod common;
 
-use std::path::Path;
-
 use miro_client::SecretString;
 use miro_sam_cli::env;
-use miro_sam_core::domain::OrgId;
 use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore, TokenStore};
 use miro_sam_sqlite::SqliteStore;
-use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
 
-struct Operator {
-    _sandbox: Sandbox,
-    control: SandboxControl,
-    base: String,
-    dir: tempfile::TempDir,
-}
+use common::org::LocalOrg as Operator;
 
 impl Operator {
     /// A data directory with one connected sandbox org (tokens and SCIM token stored) under a live policy.
     async fn new() -> Operator {
-        let sandbox = Sandbox::start(SandboxConfig::unlimited(120))
-            .await
-            .expect("sandbox");
-        let control = sandbox.control();
-        let org_s = control.org_ids()[0].clone();
-        let org = OrgId::parse(&org_s).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("miro-sam.sqlite3")).unwrap();
-        common::org::connect(&control, &org, &store, &store, &common::org::live_policy(0)).await;
-        store
-            .put_scim_token(&org, &SecretString::from(control.scim_token(&org_s)))
-            .await
-            .unwrap();
-        Operator {
-            base: sandbox.base_url().trim_end_matches('/').to_owned(),
-            _sandbox: sandbox,
-            control,
-            dir,
-        }
+        let op = Operator::start(120).await;
+        let (store, org) = (&op.store, &op.org);
+        common::org::connect(&op.control, org, store, store, &common::org::live_policy(0)).await;
+        let scim = SecretString::from(op.control.scim_token(org.as_str()));
+        store.put_scim_token(org, &scim).await.unwrap();
+        op
     }
 
     /// Runs the binary on a blocking thread (the sandbox keeps serving on the runtime meanwhile).
     async fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let (dir, base) = (self.dir.path().to_owned(), self.base.clone());
+        let mut env = self.miro_env();
+        env.push((env::DATA_DIR, self.dir.path().display().to_string()));
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        tokio::task::spawn_blocking(move || miro_sam(&dir, &base, &args))
+        tokio::task::spawn_blocking(move || common::miro_sam(&args, &env))
             .await
             .unwrap()
     }
-}
-
-fn miro_sam(dir: &Path, base: &str, args: &[String]) -> (i32, String, String) {
-    common::miro_sam(
-        args,
-        &[
-            (env::DATA_DIR, dir.display().to_string()),
-            (env::MIRO_OAUTH_BASE_URL, base.to_owned()),
-            (env::MIRO_API_BASE_URL, base.to_owned()),
-            (env::MIRO_SCIM_BASE_URL, format!("{base}/api/v1/scim")),
-        ],
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,44 +9,15 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use miro_sam_core::audit::AuditEntry;
-use miro_sam_core::domain::{MemberId, OrgId};
+use miro_sam_core::domain::MemberId;
 use miro_sam_core::ports::{AuditStore, OrgStore, PlanStore};
-use miro_sam_sqlite::SqliteStore;
-use miro_sandbox::{Sandbox, SandboxConfig};
-use std::sync::Arc;
 
-struct Local {
-    _sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    store: SqliteStore,
-    org: OrgId,
-}
+use common::org::LocalOrg as Local;
 
 impl Local {
     /// A data directory holding one downloaded sandbox org under a live policy that needs approval.
     async fn new() -> Local {
-        let sandbox = Sandbox::start(SandboxConfig::unlimited(40))
-            .await
-            .expect("sandbox");
-        let control = sandbox.control();
-        let org = OrgId::parse(&control.org_ids()[0]).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("miro-sam.sqlite3")).unwrap();
-        common::org::connect_and_download(
-            &control,
-            &org,
-            &miro_sam_testkit::world::client_for(&sandbox),
-            Arc::new(store.clone()),
-            Arc::new(store.clone()),
-            &common::org::live_policy(0),
-        )
-        .await;
-        Local {
-            _sandbox: sandbox,
-            dir,
-            store,
-            org,
-        }
+        Local::downloaded(40, &common::org::live_policy(0)).await
     }
 
     async fn run(&self, args: &[&str]) -> (i32, String, String) {
@@ -186,12 +157,10 @@ async fn approve_queues_the_selection_and_audit_filters_and_exports_it() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Approved: 1 queued"), "{out}");
     let queued: BTreeSet<MemberId> = l
-        .store
-        .queued_requests(100)
+        .queued_reclaims()
         .await
-        .unwrap()
-        .iter()
-        .filter_map(|q| q.reclaim().map(|r| r.member_id.clone()))
+        .into_iter()
+        .map(|r| r.member_id)
         .collect();
     assert_eq!(queued, BTreeSet::from([MemberId::parse(&chosen).unwrap()]));
     let other = plan.candidates[1].member_id.to_string();
