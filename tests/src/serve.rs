@@ -1,7 +1,7 @@
 //! A router served on a random 127.0.0.1 port until dropped: the consoles the tests drive over real HTTP
 //! (`keep_console.rs`, `browser.rs`, `tests/console_dynamo.rs`).
 
-use miro_sam_testkit::world::{get_page, post_form};
+use miro_sam_testkit::world::Pages;
 
 /// A router on loopback; the server task stops when this is dropped.
 pub struct Served {
@@ -34,18 +34,11 @@ pub async fn serve(base_path: &str, app: impl FnOnce(url::Url) -> axum::Router) 
 }
 
 impl Served {
-    /// `GET url+path` with `b`: the status and the body.
-    pub async fn get(&self, b: &reqwest::Client, path: &str) -> (u16, String) {
-        get_page(b, &format!("{}{path}", self.url)).await
-    }
-
-    /// `POST url+path` of `form` with `b`: the status and the body.
-    pub async fn post(
-        &self,
-        b: &reqwest::Client,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> (u16, String) {
-        post_form(b, &format!("{}{path}", self.url), form).await
+    /// The pages of this router as `browser` sees them.
+    pub fn pages<'a>(&'a self, browser: &'a reqwest::Client) -> Pages<'a> {
+        Pages {
+            browser,
+            url: &self.url,
+        }
     }
 }

@@ -150,7 +150,8 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
 
     let c = serve(&w).await;
     let b = browser();
-    let (status, page) = c.get(&b, "/").await;
+    let pages = c.pages(&b);
+    let (status, page) = pages.get("/").await;
     assert_eq!(status, 401, "no session, no data: {page}");
     assert!(page.contains("Sign in with Miro"), "{page}");
 
@@ -198,7 +199,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
     assert!(received(&w).await.1.is_empty(), "the queue is empty");
 
     // Overview: the plan's candidates and what they cost.
-    let (status, page) = c.get(&b, "/").await;
+    let (status, page) = pages.get("/").await;
     assert_eq!(status, 200);
     assert!(!page.contains("No SCIM token is stored"), "{page}");
     assert!(!page.contains("Could not read"), "{page}");
@@ -217,7 +218,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
     );
 
     // The plan page lists every candidate as still open.
-    let (status, page) = c.get(&b, "/plans").await;
+    let (status, page) = pages.get("/plans").await;
     assert_eq!(status, 200);
     assert!(page.contains(&plan_id.to_string()), "{page}");
     let open = checkboxes(&page);
@@ -261,7 +262,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
             vec![("why", "x")],
         ),
     ] {
-        let (status, page) = c.post(&b, path, &form).await;
+        let (status, page) = pages.post(path, &form).await;
         assert_eq!(status, 403, "{path} {form:?}: {page}");
         assert!(page.contains("Form refused"), "{page}");
     }
@@ -274,9 +275,8 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
 
     // Approve a selection of two: exactly those two reclaim messages, naming the admin.
     let (a, z) = (open[0].clone(), open[1].clone());
-    let (status, page) = c
+    let (status, page) = pages
         .post(
-            &b,
             &selection,
             &[
                 ("csrf", &csrf),
@@ -320,9 +320,8 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
 
     // Reject a third: skipped in the table, nothing queued.
     let rejected = open[2].clone();
-    let (status, page) = c
+    let (status, page) = pages
         .post(
-            &b,
             &selection,
             &[
                 ("csrf", &csrf),
@@ -344,7 +343,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
         received(&w).await.1.is_empty(),
         "a rejection queues nothing"
     );
-    let (_, page) = c.get(&b, "/plans").await;
+    let (_, page) = pages.get("/plans").await;
     let still_open: BTreeSet<String> = checkboxes(&page).into_iter().collect();
     let decided = BTreeSet::from([a.clone(), z.clone(), rejected.clone()]);
     assert_eq!(
@@ -357,14 +356,13 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
     );
 
     // The member page and its undo: one versioned reactivate message, carried out by the worker.
-    let (status, page) = c.get(&b, &format!("/members/{a}")).await;
+    let (status, page) = pages.get(&format!("/members/{a}")).await;
     assert_eq!(status, 200);
     assert!(page.contains("Seat reclaimed"), "{page}");
     assert!(page.contains("Undo: reactivate this member"), "{page}");
     let why = "needs it for the audit";
-    let (status, page) = c
+    let (status, page) = pages
         .post(
-            &b,
             &format!("/members/{a}/reactivate"),
             &[("csrf", &csrf), ("why", why)],
         )
@@ -386,18 +384,17 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
         }
         other => panic!("a reactivate message, got {other:?}"),
     }
-    let (_, page) = c.get(&b, &format!("/members/{a}")).await;
+    let (_, page) = pages.get(&format!("/members/{a}")).await;
     assert!(page.contains("Undo requested"), "{page}");
     w.run_reclaims("worker", batches).await;
     assert!(active_in_miro(&w, &a), "the undo was carried out");
     assert!(!active_in_miro(&w, &z), "the other reclaim stands");
 
     // An exemption added and removed: each a new policy version in the table.
-    let (_, page) = c.get(&b, "/exemptions").await;
+    let (_, page) = pages.get("/exemptions").await;
     let v1 = store.latest_policy(&w.org).await.unwrap().unwrap().version;
-    let (status, page) = c
+    let (status, page) = pages
         .post(
-            &b,
             "/exemptions/add",
             &[
                 ("csrf", &csrf_of(&page)),
@@ -415,11 +412,10 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
     assert_eq!(p.policy.exemptions.len(), 1);
     assert_eq!(p.policy.exemptions[0].reason, "board");
     assert_eq!(p.created_by, actor);
-    let (_, page) = c.get(&b, "/exemptions").await;
+    let (_, page) = pages.get("/exemptions").await;
     assert!(page.contains("contractors.example.com"), "{page}");
-    let (status, page) = c
+    let (status, page) = pages
         .post(
-            &b,
             "/exemptions/remove",
             &[
                 ("csrf", &csrf),
@@ -432,22 +428,22 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
     let p = store.latest_policy(&w.org).await.unwrap().unwrap();
     assert_eq!(p.version, v1 + 2);
     assert!(p.policy.exemptions.is_empty());
-    let (_, page) = c.get(&b, "/exemptions").await;
+    let (_, page) = pages.get("/exemptions").await;
     assert!(!page.contains("contractors.example.com"), "{page}");
 
     // Pause and resume.
-    let (status, page) = c
-        .post(&b, "/pause", &[("csrf", &csrf), ("reason", "audit week")])
+    let (status, page) = pages
+        .post("/pause", &[("csrf", &csrf), ("reason", "audit week")])
         .await;
     assert_eq!(status, 200, "{page}");
     let pause = store.get_pause(&w.org).await.unwrap().expect("paused");
     assert_eq!(pause.reason, "audit week");
-    let (_, page) = c.get(&b, "/").await;
+    let (_, page) = pages.get("/").await;
     assert!(page.contains("Reclaims are paused"), "{page}");
-    let (status, page) = c.post(&b, "/resume", &[("csrf", &csrf)]).await;
+    let (status, page) = pages.post("/resume", &[("csrf", &csrf)]).await;
     assert_eq!(status, 200, "{page}");
     assert!(store.get_pause(&w.org).await.unwrap().is_none());
-    let (_, page) = c.get(&b, "/").await;
+    let (_, page) = pages.get("/").await;
     assert!(!page.contains("Reclaims are paused"), "{page}");
 
     // Every console action is in the audit log with the admin's identity: the page, the CSV and the JSON.
@@ -461,7 +457,7 @@ async fn an_admin_runs_the_org_from_the_console_over_dynamodb_and_sqs() {
         ("org_resumed", 1),
     ]);
     for (kind, n) in &console_actions {
-        let (status, page) = c.get(&b, &format!("/audit?kind={kind}")).await;
+        let (status, page) = pages.get(&format!("/audit?kind={kind}")).await;
         assert_eq!(status, 200, "{kind}");
         assert_eq!(
             page.matches(&format!("<td>{actor}</td><td>{kind}</td>"))

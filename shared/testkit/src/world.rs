@@ -166,6 +166,20 @@ pub async fn audit_kinds<S: AuditStore + ?Sized>(store: &S, org: &OrgId) -> Vec<
         .collect()
 }
 
+/// Downloads `org` and plans it now under its stored policy; the sandbox's orgs always yield candidates.
+pub async fn download_and_plan(deps: &Deps, org: &OrgId) -> ReclaimPlan {
+    jobs::download_org(deps, org).await.expect("download");
+    let plan = jobs::plan_org(deps.store.as_ref(), org, "test", Utc::now())
+        .await
+        .expect("plan");
+    assert!(
+        plan.candidates.len() >= 5,
+        "the sandbox org should yield candidates: {:?}",
+        plan.totals
+    );
+    plan
+}
+
 /// The sandbox over a `:memory:` SQLite store.
 pub struct World {
     pub sandbox: Sandbox,
@@ -223,18 +237,7 @@ impl World {
     }
 
     pub async fn download_and_plan(&self) -> ReclaimPlan {
-        jobs::download_org(&self.deps, &self.org)
-            .await
-            .expect("download");
-        let plan = jobs::plan_org(self.deps.store.as_ref(), &self.org, "test", Utc::now())
-            .await
-            .expect("plan");
-        assert!(
-            plan.candidates.len() >= 5,
-            "the sandbox org should yield candidates: {:?}",
-            plan.totals
-        );
-        plan
+        download_and_plan(&self.deps, &self.org).await
     }
 
     pub fn ground_truth(&self, member: &MemberId) -> SandboxMember {
@@ -254,21 +257,37 @@ impl World {
 // A browser's requests to a console served on loopback: what the console's own tests and the cross-crate tests
 // both drive it with.
 
-/// `GET url` with the browser `b`: the status and the body.
-pub async fn get_page(b: &reqwest::Client, url: &str) -> (u16, String) {
-    let r = b.get(url).send().await.expect("the console answers");
-    (r.status().as_u16(), r.text().await.expect("a text body"))
+/// A browser at one console: its pages by path.
+#[derive(Clone, Copy)]
+pub struct Pages<'a> {
+    pub browser: &'a reqwest::Client,
+    /// The console's URL, its base path included (`http://127.0.0.1:PORT/console`).
+    pub url: &'a str,
 }
 
-/// `POST url` of the form `form` with the browser `b`: the status and the body.
-pub async fn post_form(b: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let r = b
-        .post(url)
-        .form(form)
-        .send()
-        .await
-        .expect("the console answers");
-    (r.status().as_u16(), r.text().await.expect("a text body"))
+impl Pages<'_> {
+    /// `GET url+path`: the status and the body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .browser
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("the console answers");
+        (r.status().as_u16(), r.text().await.expect("a text body"))
+    }
+
+    /// `POST url+path` of the form `form`: the status and the body.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self
+            .browser
+            .post(format!("{}{path}", self.url))
+            .form(form)
+            .send()
+            .await
+            .expect("the console answers");
+        (r.status().as_u16(), r.text().await.expect("a text body"))
+    }
 }
 
 /// The CSRF token a console page's forms carry.
