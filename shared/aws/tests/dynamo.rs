@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
-use common::counting::counted_dynamodb;
+use common::counting::{CountedStore, counted_store};
 use common::miro::world;
 use miro_sam_aws::table::{GSI1, GSI2, TTL};
 use miro_sam_aws::{DynamoStore, OAuthStateStore, SecretsTokenStore, StateTake};
@@ -25,12 +25,13 @@ use miro_sam_core::ports::{
 
 #[tokio::test]
 async fn download_of_10_000_members_then_an_unchanged_rerun_writes_no_member() {
-    let sdk = common::sdk().await;
-    let clients = miro_sam_aws::AwsClients::new(&sdk);
-    let table = common::new_table(&clients).await;
     // The store's own client counts every request it sends; the token store has a separate one.
-    let (dynamodb, requests) = counted_dynamodb(&sdk);
-    let store = DynamoStore::new(dynamodb, &table);
+    let CountedStore {
+        clients,
+        table,
+        store,
+        requests,
+    } = counted_store().await;
     let tokens = SecretsTokenStore::new(
         clients.secrets.clone(),
         clients.dynamodb.clone(),
@@ -482,6 +483,31 @@ async fn upserting_a_member_of_another_org_writes_nothing() {
     assert_eq!(store.write_stats().batch_calls, 0);
 }
 
+async fn table_description(
+    clients: &miro_sam_aws::AwsClients,
+    table: &str,
+) -> aws_sdk_dynamodb::types::TableDescription {
+    let desc = clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap();
+    desc.table().unwrap().clone()
+}
+
+/// The table's global secondary indexes, by name.
+fn index_names(desc: &aws_sdk_dynamodb::types::TableDescription) -> Vec<&str> {
+    let mut names: Vec<_> = desc
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|g| g.index_name())
+        .collect();
+    names.sort();
+    names
+}
+
 #[tokio::test]
 async fn create_table_is_idempotent_and_builds_the_documented_layout() {
     let clients = common::clients().await;
@@ -489,27 +515,14 @@ async fn create_table_is_idempotent_and_builds_the_documented_layout() {
     miro_sam_aws::table::create_table(&clients.dynamodb, &table)
         .await
         .expect("second call is fine");
-    let desc = clients
-        .dynamodb
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
-    let t = desc.table().unwrap();
-    let keys: Vec<_> = t
+    let desc = table_description(&clients, &table).await;
+    let keys: Vec<_> = desc
         .key_schema()
         .iter()
         .map(|k| k.attribute_name().to_owned())
         .collect();
     assert_eq!(keys, ["pk", "sk"]);
-    let mut gsis: Vec<_> = t
-        .global_secondary_indexes()
-        .iter()
-        .filter_map(|g| g.index_name())
-        .collect();
-    gsis.sort();
-    assert_eq!(gsis, [GSI1, GSI2]);
+    assert_eq!(index_names(&desc), [GSI1, GSI2]);
 }
 
 /// A table made before GSI2 existed (keys and GSI1 only, as earlier builds created it) gains GSI2 from
@@ -572,22 +585,10 @@ async fn create_table_adds_the_index_an_older_table_lacks() {
     miro_sam_aws::table::create_table(&clients.dynamodb, &table)
         .await
         .expect("the missing index is added");
-    let desc = clients
-        .dynamodb
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
-    let mut gsis: Vec<_> = desc
-        .table()
-        .unwrap()
-        .global_secondary_indexes()
-        .iter()
-        .filter_map(|g| g.index_name())
-        .collect();
-    gsis.sort();
-    assert_eq!(gsis, [GSI1, GSI2]);
+    assert_eq!(
+        index_names(&table_description(&clients, &table).await),
+        [GSI1, GSI2]
+    );
     store
         .upsert_members(&o, &[subscription(&o, 2, 10), subscription(&o, 1, 10)])
         .await
@@ -636,11 +637,12 @@ async fn sdk_load_honours_aws_endpoint_url() {
 /// recorded is filled in once from its members' keys.
 #[tokio::test]
 async fn member_pages_read_only_the_id_lengths_the_org_has() {
-    let sdk = common::sdk().await;
-    let clients = miro_sam_aws::AwsClients::new(&sdk);
-    let table = common::new_table(&clients).await;
-    let (dynamodb, requests) = counted_dynamodb(&sdk);
-    let store = DynamoStore::new(dynamodb, &table);
+    let CountedStore {
+        clients,
+        table,
+        store,
+        requests,
+    } = counted_store().await;
     let o = org();
     let members: Vec<_> = (1..=30).map(|n| subscription(&o, n, 10)).collect();
     store.upsert_members(&o, &members).await.unwrap();

@@ -4,8 +4,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::counting::{RequestCounter, counted_dynamodb};
-use miro_sam_aws::DynamoStore;
+use common::counting::{CountedStore, RequestCounter, counted_store};
 use miro_sam_aws::table::TTL;
 use miro_sam_core::StoreError;
 use miro_sam_core::audit::{AuditCursor, AuditEntry, AuditEvent, AuditQuery};
@@ -16,23 +15,6 @@ use miro_sam_core::reclaim::{
     ReclaimRecord, ReclaimState, ReclaimTransition, RecordCursor, SkipReason,
 };
 use miro_sam_core::timeline::{MemberChange, MemberEvent, TIMELINE_RETENTION_DAYS};
-
-async fn counted_store() -> (
-    DynamoStore,
-    RequestCounter,
-    aws_sdk_dynamodb::Client,
-    String,
-) {
-    let sdk = common::sdk().await;
-    let (client, counter) = counted_dynamodb(&sdk);
-    let table = common::new_table(&miro_sam_aws::AwsClients::new(&sdk)).await;
-    (
-        DynamoStore::new(client.clone(), &table),
-        counter,
-        client,
-        table,
-    )
-}
 
 fn skipped(o: &OrgId, n: u64, at: chrono::DateTime<Utc>) -> AuditEntry {
     AuditEntry {
@@ -67,7 +49,11 @@ fn ops(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
 /// Query at the start, in the middle and at the end alike: a key range, never a read of what comes before.
 #[tokio::test]
 async fn each_console_page_is_one_query_wherever_it_starts() {
-    let (store, counter, _, _) = counted_store().await;
+    let CountedStore {
+        store,
+        requests: counter,
+        ..
+    } = counted_store().await;
     let o = org();
     let members: Vec<_> = (1..=120).map(|n| subscription(&o, n, 10)).collect();
     store.upsert_members(&o, &members).await.unwrap();
@@ -275,7 +261,12 @@ async fn a_written_plan_refuses_more_streamed_items() {
 /// Timeline items carry the table's TTL attribute: the event's time plus the retention, never earlier.
 #[tokio::test]
 async fn member_events_expire_through_the_table_ttl_after_the_retention() {
-    let (store, _, client, table) = counted_store().await;
+    let CountedStore {
+        store,
+        clients,
+        table,
+        ..
+    } = counted_store().await;
     let o = org();
     let event = MemberEvent {
         org_id: o.clone(),
@@ -287,7 +278,13 @@ async fn member_events_expire_through_the_table_ttl_after_the_retention() {
         .append_member_events(std::slice::from_ref(&event))
         .await
         .unwrap();
-    let scan = client.scan().table_name(&table).send().await.unwrap();
+    let scan = clients
+        .dynamodb
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
     let items = scan.items();
     assert_eq!(items.len(), 1);
     let ttl: i64 = items[0][TTL].as_n().unwrap().parse().unwrap();

@@ -44,6 +44,20 @@ async fn setup() -> Setup {
     }
 }
 
+impl Setup {
+    /// Stores `value` as the secret `name` by hand, as an operator would (not through the adapter).
+    async fn create_secret(&self, name: &str, value: &str) {
+        self.clients
+            .secrets
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 fn bundle(org: &OrgId, access: &str, refresh: Option<&str>, expires_in: Duration) -> TokenBundle {
     TokenBundle {
         org_id: org.clone(),
@@ -300,16 +314,11 @@ async fn secrets_live_under_the_prefix_and_never_in_the_table() {
 async fn a_corrupt_bundle_is_reported_without_its_content() {
     let s = setup().await;
     let o = org();
-    s.clients
-        .secrets
-        .create_secret()
-        .name(s.tokens.oauth_secret_name(&o))
-        .secret_string(format!(
-            r#"{{"org_id":"{o}","access_token":"at-leak","version":"rt-leak"}}"#
-        ))
-        .send()
-        .await
-        .unwrap();
+    s.create_secret(
+        &s.tokens.oauth_secret_name(&o),
+        &format!(r#"{{"org_id":"{o}","access_token":"at-leak","version":"rt-leak"}}"#),
+    )
+    .await;
     let err = s.tokens.get_tokens(&o).await.unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     let msg = err.to_string();
@@ -321,14 +330,11 @@ async fn a_corrupt_bundle_is_reported_without_its_content() {
 async fn a_bundle_stored_by_hand_is_adopted() {
     let s = setup().await;
     let o = org();
-    s.clients
-        .secrets
-        .create_secret()
-        .name(s.tokens.oauth_secret_name(&o))
-        .secret_string(format!(r#"{{"org_id":"{o}","access_token":"at-by-hand"}}"#))
-        .send()
-        .await
-        .unwrap();
+    s.create_secret(
+        &s.tokens.oauth_secret_name(&o),
+        &format!(r#"{{"org_id":"{o}","access_token":"at-by-hand"}}"#),
+    )
+    .await;
     let got = s.tokens.get_tokens(&o).await.unwrap();
     assert_eq!(
         (got.version, got.access_token.expose_secret()),
@@ -388,14 +394,7 @@ async fn the_oauth_client_secret_is_read_from_its_own_secret() {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
     assert!(err.to_string().contains(&name), "{err}");
-    s.clients
-        .secrets
-        .create_secret()
-        .name(&name)
-        .secret_string("  client-secret-value\n")
-        .send()
-        .await
-        .unwrap();
+    s.create_secret(&name, "  client-secret-value\n").await;
     let secret = read_oauth_client_secret(&s.clients.secrets, &name)
         .await
         .unwrap();

@@ -7,11 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use aws_sdk_secretsmanager::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_secretsmanager::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_secretsmanager::error::BoxError;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use chrono::{Duration, Utc};
+use common::counting::OnOperation;
 use common::miro::{client_for, connect_with_refresh_token, oauth_app};
 use miro_client::ExposeSecret;
 use miro_sam_aws::{DynamoStore, SecretsTokenStore};
@@ -52,25 +49,16 @@ struct FailNextSecretWrite {
     failed: Arc<AtomicU32>,
 }
 
-impl Intercept for FailNextSecretWrite {
-    fn name(&self) -> &'static str {
-        "FailNextSecretWrite"
-    }
-
-    fn read_before_serialization(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let put = cfg
-            .load::<Metadata>()
-            .is_some_and(|m| m.name() == "PutSecretValue");
-        if put && self.armed.swap(false, Ordering::SeqCst) {
-            self.failed.fetch_add(1, Ordering::SeqCst);
-            return Err("injected: Secrets Manager is unavailable".into());
-        }
-        Ok(())
+impl FailNextSecretWrite {
+    fn interceptor(&self) -> OnOperation {
+        let fault = self.clone();
+        OnOperation::new("FailNextSecretWrite", move |op| {
+            if op == "PutSecretValue" && fault.armed.swap(false, Ordering::SeqCst) {
+                fault.failed.fetch_add(1, Ordering::SeqCst);
+                return Err("injected: Secrets Manager is unavailable".into());
+            }
+            Ok(())
+        })
     }
 }
 
@@ -88,7 +76,7 @@ async fn env() -> Env {
     let fault = FailNextSecretWrite::default();
     let secrets = aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(&sdk)
-            .interceptor(fault.clone())
+            .interceptor(fault.interceptor())
             .build(),
     );
     let tokens = SecretsTokenStore::new(

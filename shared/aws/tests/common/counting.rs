@@ -40,9 +40,41 @@ impl RequestCounter {
     }
 }
 
-impl Intercept for RequestCounter {
+impl RequestCounter {
+    fn count(&self, op: &str) {
+        *self.0.lock().unwrap().entry(op.to_owned()).or_default() += 1;
+    }
+}
+
+/// Hands the name of every operation a client sends to `on`, from inside the SDK; an error from `on` fails the
+/// request there, as a failing service would.
+#[derive(Clone)]
+pub struct OnOperation {
+    name: &'static str,
+    on: Arc<dyn Fn(&str) -> Result<(), BoxError> + Send + Sync>,
+}
+
+impl OnOperation {
+    pub fn new(
+        name: &'static str,
+        on: impl Fn(&str) -> Result<(), BoxError> + Send + Sync + 'static,
+    ) -> Self {
+        OnOperation {
+            name,
+            on: Arc::new(on),
+        }
+    }
+}
+
+impl std::fmt::Debug for OnOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Intercept for OnOperation {
     fn name(&self) -> &'static str {
-        "RequestCounter"
+        self.name
     }
 
     fn read_before_serialization(
@@ -51,20 +83,42 @@ impl Intercept for RequestCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_owned())
-            .unwrap_or_else(|| "?".into());
-        *self.0.lock().unwrap().entry(op).or_default() += 1;
-        Ok(())
+        let op = cfg.load::<Metadata>().map(|m| m.name()).unwrap_or("?");
+        (self.on)(op)
     }
 }
 
 /// A DynamoDB client from `sdk` that counts its requests.
 pub fn counted_dynamodb(sdk: &aws_config::SdkConfig) -> (aws_sdk_dynamodb::Client, RequestCounter) {
     let counter = RequestCounter::default();
+    let counting = counter.clone();
     let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .interceptor(counter.clone())
+        .interceptor(OnOperation::new("RequestCounter", move |op| {
+            counting.count(op);
+            Ok(())
+        }))
         .build();
     (aws_sdk_dynamodb::Client::from_conf(conf), counter)
+}
+
+/// A fresh table, the clients of the local AWS API, and a store on the table whose every request is counted
+/// (the clients' own requests are not).
+pub struct CountedStore {
+    pub clients: miro_sam_aws::AwsClients,
+    pub table: String,
+    pub store: miro_sam_aws::DynamoStore,
+    pub requests: RequestCounter,
+}
+
+pub async fn counted_store() -> CountedStore {
+    let sdk = super::sdk().await;
+    let clients = miro_sam_aws::AwsClients::new(&sdk);
+    let table = super::new_table(&clients).await;
+    let (dynamodb, requests) = counted_dynamodb(&sdk);
+    CountedStore {
+        store: miro_sam_aws::DynamoStore::new(dynamodb, &table),
+        clients,
+        table,
+        requests,
+    }
 }
