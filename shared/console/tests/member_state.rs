@@ -47,14 +47,10 @@ async fn the_member_state_shows_queued_reclaims_and_undos_before_the_next_downlo
     // The console's clock (fixed for the session tests) catches up with the worker's, so the undo request
     // comes after the reclaim as it would in production.
     c.clock.set(chrono::Utc::now());
-    let (status, _) = c
-        .post(
-            &b,
-            &format!("{member_page}/reactivate"),
-            &[("csrf", &csrf_of(&page)), ("why", "still needs it")],
-        )
+    let (status, result) = c
+        .request_undo(&b, &page, &target, Some("still needs it"))
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{result}");
     let (_, page) = c.get(&b, &member_page).await;
     let state = state_of(&page);
     assert!(

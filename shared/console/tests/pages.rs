@@ -377,20 +377,10 @@ async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
     let (_, page) = c.get(&b, &format!("/members/{target}")).await;
     assert!(page.contains("Seat reclaimed"), "{page}");
     assert!(page.contains("Undo: reactivate this member"));
-    let (status, _) = c
-        .post(
-            &b,
-            &format!("/members/{target}/reactivate"),
-            &[("csrf", &csrf_of(&page))],
-        )
-        .await;
+    let (status, _) = c.request_undo(&b, &page, &target, None).await;
     assert_eq!(status, 400, "an undo needs a reason");
     let (status, result) = c
-        .post(
-            &b,
-            &format!("/members/{target}/reactivate"),
-            &[("csrf", &csrf_of(&page)), ("why", "needs it for the audit")],
-        )
+        .request_undo(&b, &page, &target, Some("needs it for the audit"))
         .await;
     assert_eq!(status, 200, "{result}");
     let undo = c.queued_undos().await;
@@ -692,11 +682,7 @@ async fn the_members_csv_has_every_member_with_oomnitzas_fields() {
 /// Two connected orgs: a session sees and changes its own org only.
 #[tokio::test]
 async fn a_session_sees_and_changes_only_its_own_org() {
-    let c = console(Options {
-        extra_orgs: 1,
-        ..Options::default()
-    })
-    .await;
+    let c = console(Options::extra_orgs(1)).await;
     let mine = c.seed().await;
     // Connect and plan the second org as its own admin.
     let other_id = c.w.control.org_ids()[1].clone();
@@ -707,7 +693,7 @@ async fn a_session_sees_and_changes_only_its_own_org() {
         .unwrap();
     connect(&c.w).await;
     let theirs = c.seed_org(&OrgId::parse(&other_id).unwrap()).await;
-    let their_member = theirs.candidates[0].member_id.clone();
+    let their_member = theirs.candidates[0].member_id.to_string();
 
     c.w.control.set_sign_in(SignInAs::OrgAdmin).unwrap();
     let b = c.signed_in_browser().await;
@@ -727,13 +713,7 @@ async fn a_session_sees_and_changes_only_its_own_org() {
         )
         .await;
     assert_eq!(status, 404, "another org's plan cannot be approved");
-    let (status, _) = c
-        .post(
-            &b,
-            &format!("/members/{their_member}/reactivate"),
-            &[("csrf", &csrf_of(&page)), ("why", "x")],
-        )
-        .await;
+    let (status, _) = c.request_undo(&b, &page, &their_member, Some("x")).await;
     assert_eq!(status, 404, "another org's member cannot be reactivated");
     assert!(c.w.store.queued_requests(10).await.unwrap().is_empty());
     let r = b.get(format!("{}/audit.csv", c.url)).send().await.unwrap();

@@ -115,6 +115,22 @@ async fn another_admin_of_the_org_signs_in_and_the_sign_in_token_is_revoked() {
     );
 }
 
+/// A sign-in in a fresh browser refused with `words`, and nothing to show for it: `whose` token Miro issued is
+/// revoked and no session was issued. The refusal and the page the browser gets next (the sign-in page).
+async fn refused_sign_in(c: &Console, words: &str, whose: &str) -> (String, String) {
+    let b = browser();
+    let page = forbidden(c.sign_in(&b).await, words).await;
+    assert!(!page.contains("Sign out"), "no signed-in frame");
+    assert_eq!(
+        c.w.control.counters().get("revoke"),
+        1,
+        "{whose} token is revoked"
+    );
+    let (status, after) = c.get(&b, "/").await;
+    assert_eq!(status, 401, "no session was issued");
+    (page, after)
+}
+
 #[tokio::test]
 async fn a_plain_member_is_refused_without_data() {
     let c = console(Options::default()).await;
@@ -123,16 +139,7 @@ async fn a_plain_member_is_refused_without_data() {
             role: "organization_internal_user".into(),
         })
         .unwrap();
-    let b = browser();
-    let r = c.sign_in(&b).await;
-    let page = forbidden(r, "Company Admins only").await;
-    assert!(!page.contains("Sign out"), "no signed-in frame");
-    assert_eq!(
-        c.w.control.counters().get("revoke"),
-        1,
-        "the member's token is revoked"
-    );
-    assert_eq!(c.get(&b, "/").await.0, 401, "no session was issued");
+    refused_sign_in(&c, "Company Admins only", "the member's").await;
     let audit = c.w.store.list_audit(&c.w.org).await.unwrap();
     assert!(
         !audit
@@ -143,28 +150,16 @@ async fn a_plain_member_is_refused_without_data() {
 
 #[tokio::test]
 async fn another_orgs_admin_is_refused_without_data() {
-    let c = console(Options {
-        extra_orgs: 1,
-        ..Options::default()
-    })
-    .await;
+    let c = console(Options::extra_orgs(1)).await;
     let other = c.w.control.org_ids()[1].clone();
     c.w.control
         .set_sign_in(SignInAs::AdminOf {
             org_id: other.clone(),
         })
         .unwrap();
-    let b = browser();
-    let r = c.sign_in(&b).await;
-    let page = forbidden(r, "not connected to miro-sam").await;
+    let (page, _) = refused_sign_in(&c, "not connected to miro-sam", "the other org's").await;
     assert!(page.contains(&other), "{page}");
     assert!(!page.contains("Acme Corp"), "nothing of the connected org");
-    assert_eq!(
-        c.w.control.counters().get("revoke"),
-        1,
-        "the other org's token is revoked"
-    );
-    assert_eq!(c.get(&b, "/").await.0, 401);
 }
 
 #[tokio::test]
@@ -174,18 +169,8 @@ async fn an_admin_of_an_org_that_is_not_connected_is_refused_without_data() {
         ..Options::default()
     })
     .await;
-    let b = browser();
-    let r = c.sign_in(&b).await;
-    let page = forbidden(r, "not connected to miro-sam").await;
-    assert!(!page.contains("Sign out"), "no signed-in frame");
-    assert_eq!(
-        c.w.control.counters().get("revoke"),
-        1,
-        "the sign-in token is revoked"
-    );
-    let (status, page) = c.get(&b, "/").await;
-    assert_eq!(status, 401, "no session was issued");
-    assert!(page.contains("Sign in with Miro"));
+    let (_, after) = refused_sign_in(&c, "not connected to miro-sam", "the sign-in").await;
+    assert!(after.contains("Sign in with Miro"));
 }
 
 #[tokio::test]

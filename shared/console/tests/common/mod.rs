@@ -57,6 +57,14 @@ impl Options {
             ..Options::default()
         }
     }
+
+    /// The default options with `extra_orgs` orgs besides the first.
+    pub fn extra_orgs(extra_orgs: usize) -> Options {
+        Options {
+            extra_orgs,
+            ..Options::default()
+        }
+    }
 }
 
 pub struct Console {
@@ -349,18 +357,7 @@ impl Console {
         )
         .await
         .unwrap();
-        jobs::download_org(&self.w.deps, org)
-            .await
-            .expect("download");
-        let plan = jobs::plan_org(self.w.deps.store.as_ref(), org, "test", Utc::now())
-            .await
-            .expect("plan");
-        assert!(
-            plan.candidates.len() >= 5,
-            "the sandbox org yields candidates: {:?}",
-            plan.totals
-        );
-        plan
+        miro_sam_testkit::world::download_and_plan(&self.w.deps, org).await
     }
 }
 

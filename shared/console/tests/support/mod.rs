@@ -50,6 +50,22 @@ impl Console {
         assert_eq!(status, 200, "{result}");
     }
 
+    /// Posts the member page's undo (`/members/{member}/reactivate`) with the CSRF token of `page` and the
+    /// reason `why`, if any.
+    pub async fn request_undo(
+        &self,
+        b: &reqwest::Client,
+        page: &str,
+        member: &str,
+        why: Option<&str>,
+    ) -> (u16, String) {
+        let csrf = crate::common::csrf_of(page);
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(why.map(|w| ("why", w)));
+        self.post(b, &format!("/members/{member}/reactivate"), &form)
+            .await
+    }
+
     /// Posts the policy editor's `step` (`preview` or `save`) of the text `policy` as an edit of `version`.
     pub async fn post_policy(
         &self,
