@@ -27,6 +27,6 @@ pub use dynamo::{
 };
 pub use env::{AwsConfig, ConfigError};
 pub use sdk::{AdapterError, Adapters, AwsClients};
-pub use secrets::{SecretsTokenStore, read_oauth_client_secret};
+pub use secrets::{SecretsTokenStore, read_oauth_client_secret, scim_token_stored};
 pub use ses::SesMailer;
 pub use sqs::SqsReclaimQueue;

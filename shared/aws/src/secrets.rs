@@ -342,6 +342,32 @@ impl TokenStore for SecretsTokenStore {
     }
 }
 
+/// Whether the org's SCIM secret (named by `tokens`) exists and is not scheduled for deletion, from its metadata
+/// (Secrets Manager `DescribeSecret`), never its value: the functions that ask, the console and the download, have
+/// roles that may describe the secret but not read it (infra/template.yaml), so a leak of either cannot deactivate
+/// anybody.
+pub async fn scim_token_stored(
+    secrets: &SecretsClient,
+    tokens: &SecretsTokenStore,
+    org: &OrgId,
+) -> Result<bool, StoreError> {
+    let name = tokens.scim_secret_name(org);
+    match secrets.describe_secret().secret_id(&name).send().await {
+        Ok(out) => Ok(out.deleted_date().is_none()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(StoreError::Backend(format!(
+            "cannot tell whether the SCIM token of org {org} is stored (Secrets Manager DescribeSecret on \
+             secret {name}): {}",
+            aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+        ))),
+    }
+}
+
 /// Reads the Miro app's OAuth client secret, a plain-string secret named by
 /// [`crate::env::OAUTH_CLIENT_SECRET_NAME`].
 pub async fn read_oauth_client_secret(

@@ -60,6 +60,34 @@ pub(crate) struct Unsent {
     pub(crate) cause: String,
 }
 
+/// What the chunks of one send came to: how many messages went out, how many did not, and each distinct reason.
+#[derive(Default)]
+pub(crate) struct Tally {
+    pub(crate) sent: usize,
+    pub(crate) unsent: usize,
+    causes: Vec<String>,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, chunk: Result<usize, Unsent>) {
+        match chunk {
+            Ok(n) => self.sent += n,
+            Err(u) => {
+                self.sent += u.sent;
+                self.unsent += u.count;
+                if !self.causes.contains(&u.cause) {
+                    self.causes.push(u.cause);
+                }
+            }
+        }
+    }
+
+    /// The distinct reasons the unsent messages were not sent.
+    pub(crate) fn causes(&self) -> String {
+        self.causes.join("; ")
+    }
+}
+
 impl SqsReclaimQueue {
     /// A queue whose URL ends in `.fifo` is treated as FIFO.
     pub fn new(client: Client, queue_url: &str) -> Self {
@@ -244,28 +272,18 @@ impl ReclaimQueue for SqsReclaimQueue {
         let mut results = futures::stream::iter(chunks)
             .map(|entries| self.send_chunk(entries))
             .buffer_unordered(CONCURRENCY);
-        let mut sent = 0;
-        let mut unsent = 0;
-        let mut causes: Vec<String> = Vec::new();
+        let mut tally = Tally::default();
         while let Some(r) = results.next().await {
-            match r {
-                Ok(n) => sent += n,
-                Err(u) => {
-                    sent += u.sent;
-                    unsent += u.count;
-                    if !causes.contains(&u.cause) {
-                        causes.push(u.cause);
-                    }
-                }
-            }
+            tally.add(r);
         }
+        let Tally { sent, unsent, .. } = tally;
         if unsent > 0 {
             return Err(StoreError::Backend(format!(
                 "SQS SendMessageBatch to queue {}: {unsent} of {} reclaim requests were not sent ({}); {sent} were \
                  sent. Enqueue the plan again: requests already queued are harmless duplicates",
                 self.queue_url,
                 unique.len(),
-                causes.join("; ")
+                tally.causes()
             )));
         }
         Ok(EnqueueReport {

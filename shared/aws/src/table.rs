@@ -58,29 +58,22 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
             .map_err(built)
     };
 
-    let gsi1 = GlobalSecondaryIndex::builder()
-        .index_name(GSI1)
-        .key_schema(key(GSI1_PK, KeyType::Hash)?)
-        .key_schema(key(GSI1_SK, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()
-        .map_err(built)?;
     // Everything projected: a console page is then one Query, with no read of the base items behind it.
-    let gsi2 = GlobalSecondaryIndex::builder()
-        .index_name(GSI2)
-        .key_schema(key(GSI2_PK, KeyType::Hash)?)
-        .key_schema(key(GSI2_SK, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()
-        .map_err(built)?;
+    let index = |name: &str, pk: &str, sk: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(pk, KeyType::Hash)?)
+            .key_schema(key(sk, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(built)
+    };
+    let gsi1 = index(GSI1, GSI1_PK, GSI1_SK)?;
+    let gsi2 = index(GSI2, GSI2_PK, GSI2_SK)?;
     let created = client
         .create_table()
         .table_name(name)

@@ -12,7 +12,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use miro_sam_core::StoreError;
 use miro_sam_core::ports::{DownloadJob, DownloadQueue};
 
-use super::{MAX_BATCH, send_chunk};
+use super::{MAX_BATCH, Tally, send_chunk};
 use crate::retry::Backoff;
 
 /// SQS's longest per-message delay.
@@ -56,9 +56,7 @@ impl SqsDownloadQueue {
 impl DownloadQueue for SqsDownloadQueue {
     async fn send(&self, jobs: &[DownloadJob], delay: Duration) -> Result<usize, StoreError> {
         let delay_s = delay.min(MAX_DELAY).as_secs() as i32;
-        let mut sent = 0;
-        let mut unsent = 0;
-        let mut causes: Vec<String> = Vec::new();
+        let mut tally = Tally::default();
         for chunk in jobs.chunks(MAX_BATCH) {
             let entries = chunk
                 .iter()
@@ -74,24 +72,16 @@ impl DownloadQueue for SqsDownloadQueue {
                         })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            match send_chunk(&self.client, &self.queue_url, &self.backoff, entries).await {
-                Ok(n) => sent += n,
-                Err(u) => {
-                    sent += u.sent;
-                    unsent += u.count;
-                    if !causes.contains(&u.cause) {
-                        causes.push(u.cause);
-                    }
-                }
-            }
+            tally.add(send_chunk(&self.client, &self.queue_url, &self.backoff, entries).await);
         }
+        let Tally { sent, unsent, .. } = tally;
         if unsent > 0 {
             return Err(StoreError::Backend(format!(
                 "SQS SendMessageBatch to queue {}: {unsent} of {} download jobs were not sent ({}); {sent} were \
                  sent. Run the dispatcher again: a job sent twice is harmless (the org's lease lets one run)",
                 self.queue_url,
                 jobs.len(),
-                causes.join("; ")
+                tally.causes()
             )));
         }
         Ok(sent)
