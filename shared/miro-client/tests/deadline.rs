@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use miro_client::{MiroClient, MiroConfig, MiroError};
-use miro_sandbox::FaultConfig;
+use miro_sandbox::{FaultConfig, Sandbox};
 use std::time::{Duration, Instant};
 
 fn patient_client(base_url: &str) -> MiroClient {
@@ -17,15 +17,21 @@ fn patient_client(base_url: &str) -> MiroClient {
     MiroClient::new(config).unwrap()
 }
 
-#[tokio::test]
-async fn a_429_whose_wait_ends_past_the_deadline_returns_at_once() {
+/// A sandbox whose next request is a 429 asking to retry after `retry_after`, and its first org.
+async fn throttled_once(retry_after: Duration) -> (Sandbox, String) {
     let sandbox = start(sandbox_config(10)).await;
     let org = first_org(&sandbox);
     sandbox.control().set_faults(FaultConfig {
         rate_limit_burst: 1,
-        rate_limit_retry_after: Some(Duration::from_secs(600)),
+        rate_limit_retry_after: Some(retry_after),
         ..FaultConfig::default()
     });
+    (sandbox, org)
+}
+
+#[tokio::test]
+async fn a_429_whose_wait_ends_past_the_deadline_returns_at_once() {
+    let (sandbox, org) = throttled_once(Duration::from_secs(600)).await;
     let client =
         patient_client(&sandbox.base_url()).with_deadline(Instant::now() + Duration::from_secs(20));
     let started = Instant::now();
@@ -69,14 +75,8 @@ async fn a_deadline_already_passed_sends_nothing() {
 
 #[tokio::test]
 async fn within_the_deadline_a_call_retries_as_usual_and_clones_keep_or_drop_it() {
-    let sandbox = start(sandbox_config(10)).await;
-    let org = first_org(&sandbox);
     // A short Retry-After fits in the deadline: the call waits it and succeeds.
-    sandbox.control().set_faults(FaultConfig {
-        rate_limit_burst: 1,
-        rate_limit_retry_after: Some(Duration::from_secs(1)),
-        ..FaultConfig::default()
-    });
+    let (sandbox, org) = throttled_once(Duration::from_secs(1)).await;
     let base = patient_client(&sandbox.base_url());
     let deadline = Instant::now() + Duration::from_secs(60);
     let client = base.with_deadline(deadline);

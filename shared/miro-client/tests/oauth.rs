@@ -11,8 +11,7 @@ use std::time::Duration;
 #[tokio::test]
 async fn the_code_flow_yields_an_expiring_token_that_refreshes_and_revokes() {
     let cfg = sandbox_config(20);
-    let sandbox = start(cfg.clone()).await;
-    let client = client(&sandbox, &cfg);
+    let (_sandbox, org, client) = org_of(&cfg).await;
     let app = app(&cfg);
 
     let url = client.authorize_url(&app, "st-123", Some("42"));
@@ -54,7 +53,7 @@ async fn the_code_flow_yields_an_expiring_token_that_refreshes_and_revokes() {
     assert!(again.needs_reconnect());
 
     let info = client.token_info(&grant.access_token).await.unwrap();
-    assert_eq!(info.organization.id, first_org(&sandbox));
+    assert_eq!(info.organization.id, org);
     assert!(info.has_scope("organizations:read"));
     assert_eq!(info.team.id, team_id);
 
@@ -99,12 +98,10 @@ async fn the_code_flow_yields_an_expiring_token_that_refreshes_and_revokes() {
 #[tokio::test]
 async fn an_access_token_expires_after_its_hour() {
     let cfg = sandbox_config(5);
-    let sandbox = start(cfg.clone()).await;
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let app = app(&cfg);
     let code = code(&client, &app, "s").await;
     let grant = client.exchange_code(&app, &code).await.unwrap();
-    let org = first_org(&sandbox);
     client
         .organization(&grant.access_token, &org)
         .await
@@ -130,8 +127,7 @@ async fn an_access_token_expires_after_its_hour() {
 async fn non_expiring_tokens_have_no_refresh_token() {
     let mut cfg = sandbox_config(5);
     cfg.oauth.expiring_tokens = false;
-    let sandbox = start(cfg.clone()).await;
-    let client = client(&sandbox, &cfg);
+    let (sandbox, org, client) = org_of(&cfg).await;
     let app = app(&cfg);
     let code = code(&client, &app, "s").await;
     let grant = client.exchange_code(&app, &code).await.unwrap();
@@ -141,7 +137,7 @@ async fn non_expiring_tokens_have_no_refresh_token() {
         .control()
         .advance_clock(Duration::from_secs(90 * 24 * 3600));
     client
-        .organization(&grant.access_token, &first_org(&sandbox))
+        .organization(&grant.access_token, &org)
         .await
         .unwrap();
 }

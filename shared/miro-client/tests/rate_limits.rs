@@ -3,8 +3,22 @@
 mod common;
 
 use common::*;
-use miro_sandbox::FaultConfig;
+use miro_client::MiroClient;
+use miro_sandbox::{FaultConfig, Sandbox};
 use std::time::{Duration, Instant};
+
+/// A sandbox of `members` allowing 20 members pages (10 000 credits) per 300 ms window, and a client that
+/// believes in `believed_credits` per window.
+async fn believing(members: usize, believed_credits: u64) -> (Sandbox, String, MiroClient) {
+    let mut cfg = sandbox_config(members);
+    cfg.rest_limits.credits_per_window = 10_000;
+    cfg.rest_limits.window = Duration::from_millis(300);
+    let sandbox = start(cfg.clone()).await;
+    let org = first_org(&sandbox);
+    cfg.rest_limits.credits_per_window = believed_credits;
+    let client = client(&sandbox, &cfg);
+    (sandbox, org, client)
+}
 
 #[tokio::test]
 async fn a_paced_download_of_20000_members_receives_no_429() {
@@ -40,14 +54,7 @@ async fn a_paced_download_of_20000_members_receives_no_429() {
 async fn the_remaining_budget_header_paces_a_client_with_a_wrong_budget() {
     // The client believes in a budget 100x larger than the sandbox's 20 pages per window. X-RateLimit-Remaining
     // tells it the truth, so a sequential download still meets no 429: it waits for each reset instead.
-    let mut cfg = sandbox_config(6_000);
-    cfg.rest_limits.credits_per_window = 10_000;
-    cfg.rest_limits.window = Duration::from_millis(300);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let mut wrong = cfg.clone();
-    wrong.rest_limits.credits_per_window = 1_000_000;
-    let client = client(&sandbox, &wrong);
+    let (sandbox, org, client) = believing(6_000, 1_000_000).await;
     let started = Instant::now();
     let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 6_000);
@@ -64,14 +71,7 @@ async fn the_remaining_budget_header_paces_a_client_with_a_wrong_budget() {
 async fn a_concurrent_burst_over_the_limit_gets_429s_which_are_honoured() {
     // The control for the pacing tests: the sandbox's limit is real. 40 requests at once, against 20 per window,
     // from a client that believes the budget is huge.
-    let mut cfg = sandbox_config(200);
-    cfg.rest_limits.credits_per_window = 10_000;
-    cfg.rest_limits.window = Duration::from_millis(300);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let mut wrong = cfg.clone();
-    wrong.rest_limits.credits_per_window = 100_000_000;
-    let client = client(&sandbox, &wrong);
+    let (sandbox, org, client) = believing(200, 100_000_000).await;
     let token = access_token(&sandbox, &org);
     let filter = miro_client::MemberFilter::default();
     let calls = (0..40).map(|_| client.members_page(&token, &org, &filter, None));
@@ -96,8 +96,7 @@ async fn a_concurrent_burst_over_the_limit_gets_429s_which_are_honoured() {
 
 #[tokio::test]
 async fn a_429_burst_is_honoured_and_the_download_completes() {
-    let cfg = sandbox_config(500);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(500)).await;
     sandbox.control().set_faults(FaultConfig {
         rate_limit_burst: 3,
         ..FaultConfig::default()
@@ -110,8 +109,7 @@ async fn a_429_burst_is_honoured_and_the_download_completes() {
 
 #[tokio::test]
 async fn server_errors_are_retried_until_the_page_arrives() {
-    let cfg = sandbox_config(2_000);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(2_000)).await;
     sandbox.control().set_faults(FaultConfig {
         error_rate: 0.3,
         fault_seed: 7,
@@ -156,8 +154,7 @@ async fn timeouts_are_retried() {
 
 #[tokio::test]
 async fn persistent_server_errors_end_in_a_transient_error_not_a_hang() {
-    let cfg = sandbox_config(100);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(100)).await;
     sandbox.control().set_faults(FaultConfig {
         error_rate: 1.0,
         ..FaultConfig::default()
@@ -172,8 +169,7 @@ async fn persistent_server_errors_end_in_a_transient_error_not_a_hang() {
 
 #[tokio::test]
 async fn a_malformed_page_is_a_decode_error_that_names_the_endpoint() {
-    let cfg = sandbox_config(300);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(300)).await;
     sandbox.control().set_faults(FaultConfig {
         malformed_members_page_once: true,
         ..FaultConfig::default()
@@ -192,8 +188,7 @@ async fn a_malformed_page_is_a_decode_error_that_names_the_endpoint() {
 
 #[tokio::test]
 async fn a_repeated_cursor_is_an_error_not_an_endless_loop() {
-    let cfg = sandbox_config(500);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(500)).await;
     sandbox.control().set_faults(FaultConfig {
         repeat_cursor: true,
         ..FaultConfig::default()

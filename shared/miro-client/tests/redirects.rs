@@ -24,8 +24,7 @@ fn assert_redirected(err: &MiroError, sandbox_base: &str) {
 
 #[tokio::test]
 async fn a_redirect_is_an_error_on_rest_scim_and_oauth() {
-    let cfg = sandbox_config(10);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(10)).await;
     let token = access_token(&sandbox, &org);
     let scim = scim_token(&sandbox, &org);
     let target = sandbox.control().members(&org)[1].id.clone();

@@ -128,8 +128,7 @@ async fn fields_match_the_sandbox_including_missing_activity() {
 
 #[tokio::test]
 async fn filters_split_the_list_into_exact_parts() {
-    let cfg = sandbox_config(500);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(500)).await;
     let token = access_token(&sandbox, &org);
     let all = download(&client, &token, &org).await.unwrap();
     let mut union = Vec::new();
@@ -155,8 +154,7 @@ async fn filters_split_the_list_into_exact_parts() {
 
 #[tokio::test]
 async fn members_by_email_and_by_id() {
-    let cfg = sandbox_config(50);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(50)).await;
     let token = access_token(&sandbox, &org);
     let truth = sandbox.control().members(&org);
     // 12 addresses: more than Miro's 10 per query, so the client must split.
@@ -188,8 +186,7 @@ async fn members_by_email_and_by_id() {
 async fn an_empty_page_ends_the_listing_even_when_it_names_a_cursor() {
     // The sandbox's last page names a cursor, and the page after it is empty and names that cursor again:
     // a client that stops only on an empty cursor reports a repeated cursor instead of a finished download.
-    let cfg = sandbox_config(250);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(250)).await;
     sandbox.control().set_faults(miro_sandbox::FaultConfig {
         cursor_past_the_end: true,
         ..miro_sandbox::FaultConfig::default()
@@ -206,8 +203,7 @@ async fn an_empty_page_ends_the_listing_even_when_it_names_a_cursor() {
 #[tokio::test]
 async fn a_cursor_of_a_member_who_left_is_a_400_bad_request() {
     // Core restarts the listing from the first page on exactly this error.
-    let cfg = sandbox_config(250);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(250)).await;
     let token = access_token(&sandbox, &org);
     let first = client
         .members_page(&token, &org, &MemberFilter::default(), None)
@@ -230,8 +226,7 @@ async fn a_cursor_of_a_member_who_left_is_a_400_bad_request() {
 /// reported by id, with a problem that quotes none of its values.
 #[tokio::test]
 async fn an_undecodable_entry_is_reported_and_the_page_is_kept() {
-    let cfg = sandbox_config(150);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(150)).await;
     let bad = sandbox.control().members(&org)[3].clone();
     assert!(
         sandbox

@@ -7,8 +7,7 @@ use miro_client::MiroError;
 
 #[tokio::test]
 async fn find_deactivate_reactivate_round_trip_is_visible_through_rest() {
-    let cfg = sandbox_config(60);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(60)).await;
     let scim = scim_token(&sandbox, &org);
     let rest = access_token(&sandbox, &org);
     let target = sandbox
@@ -70,8 +69,7 @@ async fn find_deactivate_reactivate_round_trip_is_visible_through_rest() {
 
 #[tokio::test]
 async fn an_unknown_email_is_none_and_a_guest_is_not_a_scim_user() {
-    let cfg = sandbox_config(200);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(200)).await;
     let scim = scim_token(&sandbox, &org);
     assert!(
         client
@@ -102,8 +100,7 @@ async fn an_unknown_email_is_none_and_a_guest_is_not_a_scim_user() {
 
 #[tokio::test]
 async fn a_company_admin_cannot_be_deactivated() {
-    let cfg = sandbox_config(200);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(200)).await;
     let scim = scim_token(&sandbox, &org);
     let admin = sandbox
         .control()
@@ -131,8 +128,7 @@ async fn a_company_admin_cannot_be_deactivated() {
 
 #[tokio::test]
 async fn listing_pages_through_every_scim_user_and_the_connection_test_works() {
-    let cfg = sandbox_config(450);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(450)).await;
     let scim = scim_token(&sandbox, &org);
     let info = client.scim_service_provider_config(&scim).await.unwrap();
     assert!(info.patch_supported);

@@ -19,8 +19,7 @@ fn plain_member(sandbox: &miro_sandbox::Sandbox, org: &str) -> SandboxMember {
 
 #[tokio::test]
 async fn a_204_no_content_patch_is_success_confirmed_by_a_read_back() {
-    let cfg = sandbox_config(40);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(40)).await;
     let scim = scim_token(&sandbox, &org);
     let target = plain_member(&sandbox, &org);
     sandbox.control().set_faults(FaultConfig {
@@ -47,8 +46,7 @@ async fn a_204_no_content_patch_is_success_confirmed_by_a_read_back() {
 
 #[tokio::test]
 async fn a_patch_that_claims_success_but_changed_nothing_is_scim_not_applied() {
-    let cfg = sandbox_config(40);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(40)).await;
     let scim = scim_token(&sandbox, &org);
     let target = plain_member(&sandbox, &org);
     sandbox.control().set_faults(FaultConfig {
@@ -87,8 +85,7 @@ async fn a_patch_that_claims_success_but_changed_nothing_is_scim_not_applied() {
 #[tokio::test]
 async fn filters_are_sent_with_spaces_as_percent_20() {
     // The sandbox reads `+` as a plus (RFC 3986); a client writing spaces as `+` finds nobody.
-    let cfg = sandbox_config(40);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(40)).await;
     let scim = scim_token(&sandbox, &org);
     let target = plain_member(&sandbox, &org);
     let tagged = target.email.replacen('@', "+sam@", 1);
@@ -107,8 +104,7 @@ async fn filters_are_sent_with_spaces_as_percent_20() {
 
 #[tokio::test]
 async fn a_kelvin_sign_twin_is_not_the_user_asked_for() {
-    let cfg = sandbox_config(60);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(60)).await;
     let scim = scim_token(&sandbox, &org);
     let target = sandbox
         .control()
@@ -140,8 +136,7 @@ async fn a_kelvin_sign_twin_is_not_the_user_asked_for() {
 
 #[tokio::test]
 async fn scim_admin_roles_are_read_from_scim_whatever_rest_says() {
-    let cfg = sandbox_config(60);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(60)).await;
     let scim = scim_token(&sandbox, &org);
     let members = sandbox.control().members(&org);
     let plain: Vec<&SandboxMember> = members
@@ -190,8 +185,7 @@ async fn scim_admin_roles_are_read_from_scim_whatever_rest_says() {
 
 #[tokio::test]
 async fn scim_disabled_is_a_needs_a_person_error() {
-    let cfg = sandbox_config(10);
-    let (sandbox, org, client) = org_of(&cfg).await;
+    let (sandbox, org, client) = org_of(&sandbox_config(10)).await;
     let scim = scim_token(&sandbox, &org);
     sandbox.control().set_faults(FaultConfig {
         scim_disabled: true,

@@ -32,68 +32,70 @@ fn wait_of(err: MiroError) -> Duration {
     }
 }
 
-async fn rest_wait(faults: FaultConfig) -> Duration {
+/// The wait a one-shot client reads from one injected 429 with these headers: on a members page (REST) or a
+/// SCIM users list.
+async fn wait_after_429(
+    scim: bool,
+    retry_after: Option<Duration>,
+    reset_in_secs: Option<i64>,
+) -> Duration {
     let sandbox = start(sandbox_config(10)).await;
     let org = first_org(&sandbox);
-    sandbox.control().set_faults(faults);
+    let headers = FaultConfig {
+        rate_limit_retry_after: retry_after,
+        rate_limit_reset_in_secs: reset_in_secs,
+        ..FaultConfig::default()
+    };
+    sandbox.control().set_faults(if scim {
+        FaultConfig {
+            scim_rate_limit_burst: 1,
+            ..headers
+        }
+    } else {
+        FaultConfig {
+            rate_limit_burst: 1,
+            ..headers
+        }
+    });
     let client = one_shot_client(&sandbox);
-    let err = first_page(&client, &sandbox, &org).await.unwrap_err();
+    let err = if scim {
+        let token = scim_token(&sandbox, &org);
+        client.scim_list_users(&token, 1, 10).await.unwrap_err()
+    } else {
+        first_page(&client, &sandbox, &org).await.unwrap_err()
+    };
     wait_of(err)
 }
 
-async fn scim_wait(faults: FaultConfig) -> Duration {
-    let sandbox = start(sandbox_config(10)).await;
-    let org = first_org(&sandbox);
-    sandbox.control().set_faults(faults);
-    let client = one_shot_client(&sandbox);
-    let err = client
-        .scim_list_users(&scim_token(&sandbox, &org), 1, 10)
-        .await
-        .unwrap_err();
-    wait_of(err)
+async fn rest_wait(retry_after: Option<Duration>, reset_in_secs: Option<i64>) -> Duration {
+    wait_after_429(false, retry_after, reset_in_secs).await
+}
+
+async fn scim_wait(retry_after: Option<Duration>, reset_in_secs: Option<i64>) -> Duration {
+    wait_after_429(true, retry_after, reset_in_secs).await
 }
 
 #[tokio::test]
 async fn a_short_retry_after_does_not_cut_the_backoff() {
-    let wait = rest_wait(FaultConfig {
-        rate_limit_burst: 1,
-        rate_limit_retry_after: Some(Duration::from_secs(1)),
-        ..FaultConfig::default()
-    })
-    .await;
+    let wait = rest_wait(Some(Duration::from_secs(1)), None).await;
     assert_eq!(wait, BACKOFF);
 }
 
 #[tokio::test]
 async fn a_long_retry_after_is_honoured() {
-    let wait = rest_wait(FaultConfig {
-        rate_limit_burst: 1,
-        rate_limit_retry_after: Some(Duration::from_secs(8)),
-        ..FaultConfig::default()
-    })
-    .await;
+    let wait = rest_wait(Some(Duration::from_secs(8)), None).await;
     assert_eq!(wait, Duration::from_secs(8));
 }
 
 #[tokio::test]
 async fn a_rest_reset_in_the_past_is_not_wait_zero() {
-    let wait = rest_wait(FaultConfig {
-        rate_limit_burst: 1,
-        rate_limit_reset_in_secs: Some(-120),
-        ..FaultConfig::default()
-    })
-    .await;
+    let wait = rest_wait(None, Some(-120)).await;
     assert_eq!(wait, BACKOFF);
 }
 
 #[tokio::test]
 async fn a_rest_reset_ahead_is_waited_for() {
-    let wait = rest_wait(FaultConfig {
-        rate_limit_burst: 1,
-        rate_limit_reset_in_secs: Some(9),
-        ..FaultConfig::default()
-    })
-    .await;
+    let wait = rest_wait(None, Some(9)).await;
     // Epoch seconds: the sandbox rounds, the client counts from its own "now".
     assert!(
         wait > Duration::from_secs(7) && wait <= Duration::from_secs(9),
@@ -103,31 +105,16 @@ async fn a_rest_reset_ahead_is_waited_for() {
 
 #[tokio::test]
 async fn a_scim_429_without_headers_waits_one_scim_window() {
-    let wait = scim_wait(FaultConfig {
-        scim_rate_limit_burst: 1,
-        ..FaultConfig::default()
-    })
-    .await;
+    let wait = scim_wait(None, None).await;
     assert_eq!(wait, SCIM_WINDOW);
 }
 
 #[tokio::test]
 async fn a_scim_429_ignores_rest_credit_headers_but_honours_retry_after() {
     // An hour-away X-RateLimit-Reset describes REST credits: SCIM waits its window, not an hour (nor a cap).
-    let wait = scim_wait(FaultConfig {
-        scim_rate_limit_burst: 1,
-        rate_limit_reset_in_secs: Some(3600),
-        ..FaultConfig::default()
-    })
-    .await;
+    let wait = scim_wait(None, Some(3600)).await;
     assert_eq!(wait, SCIM_WINDOW);
-    let wait = scim_wait(FaultConfig {
-        scim_rate_limit_burst: 1,
-        rate_limit_retry_after: Some(Duration::from_secs(35)),
-        rate_limit_reset_in_secs: Some(3600),
-        ..FaultConfig::default()
-    })
-    .await;
+    let wait = scim_wait(Some(Duration::from_secs(35)), Some(3600)).await;
     assert_eq!(wait, Duration::from_secs(35));
 }
 
