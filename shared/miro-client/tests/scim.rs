@@ -10,12 +10,7 @@ async fn find_deactivate_reactivate_round_trip_is_visible_through_rest() {
     let (sandbox, org, client) = org_of(&sandbox_config(60)).await;
     let scim = scim_token(&sandbox, &org);
     let rest = access_token(&sandbox, &org);
-    let target = sandbox
-        .control()
-        .members(&org)
-        .into_iter()
-        .find(|m| m.active && m.role == "organization_internal_user" && m.admin_roles.is_empty())
-        .expect("an ordinary active member");
+    let target = plain_member(&sandbox, &org);
 
     // Case differences in the address must not matter.
     let user = client

@@ -6,26 +6,26 @@ mod common;
 
 use common::*;
 use miro_client::MiroError;
-use miro_sandbox::{FaultConfig, SandboxMember, ScimRoles};
+use miro_client::{MiroClient, SecretString};
+use miro_sandbox::{FaultConfig, Sandbox, SandboxMember, ScimRoles};
 
-fn plain_member(sandbox: &miro_sandbox::Sandbox, org: &str) -> SandboxMember {
-    sandbox
-        .control()
-        .members(org)
-        .into_iter()
-        .find(|m| m.active && m.role == "organization_internal_user" && m.admin_roles.is_empty())
-        .expect("an ordinary active member")
+/// A sandbox of 40 whose SCIM answers misbehave as `fault` sets, a client, the SCIM token and a plain member to
+/// patch.
+async fn patching(
+    fault: impl FnOnce(&mut FaultConfig),
+) -> (Sandbox, MiroClient, SecretString, SandboxMember) {
+    let (sandbox, org, client) = org_of(&sandbox_config(40)).await;
+    let scim = scim_token(&sandbox, &org);
+    let target = plain_member(&sandbox, &org);
+    let mut faults = FaultConfig::default();
+    fault(&mut faults);
+    sandbox.control().set_faults(faults);
+    (sandbox, client, scim, target)
 }
 
 #[tokio::test]
 async fn a_204_no_content_patch_is_success_confirmed_by_a_read_back() {
-    let (sandbox, org, client) = org_of(&sandbox_config(40)).await;
-    let scim = scim_token(&sandbox, &org);
-    let target = plain_member(&sandbox, &org);
-    sandbox.control().set_faults(FaultConfig {
-        scim_patch_no_content: true,
-        ..FaultConfig::default()
-    });
+    let (sandbox, client, scim, target) = patching(|f| f.scim_patch_no_content = true).await;
 
     let user = client
         .scim_set_active(&scim, &target.id, false)
@@ -46,13 +46,7 @@ async fn a_204_no_content_patch_is_success_confirmed_by_a_read_back() {
 
 #[tokio::test]
 async fn a_patch_that_claims_success_but_changed_nothing_is_scim_not_applied() {
-    let (sandbox, org, client) = org_of(&sandbox_config(40)).await;
-    let scim = scim_token(&sandbox, &org);
-    let target = plain_member(&sandbox, &org);
-    sandbox.control().set_faults(FaultConfig {
-        scim_patch_not_applied: true,
-        ..FaultConfig::default()
-    });
+    let (sandbox, client, scim, target) = patching(|f| f.scim_patch_not_applied = true).await;
 
     let err = client
         .scim_set_active(&scim, &target.id, false)
@@ -75,7 +69,7 @@ async fn a_patch_that_claims_success_but_changed_nothing_is_scim_not_applied() {
     assert!(
         sandbox
             .control()
-            .members(&org)
+            .members(&first_org(&sandbox))
             .iter()
             .any(|m| m.id == target.id && m.active),
         "the sandbox really did not change the user"

@@ -8,7 +8,7 @@ use miro_client::{
     Member, MemberFilter, MembersPage, MiroClient, MiroConfig, MiroError, RestLimits, RetryPolicy,
     ScimLimits, SecretString,
 };
-use miro_sandbox::{Sandbox, SandboxConfig};
+use miro_sandbox::{Sandbox, SandboxConfig, SandboxMember};
 use std::time::Duration;
 
 /// Miro's budgets with the window scaled down so a test of many pages takes a fraction of a second.
@@ -75,6 +75,16 @@ pub fn access_token(sandbox: &Sandbox, org: &str) -> SecretString {
 
 pub fn scim_token(sandbox: &Sandbox, org: &str) -> SecretString {
     SecretString::from(sandbox.control().scim_token(org))
+}
+
+/// An active plain member: no admin role in REST, so SCIM may deactivate it.
+pub fn plain_member(sandbox: &Sandbox, org: &str) -> SandboxMember {
+    sandbox
+        .control()
+        .members(org)
+        .into_iter()
+        .find(|m| m.active && m.role == "organization_internal_user" && m.admin_roles.is_empty())
+        .expect("an ordinary active member")
 }
 
 /// Every member, page by page, through the client's stream.
