@@ -1,4 +1,5 @@
-//! A posted form as name/value pairs, repeated names kept (a plan's checkboxes all share `member`).
+//! A posted form as name/value pairs, repeated names kept (a plan's checkboxes all share `member`); a page's
+//! query string is read the same way (`query.rs`).
 //! The CSRF middleware parses it once; handlers take it from the request's extensions.
 
 use axum::extract::FromRequestParts;
@@ -9,7 +10,6 @@ use crate::error::PageError;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FormData(Vec<(String, String)>);
 
-#[allow(dead_code)] // `text`, `all` and `require` serve the action handlers
 impl FormData {
     pub fn parse(body: &[u8]) -> Self {
         FormData(
