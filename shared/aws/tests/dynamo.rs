@@ -637,12 +637,8 @@ async fn sdk_load_honours_aws_endpoint_url() {
 /// recorded is filled in once from its members' keys.
 #[tokio::test]
 async fn member_pages_read_only_the_id_lengths_the_org_has() {
-    let CountedStore {
-        clients,
-        table,
-        store,
-        requests,
-    } = counted_store().await;
+    let counted = counted_store().await;
+    let (store, requests) = (&counted.store, &counted.requests);
     let o = org();
     let members: Vec<_> = (1..=30).map(|n| subscription(&o, n, 10)).collect();
     store.upsert_members(&o, &members).await.unwrap();
@@ -673,28 +669,29 @@ async fn member_pages_read_only_the_id_lengths_the_org_has() {
         .unwrap();
     let lengths_key = |c: &aws_sdk_dynamodb::Client| {
         c.get_item()
-            .table_name(&table)
+            .table_name(&counted.table)
             .key("pk", AttributeValue::S(format!("ORG#{o}")))
             .key("sk", AttributeValue::S("MEMBER_ID_LENGTHS".into()))
             .consistent_read(true)
     };
-    clients
+    counted
+        .clients
         .dynamodb
         .delete_item()
-        .table_name(&table)
+        .table_name(&counted.table)
         .key("pk", AttributeValue::S(format!("ORG#{o}")))
         .key("sk", AttributeValue::S("MEMBER_ID_LENGTHS".into()))
         .send()
         .await
         .unwrap();
-    let fresh = DynamoStore::new(clients.dynamodb.clone(), &table);
+    let fresh = DynamoStore::new(counted.clients.dynamodb.clone(), &counted.table);
     let page = fresh.list_members_page(&o, None, None, 2).await.unwrap();
     assert_eq!(
         page,
         vec![short.clone(), members[0].clone()],
         "the short id first"
     );
-    let item = lengths_key(&clients.dynamodb).send().await.unwrap();
+    let item = lengths_key(&counted.clients.dynamodb).send().await.unwrap();
     let item = item.item().expect("the lengths are recorded again");
     let mut lengths: Vec<_> = item["lengths"].as_ns().unwrap().clone();
     lengths.sort();

@@ -30,6 +30,23 @@ async fn client() -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(&common::sdk().await)
 }
 
+/// A mailer sending as `from` once `identity` (the address or its domain) is an SES identity; its sender check
+/// passes.
+async fn verified_mailer(from: Email, identity: &str) -> SesMailer {
+    let ses = client().await;
+    ses.create_email_identity()
+        .email_identity(identity)
+        .send()
+        .await
+        .expect("create the identity in moto");
+    let mailer = SesMailer::new(ses, from);
+    mailer
+        .check_sender()
+        .await
+        .expect("the sender is covered by an identity");
+    mailer
+}
+
 #[tokio::test]
 async fn an_unverified_sender_is_refused_with_what_to_do() {
     let from = sender();
@@ -60,17 +77,7 @@ async fn an_unverified_sender_is_refused_with_what_to_do() {
 #[tokio::test]
 async fn a_verified_sender_address_sends_the_notice() {
     let from = sender();
-    let ses = client().await;
-    ses.create_email_identity()
-        .email_identity(from.as_str())
-        .send()
-        .await
-        .expect("create the sender identity in moto");
-    let mailer = SesMailer::new(ses, from);
-    mailer
-        .check_sender()
-        .await
-        .expect("the sender is an identity");
+    let mailer = verified_mailer(from.clone(), from.as_str()).await;
     let sent = mailer.send(&notice("ada@example.com")).await.expect("sent");
     assert!(
         sent.message_id.as_deref().is_some_and(|id| !id.is_empty()),
@@ -81,16 +88,6 @@ async fn a_verified_sender_address_sends_the_notice() {
 #[tokio::test]
 async fn a_sender_at_a_verified_domain_sends_the_notice() {
     let from = sender();
-    let ses = client().await;
-    ses.create_email_identity()
-        .email_identity(from.domain())
-        .send()
-        .await
-        .expect("create the domain identity in moto");
-    let mailer = SesMailer::new(ses, from);
-    mailer
-        .check_sender()
-        .await
-        .expect("its domain is an identity");
+    let mailer = verified_mailer(from.clone(), from.domain()).await;
     mailer.send(&notice("ada@example.com")).await.expect("sent");
 }

@@ -6,8 +6,8 @@ mod common;
 use chrono::Utc;
 use common::*;
 use miro_sam_core::audit::{AuditEntry, AuditEvent};
-use miro_sam_core::domain::{AuditEntryId, Email, MemberId, PlanId};
-use miro_sam_core::jobs::{self, JobError, MemberRef, PlanQueueReport, ReclaimOptions};
+use miro_sam_core::domain::{AuditEntryId, Email, MemberId};
+use miro_sam_core::jobs::{self, JobError, MemberRef, ReclaimOptions};
 use miro_sam_core::plan::PlanRefusal;
 use miro_sam_core::policy::{Exemption, ExemptionMatch, Policy};
 use miro_sam_core::ports::{AuditStore, MemberStore, PlanStore, TokenStore};
@@ -19,19 +19,6 @@ use miro_sandbox::ScimOp;
 async fn audit_count(w: &World, keep: impl Fn(&AuditEntry) -> bool) -> usize {
     let entries = w.store.list_audit(&w.org).await.unwrap();
     entries.iter().filter(|e| keep(e)).count()
-}
-
-/// Queues the plan's candidates for the worker, as an approval does.
-async fn enqueue(w: &World, plan_id: PlanId) -> PlanQueueReport {
-    jobs::enqueue_plan(
-        w.deps.store.as_ref(),
-        &w.store,
-        plan_id,
-        false,
-        w.deps.clock.now(),
-    )
-    .await
-    .unwrap()
 }
 
 #[tokio::test]

@@ -3,12 +3,11 @@
 
 mod common;
 
-use chrono::Utc;
+use common::{assert_reclaimed, enqueue, reclaim_with};
 use miro_sam_core::domain::{Email, MemberId, PlanId};
-use miro_sam_core::jobs::{self, ReclaimOptions};
+use miro_sam_core::jobs::ReclaimOptions;
 use miro_sam_core::plan::{ReclaimPlan, candidate_order};
 use miro_sam_core::ports::PlanStore;
-use miro_sam_core::reclaim::ReclaimOutcome;
 
 /// `plan` under a new id with `extra` made-up candidates (ids and emails Miro never issued) added.
 fn grown(plan: &ReclaimPlan, extra: usize) -> ReclaimPlan {
@@ -40,13 +39,10 @@ async fn a_reclaim_message_reads_three_plan_rows_whatever_the_plan_size() {
         w.store.put_plan(&plan).await.unwrap();
         let member = &base.candidates[member].member_id;
         let before = w.store.plan_reads();
-        let r = jobs::reclaim_member(&w.deps, plan.plan_id, member, &opts)
+        let r = reclaim_with(&w, plan.plan_id, member, &opts)
             .await
             .expect("reclaimed");
-        assert!(
-            matches!(r.outcome, ReclaimOutcome::Reclaimed { .. }),
-            "{r:?}"
-        );
+        assert_reclaimed(&r.outcome);
         let after = w.store.plan_reads();
         per_message.push((after.rows - before.rows, after.bytes - before.bytes));
     }
@@ -63,25 +59,9 @@ async fn a_reclaim_message_reads_three_plan_rows_whatever_the_plan_size() {
     // The enqueue job pages: it never holds more than a page of the plan, and queues everyone once.
     let plan = grown(&base, 1_234);
     w.store.put_plan(&plan).await.unwrap();
-    let report = jobs::enqueue_plan(
-        w.deps.store.as_ref(),
-        &w.store,
-        plan.plan_id,
-        false,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let report = enqueue(&w, plan.plan_id).await;
     assert_eq!(report.enqueued, plan.candidates.len());
-    let again = jobs::enqueue_plan(
-        w.deps.store.as_ref(),
-        &w.store,
-        plan.plan_id,
-        false,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let again = enqueue(&w, plan.plan_id).await;
     assert_eq!(
         (again.enqueued, again.already_queued),
         (0, plan.candidates.len())

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use miro_client::{ScimUser, SecretString};
 use miro_sam_core::domain::{MemberId, PlanId, Subscription};
-use miro_sam_core::jobs::{self, JobError, ReclaimOptions, ReclaimResult};
+use miro_sam_core::jobs::{self, JobError, PlanQueueReport, ReclaimOptions, ReclaimResult};
 use miro_sam_core::plan::{Candidate, PlanRefusal, ReclaimPlan};
 use miro_sam_core::ports::{MemberStore, PlanStore};
 use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimRecord};
@@ -26,6 +26,19 @@ pub async fn live_world() -> (World, ReclaimPlan) {
     w.set_live_policy().await;
     let plan = w.download_and_plan().await;
     (w, plan)
+}
+
+/// Queues the plan's candidates for the worker, as an approval does.
+pub async fn enqueue(w: &World, plan_id: PlanId) -> PlanQueueReport {
+    jobs::enqueue_plan(
+        w.deps.store.as_ref(),
+        &w.store,
+        plan_id,
+        false,
+        w.deps.clock.now(),
+    )
+    .await
+    .expect("the plan is queued")
 }
 
 /// The reclaim job for `member` of `plan_id` with `opts`, under the world's dependencies.
