@@ -297,9 +297,7 @@ async fn the_demo_lives_a_month_and_reclaims_only_safe_approved_candidates() {
 
 #[tokio::test]
 async fn a_dry_run_demo_plans_every_day_but_deactivates_nobody() {
-    let out = tempfile::tempdir().unwrap();
-    let args = common::demo::demo_args(out.path(), 300, 3, true);
-    let o = run_demo(&args).await.expect("the demo runs");
+    let (_out, o) = common::demo::ran(300, 3, true).await;
     assert!(!o.plan.candidates.is_empty());
     assert_eq!(o.days.len() as u64, HISTORY_DAYS);
     assert!(o.days.iter().all(|d| d.candidates > 0));

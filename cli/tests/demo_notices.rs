@@ -9,8 +9,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use miro_sam_cli::commands::demo::NOTICE_DAYS;
 use miro_sam_cli::commands::demo::notices::{KEEPS, notice_file, records};
-use miro_sam_cli::commands::demo::{NOTICE_DAYS, run_demo};
 use miro_sam_core::hold::HoldSource;
 use miro_sam_core::notices::NoticeState;
 use miro_sandbox::ScimOp;
@@ -25,9 +25,7 @@ fn names(dir: &std::path::Path, suffix: &str) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn the_demo_tells_members_lets_some_keep_and_reclaims_the_rest_after_the_notice() {
-    let out = tempfile::tempdir().unwrap();
-    let args = common::demo::demo_args(out.path(), 400, 11, false);
-    let o = run_demo(&args).await.expect("the demo runs");
+    let (_out, o) = common::demo::ran(400, 11, false).await;
     let org = o.connected.org_id.clone();
     let n = &o.notices;
     let store = o.ctx.deps.store.clone();
@@ -139,9 +137,7 @@ async fn the_demo_tells_members_lets_some_keep_and_reclaims_the_rest_after_the_n
 
 #[tokio::test]
 async fn a_dry_run_demo_tells_nobody() {
-    let out = tempfile::tempdir().unwrap();
-    let args = common::demo::demo_args(out.path(), 200, 4, true);
-    let o = run_demo(&args).await.expect("the demo runs");
+    let (_out, o) = common::demo::ran(200, 4, true).await;
     assert_eq!(o.notices.month.notified, 0);
     assert!(o.notices.month.silenced.is_some());
     assert!(o.notices.cohort.members.is_empty() && o.notices.keeps.is_empty());
@@ -153,9 +149,7 @@ async fn a_dry_run_demo_tells_nobody() {
 /// notice is still running opens the link, sees the button, presses it and keeps the seat.
 #[tokio::test]
 async fn serve_takes_the_keep_links_the_demo_sent() {
-    let out = tempfile::tempdir().unwrap();
-    let args = common::demo::demo_args(out.path(), 200, 9, false);
-    let o = run_demo(&args).await.expect("the demo runs");
+    let (out, o) = common::demo::ran(200, 9, false).await;
     let org = o.connected.org_id.clone();
     let today = o.control.now().date_naive();
     let all = records(&o.ctx, &org).await.unwrap();

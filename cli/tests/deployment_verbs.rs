@@ -141,16 +141,8 @@ impl Stores {
             env.retain(|(name, _)| name != k);
             env.push((k, v.to_string()));
         }
-        tokio::task::spawn_blocking(move || {
-            let env: Vec<(&str, String)> = env
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (*k, v.clone()))
-                .collect();
-            common::miro_sam(&argv, &env)
-        })
-        .await
-        .unwrap()
+        env.retain(|(_, v)| !v.is_empty());
+        common::miro_sam_blocking(&argv, env).await
     }
 
     fn store(&self, aws: bool) -> &dyn SubscriptionStore {

@@ -26,10 +26,7 @@ impl Operator {
     async fn run(&self, args: &[&str]) -> (i32, String, String) {
         let mut env = self.miro_env();
         env.push((env::DATA_DIR, self.dir.path().display().to_string()));
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        tokio::task::spawn_blocking(move || common::miro_sam(&args, &env))
-            .await
-            .unwrap()
+        common::miro_sam_blocking(args, env).await
     }
 }
 

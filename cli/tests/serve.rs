@@ -6,24 +6,15 @@
 
 mod common;
 
-use miro_sam_cli::args::DemoArgs;
-use miro_sam_cli::commands::demo::run_demo;
 use miro_sam_cli::local_worker::run_round;
 use miro_sam_core::jobs::{Selection, approve_plan, plan_org, request_reactivation, set_policy};
 use miro_sam_core::policy::Approval;
 use miro_sam_core::timeline::MemberChange;
 use miro_sandbox::ScimOp;
 
-fn demo_args(out: &std::path::Path) -> DemoArgs {
-    common::demo::demo_args(out, 150, 11, false)
-}
-
 #[tokio::test]
 async fn serve_prints_a_one_time_login_link_that_opens_the_console_once() {
-    let out = tempfile::tempdir().unwrap();
-    let o = run_demo(&demo_args(out.path()))
-        .await
-        .expect("the demo runs");
+    let (out, o) = common::demo::ran(150, 11, false).await;
     let data = out.path().join("data");
     let (_serve, link) = common::demo::serve(&data, |line| {
         line.contains("/console/local-login?")
@@ -59,10 +50,7 @@ async fn serve_prints_a_one_time_login_link_that_opens_the_console_once() {
 
 #[tokio::test]
 async fn the_worker_carries_out_approved_reclaims_and_queued_undos() {
-    let out = tempfile::tempdir().unwrap();
-    let o = run_demo(&demo_args(out.path()))
-        .await
-        .expect("the demo runs");
+    let (_out, o) = common::demo::ran(150, 11, false).await;
     let ctx = &o.ctx;
     let org = o.connected.org_id.clone();
     let store = ctx.deps.store.as_ref();

@@ -25,10 +25,7 @@ impl Local {
             ("MIRO_SAM_DATA_DIR", self.dir.path().display().to_string()),
             ("USER", "tester".to_owned()),
         ];
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        tokio::task::spawn_blocking(move || common::miro_sam(&args, &env))
-            .await
-            .unwrap()
+        common::miro_sam_blocking(args, env).await
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use miro_sam_cli::args::DemoArgs;
+use miro_sam_cli::commands::demo::{DemoOutcome, run_demo};
 
 /// The demo of `members` members from `seed`, writing into `out`, without `--serve`.
 pub fn demo_args(out: &Path, members: usize, seed: u64, dry_run: bool) -> DemoArgs {
@@ -16,6 +17,16 @@ pub fn demo_args(out: &Path, members: usize, seed: u64, dry_run: bool) -> DemoAr
         serve: false,
         port: 0,
     }
+}
+
+/// The demo of [`demo_args`] run in a fresh directory: the directory (its files stay while the test holds it) and
+/// what the demo did.
+pub async fn ran(members: usize, seed: u64, dry_run: bool) -> (tempfile::TempDir, DemoOutcome) {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_demo(&demo_args(out.path(), members, seed, dry_run))
+        .await
+        .expect("the demo runs");
+    (out, o)
 }
 
 /// Kills the child when the test ends, pass or fail.

@@ -24,3 +24,14 @@ pub fn miro_sam<S: AsRef<std::ffi::OsStr>>(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// [`miro_sam`] on a blocking thread, so that a sandbox serving on the test's runtime keeps answering meanwhile.
+pub async fn miro_sam_blocking<S: AsRef<str>>(
+    args: &[S],
+    env: Vec<(&'static str, String)>,
+) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.as_ref().to_owned()).collect();
+    tokio::task::spawn_blocking(move || miro_sam(&args, &env))
+        .await
+        .unwrap()
+}
