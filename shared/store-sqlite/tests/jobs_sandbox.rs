@@ -187,9 +187,7 @@ async fn an_unchanged_second_download_writes_nothing() {
 
 #[tokio::test]
 async fn reclaiming_the_same_candidate_twice_deactivates_once() {
-    let w = world(300).await;
-    w.set_live_policy().await;
-    let plan = w.download_and_plan().await;
+    let (w, plan) = live_world().await;
     let c = &plan.candidates[0];
 
     let first = reclaim(&w, plan.plan_id, &c.member_id).await;
@@ -207,9 +205,7 @@ async fn reclaiming_the_same_candidate_twice_deactivates_once() {
 
 #[tokio::test]
 async fn recheck_skips_members_who_changed_since_the_plan() {
-    let w = world(300).await;
-    w.set_live_policy().await;
-    let plan = w.download_and_plan().await;
+    let (w, plan) = live_world().await;
     let org = w.org_str();
     let ids: Vec<MemberId> = plan
         .candidates
@@ -287,9 +283,7 @@ async fn recheck_skips_members_who_changed_since_the_plan() {
 
 #[tokio::test]
 async fn a_crash_between_patch_and_audit_completes_without_a_second_patch() {
-    let w = world(300).await;
-    w.set_live_policy().await;
-    let plan = w.download_and_plan().await;
+    let (w, plan) = live_world().await;
     let c = &plan.candidates[0];
     let scim = w.store.get_scim_token(&w.org).await.unwrap();
 
@@ -477,17 +471,14 @@ async fn dry_run_and_cap_refuse_before_any_miro_write() {
 
 #[tokio::test]
 async fn reactivation_undoes_a_reclaim_and_is_audited() {
-    let w = world(300).await;
-    w.set_live_policy().await;
-    let plan = w.download_and_plan().await;
+    let (w, plan) = live_world().await;
     let c = &plan.candidates[0];
     reclaim(&w, plan.plan_id, &c.member_id).await;
     assert!(!w.ground_truth(&c.member_id).active);
 
     let who = MemberRef::Email(Email::parse(&c.email.as_str().to_uppercase()).unwrap());
-    let r = jobs::reactivate(
-        &w.deps,
-        &w.org,
+    let r = reactivate(
+        &w,
         &who,
         "jane.admin.1@acme-corp.example",
         "still needs Miro for the rebrand",
@@ -513,9 +504,8 @@ async fn reactivation_undoes_a_reclaim_and_is_audited() {
         matches!(&entry.event, AuditEvent::Reactivated { why, .. } if why == "still needs Miro for the rebrand")
     );
 
-    let again = jobs::reactivate(
-        &w.deps,
-        &w.org,
+    let again = reactivate(
+        &w,
         &MemberRef::Id(c.member_id.clone()),
         "jane",
         "double click",
@@ -528,9 +518,7 @@ async fn reactivation_undoes_a_reclaim_and_is_audited() {
         2,
         "reactivating an active user sends nothing"
     );
-    let err = jobs::reactivate(&w.deps, &w.org, &who, "jane", " ")
-        .await
-        .unwrap_err();
+    let err = reactivate(&w, &who, "jane", " ").await.unwrap_err();
     assert!(matches!(err, JobError::InvalidRequest(_)));
 
     let report = report_today(&w, &ReportConfig::default()).await;
@@ -545,9 +533,7 @@ async fn reactivation_undoes_a_reclaim_and_is_audited() {
 
 #[tokio::test]
 async fn queued_plans_run_to_completion_once() {
-    let w = world(300).await;
-    w.set_live_policy().await;
-    let plan = w.download_and_plan().await;
+    let (w, plan) = live_world().await;
     let queued = enqueue(&w, plan.plan_id).await;
     assert_eq!(queued.enqueued, plan.candidates.len());
     let again = enqueue(&w, plan.plan_id).await;
@@ -576,9 +562,7 @@ async fn queued_plans_run_to_completion_once() {
 
 #[tokio::test]
 async fn transient_miro_errors_are_retryable_and_leave_the_reclaim_open() {
-    let w = world(300).await;
-    w.set_live_policy().await;
-    let plan = w.download_and_plan().await;
+    let (w, plan) = live_world().await;
     let c = &plan.candidates[0];
 
     w.control.set_faults(miro_sandbox::FaultConfig {

@@ -52,9 +52,8 @@ async fn a_reactivated_member_is_held_out_of_the_next_plans() {
     let (w, plan) = live_world().await;
     let c = &plan.candidates[0];
     assert_reclaimed(&reclaim(&w, plan.plan_id, &c.member_id).await.outcome);
-    let r = jobs::reactivate(
-        &w.deps,
-        &w.org,
+    let r = reactivate(
+        &w,
         &MemberRef::Email(c.email.clone()),
         "jane.admin@acme-corp.example",
         "needs Miro for the rebrand",
@@ -482,9 +481,8 @@ async fn a_204_patch_is_a_success_for_reclaim_and_reactivate() {
     let c = &plan.candidates[0];
     assert_reclaimed(&reclaim(&w, plan.plan_id, &c.member_id).await.outcome);
     assert!(!w.ground_truth(&c.member_id).active);
-    let r = jobs::reactivate(
-        &w.deps,
-        &w.org,
+    let r = reactivate(
+        &w,
         &MemberRef::Email(Email::parse(c.email.as_str()).unwrap()),
         "ops",
         "mistake",

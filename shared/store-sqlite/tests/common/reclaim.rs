@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use miro_client::{ScimUser, SecretString};
 use miro_sam_core::domain::{MemberId, PlanId, Subscription};
-use miro_sam_core::jobs::{self, JobError, PlanQueueReport, ReclaimOptions, ReclaimResult};
+use miro_sam_core::jobs::{
+    self, JobError, MemberRef, PlanQueueReport, ReactivateResult, ReclaimOptions, ReclaimResult,
+};
 use miro_sam_core::plan::{Candidate, PlanRefusal, ReclaimPlan};
 use miro_sam_core::ports::{MemberStore, PlanStore};
 use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimRecord};
@@ -69,6 +71,16 @@ pub async fn refusal(
         Err(JobError::Refused(why)) => why,
         other => panic!("expected the plan to refuse, got {other:?}"),
     }
+}
+
+/// Undoes the reclaim of `who` for `actor`, who says `why`.
+pub async fn reactivate(
+    w: &World,
+    who: &MemberRef,
+    actor: &str,
+    why: &str,
+) -> Result<ReactivateResult, JobError> {
+    jobs::reactivate(&w.deps, &w.org, who, actor, why).await
 }
 
 pub fn assert_reclaimed(outcome: &ReclaimOutcome) {
