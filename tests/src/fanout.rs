@@ -8,6 +8,8 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use download_subscriptions::worker::{Handling, JobResult, WorkerResponse, handle_jobs};
 use download_subscriptions::{DownloadResponse, OrgOutcome, summarize};
 
+use miro_sam_core::domain::OrgId;
+
 use crate::World;
 use crate::reclaim::sqs_record;
 
@@ -32,6 +34,18 @@ impl World {
         download_subscriptions::handle(&self.rt, "schedule", scheduled_event(), None)
             .await
             .expect("the dispatcher runs")
+    }
+
+    /// A one-org invocation (`{"org_id": ...}`, a manual re-run): downloads, plans and queues `org` in-line.
+    pub async fn run_one_org(&self, org: &OrgId) -> DownloadResponse {
+        download_subscriptions::handle(
+            &self.rt,
+            "manual",
+            serde_json::json!({ "org_id": org.as_str() }),
+            None,
+        )
+        .await
+        .expect("the one-org run")
     }
 
     /// Receives one visible message of the download queue (`None` when none is visible).

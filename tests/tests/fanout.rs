@@ -75,17 +75,15 @@ async fn a_worker_at_its_deadline_checkpoints_queues_its_continuation_and_the_or
         .await;
     assert_eq!(r.jobs[0].handling, Handling::Continued, "{:?}", r.jobs);
     assert!(r.response.batch_item_failures.is_empty());
-    let cp =
-        w.rt.deps
-            .store
-            .get_checkpoint(&w.org)
-            .await
-            .unwrap()
-            .expect("a checkpoint");
+    let store = w.rt.deps.store.as_ref();
+    let cp = store
+        .get_checkpoint(&w.org)
+        .await
+        .unwrap()
+        .expect("a checkpoint");
     assert!(cp.pages_done > 0 && cp.cursor.is_some(), "{cp:?}");
     // The worker released its lease: another one can take the org at once.
     let now = w.rt.deps.clock.now();
-    let store = w.rt.deps.store.as_ref();
     let taken = store
         .take_download_lease(&w.org, "probe", now, now + chrono::Duration::seconds(30))
         .await
@@ -121,13 +119,7 @@ async fn a_worker_at_its_deadline_checkpoints_queues_its_continuation_and_the_or
         "exactly the org's members"
     );
     assert!(!w.has_checkpoint().await);
-    let run =
-        w.rt.deps
-            .store
-            .last_download_run(&w.org)
-            .await
-            .unwrap()
-            .unwrap();
+    let run = store.last_download_run(&w.org).await.unwrap().unwrap();
     assert_eq!(
         run.completed_at.date_naive(),
         chrono::Utc::now().date_naive(),

@@ -263,14 +263,7 @@ async fn the_daily_run_sends_one_notice_per_candidate_through_ses_and_a_rerun_se
     let (again, _) = w.daily_run().await;
     let n2 = again.orgs[0].notices.as_ref().expect("ran again");
     assert_eq!((n2.notified, n2.send_failed), (0, 0), "{n2:?}");
-    let one = download_subscriptions::handle(
-        &w.rt,
-        "manual",
-        serde_json::json!({ "org_id": w.org.as_str() }),
-        None,
-    )
-    .await
-    .expect("one-org run");
+    let one = w.run_one_org(&w.org).await;
     assert_eq!(one.orgs[0].status, Status::Done, "{:?}", one.orgs[0]);
     assert_eq!(one.orgs[0].notices.as_ref().unwrap().notified, 0);
     assert_eq!(
@@ -372,14 +365,7 @@ async fn notices_cut_short_by_the_deadline_lose_nobody_and_the_continuation_send
     // A job is queued, then the org is downloaded and planned without notices (a one-org run), so the job finds
     // the download done and only plans and notifies.
     assert_eq!(w.dispatch().await.queued, 1);
-    let first = download_subscriptions::handle(
-        &w.rt,
-        "manual",
-        serde_json::json!({ "org_id": w.org.as_str() }),
-        None,
-    )
-    .await
-    .unwrap();
+    let first = w.run_one_org(&w.org).await;
     assert_eq!(first.orgs[0].status, Status::Done, "{:?}", first.orgs[0]);
     let candidates = first.orgs[0].candidates;
     assert!(candidates > 0);

@@ -70,21 +70,18 @@ async fn the_whole_flow_stores_the_tokens_and_registers_the_org_in_dry_run() {
             .await
             .expect("tokens stored in Secrets Manager");
     assert!(!page.contains(secrecy::ExposeSecret::expose_secret(&bundle.access_token)));
-    let org =
-        w.rt.deps
-            .store
-            .get_org(&w.org)
-            .await
-            .unwrap()
-            .expect("org registered");
+    let store = w.rt.deps.store.as_ref();
+    let org = store
+        .get_org(&w.org)
+        .await
+        .unwrap()
+        .expect("org registered");
     assert_eq!(org.name, "Acme Corp");
-    let policy =
-        w.rt.deps
-            .store
-            .latest_policy(&w.org)
-            .await
-            .unwrap()
-            .expect("a policy");
+    let policy = store
+        .latest_policy(&w.org)
+        .await
+        .unwrap()
+        .expect("a policy");
     assert!(policy.policy.dry_run, "new orgs start in dry run");
     // The secret is where the operator is told to look.
     let secret = format!(

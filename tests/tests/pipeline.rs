@@ -177,14 +177,7 @@ async fn a_dry_run_org_is_planned_but_nothing_is_queued() {
         },
     )
     .await;
-    let run = download_subscriptions::handle(
-        &w.rt,
-        "r",
-        serde_json::json!({ "org_id": w.org.to_string() }),
-        None,
-    )
-    .await
-    .unwrap();
+    let run = w.run_one_org(&w.org).await;
     let o = &run.orgs[0];
     assert!(o.dry_run && o.candidates > 0 && o.enqueued == 0, "{o:?}");
     assert!(
