@@ -3,8 +3,8 @@
 mod common;
 
 use common::{
-    Started, filter_query, get, patch_body, reply, rest_get, scim_filter, scim_patch, set_active,
-    start,
+    Started, filter_query, get, patch_body, reply, rest_get, scim_filter, scim_get, scim_patch,
+    set_active, start,
 };
 use miro_sandbox::{SandboxConfig, SandboxMember, ScimOp};
 use serde_json::json;
@@ -99,8 +99,7 @@ async fn admins_guests_and_bad_bodies_are_refused() {
     assert!(v["detail"].as_str().unwrap().contains("admin role"));
 
     for hidden in [guest, external] {
-        let url = format!("{}/Users/{}", sb.scim_base_url(), hidden.id);
-        let r = get(&c, &url, Some(&scim)).await;
+        let r = scim_get(&c, &sb, &scim, &hidden.id).await;
         assert_eq!(r.status, 404);
         assert_eq!(r.json()["status"], "404");
         let r = set_active(&c, &sb, &scim, &hidden.id, false).await;
@@ -278,12 +277,7 @@ async fn scim_rate_limit_is_per_endpoint_without_headers() {
     assert_eq!(v["scimType"], "tooManyRequests");
     assert!(r.header("x-ratelimit-remaining").is_none());
     assert!(r.header("retry-after").is_none());
-    let r = get(
-        &c,
-        &format!("{}/Users/{}", sb.scim_base_url(), user.id),
-        Some(&scim),
-    )
-    .await;
+    let r = scim_get(&c, &sb, &scim, &user.id).await;
     assert_eq!(r.status, 200, "other endpoints keep their own budget");
     let counters = ctl.counters();
     assert_eq!(counters.rate_limited, 1);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Reply, Started, get, scim_filter, set_active, start};
+use common::{Reply, Started, get, scim_filter, scim_get, set_active, start};
 use miro_sandbox::{EmptyActivity, Sandbox, SandboxConfig, SandboxMember, ScimOp, ScimRoles};
 use serde_json::Value;
 
@@ -42,8 +42,7 @@ impl World {
     }
 
     async fn scim_get(&self, id: &str) -> Reply {
-        let url = format!("{}/Users/{id}", self.sb.scim_base_url());
-        get(&self.c, &url, Some(&self.scim)).await
+        scim_get(&self.c, &self.sb, &self.scim, id).await
     }
 
     async fn scim_filter(&self, filter: &str) -> Value {

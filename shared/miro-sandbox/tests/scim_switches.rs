@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{Started, control_post, get, set_active};
+use common::{Started, control_post, get, scim_get, set_active};
 use miro_sandbox::{FaultConfig, Sandbox, SandboxConfig};
 use serde_json::json;
 
@@ -23,6 +23,18 @@ fn plain_user(sb: &Sandbox, org: &str) -> String {
         .id
 }
 
+/// A sandbox whose SCIM answers misbehave as `fault` sets, with the SCIM token and a plain user to patch.
+async fn patching(
+    fault: impl FnOnce(&mut FaultConfig),
+) -> (reqwest::Client, Sandbox, String, String) {
+    let (c, sb, org, scim) = start().await;
+    let id = plain_user(&sb, &org);
+    let mut faults = FaultConfig::default();
+    fault(&mut faults);
+    sb.control().set_faults(faults);
+    (c, sb, scim, id)
+}
+
 fn epoch_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -32,42 +44,22 @@ fn epoch_now() -> u64 {
 
 #[tokio::test]
 async fn patch_can_answer_204_no_content_and_still_apply() {
-    let (c, sb, org, scim) = start().await;
-    let id = plain_user(&sb, &org);
-    sb.control().set_faults(FaultConfig {
-        scim_patch_no_content: true,
-        ..FaultConfig::default()
-    });
+    let (c, sb, scim, id) = patching(|f| f.scim_patch_no_content = true).await;
     let r = set_active(&c, &sb, &scim, &id, false).await;
     assert_eq!(r.status, 204);
     assert!(r.text.is_empty(), "{}", r.text);
-    let user = get(
-        &c,
-        &format!("{}/Users/{id}", sb.scim_base_url()),
-        Some(&scim),
-    )
-    .await;
+    let user = scim_get(&c, &sb, &scim, &id).await;
     assert_eq!(user.json()["active"], false);
     assert_eq!(sb.control().scim_log().len(), 1);
 }
 
 #[tokio::test]
 async fn patch_can_claim_a_change_it_did_not_make() {
-    let (c, sb, org, scim) = start().await;
-    let id = plain_user(&sb, &org);
-    sb.control().set_faults(FaultConfig {
-        scim_patch_not_applied: true,
-        ..FaultConfig::default()
-    });
+    let (c, sb, scim, id) = patching(|f| f.scim_patch_not_applied = true).await;
     let r = set_active(&c, &sb, &scim, &id, false).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["active"], false, "the answer claims the change");
-    let user = get(
-        &c,
-        &format!("{}/Users/{id}", sb.scim_base_url()),
-        Some(&scim),
-    )
-    .await;
+    let user = scim_get(&c, &sb, &scim, &id).await;
     assert_eq!(user.json()["active"], true, "the read-back shows the truth");
     assert!(sb.control().scim_log().is_empty());
 }

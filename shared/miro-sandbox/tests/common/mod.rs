@@ -157,6 +157,11 @@ pub async fn set_active(
     scim_patch(c, sb, scim, id, body).await
 }
 
+/// `GET /Users/{id}`.
+pub async fn scim_get(c: &reqwest::Client, sb: &Sandbox, scim: &str, id: &str) -> Reply {
+    get(c, &format!("{}/Users/{id}", sb.scim_base_url()), Some(scim)).await
+}
+
 /// `GET /Users?filter=...` with the filter percent-encoded by [`filter_query`].
 pub async fn scim_filter(c: &reqwest::Client, sb: &Sandbox, scim: &str, filter: &str) -> Reply {
     let url = format!("{}/Users?{}", sb.scim_base_url(), filter_query(filter));
