@@ -12,10 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use miro_sam_aws::{Adapters, AwsClients, AwsConfig};
+use miro_sam_aws::AwsClients;
 use miro_sam_core::domain::{OrgId, RegisteredOrg};
-use miro_sam_lambda::{Runtime, env};
+use miro_sam_lambda::env;
 use miro_sam_sqlite::SqliteStore;
 use miro_sam_testkit::world;
 use miro_sandbox::{Sandbox, SandboxConfig};
@@ -23,7 +22,7 @@ use serde::Serialize;
 
 use crate::download::{client_config, credit_floor_s, min_requests, scratch_dir};
 use crate::store::{aws_sdk, new_queue};
-use crate::wiring::sandbox_settings;
+use crate::wiring::{runtime, sandbox_settings, sqs_event};
 
 #[derive(Debug, Clone)]
 pub struct FleetConfig {
@@ -82,23 +81,10 @@ pub async fn run(cfg: &FleetConfig) -> Result<FleetRow, String> {
     let clients = AwsClients::new(&sdk);
     let queue_url = new_queue(&clients, "download").await?;
     let settings = sandbox_settings(&sandbox, (env::DOWNLOAD_QUEUE_URL, queue_url.clone()))?;
-    let adapters = Adapters::from_clients(
-        AwsConfig {
-            table_name: "unused-the-store-is-sqlite".into(),
-            secret_prefix: "miro-sam-bench".into(),
-            reclaim_queue_url: None,
-            oauth_client_secret_name: None,
-        },
-        clients.clone(),
-    );
     let miro = client_config(&sandbox.base_url(), cfg.credits, cfg.window)?;
-    let mut rt = Runtime::new(settings, adapters, miro)
-        .await
-        .map_err(|e| e.to_string())?;
     let dir = scratch_dir("fleet")?;
-    let store = SqliteStore::open(dir.join("fleet.sqlite")).map_err(|e| e.to_string())?;
-    rt.deps.store = Arc::new(store.clone());
-    rt.deps.tokens = Arc::new(store);
+    let store = Arc::new(SqliteStore::open(dir.join("fleet.sqlite")).map_err(|e| e.to_string())?);
+    let rt = runtime(settings, clients.clone(), miro, store.clone(), store).await?;
 
     let now = chrono::Utc::now();
     for id in control.org_ids() {
@@ -155,20 +141,33 @@ pub async fn run(cfg: &FleetConfig) -> Result<FleetRow, String> {
                     .send()
                     .await
                     .map_err(|e| format!("receive: {e}"))?;
-                let Some(m) = out.messages().first() else { continue };
-                let event: SqsEvent = serde_json::from_value(serde_json::json!({"Records": [{
-                    "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
-                    "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                    "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:download",
-                    "awsRegion": "us-east-1"}]}))
-                .map_err(|e| e.to_string())?;
+                let Some(m) = out.messages().first() else {
+                    continue;
+                };
+                let receipt = m.receipt_handle().unwrap_or_default();
+                let message = (
+                    m.message_id().unwrap_or_default(),
+                    receipt,
+                    m.body().unwrap_or_default(),
+                );
+                let event = sqs_event("download", [message])?;
                 // Lambda's 15 minutes minus the margin, as the deployed worker has.
                 let deadline = Instant::now() + Duration::from_secs(840);
-                let r = download_subscriptions::handle_jobs(&rt, &format!("worker-{w}"), event, Some(deadline)).await;
+                let r = download_subscriptions::handle_jobs(
+                    &rt,
+                    &format!("worker-{w}"),
+                    event,
+                    Some(deadline),
+                )
+                .await;
                 handled.fetch_add(1, Ordering::SeqCst);
-                let receipt = m.receipt_handle().unwrap_or_default();
                 if r.response.batch_item_failures.is_empty() {
-                    sqs.delete_message().queue_url(&url).receipt_handle(receipt).send().await.map_err(|e| e.to_string())?;
+                    sqs.delete_message()
+                        .queue_url(&url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
                 } else {
                     sqs.change_message_visibility()
                         .queue_url(&url)
@@ -181,7 +180,11 @@ pub async fn run(cfg: &FleetConfig) -> Result<FleetRow, String> {
                 let finished = r
                     .jobs
                     .iter()
-                    .filter(|j| j.outcome.as_ref().is_some_and(|o| o.status == download_subscriptions::Status::Done))
+                    .filter(|j| {
+                        j.outcome
+                            .as_ref()
+                            .is_some_and(|o| o.status == download_subscriptions::Status::Done)
+                    })
                     .count();
                 done.fetch_add(finished, Ordering::SeqCst);
             }

@@ -6,24 +6,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use miro_client::MiroClient;
-use miro_sam_core::domain::OrgId;
-use miro_sam_core::jobs::{
-    Deps, JobError, ReclaimOptions, ReclaimResult, download_org, plan_org, reclaim_member,
-    set_policy,
-};
-use miro_sam_core::plan::ReclaimPlan;
+use miro_sam_core::domain::{OrgId, PlanId};
+use miro_sam_core::jobs::{Deps, JobError, download_org, plan_org, set_policy};
+use miro_sam_core::plan::{Candidate, ReclaimPlan};
 use miro_sam_core::ports::ReclaimRequest;
-use miro_sam_core::reclaim::ReclaimOutcome;
-use miro_sam_lambda::env;
+use miro_sam_lambda::{Runtime, env};
 use miro_sam_sqlite::SqliteStore;
 use miro_sam_testkit::world::{self, SandboxWorld, Tokens};
 use miro_sandbox::{SandboxConfig, ScimOp};
+use reclaim_subscription::BatchCounts;
 use serde::Serialize;
 
 use crate::download::{client_config, credit_floor_s, scratch_dir};
 use crate::store::{BenchStore, aws_endpoint, aws_sdk, new_table};
 use crate::table::Table;
-use crate::wiring::sandbox_settings;
+use crate::wiring::{runtime, sandbox_settings, sqs_event, unused_aws_clients};
 
 #[derive(Debug, Clone)]
 pub struct ReclaimConfig {
@@ -122,25 +119,69 @@ struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, result: Result<ReclaimResult, JobError>) {
-        match result {
-            Ok(r) => match r.outcome {
-                ReclaimOutcome::Reclaimed { .. } => self.reclaimed += 1,
-                ReclaimOutcome::Skipped { .. } => self.skipped += 1,
-                ReclaimOutcome::Failed { .. } => self.failed += 1,
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, "reclaim failed");
-                self.errors += 1;
-            }
-        }
+    /// One batch's counts. A message the worker hands back (to retry, or malformed) is an error here: the bench
+    /// does not deliver it again.
+    fn add(&mut self, c: &BatchCounts) {
+        self.reclaimed += c.reclaimed;
+        self.skipped += c.skipped;
+        self.failed += c.failed;
+        self.errors += c.retried + c.malformed + c.unstarted;
     }
 
-    fn add(&mut self, other: &Tally) {
+    fn merge(&mut self, other: &Tally) {
         self.reclaimed += other.reclaimed;
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.errors += other.errors;
+    }
+}
+
+/// Messages per invocation of the reclaim worker: the event source mapping's `BatchSize` in infra/template.yaml.
+const BATCH: usize = 10;
+
+/// The queue's messages for `candidates` of the plan `plan_id`, as approving the plan sends them.
+fn messages<'a>(
+    plan_id: PlanId,
+    org: &OrgId,
+    candidates: impl IntoIterator<Item = &'a Candidate>,
+) -> Mutex<VecDeque<String>> {
+    let bodies = candidates.into_iter().map(|c| {
+        ReclaimRequest::new(
+            plan_id,
+            org.clone(),
+            c.member_id.clone(),
+            c.email.clone(),
+            c.reason.clone(),
+        )
+        .to_json()
+    });
+    Mutex::new(bodies.collect())
+}
+
+/// One reclaim worker as Lambda runs it: batches of [`BATCH`] messages taken from `queue` and handed to
+/// `reclaim_subscription::handle_batch` until the queue is empty.
+async fn work_off(rt: &Runtime, queue: &Mutex<VecDeque<String>>) -> Result<Tally, String> {
+    let mut tally = Tally::default();
+    loop {
+        let batch: Vec<String> = {
+            let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+            let n = q.len().min(BATCH);
+            q.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            return Ok(tally);
+        }
+        let ids: Vec<String> = batch
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().to_string())
+            .collect();
+        let records = ids
+            .iter()
+            .zip(&batch)
+            .map(|(id, body)| (id.as_str(), id.as_str(), body.as_str()));
+        let (_, counts) =
+            reclaim_subscription::handle_batch(rt, sqs_event("reclaim", records)?).await;
+        tally.add(&counts);
     }
 }
 
@@ -209,22 +250,11 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
     )?)
     .map_err(|x| e(&x))?;
     let plan = planned(&deps, &org, sc.candidates, "the scenario").await?;
-    let queue: VecDeque<String> = plan
-        .candidates
-        .iter()
-        .take(sc.candidates)
-        .map(|c| {
-            ReclaimRequest::new(
-                plan.plan_id,
-                org.clone(),
-                c.member_id.clone(),
-                c.email.clone(),
-                c.reason.clone(),
-            )
-            .to_json()
-        })
-        .collect();
-    let queue = Arc::new(Mutex::new(queue));
+    let queue = Arc::new(messages(
+        plan.plan_id,
+        &org,
+        plan.candidates.iter().take(sc.candidates),
+    ));
 
     // Each worker's Miro configuration, scaled exactly as the reclaim Lambda scales it.
     let mut settings = sandbox_settings(
@@ -241,40 +271,27 @@ async fn scenario(cfg: &ReclaimConfig, sc: &Scenario) -> Result<ReclaimRow, Stri
     let before_patches = control.scim_log().len();
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for w in 0..sc.workers_busy {
-        let deps = Deps {
-            client: MiroClient::new(worker_config.clone()).map_err(|x| e(&x))?,
-            ..deps.clone()
-        };
+    for _ in 0..sc.workers_busy {
+        // Each worker its own cold start: its own client, paced to its share.
+        let rt = runtime(
+            settings.clone(),
+            unused_aws_clients(),
+            worker_config.clone(),
+            deps.store.clone(),
+            deps.tokens.clone(),
+        )
+        .await?;
         let queue = queue.clone();
         tasks.push(tokio::spawn(async move {
-            let opts = ReclaimOptions {
-                override_dry_run: false,
-                actor: format!("bench worker {w}"),
-                approved_by: None,
-            };
-            let mut t = Tally::default();
-            loop {
-                let Some(body) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
-                    break;
-                };
-                let req = match ReclaimRequest::from_json(&body) {
-                    Ok(r) => r,
-                    Err(_) => {
-                        t.errors += 1;
-                        continue;
-                    }
-                };
-                t.count(reclaim_member(&deps, req.plan_id, &req.member_id, &opts).await);
-            }
-            (t, deps.client.stats())
+            let t = work_off(&rt, &queue).await;
+            (t, rt.deps.client.stats())
         }));
     }
     let mut tally = Tally::default();
     let mut client_rate_limited = 0;
     for task in tasks {
         let (t, stats) = task.await.map_err(|x| e(&x))?;
-        tally.add(&t);
+        tally.merge(&t?);
         client_rate_limited += stats.rate_limited;
     }
     let wall_s = started.elapsed().as_secs_f64();
@@ -450,28 +467,26 @@ async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<Reads
         Tokens::BOTH,
     )
     .await;
-    deps.client = MiroClient::new(client_config(
-        &sandbox.base_url(),
-        100_000,
-        Duration::from_secs(1),
-    )?)
-    .map_err(|x| e(&x))?;
+    let miro = client_config(&sandbox.base_url(), 100_000, Duration::from_secs(1))?;
+    deps.client = MiroClient::new(miro.clone()).map_err(|x| e(&x))?;
     let real = planned(&deps, &org, cfg.messages, "the reads benchmark").await?;
     let messaged: Vec<_> = real.candidates[..cfg.messages].to_vec();
     let plan = padded(&real, size, cfg.messages)?;
     port.put_plan(&plan).await.map_err(|x| e(&x))?;
     let whole_plan_kib = serde_json::to_vec(&plan).map_err(|x| e(&x))?.len() as f64 / 1024.0;
 
-    let opts = ReclaimOptions {
-        override_dry_run: false,
-        actor: "bench reads".into(),
-        approved_by: None,
-    };
+    let settings = sandbox_settings(&sandbox, (env::RECLAIM_WORKERS, "1".into()))?;
+    let rt = runtime(
+        settings,
+        unused_aws_clients(),
+        miro,
+        deps.store.clone(),
+        deps.tokens.clone(),
+    )
+    .await?;
+    let queue = messages(plan.plan_id, &org, &messaged);
     let before = store.reads();
-    let mut outcomes = Tally::default();
-    for c in &messaged {
-        outcomes.count(reclaim_member(&deps, plan.plan_id, &c.member_id, &opts).await);
-    }
+    let outcomes = work_off(&rt, &queue).await?;
     let after = store.reads();
     sandbox.shutdown().await;
     let per = |a: u64, b: u64| (a - b) as f64 / cfg.messages as f64;
@@ -499,7 +514,7 @@ async fn reads_for(cfg: &ReadsConfig, dynamo: bool, size: usize) -> Result<Reads
 /// messages. It is made a second later than `real`, so it is the org's latest plan: a message of an older plan
 /// is skipped as superseded, and this benchmark measures reclaims.
 fn padded(real: &ReclaimPlan, size: usize, keep: usize) -> Result<ReclaimPlan, String> {
-    use miro_sam_core::domain::{Email, MemberId, PlanId};
+    use miro_sam_core::domain::{Email, MemberId};
     let template = real
         .candidates
         .first()
