@@ -89,41 +89,23 @@ pub(crate) async fn overview(p: PageRequest) -> Result<Response, PageError> {
     let org_id = &admin.session.org;
     let store = st.deps.store.as_ref();
     let now = st.now();
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
 
-    let latest = got(
-        store.latest_snapshot(org_id).await,
-        "the latest snapshot",
-        &mut problems,
-    );
+    let latest = problems.got(store.latest_snapshot(org_id).await, "the latest snapshot");
     let today = now.date_naive();
-    let series = got(
+    let series = problems.got(
         store
             .list_snapshots(org_id, today - Duration::days(SERIES_DAYS), today)
             .await,
         "the snapshots",
-        &mut problems,
     );
-    let header = got(
-        store.latest_plan_header(org_id).await,
-        "the latest plan",
-        &mut problems,
-    );
-    let run = got(
-        store.last_download_run(org_id).await,
-        "the last download",
-        &mut problems,
-    );
-    let checkpoint = got(
+    let header = problems.got(store.latest_plan_header(org_id).await, "the latest plan");
+    let run = problems.got(store.last_download_run(org_id).await, "the last download");
+    let checkpoint = problems.got(
         store.get_checkpoint(org_id).await,
         "the download checkpoint",
-        &mut problems,
     );
-    let pause = got(
-        store.get_pause(org_id).await,
-        "the pause switch",
-        &mut problems,
-    );
+    let pause = problems.got(store.get_pause(org_id).await, "the pause switch");
     let price = st.config.price_per_seat_month_minor;
     let currency = st.config.currency.as_str();
 
@@ -198,7 +180,7 @@ pub(crate) async fn overview(p: PageRequest) -> Result<Response, PageError> {
             (rows, note)
         }
         Err(e) => {
-            problems.push(format!("the reclaim counts: {e}"));
+            problems.note("the reclaim counts", e);
             (Vec::new(), None)
         }
     };
@@ -206,7 +188,7 @@ pub(crate) async fn overview(p: PageRequest) -> Result<Response, PageError> {
     let (notices, notices_empty) = match notice_stats(store, store, org_id).await {
         Ok(n) => (Some(n.rows()), n.is_empty()),
         Err(e) => {
-            problems.push(format!("the notice counts: {e}"));
+            problems.note("the notice counts", e);
             (None, false)
         }
     };
@@ -230,7 +212,7 @@ pub(crate) async fn overview(p: PageRequest) -> Result<Response, PageError> {
             href: None,
         }),
         Ok(_) => {}
-        Err(e) => problems.push(format!("the org's Miro connection: {e}")),
+        Err(e) => problems.note("the org's Miro connection", e),
     }
     match st.deps.tokens.get_scim_token(org_id).await {
         Ok(_) => {}
@@ -240,7 +222,7 @@ pub(crate) async fn overview(p: PageRequest) -> Result<Response, PageError> {
                 .into(),
             href: None,
         }),
-        Err(e) => problems.push(format!("the SCIM token: {e}")),
+        Err(e) => problems.note("the SCIM token", e),
     }
     match &run {
         None => alerts.push(Alert {
@@ -309,17 +291,28 @@ pub(crate) async fn overview(p: PageRequest) -> Result<Response, PageError> {
                 when(c.updated_at)
             )
         }),
-        problems,
+        problems: problems.0,
     };
     Ok(html(&page))
 }
 
 /// The value, or its default with the failure noted for the page.
-fn got<T: Default>(r: Result<T, StoreError>, what: &str, problems: &mut Vec<String>) -> T {
-    r.unwrap_or_else(|e| {
-        problems.push(format!("{what}: {e}"));
-        T::default()
-    })
+/// The parts of the page that could not be read, each as "what: why"; the page shows the rest.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    /// The value read, or its type's empty value with the failure noted as `what`'s.
+    fn got<T: Default>(&mut self, r: Result<T, StoreError>, what: &str) -> T {
+        r.unwrap_or_else(|e| {
+            self.note(what, e);
+            T::default()
+        })
+    }
+
+    fn note(&mut self, what: &str, e: impl std::fmt::Display) {
+        self.0.push(format!("{what}: {e}"));
+    }
 }
 
 fn series_chart(series: &[OrgSnapshot]) -> Option<String> {
