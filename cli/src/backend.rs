@@ -10,7 +10,7 @@ use miro_sam_core::jobs::Deps;
 use miro_sam_core::ports::ReclaimQueue;
 
 use crate::args::{Global, StoreKind};
-use crate::context::Ctx;
+use crate::context::{Ctx, only_org};
 use crate::failure::{CmdResult, Failure};
 
 /// Where the state lives.
@@ -132,21 +132,11 @@ impl Backend {
             }
             return Ok(org);
         }
-        let orgs = self.deps.store.list_orgs().await?;
-        match orgs.as_slice() {
-            [] => Err(Failure::needs_action(format!(
+        only_org(&self.deps.store.list_orgs().await?, || {
+            Failure::needs_action(format!(
                 "no Miro org is connected to {} yet: {connect}",
                 self.describe()
-            ))),
-            [one] => Ok(one.id.clone()),
-            many => Err(Failure::usage(format!(
-                "{} orgs are connected; choose one with --org ({})",
-                many.len(),
-                many.iter()
-                    .map(|o| o.id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+            ))
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! What every command needs, built once from the global options: the embedded store, the Miro client, the clock.
 
 use miro_client::{MiroClient, MiroConfig, OAuthApp, SecretString};
-use miro_sam_core::domain::OrgId;
+use miro_sam_core::domain::{OrgId, RegisteredOrg};
 use miro_sam_core::jobs::Deps;
 use miro_sam_core::ports::{OrgStore, SystemClock};
 use miro_sam_sqlite::SqliteStore;
@@ -63,21 +63,28 @@ impl Ctx {
         if let Some(o) = &global.org {
             return Ok(OrgId::parse(o)?);
         }
-        let orgs = self.store.list_orgs().await?;
-        match orgs.as_slice() {
-            [] => Err(Failure::needs_action(
+        only_org(&self.store.list_orgs().await?, || {
+            Failure::needs_action(
                 "no Miro org is connected yet: run `miro-sam connect` (or `miro-sam demo` to try it on a sandbox)",
-            )),
-            [one] => Ok(one.id.clone()),
-            many => Err(Failure::usage(format!(
-                "{} orgs are connected; choose one with --org ({})",
-                many.len(),
-                many.iter()
-                    .map(|o| o.id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+            )
+        })
+    }
+}
+
+/// The one connected org when `--org` is not given; `none` says what to do when there is no org, and more than
+/// one asks for `--org`, listing them.
+pub(crate) fn only_org(orgs: &[RegisteredOrg], none: impl FnOnce() -> Failure) -> CmdResult<OrgId> {
+    match orgs {
+        [] => Err(none()),
+        [one] => Ok(one.id.clone()),
+        many => Err(Failure::usage(format!(
+            "{} orgs are connected; choose one with --org ({})",
+            many.len(),
+            many.iter()
+                .map(|o| o.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }
 

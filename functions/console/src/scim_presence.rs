@@ -5,7 +5,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client as SecretsClient;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use chrono::{DateTime, Utc};
 use miro_sam_aws::SecretsTokenStore;
 use miro_sam_core::StoreError;
@@ -23,24 +22,9 @@ impl ConsoleTokens {
         ConsoleTokens { tokens, secrets }
     }
 
-    /// Whether the org's SCIM secret exists and is not scheduled for deletion (Secrets Manager
-    /// `DescribeSecret`: metadata, never the value).
+    /// Whether the org's SCIM secret exists and is not scheduled for deletion (metadata, never the value).
     pub async fn scim_token_stored(&self, org: &OrgId) -> Result<bool, StoreError> {
-        let name = self.tokens.scim_secret_name(org);
-        match self.secrets.describe_secret().secret_id(&name).send().await {
-            Ok(out) => Ok(out.deleted_date().is_none()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::Backend(format!(
-                "cannot tell whether the SCIM token of org {org} is stored (Secrets Manager DescribeSecret on \
-                 secret {name}): {}",
-                DisplayErrorContext(&e)
-            ))),
-        }
+        miro_sam_aws::scim_token_stored(&self.secrets, &self.tokens, org).await
     }
 }
 

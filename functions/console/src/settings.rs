@@ -3,7 +3,7 @@
 //! `AwsConfig` every function reads.
 
 use miro_sam_core::domain::Email;
-use miro_sam_lambda::env;
+use miro_sam_lambda::{SettingsError, env, read_var};
 use url::Url;
 
 /// Where the console lives under the HTTP API (the template routes `/console` and `/console/{proxy+}` here).
@@ -20,20 +20,8 @@ pub struct ConsoleSettings {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConsoleSettingsError {
-    #[error("environment variable {var} is not set: it must hold {what}")]
-    Missing {
-        var: &'static str,
-        what: &'static str,
-    },
-    #[error("environment variable {var} is invalid ({value:?}): {why}")]
-    Invalid {
-        var: &'static str,
-        value: String,
-        why: String,
-    },
-}
+/// The console's settings are refused as every function's are: naming the variable and the value.
+pub type ConsoleSettingsError = SettingsError;
 
 impl ConsoleSettings {
     pub fn from_env() -> Result<Self, ConsoleSettingsError> {
@@ -44,16 +32,8 @@ impl ConsoleSettings {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConsoleSettingsError> {
-        let read = |var: &str| {
-            lookup(var)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let invalid = |var: &'static str, value: &str, why: String| ConsoleSettingsError::Invalid {
-            var,
-            value: value.to_owned(),
-            why,
-        };
+        let read = |var: &str| read_var(&lookup, var);
+        let invalid = SettingsError::invalid;
 
         let session_key_name =
             read(env::CONSOLE_SESSION_KEY_NAME).ok_or(ConsoleSettingsError::Missing {
@@ -221,17 +201,8 @@ mod tests {
             ];
             pairs.retain(|(k, _)| *k != var);
             pairs.push((var, value));
-            match ConsoleSettings::from_lookup(lookup(&pairs)).unwrap_err() {
-                ConsoleSettingsError::Invalid {
-                    var: named,
-                    value: shown,
-                    ..
-                } => {
-                    assert_eq!(named, var, "{value}");
-                    assert_eq!(shown, value);
-                }
-                other => panic!("{var}={value:?}: expected Invalid, got {other}"),
-            }
+            let err = ConsoleSettings::from_lookup(lookup(&pairs)).unwrap_err();
+            assert_eq!(err.refused(), Some((var, value)), "{err}");
         }
     }
 }
