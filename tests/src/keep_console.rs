@@ -8,20 +8,22 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-use miro_client::{License, Member, MiroClient, MiroConfig, Role, SecretString};
+use chrono::{Duration, Utc};
+use miro_client::SecretString;
 use miro_sam_console::{ConsoleConfig, ConsoleDeps, router};
-use miro_sam_core::domain::{OrgId, PlanId, RegisteredOrg, Subscription};
-use miro_sam_core::jobs::{plan_org_streamed, set_policy};
+use miro_sam_core::domain::{OrgId, PlanId, RegisteredOrg};
+use miro_sam_core::jobs::plan_org_streamed;
 use miro_sam_core::notices::{
     DigestChannels, NoticeDeps, NoticeSettings, OrgNoticeReport, notices_after_plan,
 };
-use miro_sam_core::policy::{Policy, ReclaimCap};
+use miro_sam_core::policy::Policy;
 use miro_sam_core::ports::{
-    FixedClock, Mailer, MemberStore, OrgStore, ReclaimQueue, SubscriptionStore, TokenStore,
+    FixedClock, Mailer, OrgStore, ReclaimQueue, SubscriptionStore, TokenStore,
 };
 use miro_sam_links::SignedKeepLinks;
 use miro_sam_sqlite::SqliteStore;
+use miro_sam_testkit::notice_world;
+use miro_sam_testkit::world::client_for;
 use miro_sandbox::{Sandbox, SandboxConfig};
 use secrecy::SecretBox;
 
@@ -30,7 +32,6 @@ use crate::serve::{Served, serve};
 /// The deployment's keep-link key: the notice run signs with it, the console verifies with it.
 pub const KEEP_LINK_KEY: &str = "keep-link-key-of-this-test-deployment";
 pub const ORG_NAME: &str = "Acme Corp";
-const ORG_ID: &str = "3074457345821141000";
 
 pub struct KeepConsole {
     pub store: SqliteStore,
@@ -45,20 +46,6 @@ pub struct KeepConsole {
     _sandbox: Sandbox,
 }
 
-/// A paid member who was last active `idle` ago.
-fn member(n: u64, now: DateTime<Utc>, idle: Duration) -> Member {
-    Member {
-        id: (3_458_764_517_517_800_000u64 + n).to_string(),
-        email: format!("user{n}@example.com"),
-        active: true,
-        role: Role::InternalUser,
-        license: License::Full,
-        license_assigned_at: Some(now - Duration::days(400)),
-        last_activity_at: Some(now - idle),
-        admin_roles: vec![],
-    }
-}
-
 impl KeepConsole {
     /// `candidates` members idle for 150 days under `policy` (live: not a dry run, so notices go out), planned
     /// today, and the console serving the org with [`KEEP_LINK_KEY`].
@@ -66,7 +53,7 @@ impl KeepConsole {
         assert!(!policy.dry_run, "notices are silent on a dry run");
         let now = Utc::now();
         let clock = Arc::new(FixedClock::new(now));
-        let org = OrgId::parse(ORG_ID).expect("org id");
+        let org = notice_world::org();
         let store = SqliteStore::in_memory()
             .expect("store")
             .with_clock(clock.clone());
@@ -79,15 +66,9 @@ impl KeepConsole {
             .await
             .expect("org");
         let members: Vec<_> = (1..=candidates)
-            .map(|n| {
-                Subscription::from_member(&org, &member(n, now, Duration::days(150)), now)
-                    .expect("member")
-            })
+            .map(|n| notice_world::member(n, now - Duration::days(150)))
             .collect();
-        store.upsert_members(&org, &members).await.expect("members");
-        set_policy(&store, &org, &policy, "admin@example.com", now)
-            .await
-            .expect("policy");
+        notice_world::seed_org(&store, &org, &members, &policy, now).await;
         let plan = plan_org_streamed(&store, &org, "daily run", now)
             .await
             .expect("plan");
@@ -100,10 +81,7 @@ impl KeepConsole {
         let sandbox = Sandbox::start(SandboxConfig::with_members(1))
             .await
             .expect("sandbox starts");
-        let client = MiroClient::new(
-            MiroConfig::for_base_url(&sandbox.base_url()).expect("the sandbox's URL"),
-        )
-        .expect("Miro client");
+        let client = client_for(&sandbox);
         let deps = ConsoleDeps {
             store: Arc::new(store.clone()) as Arc<dyn SubscriptionStore>,
             tokens: Arc::new(store.clone()) as Arc<dyn TokenStore>,
@@ -164,23 +142,11 @@ impl KeepConsole {
 
     /// The notice run's ports over the console's store, sending with `mailer`.
     pub fn notice_deps(&self, mailer: Arc<dyn Mailer>) -> NoticeDeps {
-        NoticeDeps {
-            store: Arc::new(self.store.clone()),
-            notices: Arc::new(self.store.clone()),
-            mailer,
-            clock: self.clock.clone(),
-        }
+        notice_world::notice_deps(Arc::new(self.store.clone()), mailer, self.clock.clone())
     }
 }
 
 /// A live policy whose cap lets every candidate through.
 pub fn notice_policy() -> Policy {
-    Policy {
-        dry_run: false,
-        cap: ReclaimCap {
-            max_count: Some(100),
-            max_percent: None,
-        },
-        ..Policy::default()
-    }
+    notice_world::reclaiming_policy(100)
 }
