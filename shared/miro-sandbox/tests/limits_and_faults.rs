@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Started, client, control_post, get, start};
+use common::{Started, client, control_post, get, rest_get, start};
 use miro_sandbox::{FaultConfig, OrgSpec, Sandbox, SandboxConfig};
 use serde_json::json;
 
@@ -170,21 +170,17 @@ async fn control_plane_over_http() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        get(&c, &format!("{base}/v2/orgs/{org}"), Some(&access))
-            .await
-            .status,
-        200
-    );
+    let org_status = rest_get(&c, &sb, &format!("/v2/orgs/{org}"), &access)
+        .await
+        .status;
+    assert_eq!(org_status, 200);
 
     let r = control_post(&c, &sb, "faults", json!({"rate_limit_burst": 1})).await;
     assert_eq!(r.status, 204, "{}", r.text);
-    assert_eq!(
-        get(&c, &format!("{base}/v2/orgs/{org}"), Some(&access))
-            .await
-            .status,
-        429
-    );
+    let org_status = rest_get(&c, &sb, &format!("/v2/orgs/{org}"), &access)
+        .await
+        .status;
+    assert_eq!(org_status, 429);
     let r = c
         .post(format!("{base}/_sandbox/faults"))
         .body("nonsense")
@@ -195,12 +191,10 @@ async fn control_plane_over_http() {
 
     let r = control_post(&c, &sb, "advance-clock", json!({"seconds": 7200})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        get(&c, &format!("{base}/v2/orgs/{org}"), Some(&access))
-            .await
-            .status,
-        401
-    );
+    let org_status = rest_get(&c, &sb, &format!("/v2/orgs/{org}"), &access)
+        .await
+        .status;
+    assert_eq!(org_status, 401);
 
     let counters = get(&c, &format!("{base}/_sandbox/counters"), None)
         .await

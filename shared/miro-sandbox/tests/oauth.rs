@@ -55,6 +55,16 @@ async fn org_status(c: &reqwest::Client, sb: &Sandbox, token: &str) -> u16 {
         .status
 }
 
+/// The code flow's first access and refresh tokens.
+async fn signed_in(c: &reqwest::Client, sb: &Sandbox) -> (String, String) {
+    let cb = authorize(c, sb, "x").await;
+    let r = token_form(c, sb, &code_params(&cb["code"])).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    let token = |name: &str| v[name].as_str().expect("a token").to_string();
+    (token("access_token"), token("refresh_token"))
+}
+
 fn assert_oauth_error(r: &Reply, code: &str) {
     assert_eq!(r.status, 400, "{}", r.text);
     let v = r.json();
@@ -141,10 +151,7 @@ async fn code_flow_form_and_query_with_single_use_codes() {
 #[tokio::test]
 async fn refresh_rotates_strictly_and_tokens_expire() {
     let Started { c, sb, .. } = start(SandboxConfig::with_members(5)).await;
-    let cb = authorize(&c, &sb, "x").await;
-    let first = token_form(&c, &sb, &code_params(&cb["code"])).await.json();
-    let access1 = first["access_token"].as_str().unwrap().to_string();
-    let refresh1 = first["refresh_token"].as_str().unwrap().to_string();
+    let (access1, refresh1) = signed_in(&c, &sb).await;
 
     sb.control().advance_clock(Duration::from_secs(3600));
     assert_eq!(
@@ -192,10 +199,7 @@ async fn refresh_rotates_strictly_and_tokens_expire() {
 async fn a_refresh_ends_the_old_access_token_at_once() {
     // Miro: after a refresh "the old access token and refresh token are no longer valid", expired or not.
     let Started { c, sb, .. } = start(SandboxConfig::with_members(5)).await;
-    let cb = authorize(&c, &sb, "x").await;
-    let first = token_form(&c, &sb, &code_params(&cb["code"])).await.json();
-    let access1 = first["access_token"].as_str().unwrap().to_string();
-    let refresh1 = first["refresh_token"].as_str().unwrap().to_string();
+    let (access1, refresh1) = signed_in(&c, &sb).await;
     assert_eq!(org_status(&c, &sb, &access1).await, 200);
 
     let r = token_form(&c, &sb, &refresh_params(&refresh1)).await;

@@ -54,6 +54,18 @@ async fn token(c: &reqwest::Client, sb: &Sandbox, params: &[(&str, &str)]) -> Re
     token_form(c, sb, &form).await
 }
 
+async fn refresh(c: &reqwest::Client, sb: &Sandbox, refresh_token: &str) -> Reply {
+    token(
+        c,
+        sb,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
 async fn token_info(c: &reqwest::Client, sb: &Sandbox, access: &str) -> Reply {
     get(
         c,
@@ -351,15 +363,7 @@ async fn a_second_authorization_by_the_same_user_ends_their_earlier_tokens() {
         "every earlier token of the user"
     );
     assert!(!ctl.refresh_token_is_live(&connect.refresh));
-    let r = token(
-        &c,
-        &sb,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &connect.refresh),
-        ],
-    )
-    .await;
+    let r = refresh(&c, &sb, &connect.refresh).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["code"], "invalid_grant");
 
@@ -368,15 +372,7 @@ async fn a_second_authorization_by_the_same_user_ends_their_earlier_tokens() {
     assert!(ctl.refresh_token_is_live(&member.refresh));
     assert!(ctl.access_token_is_live(&other_org_token));
     assert!(ctl.refresh_token_is_live(&again.refresh));
-    let r = token(
-        &c,
-        &sb,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &again.refresh),
-        ],
-    )
-    .await;
+    let r = refresh(&c, &sb, &again.refresh).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
@@ -398,15 +394,7 @@ async fn with_reinstalls_switched_off_earlier_tokens_keep_working() {
         member_status(&c, &sb, &org, &admin, &second.access).await,
         200
     );
-    let r = token(
-        &c,
-        &sb,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &first.refresh),
-        ],
-    )
-    .await;
+    let r = refresh(&c, &sb, &first.refresh).await;
     assert_eq!(r.status, 200, "{}", r.text);
 
     // Switched on again (Rust API): the next sign-in ends both earlier pairs.
