@@ -68,8 +68,7 @@ async fn approving_the_whole_plan_queues_nobody_whose_notice_is_not_due_and_says
     let plan = seed_with_notices(&c).await;
     let reclaim_on = told_today(&c, &plan).await;
     let b = c.signed_in_browser().await;
-    let (_, page) = c.get(&b, "/plans").await;
-    let csrf = csrf_of(&page);
+    let (_, csrf) = c.form_page(&b, "/plans").await;
 
     let (status, page) = c.approve_plan(&b, plan.plan_id, &csrf).await;
     assert_eq!(status, 200, "{page}");
@@ -99,8 +98,7 @@ async fn a_selection_whose_members_wait_for_their_notice_queues_only_the_due_one
         .unwrap();
 
     let b = c.signed_in_browser().await;
-    let (_, page) = c.get(&b, "/plans").await;
-    let csrf = csrf_of(&page);
+    let (_, csrf) = c.form_page(&b, "/plans").await;
     let (waiting, due_id) = (plan.candidates[2].member_id.to_string(), due.to_string());
     let (status, page) = c
         .select(

@@ -430,8 +430,7 @@ async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
 async fn an_invalid_policy_shows_the_error_and_stores_nothing() {
     let c = console(Options::default()).await;
     let b = c.signed_in_browser().await;
-    let (_, page) = c.get(&b, "/policy").await;
-    let csrf = csrf_of(&page);
+    let (_, csrf) = c.form_page(&b, "/policy").await;
     let before = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
     let version = before.version.to_string();
 
@@ -481,8 +480,7 @@ async fn an_invalid_policy_shows_the_error_and_stores_nothing() {
 async fn exemptions_are_added_and_removed_as_policy_versions() {
     let c = console(Options::default()).await;
     let b = c.signed_in_browser().await;
-    let (_, page) = c.get(&b, "/exemptions").await;
-    let csrf = csrf_of(&page);
+    let (_, csrf) = c.form_page(&b, "/exemptions").await;
     let v1 = c.policy_version().await;
     let (status, page) = c
         .post(
@@ -539,8 +537,7 @@ async fn exemptions_are_added_and_removed_as_policy_versions() {
 #[tokio::test]
 async fn pausing_stops_approvals_until_resumed() {
     let (c, plan, b) = seeded(Options::default()).await;
-    let (_, page) = c.get(&b, "/policy").await;
-    let csrf = csrf_of(&page);
+    let (_, csrf) = c.form_page(&b, "/policy").await;
     let (status, _) = c
         .post(&b, "/pause", &[("csrf", &csrf), ("reason", "audit week")])
         .await;

@@ -17,9 +17,7 @@ fn setting<'a>(page: &'a str, field: &str) -> &'a str {
 async fn notice_settings_and_templates_are_shown_edited_and_checked() {
     let c = console(Options::members(5)).await;
     let b = c.signed_in_browser().await;
-    let (status, page) = c.get(&b, "/policy").await;
-    assert_eq!(status, 200);
-    let csrf = csrf_of(&page);
+    let (page, csrf) = c.form_page(&b, "/policy").await;
     let before = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
     let version = before.version.to_string();
     assert_eq!(

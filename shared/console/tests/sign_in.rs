@@ -245,8 +245,7 @@ async fn an_expired_session_gets_a_clear_page() {
 async fn a_post_without_the_sessions_csrf_token_is_refused() {
     let c = console(Options::default()).await;
     let b = c.signed_in_browser().await;
-    let (_, page) = c.get(&b, "/").await;
-    let csrf = csrf_of(&page);
+    let (_, csrf) = c.form_page(&b, "/").await;
 
     let (status, page) = c.post(&b, "/logout", &[]).await;
     assert_eq!(status, 403);

@@ -228,6 +228,14 @@ impl Console {
         (status, r.text().await.unwrap())
     }
 
+    /// A page with a form, fetched in `b`: the page (a 200) and its CSRF token.
+    pub async fn form_page(&self, b: &reqwest::Client, path: &str) -> (String, String) {
+        let (status, page) = self.get(b, path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        let csrf = csrf_of(&page);
+        (page, csrf)
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
