@@ -96,11 +96,7 @@ async fn a_concurrent_burst_over_the_limit_gets_429s_which_are_honoured() {
 
 #[tokio::test]
 async fn a_429_burst_is_honoured_and_the_download_completes() {
-    let (sandbox, org, client) = org_of(&sandbox_config(500)).await;
-    sandbox.control().set_faults(FaultConfig {
-        rate_limit_burst: 3,
-        ..FaultConfig::default()
-    });
+    let (sandbox, org, client) = faulted(500, |f| f.rate_limit_burst = 3).await;
     let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 500);
     assert_eq!(client.stats().rate_limited, 3);
@@ -154,11 +150,7 @@ async fn timeouts_are_retried() {
 
 #[tokio::test]
 async fn persistent_server_errors_end_in_a_transient_error_not_a_hang() {
-    let (sandbox, org, client) = org_of(&sandbox_config(100)).await;
-    sandbox.control().set_faults(FaultConfig {
-        error_rate: 1.0,
-        ..FaultConfig::default()
-    });
+    let (sandbox, org, client) = faulted(100, |f| f.error_rate = 1.0).await;
     let err = download_org(&client, &sandbox, &org).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
     assert!(
@@ -169,11 +161,7 @@ async fn persistent_server_errors_end_in_a_transient_error_not_a_hang() {
 
 #[tokio::test]
 async fn a_malformed_page_is_a_decode_error_that_names_the_endpoint() {
-    let (sandbox, org, client) = org_of(&sandbox_config(300)).await;
-    sandbox.control().set_faults(FaultConfig {
-        malformed_members_page_once: true,
-        ..FaultConfig::default()
-    });
+    let (sandbox, org, client) = faulted(300, |f| f.malformed_members_page_once = true).await;
     let err = download_org(&client, &sandbox, &org).await.unwrap_err();
     let text = err.to_string();
     assert!(
@@ -188,11 +176,7 @@ async fn a_malformed_page_is_a_decode_error_that_names_the_endpoint() {
 
 #[tokio::test]
 async fn a_repeated_cursor_is_an_error_not_an_endless_loop() {
-    let (sandbox, org, client) = org_of(&sandbox_config(500)).await;
-    sandbox.control().set_faults(FaultConfig {
-        repeat_cursor: true,
-        ..FaultConfig::default()
-    });
+    let (sandbox, org, client) = faulted(500, |f| f.repeat_cursor = true).await;
     let err = download_org(&client, &sandbox, &org).await.unwrap_err();
     assert!(
         matches!(err, miro_client::MiroError::RepeatedCursor { .. }),

@@ -186,11 +186,7 @@ async fn members_by_email_and_by_id() {
 async fn an_empty_page_ends_the_listing_even_when_it_names_a_cursor() {
     // The sandbox's last page names a cursor, and the page after it is empty and names that cursor again:
     // a client that stops only on an empty cursor reports a repeated cursor instead of a finished download.
-    let (sandbox, org, client) = org_of(&sandbox_config(250)).await;
-    sandbox.control().set_faults(miro_sandbox::FaultConfig {
-        cursor_past_the_end: true,
-        ..miro_sandbox::FaultConfig::default()
-    });
+    let (sandbox, org, client) = faulted(250, |f| f.cursor_past_the_end = true).await;
     let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 250);
     assert_eq!(

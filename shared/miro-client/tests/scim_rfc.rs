@@ -14,12 +14,9 @@ use miro_sandbox::{FaultConfig, Sandbox, SandboxMember, ScimRoles};
 async fn patching(
     fault: impl FnOnce(&mut FaultConfig),
 ) -> (Sandbox, MiroClient, SecretString, SandboxMember) {
-    let (sandbox, org, client) = org_of(&sandbox_config(40)).await;
+    let (sandbox, org, client) = faulted(40, fault).await;
     let scim = scim_token(&sandbox, &org);
     let target = plain_member(&sandbox, &org);
-    let mut faults = FaultConfig::default();
-    fault(&mut faults);
-    sandbox.control().set_faults(faults);
     (sandbox, client, scim, target)
 }
 

@@ -8,7 +8,7 @@ use miro_client::{
     Member, MemberFilter, MembersPage, MiroClient, MiroConfig, MiroError, RestLimits, RetryPolicy,
     ScimLimits, SecretString,
 };
-use miro_sandbox::{Sandbox, SandboxConfig, SandboxMember};
+use miro_sandbox::{FaultConfig, Sandbox, SandboxConfig, SandboxMember};
 use std::time::Duration;
 
 /// Miro's budgets with the window scaled down so a test of many pages takes a fraction of a second.
@@ -85,6 +85,18 @@ pub fn plain_member(sandbox: &Sandbox, org: &str) -> SandboxMember {
         .into_iter()
         .find(|m| m.active && m.role == "organization_internal_user" && m.admin_roles.is_empty())
         .expect("an ordinary active member")
+}
+
+/// [`org_of`] a sandbox of `members` with the faults `fault` sets switched on.
+pub async fn faulted(
+    members: usize,
+    fault: impl FnOnce(&mut FaultConfig),
+) -> (Sandbox, String, MiroClient) {
+    let (sandbox, org, client) = org_of(&sandbox_config(members)).await;
+    let mut faults = FaultConfig::default();
+    fault(&mut faults);
+    sandbox.control().set_faults(faults);
+    (sandbox, org, client)
 }
 
 /// Every member, page by page, through the client's stream.
