@@ -118,6 +118,13 @@ impl Stores {
         env
     }
 
+    /// [`Self::run`] of a verb that must succeed: its stdout.
+    async fn ok(&self, aws: bool, args: &[&str]) -> String {
+        let (code, out, err) = self.run(aws, args).await;
+        assert_eq!(code, 0, "aws={aws}: {out}{err}");
+        out
+    }
+
     /// `miro-sam [--store aws] ARGS` with that store's environment; (exit code, stdout, stderr).
     async fn run(&self, aws: bool, args: &[&str]) -> (i32, String, String) {
         self.run_with(aws, args, &[]).await
@@ -198,8 +205,7 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
     // plan: the same candidates from the same members and policy.
     let mut plans = Vec::new();
     for aws in [false, true] {
-        let (code, out, err) = s.run(aws, &["plan"]).await;
-        assert_eq!(code, 0, "aws={aws}: {out}{err}");
+        let out = s.ok(aws, &["plan"]).await;
         let plan = s
             .store(aws)
             .latest_plan(&s.local.org)
@@ -228,8 +234,7 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
     // report: the same seats and candidates.
     let mut reports = Vec::new();
     for aws in [false, true] {
-        let (code, out, err) = s.run(aws, &["report", "--format", "json"]).await;
-        assert_eq!(code, 0, "aws={aws}: {err}");
+        let out = s.ok(aws, &["report", "--format", "json"]).await;
         let r: serde_json::Value = serde_json::from_str(&out).unwrap();
         reports.push((
             r["seats"].clone(),
@@ -243,19 +248,17 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
     let mut exports = Vec::new();
     for aws in [false, true] {
         let out_dir = s.local.dir.path().join(format!("report-{aws}"));
-        let (code, _, err) = s
-            .run(
-                aws,
-                &[
-                    "report",
-                    "--format",
-                    "csv",
-                    "--out",
-                    out_dir.to_str().unwrap(),
-                ],
-            )
-            .await;
-        assert_eq!(code, 0, "aws={aws}: {err}");
+        s.ok(
+            aws,
+            &[
+                "report",
+                "--format",
+                "csv",
+                "--out",
+                out_dir.to_str().unwrap(),
+            ],
+        )
+        .await;
         // Everything but the sync time, which is when each store downloaded.
         let rows: Vec<Vec<String>> = csv_rows(&out_dir.join("members.csv"))
             .into_iter()
@@ -264,8 +267,7 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
                 r
             })
             .collect();
-        let (code, policy, err) = s.run(aws, &["policy", "show"]).await;
-        assert_eq!(code, 0, "aws={aws}: {err}");
+        let policy = s.ok(aws, &["policy", "show"]).await;
         exports.push((rows, policy));
     }
     assert_eq!(exports[0].0[0][..2], ["Id", "Username"]);
@@ -290,15 +292,14 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
         .collect();
     for (aws, plan) in [(false, &plans[0]), (true, &plans[1])] {
         let plan_id = plan.plan_id.to_string();
-        let (code, out, err) = s
-            .run(
+        let out = s
+            .ok(
                 aws,
                 &[
                     "approve", &plan_id, "--member", &chosen[0], "--member", &chosen[1],
                 ],
             )
             .await;
-        assert_eq!(code, 0, "aws={aws}: {out}{err}");
         assert!(out.contains("Approved: 2 queued"), "aws={aws}: {out}");
     }
     let local: Vec<ReclaimRequest> = s.local.queued_reclaims().await;
@@ -319,8 +320,8 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
 
     // exemptions: added, listed alike, removed.
     for aws in [false, true] {
-        let (code, out, err) = s
-            .run(
+        let out = s
+            .ok(
                 aws,
                 &[
                     "exemptions",
@@ -334,7 +335,6 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
                 ],
             )
             .await;
-        assert_eq!(code, 0, "aws={aws}: {err}");
         assert!(
             out.contains("saved as policy version 2"),
             "aws={aws}: {out}"
@@ -368,8 +368,8 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
         lists[0].1
     );
     for aws in [false, true] {
-        let (code, out, err) = s
-            .run(
+        let out = s
+            .ok(
                 aws,
                 &[
                     "exemptions",
@@ -379,7 +379,6 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
                 ],
             )
             .await;
-        assert_eq!(code, 0, "aws={aws}: {err}");
         assert!(out.contains("Removed 1 exemption"), "{out}");
         let latest = s
             .store(aws)
@@ -398,31 +397,28 @@ async fn the_verbs_give_the_same_answers_on_both_stores() {
     ];
     assert_eq!(kinds(&logs[0]), kinds(&logs[1]));
     for aws in [false, true] {
-        let (code, out, err) = s
-            .run(
+        let out = s
+            .ok(
                 aws,
                 &["audit", "--action", "plan_approved", "--format", "json"],
             )
             .await;
-        assert_eq!(code, 0, "aws={aws}: {err}");
         let entries: Vec<AuditEntry> = serde_json::from_str(&out).unwrap();
         assert_eq!(entries.len(), 1, "{out}");
         assert_eq!(entries[0].actor, format!("miro-sam approve (by {USER})"));
 
         let file = s.local.dir.path().join(format!("audit-{aws}.csv"));
-        let (code, _, err) = s
-            .run(
-                aws,
-                &[
-                    "audit",
-                    "--format",
-                    "csv",
-                    "--output",
-                    file.to_str().unwrap(),
-                ],
-            )
-            .await;
-        assert_eq!(code, 0, "aws={aws}: {err}");
+        s.ok(
+            aws,
+            &[
+                "audit",
+                "--format",
+                "csv",
+                "--output",
+                file.to_str().unwrap(),
+            ],
+        )
+        .await;
         let rows = csv_rows(&file);
         assert_eq!(rows[0][..4], ["at", "id", "actor", "kind"]);
         assert_eq!(rows.len() - 1, logs[usize::from(aws)].len());
