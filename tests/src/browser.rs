@@ -229,22 +229,20 @@ impl Browser {
 
     /// The first element `css` matches, once the page has one.
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        match self.wait_for(Locator::Css(css)).await {
-            Ok(e) => e,
-            Err(e) => panic!(
-                "no {css:?} on {}: {e}\n{}",
-                self.url().await,
-                self.text().await
-            ),
-        }
+        self.find_by(Locator::Css(css)).await
     }
 
     /// The first element `xpath` matches, once the page has one.
     pub async fn find_xpath(&self, xpath: &str) -> fantoccini::elements::Element {
-        match self.wait_for(Locator::XPath(xpath)).await {
+        self.find_by(Locator::XPath(xpath)).await
+    }
+
+    /// The first element `locator` matches, once the page has one; else a panic naming the page and its text.
+    async fn find_by(&self, locator: Locator<'_>) -> fantoccini::elements::Element {
+        match self.wait_for(locator).await {
             Ok(e) => e,
             Err(e) => panic!(
-                "no {xpath:?} on {}: {e}\n{}",
+                "no {locator:?} on {}: {e}\n{}",
                 self.url().await,
                 self.text().await
             ),

@@ -11,7 +11,7 @@ use download_subscriptions::{DownloadResponse, OrgOutcome, summarize};
 use miro_sam_core::domain::OrgId;
 
 use crate::World;
-use crate::reclaim::sqs_record;
+use crate::reclaim::{delete, receive, sqs_record};
 
 /// The EventBridge scheduled event the template's rule sends (the function's fixture).
 pub fn scheduled_event() -> serde_json::Value {
@@ -50,16 +50,10 @@ impl World {
 
     /// Receives one visible message of the download queue (`None` when none is visible).
     pub async fn receive_download_job(&self) -> Option<Delivery> {
-        let out = self
-            .harness_sqs
-            .receive_message()
-            .queue_url(&self.download_queue_url)
-            .max_number_of_messages(1)
-            .send()
+        let m = receive(&self.harness_sqs, &self.download_queue_url, 1)
             .await
-            .expect("receive");
-        let m = out.messages().first()?;
-        let record = sqs_record(m, "download");
+            .pop()?;
+        let record = sqs_record(&m, "download");
         Some(Delivery {
             event: serde_json::json!({ "Records": [record] }),
             receipt_handle: m.receipt_handle().unwrap_or_default().to_owned(),
@@ -71,12 +65,7 @@ impl World {
     pub async fn settle(&self, d: &Delivery, r: &WorkerResponse) {
         let sqs = &self.harness_sqs;
         if r.response.batch_item_failures.is_empty() {
-            sqs.delete_message()
-                .queue_url(&self.download_queue_url)
-                .receipt_handle(&d.receipt_handle)
-                .send()
-                .await
-                .expect("delete");
+            delete(sqs, &self.download_queue_url, &d.receipt_handle).await;
         } else {
             // Visible again at once (the deployment waits the queue's visibility timeout).
             sqs.change_message_visibility()

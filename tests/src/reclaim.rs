@@ -1,5 +1,6 @@
 //! The reclaim queue as the deployment's event source mapping delivers it: everything queued received as SQS
 //! Lambda events of up to ten records, and the reclaim worker (the deployed function's handler) run over them.
+//! The SQS calls that play the event source mapping are here once; `fanout.rs` plays it for the download queue.
 
 use std::collections::BTreeSet;
 
@@ -22,6 +23,28 @@ pub fn sqs_record(m: &Message, queue_name: &str) -> serde_json::Value {
     })
 }
 
+/// Up to `max` of the messages visible on `queue_url` (none when none is visible).
+pub async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, max: i32) -> Vec<Message> {
+    sqs.receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(max)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default()
+}
+
+/// Deletes the received message `receipt_handle` names from `queue_url`.
+pub async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, receipt_handle: &str) {
+    sqs.delete_message()
+        .queue_url(queue_url)
+        .receipt_handle(receipt_handle)
+        .send()
+        .await
+        .expect("delete");
+}
+
 /// The message ids a worker handed back (its `batchItemFailures`).
 pub fn failed_ids(resp: &SqsBatchResponse) -> BTreeSet<String> {
     resp.batch_item_failures
@@ -36,30 +59,19 @@ impl World {
     pub async fn drain_queue(&self) -> Vec<serde_json::Value> {
         let mut batches = Vec::new();
         loop {
-            let out = self
-                .clients
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("receive");
-            let messages = out.messages();
+            let messages = receive(&self.clients.sqs, &self.queue_url, 10).await;
             if messages.is_empty() {
                 return batches;
             }
             let records: Vec<serde_json::Value> =
                 messages.iter().map(|m| sqs_record(m, "reclaim")).collect();
-            for m in messages {
-                self.clients
-                    .sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete");
+            for m in &messages {
+                delete(
+                    &self.clients.sqs,
+                    &self.queue_url,
+                    m.receipt_handle().unwrap_or_default(),
+                )
+                .await;
             }
             batches.push(serde_json::json!({ "Records": records }));
         }

@@ -11,7 +11,7 @@ use download_subscriptions::worker::Handling;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::ports::{DownloadJob, DownloadLease};
 use miro_sam_tests::fanout::count;
-use miro_sam_tests::reclaim::failed_ids;
+use miro_sam_tests::reclaim::{delete, failed_ids};
 use miro_sam_tests::*;
 use miro_sandbox::FaultConfig;
 
@@ -44,13 +44,7 @@ async fn the_scheduled_event_queues_one_job_per_connected_org_and_downloads_noth
         let job = DownloadJob::from_json(&d.body).expect("a download job");
         assert_eq!(job.continuation, 0);
         queued.insert(job.org_id.to_string());
-        w.harness_sqs
-            .delete_message()
-            .queue_url(&w.download_queue_url)
-            .receipt_handle(&d.receipt_handle)
-            .send()
-            .await
-            .unwrap();
+        delete(&w.harness_sqs, &w.download_queue_url, &d.receipt_handle).await;
     }
     let want: BTreeSet<String> = orgs.iter().map(|o| o.to_string()).collect();
     assert_eq!(queued, want, "exactly one job per org");
