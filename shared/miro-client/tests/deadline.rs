@@ -62,10 +62,7 @@ async fn a_deadline_already_passed_sends_nothing() {
     let sandbox = start(sandbox_config(10)).await;
     let org = first_org(&sandbox);
     let client = patient_client(&sandbox.base_url()).with_deadline(Instant::now());
-    let err = client
-        .organization(&access_token(&sandbox, &org), &org)
-        .await
-        .unwrap_err();
+    let err = org_info(&client, &sandbox, &org).await.unwrap_err();
     assert!(
         matches!(err, MiroError::DeadlineReached { attempts: 0, .. }),
         "{err:?}"
@@ -107,10 +104,7 @@ async fn a_slow_answer_is_cut_at_the_deadline() {
     let client = patient_client(&sandbox.base_url())
         .with_deadline(Instant::now() + Duration::from_millis(300));
     let started = Instant::now();
-    let err = client
-        .organization(&access_token(&sandbox, &org), &org)
-        .await
-        .unwrap_err();
+    let err = org_info(&client, &sandbox, &org).await.unwrap_err();
     assert!(
         matches!(err, MiroError::DeadlineReached { attempts: 1, .. }),
         "{err:?}"

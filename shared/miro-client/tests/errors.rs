@@ -43,12 +43,8 @@ async fn a_garbage_token_is_unauthorized_on_rest_and_token_info() {
 async fn a_developer_team_install_explains_the_known_issue() {
     let mut cfg = sandbox_config(10);
     cfg.orgs[0].developer_team = true;
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let err = client(&sandbox, &cfg)
-        .organization(&access_token(&sandbox, &org), &org)
-        .await
-        .unwrap_err();
+    let (sandbox, org, client) = org_of(&cfg).await;
+    let err = org_info(&client, &sandbox, &org).await.unwrap_err();
     assert!(matches!(err, MiroError::OrgForbidden { .. }), "{err:?}");
     let text = err.to_string();
     assert!(

@@ -68,11 +68,8 @@ async fn ten_thousand_and_fifty() {
 async fn unknown_license_and_role_values_are_kept_not_fatal() {
     let mut cfg = sandbox_config(400);
     cfg.orgs[0].unknown_enum_values = true;
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let members = download(&client(&sandbox, &cfg), &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let (sandbox, org, client) = org_of(&cfg).await;
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     assert_eq!(members.len(), 400);
     let truth = sandbox.control().members(&org);
     let unknown_licenses: Vec<_> = members
@@ -100,11 +97,8 @@ async fn unknown_license_and_role_values_are_kept_not_fatal() {
 #[tokio::test]
 async fn fields_match_the_sandbox_including_missing_activity() {
     let cfg = sandbox_config(300);
-    let sandbox = start(cfg.clone()).await;
-    let org = first_org(&sandbox);
-    let members = download(&client(&sandbox, &cfg), &access_token(&sandbox, &org), &org)
-        .await
-        .unwrap();
+    let (sandbox, org, client) = org_of(&cfg).await;
+    let members = download_org(&client, &sandbox, &org).await.unwrap();
     let truth = sandbox.control().members(&org);
     let mut never_active = 0;
     for (m, t) in members.iter().zip(&truth) {

@@ -73,12 +73,9 @@ async fn an_unknown_email_is_none_and_a_guest_is_not_a_scim_user() {
             .unwrap()
             .is_none()
     );
-    let guest = sandbox
-        .control()
-        .members(&org)
-        .into_iter()
-        .find(|m| m.role == "organization_team_guest_user")
-        .expect("a guest in 200 members");
+    let guest = member_where(&sandbox, &org, "a guest in 200 members", |m| {
+        m.role == "organization_team_guest_user"
+    });
     assert!(
         client
             .scim_find_user_by_email(&scim, &guest.email)
@@ -97,12 +94,9 @@ async fn an_unknown_email_is_none_and_a_guest_is_not_a_scim_user() {
 async fn a_company_admin_cannot_be_deactivated() {
     let (sandbox, org, client) = org_of(&sandbox_config(200)).await;
     let scim = scim_token(&sandbox, &org);
-    let admin = sandbox
-        .control()
-        .members(&org)
-        .into_iter()
-        .find(|m| m.role == "organization_internal_admin" && m.active)
-        .expect("an admin");
+    let admin = member_where(&sandbox, &org, "an admin", |m| {
+        m.role == "organization_internal_admin" && m.active
+    });
     let user = client
         .scim_find_user_by_email(&scim, &admin.email)
         .await

@@ -97,12 +97,9 @@ async fn filters_are_sent_with_spaces_as_percent_20() {
 async fn a_kelvin_sign_twin_is_not_the_user_asked_for() {
     let (sandbox, org, client) = org_of(&sandbox_config(60)).await;
     let scim = scim_token(&sandbox, &org);
-    let target = sandbox
-        .control()
-        .members(&org)
-        .into_iter()
-        .find(|m| m.active && m.role == "organization_internal_user" && m.email.contains('k'))
-        .expect("a member whose address has a k");
+    let target = member_where(&sandbox, &org, "a member whose address has a k", |m| {
+        m.active && m.role == "organization_internal_user" && m.email.contains('k')
+    });
     let twin = SandboxMember {
         // Sorts before the member, so a client taking the first result gets the twin.
         id: "1000".to_string(),

@@ -5,8 +5,8 @@ pub mod browser;
 
 use futures::TryStreamExt;
 use miro_client::{
-    Member, MemberFilter, MembersPage, MiroClient, MiroConfig, MiroError, RestLimits, RetryPolicy,
-    ScimLimits, SecretString,
+    Member, MemberFilter, MembersPage, MiroClient, MiroConfig, MiroError, Organization, RestLimits,
+    RetryPolicy, ScimLimits, SecretString,
 };
 use miro_sandbox::{FaultConfig, Sandbox, SandboxConfig, SandboxMember};
 use std::time::Duration;
@@ -79,12 +79,24 @@ pub fn scim_token(sandbox: &Sandbox, org: &str) -> SecretString {
 
 /// An active plain member: no admin role in REST, so SCIM may deactivate it.
 pub fn plain_member(sandbox: &Sandbox, org: &str) -> SandboxMember {
+    member_where(sandbox, org, "an ordinary active member", |m| {
+        m.active && m.role == "organization_internal_user" && m.admin_roles.is_empty()
+    })
+}
+
+/// The first member of `org` that `pick` picks; `what` names it for the panic if there is none.
+pub fn member_where(
+    sandbox: &Sandbox,
+    org: &str,
+    what: &str,
+    pick: impl Fn(&SandboxMember) -> bool,
+) -> SandboxMember {
     sandbox
         .control()
         .members(org)
         .into_iter()
-        .find(|m| m.active && m.role == "organization_internal_user" && m.admin_roles.is_empty())
-        .expect("an ordinary active member")
+        .find(|m| pick(m))
+        .unwrap_or_else(|| panic!("the org should have {what}"))
 }
 
 /// [`org_of`] a sandbox of `members` with the faults `fault` sets switched on.
@@ -119,6 +131,15 @@ pub async fn download_org(
     org: &str,
 ) -> Result<Vec<Member>, MiroError> {
     download(client, &access_token(sandbox, org), org).await
+}
+
+/// The org's record, read with a fresh access token of the org's admin.
+pub async fn org_info(
+    client: &MiroClient,
+    sandbox: &Sandbox,
+    org: &str,
+) -> Result<Organization, MiroError> {
+    client.organization(&access_token(sandbox, org), org).await
 }
 
 /// The org's first members page, unfiltered, read with a fresh access token of the org's admin.
