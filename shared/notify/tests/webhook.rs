@@ -47,9 +47,9 @@ async fn one_request(status: &'static str) -> (u16, tokio::task::JoinHandle<Stri
     (port, task)
 }
 
-#[tokio::test]
-async fn the_digest_line_is_posted_as_text() {
-    let (port, request) = one_request("200 OK").await;
+/// A webhook whose secret URL points at a local server answering one request with `status`, and that request.
+async fn hook_answering(status: &'static str) -> (ChatWebhook, tokio::task::JoinHandle<String>) {
+    let (port, request) = one_request(status).await;
     let hook = ChatWebhook::new(
         SecretString::from(format!(
             "http://127.0.0.1:{port}/services/T0/B0/secret-token"
@@ -57,6 +57,12 @@ async fn the_digest_line_is_posted_as_text() {
         Duration::from_secs(10),
     )
     .unwrap();
+    (hook, request)
+}
+
+#[tokio::test]
+async fn the_digest_line_is_posted_as_text() {
+    let (hook, request) = hook_answering("200 OK").await;
     hook.post("Acme: 12 seats will be reclaimed on 2026-03-09; 4 kept.")
         .await
         .expect("posted");
@@ -80,14 +86,7 @@ async fn the_digest_line_is_posted_as_text() {
 
 #[tokio::test]
 async fn a_refusal_names_the_status_and_never_the_url() {
-    let (port, request) = one_request("404 Not Found").await;
-    let hook = ChatWebhook::new(
-        SecretString::from(format!(
-            "http://127.0.0.1:{port}/services/T0/B0/secret-token"
-        )),
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let (hook, request) = hook_answering("404 Not Found").await;
     let err = hook.post("hello").await.unwrap_err();
     request.await.unwrap();
     assert!(

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use miro_sam_core::domain::DownloadCheckpoint;
 use miro_sam_core::jobs::{self, DownloadOutcome, StopAt};
 use miro_sam_core::ports::MemberStore;
 use miro_sandbox::FaultConfig;
@@ -14,6 +15,15 @@ fn pages(n: u64) -> StopAt {
         deadline: None,
         max_pages: Some(n),
     }
+}
+
+/// The checkpoint of the org's paused download, which must exist.
+async fn checkpoint(w: &World) -> DownloadCheckpoint {
+    w.store
+        .get_checkpoint(&w.org)
+        .await
+        .unwrap()
+        .expect("a checkpoint")
 }
 
 async fn stored_ids(w: &World, removed: bool) -> BTreeSet<String> {
@@ -46,12 +56,7 @@ async fn a_paused_download_resumes_where_it_stopped_and_ends_exact() {
     };
     assert_eq!(p.pages_done, 4);
     assert_eq!(stored_ids(&w, false).await.len(), 400);
-    let cp = w
-        .store
-        .get_checkpoint(&w.org)
-        .await
-        .unwrap()
-        .expect("a checkpoint");
+    let cp = checkpoint(&w).await;
     assert!(cp.cursor.is_some());
 
     let before = w.control.counters().get("members");
@@ -128,15 +133,7 @@ async fn a_failure_half_way_keeps_a_checkpoint_and_the_next_run_finishes() {
     });
     let err = jobs::download_org(&w.deps, &w.org).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
-    assert_eq!(
-        w.store
-            .get_checkpoint(&w.org)
-            .await
-            .unwrap()
-            .unwrap()
-            .pages_done,
-        3
-    );
+    assert_eq!(checkpoint(&w).await.pages_done, 3);
     assert!(
         w.store.latest_snapshot(&w.org).await.unwrap().is_none(),
         "no snapshot from an incomplete listing"

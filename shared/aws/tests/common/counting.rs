@@ -46,12 +46,15 @@ impl RequestCounter {
     }
 }
 
+/// What [`OnOperation`] calls with an operation's name.
+type OperationHook = Arc<dyn Fn(&str) -> Result<(), BoxError> + Send + Sync>;
+
 /// Hands the name of every operation a client sends to `on`, from inside the SDK; an error from `on` fails the
 /// request there, as a failing service would.
 #[derive(Clone)]
 pub struct OnOperation {
     name: &'static str,
-    on: Arc<dyn Fn(&str) -> Result<(), BoxError> + Send + Sync>,
+    on: OperationHook,
 }
 
 impl OnOperation {
