@@ -3,13 +3,10 @@
 //! an alert when an org has no SCIM token; it never needs the token, and its role may not read it
 //! (infra/template.yaml), so a leak of the internet-facing console cannot deactivate anybody.
 
-use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client as SecretsClient;
-use chrono::{DateTime, Utc};
 use miro_sam_aws::SecretsTokenStore;
 use miro_sam_core::StoreError;
 use miro_sam_core::domain::OrgId;
-use miro_sam_core::ports::{RefreshLease, TokenBundle, TokenStore};
 use secrecy::SecretString;
 
 pub struct ConsoleTokens {
@@ -28,44 +25,8 @@ impl ConsoleTokens {
     }
 }
 
-#[async_trait]
-impl TokenStore for ConsoleTokens {
-    async fn get_tokens(&self, org: &OrgId) -> Result<TokenBundle, StoreError> {
-        self.tokens.get_tokens(org).await
-    }
-
-    async fn put_tokens(&self, bundle: &TokenBundle) -> Result<u64, StoreError> {
-        self.tokens.put_tokens(bundle).await
-    }
-
-    async fn put_tokens_if_version(
-        &self,
-        bundle: &TokenBundle,
-        expected_version: u64,
-    ) -> Result<u64, StoreError> {
-        self.tokens
-            .put_tokens_if_version(bundle, expected_version)
-            .await
-    }
-
-    async fn lease_refresh(
-        &self,
-        org: &OrgId,
-        version: u64,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<RefreshLease, StoreError> {
-        self.tokens.lease_refresh(org, version, now, until).await
-    }
-
-    async fn release_refresh(
-        &self,
-        org: &OrgId,
-        version: u64,
-        until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.tokens.release_refresh(org, version, until).await
-    }
+miro_sam_core::forward_token_store! {
+    ConsoleTokens => tokens: [get_tokens, put_tokens, put_tokens_if_version, lease_refresh, release_refresh];
 
     /// An empty value when the token is stored (the console only asks whether it is; the value is never read),
     /// [`StoreError::NoScimToken`] when it is not.

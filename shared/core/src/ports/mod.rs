@@ -5,6 +5,8 @@
 mod audit_store;
 mod clock;
 mod download_queue;
+#[doc(hidden)]
+pub mod forward_tokens;
 mod mailer;
 mod member_store;
 mod notice_store;

@@ -9,7 +9,6 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
@@ -151,15 +150,8 @@ impl Wrapped {
     }
 }
 
-#[async_trait]
-impl TokenStore for Wrapped {
-    async fn get_tokens(&self, org: &OrgId) -> Result<TokenBundle, StoreError> {
-        self.inner.get_tokens(org).await
-    }
-
-    async fn put_tokens(&self, bundle: &TokenBundle) -> Result<u64, StoreError> {
-        self.inner.put_tokens(bundle).await
-    }
+crate::forward_token_store! {
+    Wrapped => inner: [get_tokens, put_tokens, release_refresh, get_scim_token, put_scim_token];
 
     async fn put_tokens_if_version(
         &self,
@@ -202,23 +194,6 @@ impl TokenStore for Wrapped {
             tx.send_replace(true);
         }
         Ok(answer)
-    }
-
-    async fn release_refresh(
-        &self,
-        org: &OrgId,
-        version: u64,
-        until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.inner.release_refresh(org, version, until).await
-    }
-
-    async fn get_scim_token(&self, org: &OrgId) -> Result<SecretString, StoreError> {
-        self.inner.get_scim_token(org).await
-    }
-
-    async fn put_scim_token(&self, org: &OrgId, token: &SecretString) -> Result<(), StoreError> {
-        self.inner.put_scim_token(org, token).await
     }
 }
 
