@@ -41,6 +41,24 @@ impl World {
             .expect("generated org has a plain member")
     }
 
+    /// The first `n` members `pick` picks.
+    fn members_where(&self, n: usize, pick: impl Fn(&SandboxMember) -> bool) -> Vec<SandboxMember> {
+        let picked: Vec<SandboxMember> = self
+            .sb
+            .control()
+            .members(&self.org)
+            .into_iter()
+            .filter(|m| pick(m))
+            .take(n)
+            .collect();
+        assert_eq!(
+            picked.len(),
+            n,
+            "the generated org has too few such members"
+        );
+        picked
+    }
+
     async fn scim_get(&self, id: &str) -> Reply {
         scim_get(&self.c, &self.sb, &self.scim, id).await
     }
@@ -95,13 +113,10 @@ async fn a_member_can_have_a_scim_id_different_from_its_member_id() {
 async fn scim_roles_can_say_admin_while_rest_shows_a_plain_user() {
     let w = world().await;
     let ctl = w.sb.control();
-    let members = ctl.members(&w.org);
-    let plain: Vec<&SandboxMember> = members
-        .iter()
-        .filter(|m| m.role == "organization_internal_user" && m.active && m.admin_roles.is_empty())
-        .take(2)
-        .collect();
-    let (company_admin, content_admin) = (plain[0], plain[1]);
+    let plain = w.members_where(2, |m| {
+        m.role == "organization_internal_user" && m.active && m.admin_roles.is_empty()
+    });
+    let (company_admin, content_admin) = (&plain[0], &plain[1]);
     assert!(ctl.set_scim_roles(&w.org, &company_admin.id, ScimRoles::company_admin()));
     assert!(ctl.set_scim_roles(
         &w.org,
@@ -131,12 +146,7 @@ async fn scim_roles_can_say_admin_while_rest_shows_a_plain_user() {
 async fn a_members_last_activity_can_be_made_absent_or_empty() {
     let w = world().await;
     let ctl = w.sb.control();
-    let members = ctl.members(&w.org);
-    let active: Vec<&SandboxMember> = members
-        .iter()
-        .filter(|m| m.last_activity_at.is_some())
-        .take(3)
-        .collect();
+    let active = w.members_where(3, |m| m.last_activity_at.is_some());
     let forms = [
         EmptyActivity::Absent,
         EmptyActivity::EmptyString,
