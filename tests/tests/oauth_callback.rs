@@ -34,6 +34,18 @@ async fn callback(
     .await
 }
 
+/// The function refused with `status` and a page that says `why`; the page.
+fn assert_refused(
+    resp: &lambda_http::Response<lambda_http::Body>,
+    status: u16,
+    why: &str,
+) -> String {
+    let page = body_text(resp);
+    assert_eq!(resp.status(), status, "{page}");
+    assert!(page.contains(why), "{page}");
+    page
+}
+
 /// `/oauth/start` with a good link, then the consent screen; returns the redirect's query.
 async fn to_miro_and_back(w: &World) -> Vec<(String, String)> {
     to_miro_and_back_with(w, &fresh_link(w)).await
@@ -102,13 +114,7 @@ async fn a_state_works_once() {
     let w = world_of(5).await;
     let back = to_miro_and_back(&w).await;
     assert_eq!(callback(&w, &back).await.status(), 200);
-    let replay = callback(&w, &back).await;
-    assert_eq!(replay.status(), 400);
-    assert!(
-        body_text(&replay).contains("already used"),
-        "{}",
-        body_text(&replay)
-    );
+    assert_refused(&callback(&w, &back).await, 400, "already used");
 }
 
 #[tokio::test]
@@ -136,9 +142,7 @@ async fn an_expired_state_is_refused() {
     w.rt.adapters.oauth_states = w.rt.adapters.oauth_states.clone().with_clock(clock.clone());
     let back = to_miro_and_back(&w).await;
     clock.advance(Duration::minutes(11));
-    let resp = callback(&w, &back).await;
-    assert_eq!(resp.status(), 400);
-    assert!(body_text(&resp).contains("expired"), "{}", body_text(&resp));
+    assert_refused(&callback(&w, &back).await, 400, "expired");
     assert!(
         w.rt.deps.tokens.get_tokens(&w.org).await.is_err(),
         "nothing stored"
@@ -150,13 +154,7 @@ async fn denied_consent_is_explained_and_stores_nothing() {
     let w = world_of(5).await;
     w.control.set_consent(miro_sandbox::Consent::Deny);
     let back = to_miro_and_back(&w).await;
-    let resp = callback(&w, &back).await;
-    assert_eq!(resp.status(), 400);
-    assert!(
-        body_text(&resp).contains("access_denied"),
-        "{}",
-        body_text(&resp)
-    );
+    assert_refused(&callback(&w, &back).await, 400, "access_denied");
     assert!(w.rt.deps.tokens.get_tokens(&w.org).await.is_err());
 }
 
@@ -175,9 +173,7 @@ async fn forged_tampered_expired_and_missing_links_are_refused() {
         (Some(tampered.as_str()), ""),
         (None, "needs a connect link"),
     ] {
-        let resp = start(&w, link).await;
-        assert_eq!(resp.status(), 403, "{link:?}");
-        assert!(body_text(&resp).contains(why), "{}", body_text(&resp));
+        assert_refused(&start(&w, link).await, 403, why);
     }
     assert_eq!(w.control.counters().get("authorize"), 0);
 }
@@ -221,12 +217,10 @@ async fn outside_the_allow_list() -> (World, MiroTap, Vec<(String, String)>) {
 #[tokio::test]
 async fn an_org_outside_the_allow_list_is_refused_and_its_token_revoked() {
     let (w, tap, back) = outside_the_allow_list().await;
-    let resp = callback(&w, &back).await;
-    let page = body_text(&resp);
-    assert_eq!(resp.status(), 403, "{page}");
-    assert!(
-        page.contains("not one this deployment may manage"),
-        "{page}"
+    let page = assert_refused(
+        &callback(&w, &back).await,
+        403,
+        "not one this deployment may manage",
     );
     assert!(page.contains("was revoked"), "{page}");
     assert!(w.rt.deps.tokens.get_tokens(&w.org).await.is_err());
@@ -243,12 +237,10 @@ async fn an_org_outside_the_allow_list_is_refused_and_its_token_revoked() {
 async fn a_revoke_that_fails_is_reported_not_claimed() {
     let (w, tap, back) = outside_the_allow_list().await;
     tap.cut_revoke();
-    let resp = callback(&w, &back).await;
-    let page = body_text(&resp);
-    assert_eq!(resp.status(), 403, "{page}");
-    assert!(
-        page.contains("revoking the token Miro issued failed"),
-        "{page}"
+    let page = assert_refused(
+        &callback(&w, &back).await,
+        403,
+        "revoking the token Miro issued failed",
     );
     assert!(!page.contains("was revoked"), "{page}");
     assert!(tap.revokes_cut() >= 1, "the revoke was attempted");
@@ -315,10 +307,11 @@ async fn a_link_for_a_approved_by_bs_admin(
     let b_org = w.rt.deps.store.get_org(&b).await.unwrap().unwrap();
 
     let back = to_miro_and_back_with(&w, &operator_link(&w, Some(&a))).await;
-    let resp = callback(&w, &back).await;
-    let page = body_text(&resp);
-    assert_eq!(resp.status(), 403, "{page}");
-    assert!(page.contains(&format!("for org {a} only")), "{page}");
+    let page = assert_refused(
+        &callback(&w, &back).await,
+        403,
+        &format!("for org {a} only"),
+    );
     assert!(
         w.rt.deps.tokens.get_tokens(&a).await.is_err(),
         "A stays unconnected"
@@ -391,9 +384,7 @@ async fn a_link_works_once() {
     let first = start(&w, Some(&link)).await;
     assert_eq!(first.status(), 302, "{}", body_text(&first));
     let again = start(&w, Some(&link)).await;
-    let page = body_text(&again);
-    assert_eq!(again.status(), 403, "{page}");
-    assert!(page.contains("already used"), "{page}");
+    let page = assert_refused(&again, 403, "already used");
     assert!(page.contains("Ask the operator for a new one"), "{page}");
     assert!(page.contains("already used (at 20"), "says when: {page}");
     assert!(again.headers().get("location").is_none());
@@ -447,9 +438,7 @@ async fn links_last_24_hours_by_default() {
     clock.advance(Duration::hours(24) - Duration::seconds(2));
     assert_eq!(start(&w, Some(&early)).await.status(), 302);
     clock.advance(Duration::seconds(2));
-    let resp = start(&w, Some(&late)).await;
-    assert_eq!(resp.status(), 403);
-    assert!(body_text(&resp).contains("expired"), "{}", body_text(&resp));
+    assert_refused(&start(&w, Some(&late)).await, 403, "expired");
 }
 
 #[tokio::test]
