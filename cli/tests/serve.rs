@@ -12,6 +12,14 @@ use miro_sam_core::policy::Approval;
 use miro_sam_core::timeline::MemberChange;
 use miro_sandbox::ScimOp;
 
+/// A browser that keeps its cookies (a session, once signed in).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn serve_prints_a_one_time_login_link_that_opens_the_console_once() {
     let (out, o) = common::demo::ran(150, 11, false).await;
@@ -26,11 +34,8 @@ async fn serve_prints_a_one_time_login_link_that_opens_the_console_once() {
         "loopback only: {link}"
     );
 
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let page = browser.get(&link).send().await.unwrap();
+    let admin = browser();
+    let page = admin.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Overview"), "{html}");
@@ -39,10 +44,7 @@ async fn serve_prints_a_one_time_login_link_that_opens_the_console_once() {
         "the org's overview"
     );
 
-    let stranger = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let stranger = browser();
     let again = stranger.get(&link).send().await.unwrap();
     assert_ne!(again.status(), 200, "a used link signs nobody in");
     o.shutdown().await;

@@ -16,8 +16,8 @@ fn state_of(page: &str) -> String {
 #[tokio::test]
 async fn the_member_state_shows_queued_reclaims_and_undos_before_the_next_download() {
     let (c, plan, b) = seeded(Options::default()).await;
-    let (_, page) = c.get(&b, "/plans").await;
-    let target = checkboxes(&page)[0].clone();
+    let (page, open) = c.open_candidates(&b).await;
+    let target = open[0].clone();
     let member_page = format!("/members/{target}");
     let (_, before) = c.get(&b, &member_page).await;
     assert_eq!(state_of(&before), "active", "as the download saw them");

@@ -178,8 +178,7 @@ async fn every_page_renders_with_seeded_data() {
 #[tokio::test]
 async fn approving_a_selection_queues_exactly_those_candidates() {
     let (c, plan, b) = seeded(Options::default()).await;
-    let (_, page) = c.get(&b, "/plans").await;
-    let open = checkboxes(&page);
+    let (page, open) = c.open_candidates(&b).await;
     assert_eq!(
         open.len(),
         plan.candidates.len().min(50),
@@ -237,8 +236,7 @@ async fn approving_a_selection_queues_exactly_those_candidates() {
 #[tokio::test]
 async fn rejecting_a_selection_needs_a_reason_and_skips_those_candidates() {
     let (c, plan, b) = seeded(Options::default()).await;
-    let (_, page) = c.get(&b, "/plans").await;
-    let open = checkboxes(&page);
+    let (page, open) = c.open_candidates(&b).await;
     let csrf = csrf_of(&page);
     let (status, _) = c
         .select(
@@ -355,8 +353,8 @@ async fn the_plan_list_pages_through_every_candidate_once_in_order() {
 #[tokio::test]
 async fn undo_from_the_member_page_enqueues_a_reactivate_message() {
     let (c, plan, b) = seeded(Options::default()).await;
-    let (_, page) = c.get(&b, "/plans").await;
-    let target = checkboxes(&page)[0].clone();
+    let (page, open) = c.open_candidates(&b).await;
+    let target = open[0].clone();
     c.approve_member(&b, plan.plan_id, &page, &target).await;
     c.run_reclaim_worker().await;
     assert!(

@@ -35,6 +35,14 @@ impl Console {
             .await
     }
 
+    /// The plan page in `b` and the candidates it lets the admin tick.
+    pub async fn open_candidates(&self, b: &reqwest::Client) -> (String, Vec<String>) {
+        let (status, page) = self.get(b, "/plans").await;
+        assert_eq!(status, 200, "{page}");
+        let open = crate::common::checkboxes(&page);
+        (page, open)
+    }
+
     /// Ticks `member` on the plan page `page` (its CSRF token) and approves it; the console takes it.
     pub async fn approve_member(
         &self,
