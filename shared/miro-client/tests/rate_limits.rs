@@ -112,12 +112,7 @@ async fn server_errors_are_retried_until_the_page_arrives() {
         ..FaultConfig::default()
     });
     let members = download_org(&client, &sandbox, &org).await.unwrap();
-    let truth: Vec<_> = sandbox
-        .control()
-        .members(&org)
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
+    let truth = member_ids(&sandbox, &org);
     assert_eq!(members.into_iter().map(|m| m.id).collect::<Vec<_>>(), truth);
     assert!(
         client.stats().retries > 0,

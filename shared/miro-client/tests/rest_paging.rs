@@ -11,12 +11,7 @@ async fn downloads_every_member_once(n: usize) {
     let (sandbox, org, client) = org_of(&cfg).await;
     let members = download_org(&client, &sandbox, &org).await.unwrap();
 
-    let truth: Vec<String> = sandbox
-        .control()
-        .members(&org)
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
+    let truth = member_ids(&sandbox, &org);
     let got: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
     let unique: HashSet<&String> = got.iter().collect();
     assert_eq!(unique.len(), got.len(), "a member came twice for n={n}");

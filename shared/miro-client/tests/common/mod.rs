@@ -111,6 +111,16 @@ pub async fn faulted(
     (sandbox, org, client)
 }
 
+/// The ids of the org's members in the sandbox's (numeric) order: what a download must deliver.
+pub fn member_ids(sandbox: &Sandbox, org: &str) -> Vec<String> {
+    sandbox
+        .control()
+        .members(org)
+        .into_iter()
+        .map(|m| m.id)
+        .collect()
+}
+
 /// Every member, page by page, through the client's stream.
 pub async fn download(
     client: &MiroClient,
