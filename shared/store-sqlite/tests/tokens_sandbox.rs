@@ -6,8 +6,7 @@ mod common;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use common::*;
 use miro_client::{ExposeSecret, SecretString};
 use miro_sam_core::StoreError;
@@ -88,15 +87,12 @@ struct RacingTokens {
     reads: AtomicU32,
 }
 
-#[async_trait]
-impl TokenStore for RacingTokens {
+miro_sam_core::forward_token_store! {
+    RacingTokens => inner: [put_tokens, lease_refresh, release_refresh, get_scim_token, put_scim_token];
+
     async fn get_tokens(&self, org: &OrgId) -> Result<TokenBundle, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_tokens(org).await
-    }
-
-    async fn put_tokens(&self, bundle: &TokenBundle) -> Result<u64, StoreError> {
-        self.inner.put_tokens(bundle).await
     }
 
     async fn put_tokens_if_version(
@@ -118,33 +114,6 @@ impl TokenStore for RacingTokens {
             self.inner.put_tokens(&winner).await?;
         }
         self.inner.put_tokens_if_version(bundle, expected).await
-    }
-
-    async fn lease_refresh(
-        &self,
-        org: &OrgId,
-        version: u64,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<RefreshLease, StoreError> {
-        self.inner.lease_refresh(org, version, now, until).await
-    }
-
-    async fn release_refresh(
-        &self,
-        org: &OrgId,
-        version: u64,
-        until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.inner.release_refresh(org, version, until).await
-    }
-
-    async fn get_scim_token(&self, org: &OrgId) -> Result<SecretString, StoreError> {
-        self.inner.get_scim_token(org).await
-    }
-
-    async fn put_scim_token(&self, org: &OrgId, token: &SecretString) -> Result<(), StoreError> {
-        self.inner.put_scim_token(org, token).await
     }
 }
 
