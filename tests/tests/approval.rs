@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
 use miro_sam_core::audit::AuditEvent;
-use miro_sam_core::domain::MemberId;
-use miro_sam_core::jobs::{self, JobError, Selection};
+use miro_sam_core::domain::{MemberId, PlanId};
+use miro_sam_core::jobs::{self, ApprovalReport, JobError, Selection};
 use miro_sam_core::policy::{Approval, Policy};
 use miro_sam_core::reclaim::{ReclaimOutcome, ReclaimState, SkipReason};
 use miro_sam_testkit::world::audit_kinds;
@@ -28,6 +29,24 @@ async fn run_worker(w: &World) {
     w.reclaim_queued("worker").await;
 }
 
+/// The admin approves `members` of `plan_id` at `now`.
+async fn approve(
+    w: &World,
+    plan_id: PlanId,
+    members: Vec<MemberId>,
+    now: DateTime<Utc>,
+) -> Result<ApprovalReport, JobError> {
+    jobs::approve_plan(
+        w.rt.deps.store.as_ref(),
+        w.rt.adapters.require_queue().unwrap(),
+        plan_id,
+        &Selection::Members(members),
+        "admin@acme.example",
+        now,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn with_approval_required_the_run_only_plans_and_an_approval_queues_exactly_its_selection() {
     let w = connected_world(200, needs_approval()).await;
@@ -43,7 +62,6 @@ async fn with_approval_required_the_run_only_plans_and_an_approval_queues_exactl
     assert!(scim_ops(&w, ScimOp::Deactivate).is_empty());
 
     let store = w.rt.deps.store.as_ref();
-    let queue = w.rt.adapters.require_queue().unwrap();
     let plan_id = o.plan_id.unwrap();
     let page = store.list_plan_candidates(plan_id, None, 3).await.unwrap();
     let chosen: Vec<MemberId> = page.iter().map(|c| c.member_id.clone()).collect();
@@ -51,30 +69,12 @@ async fn with_approval_required_the_run_only_plans_and_an_approval_queues_exactl
     let mut selection = chosen.clone();
     selection.push(stranger.clone());
     let now = w.rt.deps.clock.now();
-    let report = jobs::approve_plan(
-        store,
-        queue,
-        plan_id,
-        &Selection::Members(selection),
-        "admin@acme.example",
-        now,
-    )
-    .await
-    .unwrap();
+    let report = approve(&w, plan_id, selection, now).await.unwrap();
     assert_eq!(report.queued, 3);
     assert_eq!(report.not_candidates, vec![stranger]);
 
     // Approving the same selection again queues nothing new.
-    let again = jobs::approve_plan(
-        store,
-        queue,
-        plan_id,
-        &Selection::Members(chosen.clone()),
-        "admin@acme.example",
-        now,
-    )
-    .await
-    .unwrap();
+    let again = approve(&w, plan_id, chosen.clone(), now).await.unwrap();
     assert_eq!((again.queued, again.already_queued), (0, 3));
 
     run_worker(&w).await;
@@ -95,7 +95,6 @@ async fn with_approval_required_the_run_only_plans_and_an_approval_queues_exactl
 async fn an_approval_lapses_when_a_newer_plan_replaces_its_plan() {
     let w = connected_world(150, needs_approval()).await;
     let store = w.rt.deps.store.as_ref();
-    let queue = w.rt.adapters.require_queue().unwrap();
     let now = w.rt.deps.clock.now();
 
     let (run, _) = w.daily_run().await;
@@ -108,29 +107,15 @@ async fn an_approval_lapses_when_a_newer_plan_replaces_its_plan() {
     let first = old.candidates[0].member_id.clone();
     let second = old.candidates[1].member_id.clone();
     // Approved and queued under the old plan, then a newer plan arrives before the worker runs.
-    jobs::approve_plan(
-        store,
-        queue,
-        old.plan_id,
-        &Selection::Members(vec![first.clone()]),
-        "admin@acme.example",
-        now,
-    )
-    .await
-    .unwrap();
+    approve(&w, old.plan_id, vec![first.clone()], now)
+        .await
+        .unwrap();
     let later = w.rt.deps.clock.now() + chrono::Duration::seconds(1);
     let newer = jobs::plan_org(store, &w.org, "test", later).await.unwrap();
 
-    let refused = jobs::approve_plan(
-        store,
-        queue,
-        old.plan_id,
-        &Selection::Members(vec![second]),
-        "admin@acme.example",
-        now,
-    )
-    .await
-    .unwrap_err();
+    let refused = approve(&w, old.plan_id, vec![second], now)
+        .await
+        .unwrap_err();
     assert!(
         matches!(refused, JobError::InvalidRequest(ref m) if m.contains("was replaced by plan")),
         "{refused}"
