@@ -480,35 +480,21 @@ async fn exemptions_are_added_and_removed_as_policy_versions() {
     let b = c.signed_in_browser().await;
     let (_, csrf) = c.form_page(&b, "/exemptions").await;
     let v1 = c.policy_version().await;
-    let (status, page) = c
-        .post(
-            &b,
-            "/exemptions/add",
-            &[
-                ("csrf", &csrf),
-                ("version", &v1.to_string()),
-                ("kind", "email"),
-                ("value", "not an email"),
-                ("reason", "x"),
-            ],
-        )
-        .await;
+    let bad = [
+        ("kind", "email"),
+        ("value", "not an email"),
+        ("reason", "x"),
+    ];
+    let (status, page) = c.add_exemption(&b, &csrf, v1, &bad).await;
     assert_eq!(status, 400, "{page}");
-    let (status, _) = c
-        .post(
-            &b,
-            "/exemptions/add",
-            &[
-                ("csrf", &csrf),
-                ("version", &v1.to_string()),
-                ("kind", "domain"),
-                ("value", "contractors.example.com"),
-                ("reason", "board"),
-                ("expires", "2099-01-31"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    let domain = [
+        ("kind", "domain"),
+        ("value", "contractors.example.com"),
+        ("reason", "board"),
+        ("expires", "2099-01-31"),
+    ];
+    let (status, page) = c.add_exemption(&b, &csrf, v1, &domain).await;
+    assert_eq!(status, 200, "{page}");
     let p = c.w.store.latest_policy(&c.w.org).await.unwrap().unwrap();
     assert_eq!(p.version, v1 + 1);
     assert_eq!(p.policy.exemptions.len(), 1);

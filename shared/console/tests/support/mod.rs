@@ -74,6 +74,20 @@ impl Console {
             .await
     }
 
+    /// Posts the exemptions page's add form with `fields` (kind, value, reason, expires) as an edit of `version`.
+    pub async fn add_exemption(
+        &self,
+        b: &reqwest::Client,
+        csrf: &str,
+        version: u32,
+        fields: &[(&str, &str)],
+    ) -> (u16, String) {
+        let version = version.to_string();
+        let mut form = vec![("csrf", csrf), ("version", version.as_str())];
+        form.extend_from_slice(fields);
+        self.post(b, "/exemptions/add", &form).await
+    }
+
     /// Posts the policy editor's `step` (`preview` or `save`) of the text `policy` as an edit of `version`.
     pub async fn post_policy(
         &self,
