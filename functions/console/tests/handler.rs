@@ -5,7 +5,7 @@ use console_function::{ConsoleSettings, build, handle};
 use lambda_http::Body;
 use miro_sam_core::ports::{OAuthStates, StateTake};
 use miro_sam_lambda::env;
-use miro_sam_tests::{World, WorldOptions, body_text, unique, world};
+use miro_sam_tests::{World, body_text, unique, world_of};
 
 const ORIGIN: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
 
@@ -38,11 +38,7 @@ fn settings(key_name: &str) -> ConsoleSettings {
 
 #[tokio::test]
 async fn the_sign_in_page_and_the_way_to_miro() {
-    let w = world(WorldOptions {
-        members: 5,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(5).await;
     // What the template's GenerateSecretString makes: 64 letters and digits.
     let key = secret(
         &w,
@@ -95,11 +91,7 @@ async fn the_sign_in_page_and_the_way_to_miro() {
 
 #[tokio::test]
 async fn a_session_key_too_short_stops_the_cold_start_with_the_fix() {
-    let w = world(WorldOptions {
-        members: 1,
-        ..Default::default()
-    })
-    .await;
+    let w = world_of(1).await;
     let key = secret(&w, "c2hvcnQta2V5").await;
     let err = build(&w.rt, &settings(&key)).await.map(|_| ()).unwrap_err();
     let text = err.to_string();
