@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::fixtures::*;
+use super::pages::read_pages;
 use crate::domain::{MemberId, Subscription};
 use crate::ports::SubscriptionStore;
 
@@ -30,21 +31,20 @@ async fn read_range(
     upto: Option<&MemberId>,
     limit: usize,
 ) -> Vec<Subscription> {
-    let mut out: Vec<Subscription> = Vec::new();
-    let mut cursor = after.cloned();
-    loop {
-        let page = store
-            .list_members_page(&org(), cursor.as_ref(), upto, limit)
-            .await
-            .unwrap();
-        assert!(page.len() <= limit, "a page never exceeds its limit");
-        let done = page.len() < limit;
-        cursor = page.last().map(|m| m.member_id.clone()).or(cursor);
-        out.extend(page);
-        if done {
-            return out;
-        }
-    }
+    read_pages(
+        "members",
+        limit,
+        after.cloned(),
+        |m: &Subscription| m.member_id.clone(),
+        |m, after| &m.member_id > after,
+        |cursor| async move {
+            store
+                .list_members_page(&org(), cursor.as_ref(), upto, limit)
+                .await
+                .unwrap()
+        },
+    )
+    .await
 }
 
 pub async fn member_pages_follow_numeric_id_order(store: Store) {

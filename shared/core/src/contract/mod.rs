@@ -36,6 +36,7 @@ mod download_lease;
 pub mod fixtures;
 mod members;
 mod notices;
+mod pages;
 mod plans;
 mod queue;
 mod safety;

@@ -8,6 +8,7 @@ use chrono::Duration;
 use miro_client::Role;
 
 use super::fixtures::*;
+use super::pages::read_pages;
 use crate::domain::{MemberId, OrgId, PlanId, Subscription};
 use crate::plan::{Candidate, Exclusion, ReclaimPlan, build_plan};
 use crate::policy::Policy;
@@ -51,9 +52,14 @@ pub(super) fn sized_plan(org: &OrgId, candidates: u64, exclusions: u64) -> Recla
 macro_rules! all_items {
     ($store:expr, $plan:expr, $limit:expr, $list:ident) => {{
         let (store, plan, limit): (&Store, PlanId, usize) = (&$store, $plan, $limit);
-        every_page(limit, |after| async move {
-            store.$list(plan, after.as_ref(), limit).await.unwrap()
-        })
+        read_pages(
+            stringify!($list),
+            limit,
+            None,
+            |item| PlanItem::member_id(item).clone(),
+            |item, after| PlanItem::member_id(item) > after,
+            |after| async move { store.$list(plan, after.as_ref(), limit).await.unwrap() },
+        )
         .await
     }};
 }
@@ -72,27 +78,6 @@ impl PlanItem for Candidate {
 impl PlanItem for Exclusion {
     fn member_id(&self) -> &MemberId {
         &self.member_id
-    }
-}
-
-/// Reads `read(after)` from the start until a short page, each page after the last item's member id, asserting
-/// that no page holds more than `limit` items.
-async fn every_page<T: PlanItem, Page>(
-    limit: usize,
-    read: impl Fn(Option<MemberId>) -> Page,
-) -> Vec<T>
-where
-    Page: std::future::Future<Output = Vec<T>>,
-{
-    let mut all: Vec<T> = Vec::new();
-    loop {
-        let page = read(all.last().map(|item| item.member_id().clone())).await;
-        assert!(page.len() <= limit, "a page holds at most `limit` items");
-        let done = page.len() < limit;
-        all.extend(page);
-        if done {
-            return all;
-        }
     }
 }
 

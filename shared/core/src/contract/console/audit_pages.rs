@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use super::super::fixtures::*;
+use super::super::pages::read_pages;
 use crate::audit::{AuditCursor, AuditEntry, AuditEvent, AuditQuery};
 use crate::domain::{AuditEntryId, Email, OrgId, PlanId};
 use crate::hold::HoldSource;
@@ -74,27 +75,20 @@ fn newest_first(v: &mut [AuditEntry]) {
 
 /// Every page of `query` with `limit`: each page full except the last.
 async fn read_all(store: &Store, query: &AuditQuery, limit: usize) -> Vec<AuditEntry> {
-    let mut out: Vec<AuditEntry> = Vec::new();
-    loop {
-        let cursor = out.last().map(AuditCursor::of);
-        let page = store
-            .list_audit_page(&org(), query, cursor.as_ref(), limit)
-            .await
-            .unwrap();
-        assert!(page.len() <= limit, "a page holds at most `limit` entries");
-        if let Some(c) = &cursor {
-            // Also what ends the loop for an adapter that returns the cursor's entry again.
-            assert!(
-                page.iter().all(|e| (e.at, &e.id) < (c.at, &c.id)),
-                "{query:?}: a page holds only entries strictly before its cursor {c:?}: {page:?}"
-            );
-        }
-        let done = page.len() < limit;
-        out.extend(page);
-        if done {
-            return out;
-        }
-    }
+    read_pages(
+        &format!("{query:?}"),
+        limit,
+        None,
+        AuditCursor::of,
+        |e, c| (e.at, &e.id) < (c.at, &c.id),
+        |cursor| async move {
+            store
+                .list_audit_page(&org(), query, cursor.as_ref(), limit)
+                .await
+                .unwrap()
+        },
+    )
+    .await
 }
 
 pub async fn audit_pages_newest_first_with_each_filter(store: Store) {

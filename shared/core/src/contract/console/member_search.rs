@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::super::fixtures::*;
+use super::super::pages::read_pages;
 use crate::domain::{Email, MemberId, OrgId, Subscription};
 use crate::ports::SubscriptionStore;
 
@@ -39,27 +40,20 @@ fn ids(v: &[Subscription]) -> Vec<&str> {
 
 /// Every page of the search with `limit`, each asserted no larger than `limit`.
 async fn search_all(store: &Store, org: &OrgId, prefix: &str, limit: usize) -> Vec<Subscription> {
-    let mut out: Vec<Subscription> = Vec::new();
-    loop {
-        let cursor = out.last().map(|m| (m.email.clone(), m.member_id.clone()));
-        let page = store
-            .search_members(org, prefix, cursor.as_ref().map(|(e, m)| (e, m)), limit)
-            .await
-            .unwrap();
-        assert!(page.len() <= limit, "a page holds at most `limit` members");
-        if let Some((e, m)) = &cursor {
-            assert!(
-                page.iter().all(|x| (&x.email, &x.member_id) > (e, m)),
-                "{prefix:?}: a page holds only members strictly after its cursor ({e:?}, {m:?}): {:?}",
-                ids(&page)
-            );
-        }
-        let done = page.len() < limit;
-        out.extend(page);
-        if done {
-            return out;
-        }
-    }
+    read_pages(
+        &format!("{prefix:?}"),
+        limit,
+        None,
+        |m: &Subscription| (m.email.clone(), m.member_id.clone()),
+        |x, (e, m)| (&x.email, &x.member_id) > (e, m),
+        |cursor| async move {
+            store
+                .search_members(org, prefix, cursor.as_ref().map(|(e, m)| (e, m)), limit)
+                .await
+                .unwrap()
+        },
+    )
+    .await
 }
 
 pub async fn member_search_pages_by_email_then_numeric_id(store: Store) {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use super::super::fixtures::*;
+use super::super::pages::read_pages;
 use crate::domain::{Email, MemberId, OrgId, PlanId};
 use crate::ports::SubscriptionStore;
 use crate::reclaim::{ReclaimRecord, ReclaimState, ReclaimTransition, RecordCursor};
@@ -36,27 +37,20 @@ async fn read_all(
     from: Option<RecordCursor>,
     limit: usize,
 ) -> Vec<ReclaimRecord> {
-    let mut out: Vec<ReclaimRecord> = Vec::new();
-    let mut cursor = from;
-    loop {
-        let page = store
-            .list_reclaim_records_page(&org(), state, cursor.as_ref(), limit)
-            .await
-            .unwrap();
-        assert!(page.len() <= limit, "a page holds at most `limit` records");
-        if let Some(c) = &cursor {
-            assert!(
-                page.iter().all(|r| key(r) < cursor_key(c)),
-                "{state:?}: a page holds only records strictly before its cursor {c:?}: {page:?}"
-            );
-        }
-        let done = page.len() < limit;
-        cursor = page.last().map(RecordCursor::of).or(cursor);
-        out.extend(page);
-        if done {
-            return out;
-        }
-    }
+    read_pages(
+        &format!("{state:?}"),
+        limit,
+        from,
+        RecordCursor::of,
+        |r, c| key(r) < cursor_key(c),
+        |cursor| async move {
+            store
+                .list_reclaim_records_page(&org(), state, cursor.as_ref(), limit)
+                .await
+                .unwrap()
+        },
+    )
+    .await
 }
 
 pub async fn reclaim_record_pages_newest_first_with_state_filter(store: Store) {

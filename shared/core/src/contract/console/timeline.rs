@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use miro_client::{License, Role};
 
 use super::super::fixtures::*;
+use super::super::pages::read_pages;
 use crate::domain::{MemberId, OrgId, PlanId};
 use crate::ports::SubscriptionStore;
 use crate::timeline::{ActivityBucket, MemberChange, MemberEvent};
@@ -81,26 +82,20 @@ fn newest_first(mut v: Vec<MemberEvent>) -> Vec<MemberEvent> {
 }
 
 async fn read_all(store: &Store, org: &OrgId, member: &MemberId, limit: usize) -> Vec<MemberEvent> {
-    let mut out: Vec<MemberEvent> = Vec::new();
-    loop {
-        let before = out.last().map(MemberEvent::key);
-        let page = store
-            .list_member_events(org, member, before.as_deref(), limit)
-            .await
-            .unwrap();
-        assert!(page.len() <= limit, "a page holds at most `limit` events");
-        if let Some(b) = &before {
-            assert!(
-                page.iter().all(|e| &e.key() < b),
-                "a page holds only events strictly before its key {b}: {page:?}"
-            );
-        }
-        let done = page.len() < limit;
-        out.extend(page);
-        if done {
-            return out;
-        }
-    }
+    read_pages(
+        "member events",
+        limit,
+        None,
+        MemberEvent::key,
+        |e, before| &e.key() < before,
+        |before| async move {
+            store
+                .list_member_events(org, member, before.as_deref(), limit)
+                .await
+                .unwrap()
+        },
+    )
+    .await
 }
 
 /// A re-run appends the same events again (and the same key with other content): one copy, the first.
