@@ -380,15 +380,9 @@ async fn an_expired_oauth_state_is_refused_even_before_the_ttl_sweeper_runs() {
     states.put(&state, "x").await.unwrap();
 
     // The item carries the TTL attribute, and the table has TTL on it.
-    let scan = clients
-        .dynamodb
-        .scan()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
-    let item = &scan.items()[0];
-    let ttl: i64 = item[TTL].as_n().unwrap().parse().unwrap();
+    let items = common::scan_items(&clients, &table).await;
+    let item = &items[0];
+    let ttl = common::ttl_of(item);
     assert!(
         (ttl - (Utc::now() + Duration::minutes(10)).timestamp()).abs() <= 2,
         "ttl {ttl}"

@@ -5,7 +5,6 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::counting::{CountedStore, RequestCounter, counted_store};
-use miro_sam_aws::table::TTL;
 use miro_sam_core::StoreError;
 use miro_sam_core::audit::{AuditCursor, AuditEntry, AuditEvent, AuditQuery};
 use miro_sam_core::contract::fixtures::{member_id, org, plan, subscription, t0};
@@ -278,16 +277,9 @@ async fn member_events_expire_through_the_table_ttl_after_the_retention() {
         .append_member_events(std::slice::from_ref(&event))
         .await
         .unwrap();
-    let scan = clients
-        .dynamodb
-        .scan()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
-    let items = scan.items();
+    let items = common::scan_items(&clients, &table).await;
     assert_eq!(items.len(), 1);
-    let ttl: i64 = items[0][TTL].as_n().unwrap().parse().unwrap();
+    let ttl = common::ttl_of(&items[0]);
     let end = t0() + Duration::days(TIMELINE_RETENTION_DAYS);
     // t0 has a fraction of a second: rounded up.
     assert_eq!(ttl, end.timestamp() + 1);

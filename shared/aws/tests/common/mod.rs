@@ -107,6 +107,33 @@ pub async fn fresh_fifo_queue_under_test() -> QueueUnderTest {
     }
 }
 
+/// Every item of `table`, read raw (one scan page: the tests' tables are small), to see what the adapter
+/// really stored.
+pub async fn scan_items(
+    clients: &AwsClients,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let scan = clients
+        .dynamodb
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .expect("scan the test table");
+    scan.items().to_vec()
+}
+
+/// The item's expiry (the table's TTL attribute), in epoch seconds.
+pub fn ttl_of(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> i64 {
+    item[miro_sam_aws::table::TTL]
+        .as_n()
+        .expect("a TTL number")
+        .parse()
+        .expect("whole seconds")
+}
+
 pub mod counting;
 pub mod miro;
 pub mod queue_probe;
