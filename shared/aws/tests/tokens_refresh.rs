@@ -12,35 +12,11 @@ use common::counting::OnOperation;
 use common::miro::{client_for, connect_with_refresh_token, oauth_app};
 use miro_client::ExposeSecret;
 use miro_sam_aws::{DynamoStore, SecretsTokenStore};
-use miro_sam_core::contract::{self, MiroView, RefreshWorld};
+use miro_sam_core::contract::{self, RefreshWorld};
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{self, Deps};
 use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenStore};
 use miro_sandbox::{Sandbox, SandboxConfig, SandboxControl};
-
-struct Sandboxed(SandboxControl);
-
-impl MiroView for Sandboxed {
-    fn refreshes(&self) -> u64 {
-        self.0.refresh_count()
-    }
-
-    fn token_calls(&self) -> u64 {
-        self.0.counters().get("token")
-    }
-
-    fn expire_access_tokens(&self) {
-        // Past the one-hour lifetime of every access token issued so far; refresh tokens last 60 days.
-        self.0
-            .advance_clock(std::time::Duration::from_secs(61 * 60));
-    }
-
-    fn revoke_all_tokens(&self) {
-        for org in self.0.org_ids() {
-            self.0.revoke_all_tokens(&org);
-        }
-    }
-}
 
 /// Fails the next `PutSecretValue` once armed, inside the SDK: the adapter's own write really fails.
 #[derive(Debug, Clone, Default)]
@@ -105,7 +81,7 @@ async fn env() -> Env {
             deps,
             org,
             connected,
-            miro: Arc::new(Sandboxed(control.clone())),
+            miro: Arc::new(miro_sam_testkit::world::SandboxView(control.clone())),
         },
         control,
         fault,

@@ -266,31 +266,6 @@ async fn connecting_an_org_stores_its_tokens_and_registers_it() {
     );
 }
 
-/// The sandbox as the core's refresh scenarios see it.
-struct Sandboxed(SandboxControl);
-
-impl contract::MiroView for Sandboxed {
-    fn refreshes(&self) -> u64 {
-        self.0.refresh_count()
-    }
-
-    fn token_calls(&self) -> u64 {
-        self.0.counters().get("token")
-    }
-
-    fn expire_access_tokens(&self) {
-        // Past the one-hour lifetime of every access token issued so far; refresh tokens last 60 days.
-        self.0
-            .advance_clock(std::time::Duration::from_secs(61 * 60));
-    }
-
-    fn revoke_all_tokens(&self) {
-        for org in self.0.org_ids() {
-            self.0.revoke_all_tokens(&org);
-        }
-    }
-}
-
 /// A world for one refresh scenario: the sandbox keeps running as long as the returned guard lives.
 async fn refresh_world() -> (contract::RefreshWorld, World) {
     let w = world(20).await;
@@ -299,7 +274,7 @@ async fn refresh_world() -> (contract::RefreshWorld, World) {
         deps: w.deps.clone(),
         org: w.org.clone(),
         connected,
-        miro: std::sync::Arc::new(Sandboxed(w.control.clone())),
+        miro: std::sync::Arc::new(miro_sam_testkit::world::SandboxView(w.control.clone())),
     };
     (rw, w)
 }

@@ -326,3 +326,29 @@ pub async fn audit_csv(b: &reqwest::Client, url: &str) -> (String, Vec<csv::Stri
     let rows = reader.records().map(|r| r.expect("a CSV row")).collect();
     (body, rows)
 }
+
+/// The sandbox as the core's refresh scenarios (`miro_sam_core::contract::MiroView`) see it: the aws and the
+/// SQLite token tests run the same scenarios against it.
+pub struct SandboxView(pub SandboxControl);
+
+impl miro_sam_core::contract::MiroView for SandboxView {
+    fn refreshes(&self) -> u64 {
+        self.0.refresh_count()
+    }
+
+    fn token_calls(&self) -> u64 {
+        self.0.counters().get("token")
+    }
+
+    fn expire_access_tokens(&self) {
+        // Past the one-hour lifetime of every access token issued so far; refresh tokens last 60 days.
+        self.0
+            .advance_clock(std::time::Duration::from_secs(61 * 60));
+    }
+
+    fn revoke_all_tokens(&self) {
+        for org in self.0.org_ids() {
+            self.0.revoke_all_tokens(&org);
+        }
+    }
+}
