@@ -66,19 +66,8 @@ pub fn aws_endpoint_from_env() -> Result<String, String> {
     })
 }
 
-/// The SDK configuration for the local AWS API.
-pub async fn aws_sdk(endpoint: &str) -> aws_config::SdkConfig {
-    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
-    miro_sam_aws::sdk::load()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "test", "test", None, None, "moto",
-        )))
-        .build()
-}
+/// The SDK configuration for the local AWS API: the cross-crate tests' own.
+pub use miro_sam_tests::sdk_at as aws_sdk;
 
 /// A fresh table in the local AWS API, as the deployment's template creates it; returns its name.
 pub async fn new_table(clients: &AwsClients, what: &str) -> Result<String, String> {
