@@ -238,6 +238,20 @@ impl Db {
         Counters::add(&self.counters.item_writes, 1);
     }
 
+    /// An UpdateItem of the item at (`pk`, `sk`), counted as one item write: the caller adds the expressions and
+    /// sends it.
+    pub(crate) fn update_item(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.count_item_write();
+        self.client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(super::item::key(pk, sk)))
+    }
+
     /// Strongly consistent GetItem.
     pub(crate) async fn get(
         &self,

@@ -19,7 +19,7 @@ use miro_sam_core::StoreError;
 use miro_sam_core::domain::OrgId;
 
 use super::db::{Db, KeyQuery, SkRange};
-use super::item::{Item, get_s, key};
+use super::item::{Item, get_s};
 use super::keys::{MEMBER_ID_LENGTHS_SK, MEMBER_PREFIX, org_pk};
 use crate::error::corrupt;
 use crate::table::SK;
@@ -55,12 +55,8 @@ pub(crate) async fn record(
     if lengths.is_empty() || db.known_id_lengths(org).is_superset(lengths) {
         return Ok(());
     }
-    db.count_item_write();
     let out = db
-        .client
-        .update_item()
-        .table_name(db.table.as_ref())
-        .set_key(Some(key(org_pk(org), MEMBER_ID_LENGTHS_SK)))
+        .update_item(org_pk(org), MEMBER_ID_LENGTHS_SK)
         .update_expression("ADD #lengths :lengths")
         .expression_attribute_names("#lengths", LENGTHS)
         .expression_attribute_values(
@@ -109,12 +105,8 @@ async fn backfill(db: &Db, org: &OrgId) -> Result<BTreeSet<usize>, StoreError> {
         .iter()
         .map(|i| get_s(i, SK, "member").map(|sk| sk.len() - MEMBER_PREFIX.len()))
         .collect::<Result<_, _>>()?;
-    db.count_item_write();
     let mut req = db
-        .client
-        .update_item()
-        .table_name(db.table.as_ref())
-        .set_key(Some(key(org_pk(org), MEMBER_ID_LENGTHS_SK)))
+        .update_item(org_pk(org), MEMBER_ID_LENGTHS_SK)
         .expression_attribute_names("#complete", COMPLETE)
         .expression_attribute_values(":complete", AttributeValue::Bool(true));
     req = if lengths.is_empty() {

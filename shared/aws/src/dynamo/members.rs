@@ -311,12 +311,8 @@ async fn mark_one(
     at: String,
     seen_until: Option<String>,
 ) -> Result<bool, StoreError> {
-    db.count_item_write();
     let mut req = db
-        .client
-        .update_item()
-        .table_name(db.table.as_ref())
-        .set_key(Some(super::item::key(org_pk(org), member_sk(&member))))
+        .update_item(org_pk(org), member_sk(&member))
         .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#removed)")
         .expression_attribute_names("#pk", PK)
         .expression_attribute_names("#removed", REMOVED_AT)

@@ -11,7 +11,7 @@ use miro_sam_core::domain::OrgId;
 use miro_sam_core::policy::{Policy, VersionedPolicy};
 
 use super::db::{Db, KeyQuery, SkRange};
-use super::item::{doc_item, get_n, key, n, parse_doc};
+use super::item::{doc_item, get_n, n, parse_doc};
 use super::keys::{POLICY_COUNTER_SK, POLICY_VERSION_PREFIX, org_pk, policy_sk};
 
 const LAST_VERSION: &str = "last_version";
@@ -54,12 +54,8 @@ pub(crate) async fn put(
 }
 
 async fn next_version(db: &Db, org: &OrgId) -> Result<u32, StoreError> {
-    db.count_item_write();
     let out = db
-        .client
-        .update_item()
-        .table_name(db.table.as_ref())
-        .set_key(Some(key(org_pk(org), POLICY_COUNTER_SK)))
+        .update_item(org_pk(org), POLICY_COUNTER_SK)
         .update_expression("ADD #v :one")
         .expression_attribute_names("#v", LAST_VERSION)
         .expression_attribute_values(":one", n(1))

@@ -42,12 +42,8 @@ pub(crate) async fn read(db: &Db, org: &OrgId) -> Result<Option<TokenState>, Sto
 
 /// Unconditional next version (connect / reconnect); drops any lease.
 pub(crate) async fn bump(db: &Db, org: &OrgId) -> Result<u64, StoreError> {
-    db.count_item_write();
     let out = db
-        .client
-        .update_item()
-        .table_name(db.table.as_ref())
-        .set_key(Some(key(org_pk(org), TOKENS_SK)))
+        .update_item(org_pk(org), TOKENS_SK)
         .update_expression("ADD #v :one REMOVE #lease")
         .expression_attribute_names("#v", VERSION)
         .expression_attribute_names("#lease", LEASE_UNTIL)
@@ -149,12 +145,8 @@ async fn update_if(
     values: &[(&str, AttributeValue)],
     what: &str,
 ) -> Result<bool, StoreError> {
-    db.count_item_write();
     let mut req = db
-        .client
-        .update_item()
-        .table_name(db.table.as_ref())
-        .set_key(Some(key(org_pk(org), TOKENS_SK)))
+        .update_item(org_pk(org), TOKENS_SK)
         .update_expression(update)
         .condition_expression(condition);
     for (k, v) in names {
