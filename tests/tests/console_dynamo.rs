@@ -10,7 +10,7 @@
 //! through API Gateway events in functions/console/tests/handler.rs; the same pages over SQLite in
 //! shared/console/tests.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use miro_sam_console::{ConsoleConfig, router};
@@ -75,25 +75,19 @@ fn checkboxes(page: &str) -> Vec<String> {
 /// nothing was written in between.
 async fn table_items(w: &World) -> Vec<String> {
     let mut items = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let out = w
-            .clients
-            .dynamodb
-            .scan()
-            .table_name(&w.rt.adapters.config.table_name)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .expect("scan the table");
-        for item in out.items() {
-            let sorted: BTreeMap<&String, &AttributeValue> = item.iter().collect();
-            items.push(format!("{sorted:?}"));
-        }
-        match out.last_evaluated_key() {
-            Some(k) if !k.is_empty() => start = Some(k.clone()),
-            _ => break,
-        }
+    // The SDK's paginator follows LastEvaluatedKey until the whole table is read.
+    let mut pages = w
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&w.rt.adapters.config.table_name)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = pages.next().await {
+        let item = item.expect("scan the table");
+        let sorted: BTreeMap<&String, &AttributeValue> = item.iter().collect();
+        items.push(format!("{sorted:?}"));
     }
     items.sort();
     items

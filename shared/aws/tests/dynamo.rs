@@ -240,32 +240,27 @@ async fn plan_items(
     plan: PlanId,
     prefix: &str,
 ) -> usize {
+    // The SDK's paginator follows LastEvaluatedKey: a plan's items may span several pages of counts.
+    let mut pages = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("PLAN#{plan}")),
+        )
+        .expression_attribute_values(
+            ":c",
+            aws_sdk_dynamodb::types::AttributeValue::S(prefix.into()),
+        )
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .into_paginator()
+        .send();
     let mut count = 0;
-    let mut start = None;
-    loop {
-        let out = client
-            .query()
-            .table_name(table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
-            .expression_attribute_values(
-                ":pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("PLAN#{plan}")),
-            )
-            .expression_attribute_values(
-                ":c",
-                aws_sdk_dynamodb::types::AttributeValue::S(prefix.into()),
-            )
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        count += out.count() as usize;
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return count,
-        }
+    while let Some(page) = pages.next().await {
+        count += page.expect("count the plan's items").count() as usize;
     }
+    count
 }
 
 #[tokio::test]

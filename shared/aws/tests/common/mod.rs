@@ -107,20 +107,23 @@ pub async fn fresh_fifo_queue_under_test() -> QueueUnderTest {
     }
 }
 
-/// Every item of `table`, read raw (one scan page: the tests' tables are small), to see what the adapter
+/// Every item of `table`, read raw (every scan page), to see what the adapter
 /// really stored.
 pub async fn scan_items(
     clients: &AwsClients,
     table: &str,
 ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    let scan = clients
+    // The SDK's paginator follows LastEvaluatedKey: every item, not only the first 1 MB of them.
+    clients
         .dynamodb
         .scan()
         .table_name(table)
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Result<Vec<_>, _>>()
         .await
-        .expect("scan the test table");
-    scan.items().to_vec()
+        .expect("scan the test table")
 }
 
 /// The item's expiry (the table's TTL attribute), in epoch seconds.
