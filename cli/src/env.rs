@@ -123,15 +123,7 @@ pub fn read_deprecated_names(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use miro_sam_testkit::env::lookup;
 
     #[test]
     fn every_name_follows_the_scheme_and_every_old_name_has_a_new_one() {

@@ -126,12 +126,7 @@ impl ConsoleSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<&str, &str> = pairs.iter().copied().collect();
-        move |k| m.get(k).map(|v| v.to_string())
-    }
+    use miro_sam_testkit::env::lookup;
 
     const ORIGIN: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
 

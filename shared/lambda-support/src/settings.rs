@@ -256,15 +256,7 @@ fn scaled(budget: u32, share: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| m.get(k).cloned()
-    }
+    use miro_sam_testkit::env::lookup;
 
     #[test]
     fn defaults_are_production_miro_and_a_dry_run_policy() {
