@@ -329,8 +329,8 @@ mod tests {
     use aws_sdk_sqs::types::error::RequestThrottled;
     use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-    use miro_sam_core::contract::fixtures::{member_id, org};
-    use miro_sam_core::domain::{Email, PlanId};
+    use miro_sam_core::contract::fixtures::reclaim_requests;
+    use miro_sam_core::domain::PlanId;
 
     use super::*;
 
@@ -344,18 +344,7 @@ mod tests {
     }
 
     fn requests(n: u64) -> Vec<ReclaimRequest> {
-        let plan = PlanId::new();
-        (1..=n)
-            .map(|i| {
-                ReclaimRequest::new(
-                    plan,
-                    org(),
-                    member_id(i),
-                    Email::parse(&format!("user{i}@example.com")).unwrap(),
-                    "no activity".into(),
-                )
-            })
-            .collect()
+        reclaim_requests(PlanId::new(), n)
     }
 
     fn ok(id: &str) -> SendMessageBatchResultEntry {

@@ -7,23 +7,9 @@ use std::collections::HashMap;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use miro_sam_aws::SqsReclaimQueue;
 use miro_sam_aws::sqs::DEDUP_KEY_ATTRIBUTE;
-use miro_sam_core::contract::fixtures::{member_id, org};
-use miro_sam_core::domain::{Email, PlanId};
+use miro_sam_core::contract::fixtures::{org, reclaim_requests};
+use miro_sam_core::domain::PlanId;
 use miro_sam_core::ports::{ReclaimQueue, ReclaimRequest};
-
-fn requests(plan: PlanId, n: u64) -> Vec<ReclaimRequest> {
-    (1..=n)
-        .map(|i| {
-            ReclaimRequest::new(
-                plan,
-                org(),
-                member_id(i),
-                Email::parse(&format!("user{i}@example.com")).unwrap(),
-                format!("no activity for {} days", 100 + i),
-            )
-        })
-        .collect()
-}
 
 /// Everything on the queue now, deleting what it reads so the next call sees only new messages.
 async fn drain(client: &aws_sdk_sqs::Client, url: &str) -> Vec<Message> {
@@ -70,7 +56,7 @@ async fn a_standard_queue_gets_every_request_once_with_its_dedup_key() {
     let queue = SqsReclaimQueue::new(clients.sqs.clone(), &url);
     assert!(!queue.is_fifo());
     let plan = PlanId::new();
-    let mut batch = requests(plan, 25);
+    let mut batch = reclaim_requests(plan, 25);
     batch.push(batch[3].clone());
 
     let report = queue.enqueue(&batch).await.unwrap();
@@ -101,7 +87,7 @@ async fn a_fifo_queue_deduplicates_per_plan_and_member_and_groups_by_org() {
     let queue = SqsReclaimQueue::new(clients.sqs.clone(), &url);
     assert!(queue.is_fifo());
     let plan = PlanId::new();
-    let batch = requests(plan, 23);
+    let batch = reclaim_requests(plan, 23);
 
     // The plan enqueued twice (a retried planner run): SQS keeps one message per (plan, member). moto forgets a
     // deduplication id once its message is deleted, AWS only after five minutes, so both sends go before reading.
@@ -128,6 +114,9 @@ async fn a_fifo_queue_deduplicates_per_plan_and_member_and_groups_by_org() {
     }
 
     // The key is per plan: the same members under another plan are new requests.
-    queue.enqueue(&requests(PlanId::new(), 2)).await.unwrap();
+    queue
+        .enqueue(&reclaim_requests(PlanId::new(), 2))
+        .await
+        .unwrap();
     assert_eq!(drain(&clients.sqs, &url).await.len(), 2);
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use miro_client::{License, Member, Role};
-use miro_sam_core::domain::{MemberId, OrgId, PlanId, Subscription};
+use miro_client::Member;
+use miro_sam_core::domain::{OrgId, PlanId, Subscription};
 use miro_sam_core::jobs::{plan_org_streamed, set_policy};
 use miro_sam_core::notices::{
     KeepLinks, NoticeContext, NoticeDay, NoticeDaySummary, NoticeDeps, NoticeError, run_notice_day,
@@ -33,22 +33,16 @@ pub fn start() -> DateTime<Utc> {
         .expect("a valid time")
 }
 
-pub fn member_id(n: u64) -> MemberId {
-    MemberId::parse(&(3_458_764_517_517_800_000u64 + n).to_string()).expect("a member id")
-}
+/// Member `n`'s id: the core's fixture, so the notice tests and the contract agree on who is who.
+pub use miro_sam_core::contract::fixtures::member_id;
 
 /// Miro member `n` (`user{n}@example.com`): an internal user on a full license assigned 400 days before they
 /// were last active.
 pub fn member(n: u64, last_active: DateTime<Utc>) -> Member {
     Member {
-        id: member_id(n).to_string(),
-        email: format!("user{n}@example.com"),
-        active: true,
-        role: Role::InternalUser,
-        license: License::Full,
         license_assigned_at: Some(last_active - Duration::days(400)),
         last_activity_at: Some(last_active),
-        admin_roles: vec![],
+        ..miro_sam_core::contract::fixtures::miro_member(n, 0)
     }
 }
 

@@ -10,6 +10,7 @@ use crate::domain::{
 };
 use crate::plan::{ReclaimPlan, build_plan};
 use crate::policy::{Policy, VersionedPolicy};
+use crate::ports::ReclaimRequest;
 use crate::reclaim::ReclaimRecord;
 use crate::snapshot::OrgSnapshot;
 
@@ -139,6 +140,22 @@ pub fn pending_record(plan: PlanId, org: &OrgId, n: u64) -> ReclaimRecord {
         Email::parse(&format!("user{n}@example.com")).expect("email"),
         t0(),
     )
+}
+
+/// Reclaim requests of plan `plan` for members 1 to `n` of [`org`], each with its own reason, as the enqueue
+/// sends them.
+pub fn reclaim_requests(plan: PlanId, n: u64) -> Vec<ReclaimRequest> {
+    (1..=n)
+        .map(|i| {
+            ReclaimRequest::new(
+                plan,
+                org(),
+                member_id(i),
+                Email::parse(&format!("user{i}@example.com")).expect("email"),
+                format!("no activity for {} days", 100 + i),
+            )
+        })
+        .collect()
 }
 
 pub fn audit_entry(org: &OrgId, id: &str, at: DateTime<Utc>) -> AuditEntry {
