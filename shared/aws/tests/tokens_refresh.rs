@@ -12,7 +12,7 @@ use common::counting::OnOperation;
 use common::miro::{client_for, connect_with_refresh_token, oauth_app};
 use miro_client::ExposeSecret;
 use miro_sam_aws::{DynamoStore, SecretsTokenStore};
-use miro_sam_core::contract::{self, RefreshWorld};
+use miro_sam_core::contract::RefreshWorld;
 use miro_sam_core::domain::OrgId;
 use miro_sam_core::jobs::{self, Deps};
 use miro_sam_core::ports::{SubscriptionStore, SystemClock, TokenStore};
@@ -89,48 +89,13 @@ async fn env() -> Env {
     }
 }
 
-#[tokio::test]
-async fn a_failed_write_of_rotated_tokens_is_retried() {
+/// A fresh world for one refresh scenario; the sandbox and the failing interceptor live as long as the Env.
+async fn refresh_world() -> (RefreshWorld, Env) {
     let e = env().await;
-    contract::a_failed_write_of_rotated_tokens_is_retried(e.world.clone()).await;
+    (e.world.clone(), e)
 }
 
-#[tokio::test]
-async fn rotated_tokens_that_cannot_be_stored_stay_in_hand() {
-    let e = env().await;
-    contract::rotated_tokens_that_cannot_be_stored_stay_in_hand(e.world.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_workers_refreshing_at_once_make_one_refresh() {
-    let e = env().await;
-    contract::two_workers_refreshing_at_once_make_one_refresh(e.world.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_refresh_after_a_401_takes_the_lease() {
-    let e = env().await;
-    contract::the_refresh_after_a_401_takes_the_lease(e.world.clone()).await;
-}
-
-#[tokio::test]
-async fn a_holder_that_never_finishes_delays_the_others_only_by_its_lease() {
-    let e = env().await;
-    contract::a_holder_that_never_finishes_delays_the_others_only_by_its_lease(e.world.clone())
-        .await;
-}
-
-#[tokio::test]
-async fn a_refused_refresh_releases_the_lease() {
-    let e = env().await;
-    contract::a_refused_refresh_releases_the_lease(e.world.clone()).await;
-}
-
-#[tokio::test]
-async fn a_waiter_with_a_deadline_stops_before_it() {
-    let e = env().await;
-    contract::a_waiter_with_a_deadline_stops_before_it(e.world.clone()).await;
-}
+miro_sam_core::refresh_contract_tests!(refresh_world);
 
 /// The adapter bumps the version item, then its `PutSecretValue` fails: the version is ahead of the secret,
 /// which still holds the spent tokens. The retry recognises them and writes the rotated tokens over them.

@@ -279,47 +279,7 @@ async fn refresh_world() -> (contract::RefreshWorld, World) {
     (rw, w)
 }
 
-#[tokio::test]
-async fn a_failed_write_of_rotated_tokens_is_retried() {
-    let (rw, _w) = refresh_world().await;
-    contract::a_failed_write_of_rotated_tokens_is_retried(rw).await;
-}
-
-#[tokio::test]
-async fn rotated_tokens_that_cannot_be_stored_stay_in_hand() {
-    let (rw, _w) = refresh_world().await;
-    contract::rotated_tokens_that_cannot_be_stored_stay_in_hand(rw).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_workers_refreshing_at_once_make_one_refresh() {
-    let (rw, _w) = refresh_world().await;
-    contract::two_workers_refreshing_at_once_make_one_refresh(rw).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_refresh_after_a_401_takes_the_lease() {
-    let (rw, _w) = refresh_world().await;
-    contract::the_refresh_after_a_401_takes_the_lease(rw).await;
-}
-
-#[tokio::test]
-async fn a_holder_that_never_finishes_delays_the_others_only_by_its_lease() {
-    let (rw, _w) = refresh_world().await;
-    contract::a_holder_that_never_finishes_delays_the_others_only_by_its_lease(rw).await;
-}
-
-#[tokio::test]
-async fn a_refused_refresh_releases_the_lease() {
-    let (rw, _w) = refresh_world().await;
-    contract::a_refused_refresh_releases_the_lease(rw).await;
-}
-
-#[tokio::test]
-async fn a_waiter_with_a_deadline_stops_before_it() {
-    let (rw, _w) = refresh_world().await;
-    contract::a_waiter_with_a_deadline_stops_before_it(rw).await;
-}
+miro_sam_core::refresh_contract_tests!(refresh_world);
 
 /// Two handles on the same file (two `miro-sam` processes) see one lease.
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! another worker has been told that the lease is held.
 //!
 //! The adapter's test builds a [`RefreshWorld`] (the jobs wired to the sandbox and to the real adapter, a real
-//! connection from the sandbox's authorization-code flow) and calls each scenario with a fresh one.
+//! connection from the sandbox's authorization-code flow) and runs every scenario on a fresh one through
+//! [`refresh_contract_tests!`](crate::refresh_contract_tests).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,40 @@ use crate::domain::OrgId;
 use crate::error::StoreError;
 use crate::jobs::{self, Deps, JobError};
 use crate::ports::{FixedClock, RefreshLease, TokenBundle, TokenStore};
+
+/// Expands to one `#[tokio::test]` per refresh scenario, inside a module named `refresh_contract`. `$world` is
+/// an async fn of the adapter's test that answers a fresh `(RefreshWorld, guard)`: the guard (the sandbox, the
+/// table) lives until the scenario ends. The racing scenarios run on two worker threads.
+#[macro_export]
+macro_rules! refresh_contract_tests {
+    ($world:path) => {
+        mod refresh_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::refresh_contract_tests!(@each $world, ::tokio::test;
+                a_failed_write_of_rotated_tokens_is_retried,
+                rotated_tokens_that_cannot_be_stored_stay_in_hand,
+                a_holder_that_never_finishes_delays_the_others_only_by_its_lease,
+                a_refused_refresh_releases_the_lease,
+                a_waiter_with_a_deadline_stops_before_it,
+            );
+            $crate::refresh_contract_tests!(@each $world,
+                ::tokio::test(flavor = "multi_thread", worker_threads = 2);
+                two_workers_refreshing_at_once_make_one_refresh,
+                the_refresh_after_a_401_takes_the_lease,
+            );
+        }
+    };
+    (@each $world:path, $test:meta; $($name:ident),+ $(,)?) => {
+        $(
+            #[$test]
+            async fn $name() {
+                let (world, _guard) = $world().await;
+                $crate::contract::$name(world).await;
+            }
+        )+
+    };
+}
 
 /// What the sandbox shows of itself, for the scenarios.
 pub trait MiroView: Send + Sync {
