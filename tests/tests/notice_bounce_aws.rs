@@ -69,8 +69,12 @@ async fn a_late_bounce_from_ses_makes_the_told_member_bounced_and_the_reclaim_wa
 
     let (run, _) = w.daily_run().await;
     let n = run.orgs[0].notices.as_ref().expect("the notice run ran");
-    assert!(n.notified >= 2, "{n:?}");
-    assert_eq!((n.not_delivered, n.send_failed), (0, 0), "{n:?}");
+    assert!(n.counts.notified >= 2, "{n:?}");
+    assert_eq!(
+        (n.counts.not_delivered, n.counts.send_failed),
+        (0, 0),
+        "{n:?}"
+    );
     let told = w.notice_records(&w.org).await;
     assert!(told.iter().all(|r| r.state == NoticeState::Notified));
     let (bounced, other) = (&told[0], &told[1]);

@@ -210,8 +210,12 @@ async fn the_daily_run_sends_one_notice_per_candidate_through_ses_and_a_rerun_se
     let o = &run.orgs[0];
     assert!(o.candidates > 0, "{o:?}");
     let n = o.notices.as_ref().expect("the notice run ran");
-    assert_eq!(n.notified as u64, o.candidates, "{n:?}");
-    assert_eq!((n.send_failed, n.not_delivered), (0, 0), "{n:?}");
+    assert_eq!(n.counts.notified as u64, o.candidates, "{n:?}");
+    assert_eq!(
+        (n.counts.send_failed, n.counts.not_delivered),
+        (0, 0),
+        "{n:?}"
+    );
     assert_eq!(n.error, None);
 
     let planned = candidate_emails(&w, o.plan_id.unwrap()).await;
@@ -262,10 +266,14 @@ async fn the_daily_run_sends_one_notice_per_candidate_through_ses_and_a_rerun_se
     // The schedule again the same day, and a one-org invocation (a manual re-run): nobody is told twice.
     let (again, _) = w.daily_run().await;
     let n2 = again.orgs[0].notices.as_ref().expect("ran again");
-    assert_eq!((n2.notified, n2.send_failed), (0, 0), "{n2:?}");
+    assert_eq!(
+        (n2.counts.notified, n2.counts.send_failed),
+        (0, 0),
+        "{n2:?}"
+    );
     let one = w.run_one_org(&w.org).await;
     assert_eq!(one.orgs[0].status, Status::Done, "{:?}", one.orgs[0]);
-    assert_eq!(one.orgs[0].notices.as_ref().unwrap().notified, 0);
+    assert_eq!(one.orgs[0].notices.as_ref().unwrap().counts.notified, 0);
     assert_eq!(
         ses.sent_from(&from).await.len(),
         planned.len(),
@@ -298,7 +306,7 @@ async fn an_unverified_sender_stops_the_notices_with_what_to_do_and_loses_nobody
         "says what to do: {error}"
     );
     assert!(n.channel_misconfigured);
-    assert_eq!(n.notified, 0);
+    assert_eq!(n.counts.notified, 0);
     assert_eq!(
         o.action,
         Some(Action::FixNoticeMail),
@@ -322,7 +330,7 @@ async fn an_unverified_sender_stops_the_notices_with_what_to_do_and_loses_nobody
     let o2 = &fixed.orgs[0];
     let n2 = o2.notices.as_ref().unwrap();
     assert_eq!(n2.error, None, "{n2:?}");
-    assert_eq!(n2.notified as u64, o2.candidates, "{n2:?}");
+    assert_eq!(n2.counts.notified as u64, o2.candidates, "{n2:?}");
     let planned = candidate_emails(&w, o2.plan_id.unwrap()).await;
     let told: BTreeSet<String> = ses
         .sent_from(&from)
@@ -402,7 +410,7 @@ async fn notices_cut_short_by_the_deadline_lose_nobody_and_the_continuation_send
     let jobs = w.work_download_queue(5, || None).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     let n = jobs[0].outcome.as_ref().unwrap().notices.clone().unwrap();
-    assert_eq!(n.notified as u64, candidates, "{n:?}");
+    assert_eq!(n.counts.notified as u64, candidates, "{n:?}");
     assert_eq!(ses.sent_from(&from).await.len() as u64, candidates);
 }
 
@@ -456,14 +464,14 @@ async fn the_digest_goes_to_the_webhook_from_secrets_manager_and_to_the_admins()
 
     let (run, _) = w.daily_run().await;
     let n = run.orgs[0].notices.as_ref().expect("notices ran");
-    assert!(n.notified > 1, "{n:?}");
+    assert!(n.counts.notified > 1, "{n:?}");
     assert!(n.digest_failures.is_empty(), "{:?}", n.digest_failures);
 
     let got = posts.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "one digest post: {got:?}");
     let text = got[0]["text"].as_str().expect("a text field");
     assert!(text.contains("Acme Corp"), "names the org: {text}");
-    let seats = format!("{} seats will be reclaimed on", n.notified);
+    let seats = format!("{} seats will be reclaimed on", n.counts.notified);
     assert!(
         text.contains(&seats),
         "counts the notified seats ({seats}): {text}"

@@ -430,9 +430,12 @@ pub fn run_metrics(
         .count("OrgsDeferred", r.deferred)
         .count("DownloadJobsQueued", r.queued)
         .count("RateLimited", rate_limited)
-        .count("NoticesSent", notices(|n| n.notified + n.reminded))
-        .count("NoticesNotDelivered", notices(|n| n.not_delivered))
-        .count("NoticesSendFailed", notices(|n| n.send_failed))
+        .count(
+            "NoticesSent",
+            notices(|n| n.counts.notified + n.counts.reminded),
+        )
+        .count("NoticesNotDelivered", notices(|n| n.counts.not_delivered))
+        .count("NoticesSendFailed", notices(|n| n.counts.send_failed))
         .millis("RunDuration", duration_ms);
     m
 }

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use miro_sam_aws::SesMailer;
 use miro_sam_core::domain::{OrgId, PlanId};
 use miro_sam_core::notices::{
-    DigestChannels, KeepLinks, NoKeepLinks, NoticeDeps, NoticeError, NoticeSettings, PacedMailer,
-    notices_after_plan,
+    DigestChannels, KeepLinks, NoKeepLinks, NoticeDaySummary, NoticeDeps, NoticeError,
+    NoticeSettings, PacedMailer, notices_after_plan,
 };
 use miro_sam_core::ports::{MailError, Mailer, OutgoingEmail, SentEmail, Webhook};
 use miro_sam_lambda::{NoticeRuntime, Runtime, env, read_plain_secret};
@@ -34,17 +34,10 @@ const SEND_BUDGET: Duration = Duration::from_secs(5);
 /// What the notice run did for one org, in the run's result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NoticeOutcome {
-    pub notified: u32,
-    pub reminded: u32,
-    pub due: u32,
-    pub dropped_out: u32,
-    /// Bounced, refused, or sent with an unknown outcome: these members were not told.
-    pub not_delivered: u32,
-    /// Not sent this time (the channel failed or the deadline came); the next run sends them.
-    pub send_failed: u32,
-    /// Why nothing was announced (notices off, dry run, cap exceeded, paused).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub silenced: Option<String>,
+    /// The day's counts (notified, reminded, due, dropped out, not delivered, send failed, contended) and why
+    /// nothing was sent, if so: the core's summary, flattened into this object.
+    #[serde(flatten)]
+    pub counts: NoticeDaySummary,
     /// The run stopped at the invocation's deadline; the rest is sent by the next run.
     pub stopped_at_deadline: bool,
     /// The run stopped on this error (e.g. the sender is not a verified SES identity).
@@ -162,14 +155,7 @@ pub async fn run(
     let mut out = NoticeOutcome::default();
     match notices_after_plan(&deps, org, plan_id, &notices.settings).await {
         Ok(report) => {
-            let s = report.summary;
-            out.notified = s.notified;
-            out.reminded = s.reminded;
-            out.due = s.due;
-            out.dropped_out = s.dropped_out;
-            out.not_delivered = s.not_delivered;
-            out.send_failed = s.send_failed;
-            out.silenced = s.silenced;
+            out.counts = report.summary;
             out.digest_failures = report.digest_failures;
         }
         Err(NoticeError::Mail(MailError::Throttled { detail }))
@@ -178,7 +164,7 @@ pub async fn run(
             tracing::warn!(%detail, "notices stopped at the invocation's deadline; the next run sends the rest");
             out.stopped_at_deadline = true;
             // The member whose send was refused; the counts of the members before it went with the error.
-            out.send_failed = 1;
+            out.counts.send_failed = 1;
         }
         Err(e) => {
             out.channel_misconfigured =

@@ -62,8 +62,8 @@ pub struct NoticeDay<'a> {
     pub keep_links: &'a dyn KeepLinks,
 }
 
-/// What the run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the run did. Serialized in the download function's result (its `notices` of each org).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NoticeDaySummary {
     pub notified: u32,
     pub reminded: u32,
@@ -76,6 +76,7 @@ pub struct NoticeDaySummary {
     /// Another worker changed the record first; it carries on with that member.
     pub contended: u32,
     /// Why nothing was sent today, when nothing could be (notices off, dry run, cap exceeded, paused).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub silenced: Option<String>,
 }
 
